@@ -1,0 +1,1 @@
+"""The service's entry points: settings, the ``kyc`` command line."""

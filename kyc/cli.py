@@ -1,0 +1,14 @@
+"""The ``kyc`` command: one Typer app, each command group in its own module under kyc/commands/."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    help="Batch KYC screening against the official sanctions lists.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+# Command groups register themselves here, one line each:
+# app.add_typer(lists.app, name="lists")

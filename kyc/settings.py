@@ -1,0 +1,114 @@
+"""Every knob of the service, in one place.
+
+Each setting is an environment variable with the ``KYC_`` prefix, read once at import, with
+its default and what it is for beside it. The README lists them all. Code below the entry
+points (``data``, ``matching``) takes these values as arguments rather than importing them,
+so it stays testable; the CLI, the API and the flows pass them in.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"KYC_{name}", default)
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(_env(name, str(default)))
+
+
+def _env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in _env(name, default).split(",") if item.strip()]
+
+
+# --- Storage ---------------------------------------------------------------------------
+
+# Root of all local state: watchlist snapshots, API keys, the Prefect home of the embedded
+# server. Relative paths are resolved against the working directory.
+DATA_DIR: Path = Path(_env("DATA_DIR", "var")).resolve()
+
+# Where watchlist snapshots (one DuckDB file per content version) and the "current" pointer live.
+SNAPSHOT_DIR: Path = Path(_env("SNAPSHOT_DIR", str(DATA_DIR / "snapshots"))).resolve()
+
+# How many snapshots to keep on disk; older ones are deleted after a successful refresh.
+SNAPSHOTS_KEEP: int = _env_int("SNAPSHOTS_KEEP", 5)
+
+# Job store: entities, results and progress of every job, as Parquet and JSON. Any URI that
+# pyarrow's filesystem layer understands: a local path, file:///..., or s3://bucket/prefix.
+JOB_STORE_URI: str = _env("JOB_STORE_URI", str(DATA_DIR / "jobs"))
+
+# --- Watchlists ------------------------------------------------------------------------
+
+# List codes the service loads and screens against by default.
+LISTS: list[str] = _env_list("LISTS", "ofac,ofac_cons,un,eu,uk,us_csl")
+
+# Offline source: a folder laid out like ../shared/data/watchlists (one sub-folder per
+# source). Empty means download from the official publishers' URLs.
+WATCHLIST_DIR: str = _env("WATCHLIST_DIR", "")
+
+# A refresh is refused when a list would lose more than this fraction of its entries
+# compared with the current snapshot (a truncated download), unless forced.
+MAX_LIST_SHRINK: float = _env_float("MAX_LIST_SHRINK", 0.2)
+
+# Seconds to wait for one official download before the refresh fails.
+DOWNLOAD_TIMEOUT_S: float = _env_float("DOWNLOAD_TIMEOUT_S", 120.0)
+
+# Cron schedule of the refresh_watchlists deployment (UTC); empty disables it.
+REFRESH_CRON: str = _env("REFRESH_CRON", "0 */6 * * *")
+
+# --- Screening -------------------------------------------------------------------------
+
+# Matches scoring below this confidence are not reported (0-1). Overridable per request.
+DEFAULT_THRESHOLD: float = _env_float("DEFAULT_THRESHOLD", 0.7)
+
+# At most this many matches are reported per screened entity, best first.
+MAX_MATCHES: int = _env_int("MAX_MATCHES", 10)
+
+# Entities screened per task run of a job: the unit of progress, retry and resume.
+CHUNK_SIZE: int = _env_int("CHUNK_SIZE", 50_000)
+
+# --- API -------------------------------------------------------------------------------
+
+API_HOST: str = _env("API_HOST", "127.0.0.1")
+API_PORT: int = _env_int("API_PORT", 8000)
+
+# Requests larger than this many bytes are refused with 413.
+MAX_BODY_BYTES: int = _env_int("MAX_BODY_BYTES", 512 * 1024 * 1024)
+
+# A job may hold at most this many entities (400 beyond).
+MAX_ENTITIES_PER_JOB: int = _env_int("MAX_ENTITIES_PER_JOB", 2_000_000)
+
+# Requests allowed per token per window, and the window in seconds (429 beyond).
+RATE_LIMIT_REQUESTS: int = _env_int("RATE_LIMIT_REQUESTS", 1200)
+RATE_LIMIT_WINDOW_S: int = _env_int("RATE_LIMIT_WINDOW_S", 60)
+
+# JWT verification: an HS256 shared secret and/or the path of an RS256 public key (PEM) or
+# JWKS file. Empty disables that kind of token. Tenant and permissions come from claims.
+JWT_SECRET: str = _env("JWT_SECRET", "")
+JWT_PUBLIC_KEY_FILE: str = _env("JWT_PUBLIC_KEY_FILE", "")
+JWT_TENANT_CLAIM: str = _env("JWT_TENANT_CLAIM", "tenant")
+JWT_AUDIENCE: str = _env("JWT_AUDIENCE", "")
+JWT_ISSUER: str = _env("JWT_ISSUER", "")
+
+# Where hashed API keys are stored.
+API_KEYS_FILE: Path = Path(_env("API_KEYS_FILE", str(DATA_DIR / "api_keys.json"))).resolve()
+
+# --- Prefect ---------------------------------------------------------------------------
+
+# Embedded Prefect server: port of its API and UI.
+PREFECT_PORT: int = _env_int("PREFECT_PORT", 4200)
+
+# How the service runs: "all" starts the Prefect server, the runner and the API together;
+# "api" starts only the API (Prefect at PREFECT_API_URL, workers elsewhere); "worker" only
+# serves the deployments. See the README.
+SERVE_MODE: str = _env("SERVE_MODE", "all")
+
+# Work pool of the deployments when flows run on workers instead of the embedded runner.
+WORK_POOL: str = _env("WORK_POOL", "kyc-pool")
