@@ -1,7 +1,13 @@
-"""Shared test set-up: where ../shared is, and a throwaway data directory per session."""
+"""Shared test set-up: where ../shared is, and throwaway homes for our data and for Prefect.
+
+Prefect and kyc/settings.py read their environment at import time, so the temporary homes
+are set here, before any test module imports them.
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +16,18 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"
 WATCHLISTS = SHARED / "watchlists"
 EVAL = SHARED / "eval"
+
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="kyc-tests-"))
+os.environ["KYC_DATA_DIR"] = str(_SESSION_HOME / "data")
+os.environ["PREFECT_HOME"] = str(_SESSION_HOME / "prefect")
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.pop("PREFECT_API_URL", None)
+
+
+@pytest.fixture(scope="session")
+def session_home() -> Path:
+    """A directory that lives as long as the test session."""
+    return _SESSION_HOME
 
 
 @pytest.fixture(scope="session")
