@@ -1,0 +1,150 @@
+"""The job store on a real local filesystem, addressed both as a path and as a file:// URI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from data.jobs import JobMeta, JobStore, new_job_id
+
+MATCH = pl.Struct({"entity_id": pl.Utf8, "confidence_score": pl.Float64})
+
+
+def entities(count: int) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "row": pl.int_range(0, count, eager=True).cast(pl.Int64),
+            "entity_id": [f"e{i}" for i in range(count)],
+            "full_name": [f"Person {i}" for i in range(count)],
+        }
+    )
+
+
+def results_for(frame: pl.DataFrame) -> pl.DataFrame:
+    """Result rows as the screen_job flow writes them: every third row matches, row 4 fails."""
+    row = pl.col("row")
+    return frame.select(
+        "row",
+        "entity_id",
+        status=pl.when(row == 4).then(pl.lit("failed")).otherwise(pl.lit("completed")),
+        is_match=row % 3 == 0,
+        match_count=pl.when(row % 3 == 0).then(2).otherwise(0).cast(pl.Int64),
+        matches=pl.lit([], dtype=pl.List(MATCH)),
+        error=pl.when(row == 4).then(pl.lit("no name")).otherwise(None),
+    )
+
+
+@pytest.fixture(params=["path", "uri"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> JobStore:
+    root = tmp_path / "jobs"
+    return JobStore(str(root) if request.param == "path" else root.as_uri())
+
+
+def make_job(
+    store: JobStore, count: int, chunk_size: int, tenant: str = "acme", **meta: object
+) -> JobMeta:
+    job = JobMeta(job_id=new_job_id(), tenant=tenant, chunk_size=chunk_size, **meta)
+    store.create_job(job, entities(count))
+    return job
+
+
+def write_all_chunks(store: JobStore, job: JobMeta, count: int, chunk_size: int) -> None:
+    frame = entities(count)
+    chunks = {}
+    for chunk, start in enumerate(range(0, count, chunk_size)):
+        part = results_for(frame.slice(start, chunk_size))
+        chunks[chunk] = store.write_chunk(job.job_id, chunk, part)
+    store.write_progress(job.job_id, chunks, rate=100.0)
+
+
+def test_create_and_read_back(store: JobStore) -> None:
+    job = make_job(store, 25, 10, lists=["ofac", "un"], threshold=0.8)
+    stored = store.get_job(job.job_id)
+    assert stored is not None
+    assert stored.total_entities == 25
+    assert stored.lists == ["ofac", "un"]
+    assert stored.status == "processing"
+    assert store.read_entities(job.job_id).equals(entities(25))
+    assert store.get_job(new_job_id()) is None
+    assert store.get_job("../etc") is None
+
+
+def test_read_entity_rows_across_row_groups(store: JobStore, monkeypatch) -> None:
+    monkeypatch.setattr("data.jobs.ENTITY_ROW_GROUP", 7)
+    job = make_job(store, 30, 10)
+    part = store.read_entities(job.job_id, 10, 20)
+    assert part["row"].to_list() == list(range(10, 20))
+    assert store.read_entities(job.job_id, 28, 40)["row"].to_list() == [28, 29]
+
+
+def test_update_and_active(store: JobStore) -> None:
+    job = make_job(store, 3, 10)
+    assert store.active_jobs() == [job.job_id]
+    updated = store.update_job(job.job_id, flow_run_id="run-1")
+    assert updated.flow_run_id == "run-1"
+    done = store.update_job(job.job_id, status="completed", completed_at="2026-11-29T10:00:00Z")
+    assert done.status == "completed"
+    assert store.active_jobs() == []
+    with pytest.raises(ValueError):
+        store.update_job(job.job_id, status="weird")
+    with pytest.raises(KeyError):
+        store.update_job(new_job_id(), status="failed")
+
+
+def test_progress_and_paging(store: JobStore) -> None:
+    job = make_job(store, 25, 10)
+    assert store.progress(job.job_id).processed == 0
+    write_all_chunks(store, job, 25, 10)
+    progress = store.progress(job.job_id)
+    assert progress.processed == 25
+    assert progress.failed == 1
+    assert progress.completed == 24
+    assert progress.chunks_done == 3
+    # rows 0, 3, ..., 24 match: 9 rows with 2 matches each
+    assert progress.matches_found == 18
+    assert progress.rate == 100.0
+
+    page = store.read_results(job.job_id, offset=8, limit=5)
+    assert page["row"].to_list() == [8, 9, 10, 11, 12]
+    everything = store.read_results(job.job_id, offset=0, limit=1000)
+    assert everything["entity_id"].to_list() == [f"e{i}" for i in range(25)]
+    assert store.read_results(job.job_id, offset=25, limit=10).height == 0
+
+    matches = store.read_results(job.job_id, offset=2, limit=4, only_matches=True)
+    assert matches["row"].to_list() == [6, 9, 12, 15]
+    assert [frame.height for frame in store.iter_results(job.job_id)] == [10, 10, 5]
+
+
+def test_idempotency_key_is_per_tenant(store: JobStore) -> None:
+    job = make_job(store, 2, 10, idempotency_key="req-1")
+    found = store.find_by_idempotency_key("acme", "req-1")
+    assert found is not None and found.job_id == job.job_id
+    assert store.find_by_idempotency_key("other", "req-1") is None
+    assert store.find_by_idempotency_key("acme", "req-2") is None
+
+
+def test_listing_newest_first_with_cursor(store: JobStore) -> None:
+    stamps = [f"2026-11-29T10:00:0{i}.000Z" for i in range(5)]
+    jobs = [make_job(store, 1, 10, created_at=stamp) for stamp in stamps]
+    make_job(store, 1, 10, tenant="other/tenant")
+    first, cursor = store.list_jobs("acme", limit=3)
+    assert [j.job_id for j in first] == [j.job_id for j in reversed(jobs)][:3]
+    assert cursor is not None
+    second, cursor = store.list_jobs("acme", limit=3, cursor=cursor)
+    assert [j.job_id for j in second] == [jobs[1].job_id, jobs[0].job_id]
+    assert cursor is None
+    assert len(store.list_jobs("other/tenant")[0]) == 1
+    assert store.list_jobs("nobody") == ([], None)
+
+
+def test_no_temporary_files_counted(store: JobStore, tmp_path: Path) -> None:
+    job = make_job(store, 12, 10)
+    results_dir = tmp_path / "jobs" / "jobs" / job.job_id / "results"
+    results_dir.mkdir(parents=True)
+    (results_dir / ".tmp-crashed").write_bytes(b"half a parquet")
+    assert store.written_chunks(job.job_id) == []
+    store.write_chunk(job.job_id, 1, results_for(entities(12).slice(10)))
+    assert store.written_chunks(job.job_id) == [1]
+    assert store.chunk_stats(job.job_id, 1).rows == 2
