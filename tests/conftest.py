@@ -35,3 +35,20 @@ def watchlist_dir() -> Path:
     if not WATCHLISTS.is_dir():
         pytest.fail(f"the shared watchlist files are missing: {WATCHLISTS}")
     return WATCHLISTS
+
+
+@pytest.fixture(scope="session")
+def snapshot_store(session_home: Path, watchlist_dir: Path):
+    """A snapshot store refreshed once from ../shared/data/watchlists (every list found there)."""
+    from data.sources import available_codes
+    from data.store import SnapshotStore
+
+    store = SnapshotStore(session_home / "snapshots")
+    store.refresh(available_codes(), from_dir=watchlist_dir)
+    return store
+
+
+@pytest.fixture(scope="session")
+def watchlist(snapshot_store):
+    """The session snapshot as Polars frames (data.schema.Watchlist)."""
+    return snapshot_store.open()

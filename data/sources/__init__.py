@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import importlib
+import importlib.util
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -29,9 +30,9 @@ PARSER_VERSION = "1"
 class UnknownListError(ValueError):
     """A list code that has no parser."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, why: str | None = None) -> None:
         known = ", ".join(LIST_CODES)
-        super().__init__(f"unknown list code {code!r} (known: {known})")
+        super().__init__(f"unknown list code {code!r}: {why or f'known codes are {known}'}")
 
 
 class FetchError(Exception):
@@ -44,7 +45,13 @@ class _LazySources(Mapping[str, ModuleType]):
     def __getitem__(self, code: str) -> ModuleType:
         if code not in LIST_CODES:
             raise UnknownListError(code)
-        return importlib.import_module(f"{__name__}.{code}")
+        module = f"{__name__}.{code}"
+        try:
+            return importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            raise UnknownListError(code, f"its parser module {module} is missing") from exc
 
     def __iter__(self) -> Iterator[str]:
         return iter(LIST_CODES)
@@ -54,6 +61,11 @@ class _LazySources(Mapping[str, ModuleType]):
 
 
 SOURCES: Mapping[str, ModuleType] = _LazySources()
+
+
+def available_codes() -> list[str]:
+    """List codes whose parser module exists (all of them, once every parser is written)."""
+    return [code for code in LIST_CODES if importlib.util.find_spec(f"{__name__}.{code}")]
 
 
 def check_codes(codes: Iterable[str]) -> list[str]:

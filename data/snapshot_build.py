@@ -1,0 +1,143 @@
+"""Writing one snapshot file: the seven tables, `lists`, `meta`, entry hashes and the diff.
+
+A snapshot is a DuckDB file. Besides the seven common tables (data/schema.py) it holds:
+- ``lists``: one row per list (where it came from, its date, counts, file hashes);
+- ``meta``: one row (version, created_at, parser_version, previous_version);
+- ``entry_hashes``: one content hash per entry over all its rows in all seven tables;
+- ``diff``: entries added, removed or changed since the previous snapshot, found by
+  comparing the two snapshots' entry hashes in SQL.
+Lists that were not re-read in this refresh are copied unchanged from the previous snapshot.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from data.schema import TABLES, ParsedList, empty
+
+FILES_DTYPE = pl.List(pl.Struct({"file": pl.Utf8, "sha256": pl.Utf8}))
+
+LISTS_SCHEMA = pl.Schema(
+    {
+        "list_code": pl.Utf8,
+        "name": pl.Utf8,
+        "source": pl.Utf8,  # the folder it was read from, or its main official URL
+        "source_date": pl.Utf8,  # the list's own date, else its file's modification date
+        "fetched_at": pl.Utf8,  # ISO UTC time of the refresh that read it
+        "entries": pl.Int64,
+        "names": pl.Int64,
+        "identifiers": pl.Int64,
+        "parser_version": pl.Utf8,
+        "files": FILES_DTYPE,  # every input file and its sha256
+    }
+)
+
+
+def write_snapshot(
+    path: Path,
+    parsed: list[ParsedList],
+    list_rows: pl.DataFrame,
+    meta: dict[str, str | None],
+    previous: Path | None,
+    carried: list[str],
+) -> None:
+    """Write a complete snapshot to ``path`` (which must not be read by anyone yet).
+
+    ``previous`` is the current snapshot file, if any: the rows of the ``carried`` lists
+    are copied from it, and the diff is computed against it.
+    """
+    con = duckdb.connect(str(path))
+    try:
+        if previous is not None:
+            con.execute(f"ATTACH {_quote(previous)} AS prev (READ_ONLY)")
+        _write_tables(con, parsed, carried)
+        _write_frame(con, "lists", list_rows.cast(LISTS_SCHEMA))  # type: ignore[arg-type]
+        if carried:
+            con.execute(
+                "INSERT INTO lists BY NAME SELECT * FROM prev.lists WHERE list_code IN ?",
+                [carried],
+            )
+        _write_frame(con, "meta", pl.DataFrame([meta], schema=dict.fromkeys(meta, pl.Utf8)))
+        _write_entry_hashes(con)
+        _write_diff(con, meta["previous_version"] if previous is not None else None)
+        if previous is not None:
+            con.execute("DETACH prev")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _write_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    """Create a table from a Polars frame through Arrow, without row-by-row inserts."""
+    con.register("_frame", frame.to_arrow())
+    con.execute(f"CREATE TABLE {table} AS SELECT * FROM _frame")
+    con.unregister("_frame")
+
+
+def _write_tables(
+    con: duckdb.DuckDBPyConnection, parsed: list[ParsedList], carried: list[str]
+) -> None:
+    tables = [p.tables() for p in parsed]
+    for name in TABLES:
+        frames = [t[name] for t in tables] or [empty(name)]
+        _write_frame(con, name, pl.concat(frames, how="vertical"))
+        if carried:
+            con.execute(
+                f"INSERT INTO {name} BY NAME SELECT * FROM prev.{name} WHERE list_code IN ?",
+                [carried],
+            )
+
+
+def _write_entry_hashes(con: duckdb.DuckDBPyConnection) -> None:
+    """One md5 per entry over every row it has in the seven tables, order-independent."""
+    row_hashes = " UNION ALL ".join(
+        f"SELECT '{name}' AS tbl, list_code, entry_id, md5(CAST(t AS VARCHAR)) AS h FROM {name} t"
+        for name in TABLES
+    )
+    con.execute(
+        f"""
+        CREATE TABLE entry_hashes AS
+        WITH row_hashes AS ({row_hashes}),
+        table_hashes AS (
+            SELECT tbl, list_code, entry_id, md5(string_agg(h, '' ORDER BY h)) AS h
+            FROM row_hashes GROUP BY ALL
+        )
+        SELECT list_code, entry_id,
+               md5(string_agg(tbl || ':' || h, ';' ORDER BY tbl)) AS content_hash
+        FROM table_hashes
+        WHERE (list_code, entry_id) IN (SELECT list_code, entry_id FROM entries)
+        GROUP BY ALL
+        """
+    )
+
+
+def _write_diff(con: duckdb.DuckDBPyConnection, previous_version: str | None) -> None:
+    con.execute(
+        "CREATE TABLE diff (list_code VARCHAR, entry_id VARCHAR, change VARCHAR,"
+        " previous_version VARCHAR)"
+    )
+    if previous_version is None:
+        return
+    con.execute(
+        """
+        INSERT INTO diff
+        SELECT coalesce(new.list_code, old.list_code), coalesce(new.entry_id, old.entry_id),
+               CASE WHEN old.entry_id IS NULL THEN 'added'
+                    WHEN new.entry_id IS NULL THEN 'removed'
+                    ELSE 'changed' END,
+               ?
+        FROM entry_hashes new
+        FULL OUTER JOIN prev.entry_hashes old
+          ON new.list_code = old.list_code AND new.entry_id = old.entry_id
+        WHERE new.content_hash IS DISTINCT FROM old.content_hash
+        ORDER BY 1, 3, 2
+        """,
+        [previous_version],
+    )

@@ -1,0 +1,396 @@
+"""The watchlist snapshot store: versioned, read-only DuckDB files and a "current" pointer.
+
+Layout of the store's root folder:
+    <version>.duckdb     one complete snapshot per content version (never modified)
+    CURRENT              the version that serves, one line; replaced atomically
+    .refresh.lock        held by the one refresh that may run at a time
+    .tmp-* / .staging-*  a refresh in progress (downloads, the snapshot being written)
+
+A refresh writes a NEW file under a temporary name, checks it, renames it into place and
+only then switches CURRENT. Readers resolve CURRENT and open the named file read-only, so
+they never see a file being written, and any number of processes can read while another
+one refreshes. When anything fails, the temporary files go and CURRENT stays as it was.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from data import sources
+from data.schema import LIST_CODES, TABLES, ParsedList, SourceError, Watchlist
+from data.snapshot_build import LISTS_SCHEMA, write_snapshot
+
+POINTER = "CURRENT"
+_PREVIOUS_COLUMNS = ["list_code", "entries", "parser_version", "files"]
+STATS_COLUMNS = ["list_code", "name", "entries", "names", "identifiers", "source_date", "source"]
+
+
+class RefreshError(Exception):
+    """A refresh was refused or failed; the current snapshot was left as it was."""
+
+
+class SnapshotNotFoundError(LookupError):
+    """There is no such snapshot (or no snapshot at all yet)."""
+
+
+@dataclass
+class RefreshReport:
+    """What a refresh did."""
+
+    status: str  # "created" or "unchanged"
+    version: str
+    previous_version: str | None
+    lists: dict[str, int] = field(default_factory=dict)  # list read now -> entries
+    carried: list[str] = field(default_factory=list)  # lists copied from the previous snapshot
+    skipped: list[str] = field(default_factory=list)  # asked for, but no files in the folder
+    changes: dict[str, dict[str, int]] = field(default_factory=dict)  # list -> change -> count
+    seconds: dict[str, float] = field(default_factory=dict)  # stage ("parse:ofac" ...) -> s
+
+    def summary(self) -> dict[str, object]:
+        """A small JSON-friendly summary (for flow results and logs)."""
+        return {
+            "status": self.status,
+            "version": self.version,
+            "previous_version": self.previous_version,
+            "lists": self.lists,
+            "carried": self.carried,
+            "skipped": self.skipped,
+            "changes": self.changes,
+            "seconds": round(self.seconds.get("total", 0.0), 2),
+        }
+
+
+class SnapshotStore:
+    """Versioned watchlist snapshots under one folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    # --- reading ---------------------------------------------------------------------
+
+    def current_version(self) -> str | None:
+        try:
+            return (self.root / POINTER).read_text().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def versions(self) -> list[str]:
+        """Versions on disk, newest first."""
+        files = sorted(self._snapshot_files(), key=lambda p: p.stat().st_mtime, reverse=True)
+        return [p.stem for p in files]
+
+    def path(self, version: str) -> Path:
+        return self.root / f"{version}.duckdb"
+
+    def open(self, version: str | None = None) -> Watchlist:
+        """The whole snapshot as Polars frames (the current one unless a version is given)."""
+        with self._connect(version) as (con, resolved):
+            frames = {name: con.sql(f"SELECT * FROM {name}").pl() for name in TABLES}
+            lists = con.sql("SELECT * FROM lists ORDER BY list_code").pl()
+        return Watchlist(version=resolved, lists=lists, **frames)
+
+    def list_stats(self, version: str | None = None) -> pl.DataFrame:
+        """One row per list: list_code, name, entries, names, identifiers, source_date, source."""
+        with self._connect(version) as (con, _):
+            return con.sql(f"SELECT {', '.join(STATS_COLUMNS)} FROM lists ORDER BY list_code").pl()
+
+    def diff(self, version: str | None = None) -> pl.DataFrame:
+        """Entries added, removed or changed by a snapshot against the one it replaced."""
+        with self._connect(version) as (con, _):
+            return con.sql("SELECT * FROM diff ORDER BY list_code, change, entry_id").pl()
+
+    @contextmanager
+    def _connect(self, version: str | None) -> Iterator[tuple[duckdb.DuckDBPyConnection, str]]:
+        """A read-only connection to a snapshot, closed afterwards."""
+        resolved = version or self.current_version()
+        if resolved is None:
+            raise SnapshotNotFoundError(
+                f"no watchlist snapshot in {self.root} yet: run `kyc lists refresh`"
+            )
+        path = self.path(resolved)
+        if not path.is_file():
+            raise SnapshotNotFoundError(f"watchlist snapshot {resolved} not found in {self.root}")
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            yield con, resolved
+        finally:
+            con.close()
+
+    # --- refreshing ------------------------------------------------------------------
+
+    def refresh(
+        self,
+        codes: Iterable[str],
+        from_dir: Path | None = None,
+        force: bool = False,
+        max_shrink: float = 0.2,
+        keep: int = 5,
+        *,
+        explicit: bool = False,
+        timeout: float = 120.0,
+    ) -> RefreshReport:
+        """Build a new snapshot of the given lists and make it current.
+
+        ``from_dir`` is an offline folder (one sub-folder per source), else the lists are
+        downloaded. A list missing from the folder is skipped unless ``explicit`` (the
+        caller named it); lists of the current snapshot that are not re-read are carried
+        over unchanged. Raises RefreshError, SourceError, FetchError or UnknownListError;
+        in every failure the current snapshot is left untouched.
+        """
+        codes = sources.check_codes(codes)
+        if keep < 2:
+            raise ValueError("keep at least 2 snapshots: readers may still open the previous one")
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._refresh_lock():
+            self._remove_leftovers()
+            staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
+            try:
+                return self._refresh(
+                    codes, from_dir, force, max_shrink, keep, explicit, timeout, staging
+                )
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+
+    def _refresh(
+        self,
+        codes: list[str],
+        from_dir: Path | None,
+        force: bool,
+        max_shrink: float,
+        keep: int,
+        explicit: bool,
+        timeout: float,
+        staging: Path,
+    ) -> RefreshReport:
+        started = time.perf_counter()
+        seconds: dict[str, float] = {}
+        files = sources.fetch(codes, from_dir, staging / "files", timeout, strict=explicit)
+        seconds["fetch"] = time.perf_counter() - started
+        previous = self.current_version()
+        previous_lists = self._lists_table(previous)
+        carried = [c for c in previous_lists["list_code"] if c not in files]
+        skipped = [c for c in codes if c not in files]
+        if not files and not carried:
+            raise RefreshError(f"no list could be loaded from {from_dir}: none of {codes} found")
+
+        fresh = _list_rows(files, from_dir)
+        inputs = [fresh, previous_lists.filter(pl.col("list_code").is_in(carried))]
+        version = _content_version(
+            pl.concat([f.select("list_code", "parser_version", "files") for f in inputs])
+        )
+        report = RefreshReport("unchanged", version, previous, carried=carried, skipped=skipped)
+        if version == previous:
+            report.seconds = {**seconds, "total": time.perf_counter() - started}
+            return report
+
+        parsed = [self._parse(code, paths, seconds) for code, paths in files.items()]
+        fresh = _with_counts(fresh, parsed)
+        report.lists = dict(zip(fresh["list_code"], fresh["entries"], strict=True))
+
+        step = time.perf_counter()
+        temp = staging / f"{version}.duckdb"
+        meta = {
+            "version": version,
+            "created_at": _now(),
+            "parser_version": sources.PARSER_VERSION,
+            "previous_version": previous,
+        }
+        write_snapshot(temp, parsed, fresh, meta, self._previous_path(previous), carried)
+        seconds["write"] = time.perf_counter() - step
+        _check(temp, previous_lists, force, max_shrink)
+
+        self._publish(temp, version)
+        self._prune(keep)
+        report.status = "created"
+        report.changes = _change_counts(self.diff(version))
+        report.seconds = {**seconds, "total": time.perf_counter() - started}
+        return report
+
+    def _parse(self, code: str, paths: dict[str, Path], seconds: dict[str, float]) -> ParsedList:
+        step = time.perf_counter()
+        try:
+            parsed = sources.SOURCES[code].parse(paths)
+        except SourceError:
+            raise
+        except Exception as exc:  # a parser bug: still name the list and its files
+            names = ", ".join(str(p) for p in paths.values())
+            raise RefreshError(f"{code}: the parser failed on {names}: {exc!r}") from exc
+        seconds[f"parse:{code}"] = time.perf_counter() - step
+        if parsed.list_code != code:
+            raise RefreshError(f"{code}: the parser returned list_code {parsed.list_code!r}")
+        return parsed
+
+    def _lists_table(self, version: str | None) -> pl.DataFrame:
+        if version is None or not self.path(version).is_file():
+            return pl.DataFrame(schema={c: LISTS_SCHEMA[c] for c in _PREVIOUS_COLUMNS})
+        with self._connect(version) as (con, _):
+            return con.sql(f"SELECT {', '.join(_PREVIOUS_COLUMNS)} FROM lists").pl()
+
+    def _previous_path(self, previous: str | None) -> Path | None:
+        if previous is None or not self.path(previous).is_file():
+            return None
+        return self.path(previous)
+
+    def _publish(self, temp: Path, version: str) -> None:
+        """Move the finished file into place, then switch the pointer atomically."""
+        _fsync(temp)
+        os.replace(temp, self.path(version))
+        pointer_temp = self.root / f".tmp-{POINTER}-{os.getpid()}"
+        pointer_temp.write_text(version + "\n")
+        _fsync(pointer_temp)
+        os.replace(pointer_temp, self.root / POINTER)
+        _fsync_dir(self.root)
+
+    def _prune(self, keep: int) -> None:
+        """Delete all but the newest ``keep`` snapshots; never the current one."""
+        current = self.current_version()
+        for version in self.versions()[keep:]:
+            if version != current:
+                self.path(version).unlink(missing_ok=True)
+
+    def _snapshot_files(self) -> list[Path]:
+        return [p for p in self.root.glob("*.duckdb") if not p.name.startswith(".")]
+
+    def _remove_leftovers(self) -> None:
+        """Temporary files of a refresh that died (we hold the lock: none is running)."""
+        for path in self.root.glob(".tmp-*"):
+            path.unlink(missing_ok=True)
+        for path in self.root.glob(".staging-*"):
+            shutil.rmtree(path, ignore_errors=True)
+
+    @contextmanager
+    def _refresh_lock(self) -> Iterator[None]:
+        with (self.root / ".refresh.lock").open("w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RefreshError(f"another refresh is running on {self.root}") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _list_rows(files: dict[str, dict[str, Path]], from_dir: Path | None) -> pl.DataFrame:
+    """The `lists` rows of the lists read now, before parsing (counts come later)."""
+    fetched_at = _now()
+    rows = [
+        {
+            "list_code": code,
+            "name": LIST_CODES[code],
+            "source": sources.source_location(code, from_dir),
+            "fetched_at": fetched_at,
+            "parser_version": sources.PARSER_VERSION,
+            "files": [{"file": n, "sha256": _sha256(p)} for n, p in sorted(paths.items())],
+            "file_date": _mtime_date(paths, sources.SOURCES[code].REQUIRED),
+        }
+        for code, paths in files.items()
+    ]
+    columns = ["list_code", "name", "source", "fetched_at", "parser_version", "files"]
+    schema = {**{c: LISTS_SCHEMA[c] for c in columns}, "file_date": pl.Utf8}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _mtime_date(paths: dict[str, Path], required: tuple[str, ...]) -> str:
+    main = next((paths[n] for n in required if n in paths), next(iter(paths.values())))
+    return date.fromtimestamp(main.stat().st_mtime).isoformat()
+
+
+def _with_counts(rows: pl.DataFrame, parsed: list[ParsedList]) -> pl.DataFrame:
+    """Add each list's counts and source date (its own, else its first file's mtime)."""
+    counts = pl.DataFrame(
+        {
+            "list_code": [p.list_code for p in parsed],
+            "entries": [p.entries.height for p in parsed],
+            "names": [p.names.height for p in parsed],
+            "identifiers": [p.identifiers.height for p in parsed],
+            "source_date": [p.source_date for p in parsed],
+        },
+        schema={c: LISTS_SCHEMA[c] for c in ("list_code", "entries", "names", "identifiers")}
+        | {"source_date": pl.Utf8},
+    )
+    return (
+        rows.join(counts, on="list_code", how="left", maintain_order="left")
+        .with_columns(pl.coalesce("source_date", "file_date").alias("source_date"))
+        .select(LISTS_SCHEMA.names())
+    )
+
+
+def _content_version(lists: pl.DataFrame) -> str:
+    """A hash of every list's parser version and file hashes: same inputs, same version."""
+    digest = hashlib.sha256()
+    for row in lists.sort("list_code").iter_rows(named=True):
+        files = " ".join(
+            f"{f['file']}={f['sha256']}" for f in sorted(row["files"], key=lambda f: f["file"])
+        )
+        digest.update(f"{row['list_code']} {row['parser_version']} {files}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def _check(path: Path, previous_lists: pl.DataFrame, force: bool, max_shrink: float) -> None:
+    """Refuse an empty list, or one that shrank by more than max_shrink (unless forced)."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        new = con.sql("SELECT list_code, entries FROM lists").pl()
+    finally:
+        con.close()
+    for code in new.filter(pl.col("entries") == 0)["list_code"]:
+        raise RefreshError(f"{code}: the new list is empty; refusing to replace the snapshot")
+    if force:
+        return
+    compared = new.join(
+        previous_lists.select("list_code", pl.col("entries").alias("before")), on="list_code"
+    ).filter(pl.col("entries") < pl.col("before") * (1 - max_shrink))
+    for code, after, before in compared.select("list_code", "entries", "before").iter_rows():
+        raise RefreshError(
+            f"{code}: would shrink from {before} to {after} entries"
+            f" ({1 - after / before:.0%}, more than {max_shrink:.0%}); use --force if expected"
+        )
+
+
+def _change_counts(diff: pl.DataFrame) -> dict[str, dict[str, int]]:
+    counts = diff.group_by("list_code", "change").len().sort("list_code", "change")
+    result: dict[str, dict[str, int]] = {}
+    for code, change, n in counts.iter_rows():
+        result.setdefault(code, {})[change] = n
+    return result
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    _fsync(path)
