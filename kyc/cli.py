@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from kyc.commands import lists
+
 app = typer.Typer(
     help="Batch KYC screening against the official sanctions lists.",
     no_args_is_help=True,
@@ -12,3 +14,4 @@ app = typer.Typer(
 
 # Command groups register themselves here, one line each:
 # app.add_typer(lists.app, name="lists")
+app.add_typer(lists.app, name="lists")
