@@ -112,3 +112,14 @@ SERVE_MODE: str = _env("SERVE_MODE", "all")
 
 # Work pool of the deployments when flows run on workers instead of the embedded runner.
 WORK_POOL: str = _env("WORK_POOL", "kyc-pool")
+
+# Embedded runner: seconds between polls for new runs (a new job waits up to this long),
+# and how many job runs execute at once (each is a child process holding a list index).
+RUNNER_POLL_S: float = _env_float("RUNNER_POLL_S", 1.0)
+RUNNER_LIMIT: int = _env_int("RUNNER_LIMIT", 2)
+
+# Recovery fails a job with a reason instead of resuming it after this many flow runs.
+MAX_JOB_ATTEMPTS: int = _env_int("MAX_JOB_ATTEMPTS", 5)
+
+# Seconds `kyc serve` waits for the Prefect server to answer its health check.
+PREFECT_START_TIMEOUT_S: float = _env_float("PREFECT_START_TIMEOUT_S", 90.0)

@@ -1,0 +1,143 @@
+"""How the API (and recovery) start, cancel and inspect job runs: by deployment name only.
+
+The same calls work against the embedded runner and against workers on a work pool, since
+both serve the same deployments. Run creation is serialised within the process: Prefect on
+SQLite slows from ~45 to 2-3 creations/s under concurrent writes (stack-notes.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from data.jobs import JobStore, utc_now
+from kyc import settings
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import PrefectClient
+
+# Deployment names, as `prefect deploy` (prefect.yaml) and the embedded runner create them.
+SCREEN_JOB_DEPLOYMENT = "screen-job"
+REFRESH_WATCHLISTS_DEPLOYMENT = "refresh-watchlists"
+SCREEN_JOB = f"screen_job/{SCREEN_JOB_DEPLOYMENT}"
+
+# State types (Prefect's StateType names) of a run that has not finished.
+UNFINISHED_STATES = {"SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING"}
+
+# One lock and one open API client per event loop (the API, the runner and recovery may
+# each run their own loop).
+_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PrefectClient] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _creation_lock() -> asyncio.Lock:
+    return _locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+
+
+async def prefect_client() -> PrefectClient:
+    """A Prefect API client kept open for this event loop (saves a connection per call)."""
+    from prefect import get_client
+
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None:
+        client = get_client()
+        await client.__aenter__()
+        _clients[loop] = client
+    return client
+
+
+async def close_client() -> None:
+    """Close this loop's client (at shutdown of the API or of recovery)."""
+    client = _clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.__aexit__(None, None, None)
+
+
+def _job_store() -> JobStore:
+    return JobStore(settings.JOB_STORE_URI)
+
+
+async def submit_screen_job(job_id: str, tenant: str, idempotency_key: str | None = None) -> str:
+    """Create a flow run of screen-job for a stored job; return its id at once.
+
+    The run's id is also recorded in the job store (with the attempt count). The default
+    Prefect idempotency key is the job id, so submitting the same job twice (a retry after a
+    crash between run creation and that record) returns the first run.
+    """
+    from prefect.deployments import arun_deployment
+
+    client = await prefect_client()
+    async with _creation_lock():
+        flow_run = await arun_deployment(
+            SCREEN_JOB,
+            client=client,
+            parameters={"job_id": job_id, "tenant": tenant},
+            timeout=0,
+            tags=[tenant],
+            flow_run_name=job_id,
+            idempotency_key=idempotency_key or job_id,
+            as_subflow=False,
+        )
+    await asyncio.to_thread(_record_run, job_id, str(flow_run.id))
+    return str(flow_run.id)
+
+
+def _record_run(job_id: str, flow_run_id: str) -> None:
+    store = _job_store()
+    meta = store.get_job(job_id)
+    if meta is not None and meta.flow_run_id != flow_run_id:
+        store.update_job(job_id, flow_run_id=flow_run_id, attempts=meta.attempts + 1)
+
+
+async def cancel_flow_run(flow_run_id: str) -> None:
+    """Cancel a job's run: the job is recorded cancelled, the runner stops the process.
+
+    A run not yet started goes straight to Cancelled; a running one to Cancelling, which
+    the runner or worker acts on. A finished run is left as it is.
+    """
+    from prefect.states import Cancelled, Cancelling
+
+    client = await prefect_client()
+    flow_run = await client.read_flow_run(flow_run_id)
+    state_type = flow_run.state.type.name if flow_run.state else "SCHEDULED"
+    if state_type not in UNFINISHED_STATES:
+        return
+    job_id = flow_run.parameters.get("job_id")
+    if job_id:
+        await asyncio.to_thread(_record_cancel, job_id, flow_run_id)
+    started = state_type in {"RUNNING", "CANCELLING"}
+    state = Cancelling() if started else Cancelled(message="cancelled before it started")
+    await client.set_flow_run_state(flow_run_id, state, force=True)
+
+
+def _record_cancel(job_id: str, flow_run_id: str) -> None:
+    store = _job_store()
+    meta = store.get_job(job_id)
+    if meta is not None and meta.status == "processing":
+        store.update_job(job_id, status="cancelled", completed_at=utc_now())
+
+
+async def flow_run_state(flow_run_id: str) -> tuple[str, str | None]:
+    """The run's state type name (RUNNING, COMPLETED, CRASHED ...) and message."""
+    client = await prefect_client()
+    flow_run = await client.read_flow_run(flow_run_id)
+    if flow_run.state is None:
+        return "SCHEDULED", None
+    return flow_run.state.type.name, flow_run.state.message
+
+
+async def read_flow_run(flow_run_id: str) -> Any | None:
+    """The flow run, or None when Prefect does not know it (e.g. a new Prefect database)."""
+    from prefect.exceptions import ObjectNotFound
+
+    client = await prefect_client()
+    try:
+        return await client.read_flow_run(flow_run_id)
+    except ObjectNotFound:
+        return None

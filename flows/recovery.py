@@ -1,0 +1,107 @@
+"""Start-up recovery: no accepted job is left stuck in "processing" by a dead process.
+
+Runs before the embedded runner starts polling, so every screen-job run still Pending or
+Running at that moment belonged to a process that is gone (open-source Prefect has no
+zombie detection by default). For each job the store still records as processing:
+
+- no flow run (crash between storing the job and creating its run): create it;
+- run Scheduled: leave it, the runner picks it up;
+- run Pending / Running / Paused / Cancelling: mark it Crashed with the reason, resubmit;
+- run Crashed, or Cancelled by a shutdown: resubmit (it resumes from its written chunks);
+- run Completed or Failed but not recorded (the process died in the state hook): record it.
+
+A job is failed with a reason instead when it cannot run again: its pinned snapshot is gone
+or it has already been tried too often.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from data.jobs import JobMeta, JobStore, utc_now
+from flows.deployments import read_flow_run, submit_screen_job
+from kyc import settings
+
+logger = logging.getLogger("kyc.recovery")
+
+DEAD_STATES = {"PENDING", "RUNNING", "PAUSED", "CANCELLING"}
+
+
+async def recover_jobs(store_uri: str | None = None, snapshot_root: Path | None = None) -> dict:
+    """Resume or fail every job left processing; return job id -> what was done."""
+    store = JobStore(store_uri or settings.JOB_STORE_URI)
+    root = snapshot_root or settings.SNAPSHOT_DIR
+    outcomes: dict[str, str] = {}
+    for job_id in await asyncio.to_thread(store.active_jobs):
+        meta = await asyncio.to_thread(store.get_job, job_id)
+        if meta is None or meta.status != "processing":
+            continue
+        try:
+            outcomes[job_id] = await _recover(store, root, meta)
+        except Exception as error:  # one bad job must not stop the others' recovery
+            logger.exception("recovery of job %s failed", job_id)
+            outcomes[job_id] = f"recovery error: {error!r}"
+    if outcomes:
+        logger.info("recovered jobs: %s", outcomes)
+    return outcomes
+
+
+async def _recover(store: JobStore, root: Path, meta: JobMeta) -> str:
+    run = await read_flow_run(meta.flow_run_id) if meta.flow_run_id else None
+    if run is None:
+        return await _resubmit(store, root, meta, "its flow run was never created")
+    state = run.state.type.name if run.state else "SCHEDULED"
+    if state == "SCHEDULED":
+        return "left scheduled"
+    if state in DEAD_STATES:
+        await _mark_crashed(str(run.id))
+        return await _resubmit(store, root, meta, f"its run was left {state} by a dead process")
+    if state == "COMPLETED" and _all_chunks_written(store, meta):
+        store.update_job(meta.job_id, status="completed", completed_at=utc_now())
+        return "recorded completed"
+    if state == "FAILED":
+        reason = run.state.message or "the screening run failed"
+        store.update_job(meta.job_id, status="failed", error=reason, completed_at=utc_now())
+        return "recorded failed"
+    return await _resubmit(store, root, meta, f"its run ended {state}")
+
+
+async def _mark_crashed(flow_run_id: str) -> None:
+    from prefect.states import Crashed
+
+    from flows.deployments import prefect_client
+
+    client = await prefect_client()
+    message = "the service stopped while this run was active; the job resumes in a new run"
+    await client.set_flow_run_state(flow_run_id, Crashed(message=message), force=True)
+
+
+async def _resubmit(store: JobStore, root: Path, meta: JobMeta, why: str) -> str:
+    problem = _why_not_runnable(root, meta)
+    if problem is not None:
+        reason = f"could not resume the job ({why}): {problem}"
+        store.update_job(meta.job_id, status="failed", error=reason, completed_at=utc_now())
+        return f"failed: {reason}"
+    # A fresh idempotency key per attempt: Prefect would otherwise hand back the dead run.
+    key = meta.job_id if meta.flow_run_id is None else f"{meta.job_id}:{meta.attempts + 1}"
+    run_id = await submit_screen_job(meta.job_id, meta.tenant, idempotency_key=key)
+    return f"resubmitted as {run_id} ({why})"
+
+
+def _why_not_runnable(root: Path, meta: JobMeta) -> str | None:
+    from data.store import SnapshotStore
+
+    if meta.attempts >= settings.MAX_JOB_ATTEMPTS:
+        return f"gave up after {meta.attempts} runs"
+    version = meta.watchlist_version
+    if version is not None and not SnapshotStore(Path(root)).path(version).exists():
+        return f"its pinned watchlist snapshot {version} is no longer available"
+    return None
+
+
+def _all_chunks_written(store: JobStore, meta: JobMeta) -> bool:
+    size = meta.chunk_size or max(meta.total_entities, 1)
+    expected = -(-meta.total_entities // size)
+    return len(store.written_chunks(meta.job_id)) >= expected

@@ -1,0 +1,231 @@
+"""The ``screen_job`` flow: one flow run per batch job, one task run per chunk.
+
+The job's entities and results live in the job store; Prefect sees only the job id, the
+tenant, task states and a progress artifact. Chunks that a previous run already wrote are
+skipped, so re-running a job (after a crash or a restart) resumes where it stopped. The
+terminal status is written back to the job store by the flow's state hooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from typing import Any
+
+import polars as pl
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
+from prefect.cache_policies import NO_CACHE
+
+from data.jobs import ChunkStats, JobMeta, JobStore, utc_now
+from flows.engine import get_index
+from kyc import settings
+
+# Columns of the entity frame that matching.screen reads (interfaces.md section 3).
+QUERY_COLUMNS = (
+    "row",
+    "full_name",
+    "entity_type",
+    "document_id",
+    "document_type",
+    "nationality",
+    "birth_date",
+    "identifiers",
+    "wallet_address",
+    "imo_number",
+    "call_sign",
+    "country",
+    "lists",
+    "search_type",
+    "threshold",
+)
+
+
+def _store(store_uri: str | None) -> JobStore:
+    return JobStore(store_uri or settings.JOB_STORE_URI)
+
+
+def _snapshot_root(snapshot_root: str | None) -> str:
+    return snapshot_root or str(settings.SNAPSHOT_DIR)
+
+
+# --- state hooks: the job store records how the run ended ------------------------------
+
+
+def _record(flow_run: Any, **changes: Any) -> None:
+    parameters = flow_run.parameters
+    store = _store(parameters.get("store_uri"))
+    job_id = parameters["job_id"]
+    meta = store.get_job(job_id)
+    if meta is None or meta.flow_run_id not in (None, str(flow_run.id)):
+        return  # a newer run owns the job now; this one's ending is not the job's
+    store.update_job(job_id, completed_at=utc_now(), **changes)
+
+
+def _on_completion(flow: Any, flow_run: Any, state: Any) -> None:
+    _record(flow_run, status="completed", error=None)
+
+
+def _on_failure(flow: Any, flow_run: Any, state: Any) -> None:
+    _record(flow_run, status="failed", error=state.message or "the screening run failed")
+
+
+def _on_crashed(flow: Any, flow_run: Any, state: Any) -> None:
+    _record(flow_run, status="failed", error=f"the screening run crashed: {state.message}")
+
+
+def _on_cancellation(flow: Any, flow_run: Any, state: Any) -> None:
+    # A cancel requested through the API was already recorded by cancel_flow_run. Any other
+    # cancellation (the runner shutting down) leaves the job processing: recovery resumes it.
+    return None
+
+
+# --- tasks -----------------------------------------------------------------------------
+
+
+@task(name="load-watchlist-index", persist_result=False, cache_policy=NO_CACHE)
+async def load_engine(snapshot_root: str, version: str | None) -> str:
+    """Build (or find cached) the pinned snapshot's index; return its version."""
+    engine = await asyncio.to_thread(get_index, snapshot_root, version)
+    return engine.version
+
+
+@task(
+    name="screen-chunk",
+    task_run_name="chunk-{chunk}",
+    retries=2,
+    retry_delay_seconds=2,
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
+async def screen_chunk(
+    store_uri: str | None, snapshot_root: str, job_id: str, chunk: int, chunk_size: int
+) -> ChunkStats:
+    """Screen rows [chunk * chunk_size, (chunk + 1) * chunk_size) and write their results.
+
+    Only small values travel as parameters: the index comes from this process's cache.
+    """
+    return await asyncio.to_thread(
+        _screen_chunk, store_uri, snapshot_root, job_id, chunk, chunk_size
+    )
+
+
+def _screen_chunk(
+    store_uri: str | None, snapshot_root: str, job_id: str, chunk: int, chunk_size: int
+) -> ChunkStats:
+    import matching
+
+    store = _store(store_uri)
+    meta = store.get_job(job_id)
+    assert meta is not None
+    engine = get_index(snapshot_root, meta.watchlist_version)
+    start = chunk * chunk_size
+    entities = store.read_entities(job_id, start, start + chunk_size)
+    queries = entities.select([c for c in QUERY_COLUMNS if c in entities.columns])
+    results = matching.screen(
+        queries,
+        engine.index,
+        threshold=meta.threshold if meta.threshold is not None else settings.DEFAULT_THRESHOLD,
+        max_matches=settings.MAX_MATCHES,
+        lists=meta.lists,
+        search_type=meta.search_type or "composite",
+    )
+    results = results.with_columns(entities["entity_id"]).select(
+        "row", "entity_id", pl.exclude("row", "entity_id")
+    )
+    return store.write_chunk(job_id, chunk, results)
+
+
+# --- the flow --------------------------------------------------------------------------
+
+
+@flow(
+    name="screen_job",
+    flow_run_name="{job_id}",
+    persist_result=False,
+    on_completion=[_on_completion],
+    on_failure=[_on_failure],
+    on_crashed=[_on_crashed],
+    on_cancellation=[_on_cancellation],
+)
+async def screen_job(
+    job_id: str,
+    tenant: str,
+    store_uri: str | None = None,
+    snapshot_root: str | None = None,
+) -> dict[str, int]:
+    """Screen every entity of a stored job against its pinned snapshot, chunk by chunk.
+
+    ``store_uri`` and ``snapshot_root`` default to the configured ones (tests pass theirs).
+    """
+    logger = get_run_logger()
+    store = _store(store_uri)
+    meta = _checked_meta(store, job_id, tenant)
+    chunk_size = meta.chunk_size or settings.CHUNK_SIZE
+    if meta.chunk_size is None:
+        store.update_job(job_id, chunk_size=chunk_size)
+    total_chunks = math.ceil(meta.total_entities / chunk_size)
+    done = _finished_chunks(store, job_id)
+    todo = [chunk for chunk in range(total_chunks) if chunk not in done]
+    logger.info(
+        "job %s: %d entities, %d chunks of %d, %d already done",
+        job_id,
+        meta.total_entities,
+        total_chunks,
+        chunk_size,
+        len(done),
+    )
+    progress = store.write_progress(job_id, done, rate=None)
+    artifact = await acreate_progress_artifact(
+        progress=_percent(progress.processed, meta.total_entities),
+        key=f"job-{job_id}".lower(),
+        description=f"Screening job {job_id} ({meta.total_entities} entities)",
+    )
+    root = _snapshot_root(snapshot_root)
+    version = await load_engine(root, meta.watchlist_version)
+    if meta.watchlist_version is None:
+        store.update_job(job_id, watchlist_version=version)
+    started, processed_here = time.monotonic(), 0
+    for chunk in todo:
+        done[chunk] = await screen_chunk(store_uri, root, job_id, chunk, chunk_size)
+        processed_here += done[chunk].rows
+        rate = processed_here / max(time.monotonic() - started, 1e-6)
+        progress = store.write_progress(job_id, done, rate=rate)
+        await aupdate_progress_artifact(
+            artifact, _percent(progress.processed, meta.total_entities), _describe(progress)
+        )
+    return {
+        "processed": progress.processed,
+        "failed": progress.failed,
+        "matches_found": progress.matches_found,
+    }
+
+
+def _checked_meta(store: JobStore, job_id: str, tenant: str) -> JobMeta:
+    meta = store.get_job(job_id)
+    if meta is None:
+        raise ValueError(f"job {job_id} is not in the job store")
+    if meta.tenant != tenant:
+        raise ValueError(f"job {job_id} does not belong to tenant {tenant}")
+    return meta
+
+
+def _finished_chunks(store: JobStore, job_id: str) -> dict[int, ChunkStats]:
+    """Chunks already written, with their counts (from progress.json, else the chunk)."""
+    recorded = store.recorded_chunks(job_id)
+    return {
+        chunk: recorded.get(chunk) or store.chunk_stats(job_id, chunk)
+        for chunk in store.written_chunks(job_id)
+    }
+
+
+def _percent(processed: int, total: int) -> float:
+    return 100.0 if total == 0 else round(100.0 * processed / total, 2)
+
+
+def _describe(progress: Any) -> str:
+    return (
+        f"{progress.processed} processed, {progress.failed} failed, "
+        f"{progress.matches_found} matches, {progress.rate or 0:.0f} entities/s"
+    )
