@@ -71,14 +71,11 @@ def _on_failure(flow: Any, flow_run: Any, state: Any) -> None:
     _record(flow_run, status="failed", error=state.message or "the screening run failed")
 
 
-def _on_crashed(flow: Any, flow_run: Any, state: Any) -> None:
-    _record(flow_run, status="failed", error=f"the screening run crashed: {state.message}")
-
-
-def _on_cancellation(flow: Any, flow_run: Any, state: Any) -> None:
-    # A cancel requested through the API was already recorded by cancel_flow_run. Any other
-    # cancellation (the runner shutting down) leaves the job processing: recovery resumes it.
-    return None
+# Crashed and Cancelled runs leave the job "processing" on purpose. A crash is the process
+# dying (Ctrl-C reaches every process of the group, a kill, out of memory); a cancellation
+# that the API did not record first is the runner shutting down. Either way the job can
+# resume from its written chunks, and start-up recovery does exactly that. A cancel asked
+# for through the API was recorded by flows.deployments.cancel_flow_run before the run stopped.
 
 
 # --- tasks -----------------------------------------------------------------------------
@@ -146,8 +143,6 @@ def _screen_chunk(
     persist_result=False,
     on_completion=[_on_completion],
     on_failure=[_on_failure],
-    on_crashed=[_on_crashed],
-    on_cancellation=[_on_cancellation],
 )
 async def screen_job(
     job_id: str,

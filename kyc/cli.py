@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kyc.commands import lists
+from kyc.commands import lists, serve
 
 app = typer.Typer(
     help="Batch KYC screening against the official sanctions lists.",
@@ -15,3 +15,4 @@ app = typer.Typer(
 # Command groups register themselves here, one line each:
 # app.add_typer(lists.app, name="lists")
 app.add_typer(lists.app, name="lists")
+app.command(name="serve")(serve.serve)
