@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 from lxml import etree
 
+from data.countries import to_iso2
 from data.schema import TABLES, SourceError
 
 # --- Text -----------------------------------------------------------------------------------
@@ -42,8 +43,55 @@ def split_numbered(expr: pl.Expr) -> pl.Expr:
 
     OFSI numbers the values of a multi-valued cell; "(1) to (6) Algeria" repeats a value.
     """
-    parts = expr.str.replace_all(r"\(\d+\)(?:\s*to\s*\(\d+\))?", "\x1f").str.split("\x1f")
+    parts = expr.str.replace_all(r"\(\d+(?:-\d+)?\)(?:\s*to\s*\(\d+\))?", "\x1f").str.split("\x1f")
     return parts.list.eval(clean_expr(pl.element())).list.drop_nulls()
+
+
+# --- Countries in free text ------------------------------------------------------------------
+
+_NOW = re.compile(r"\b(?:currently|now)\s+([^()]+)", re.IGNORECASE)
+_SEGMENTS = re.compile(r"[,.;:()]")
+_ISSUED = re.compile(r"^(?:issued|place of issue)(?:\s+(?:in|by|at))?(?:\s+the)?\s+", re.IGNORECASE)
+_SOVIET = re.compile(r"\b(?:A?SSR|SFSR|Soviet Socialist Republic)\b", re.IGNORECASE)
+
+
+def _country_name(text: str) -> str | None:
+    """to_iso2 for names only: bare 2- and 3-letter words ("ID", "Tel") are not countries."""
+    text = text.strip(" -")
+    return to_iso2(text) if len(text) > 3 else None
+
+
+@cache
+def find_country(text: str | None) -> str | None:
+    """The ISO alpha-2 code of the country a free-text field names, else None.
+
+    Reads "Iran", "Former USSR Currently Ukraine", "Ukrainian SSR", "Russia. Former USSR",
+    "Afghanistan number, issued on 25 Aug. 2016", "Issued in Bahri, Sudan", "Cypriot Passport".
+    """
+    text = clean(text)
+    if not text:
+        return None
+    if code := to_iso2(text):
+        return code
+    if (now := _NOW.search(text)) and (code := _country_name(now.group(1))):
+        return code
+    for segment in _SEGMENTS.split(_SOVIET.sub("", text)):
+        words = _ISSUED.sub("", segment.strip()).split()
+        # The longest leading run of words that names a country: "United Republic of Tanzania".
+        for size in range(min(len(words), 5), 0, -1):
+            if code := _country_name(" ".join(words[:size])):
+                return code
+    return None
+
+
+def _countries_of_series(texts: pl.Series) -> pl.Series:
+    mapping = {text: find_country(text) for text in texts.drop_nulls().unique()}
+    return texts.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
+
+
+def country_expr(expr: pl.Expr) -> pl.Expr:
+    """`find_country` as a whole-column expression: computed once per distinct text."""
+    return expr.map_batches(_countries_of_series, return_dtype=pl.Utf8)
 
 
 # --- Scripts --------------------------------------------------------------------------------
@@ -184,8 +232,16 @@ def table(name: str, list_code: str, rows: list[tuple]) -> pl.DataFrame:
 
 
 def with_scripts(names: pl.DataFrame) -> pl.DataFrame:
-    """A names table with its script column filled from the names themselves."""
-    return names.with_columns(script_expr(pl.col("name")).alias("script"))
+    """A names table with its script column filled from the names themselves.
+
+    A name a list files as "original script" but that is written in Latin letters ("José
+    Gregorio NORIEGA", "Baššār Ḥāfiẓ Al Assad") is an original spelling, kept as an aka.
+    """
+    names = names.with_columns(script_expr(pl.col("name")).alias("script"))
+    latin_original = (pl.col("kind") == "original_script") & (pl.col("script") == "Latin")
+    return names.with_columns(
+        pl.when(latin_original).then(pl.lit("aka")).otherwise(pl.col("kind")).alias("kind")
+    ).unique(maintain_order=True)
 
 
 # --- Reading safely ---------------------------------------------------------------------------
