@@ -154,6 +154,33 @@ def test_alternative_birth_dates_and_passport_with_dates(sdn: ParsedList) -> Non
     assert ("ABU AL-HASAN AL MADANI", "weak_alias") in _pairs(rows["names"], "name", "kind")
 
 
+@pytest.mark.parametrize(
+    ("entry_id", "expected"),
+    [
+        ("15496", {("1929", True), ("1930", True)}),  # "DOB 1929 to 1930"
+        ("7782", {("1951", True)}),  # "DOB circa 1951"; POB "Foca, Bosnia-Herzegovina"
+        # "DOB circa 1979-1982; alt. DOB 1982"
+        ("11748", {(str(year), True) for year in range(1979, 1983)} | {("1982", False)}),
+        ("8594", {("1946-08", False)}),  # "DOB Aug 1946"
+        # "DOB 01 Jan 1971 to 31 Dec 1971; alt. DOB 01 Jan 1969": a one-year range is exact
+        ("21265", {("1971", False), ("1969-01-01", False)}),
+    ],
+)
+def test_partial_circa_and_range_birth_dates(
+    sdn: ParsedList, entry_id: str, expected: set[tuple[str, bool]]
+) -> None:
+    rows = _entry(sdn, entry_id)
+    assert _pairs(rows["birth_dates"], "birth_date", "approximate") == expected
+
+
+def test_place_of_birth_countries(sdn: ParsedList) -> None:
+    places = dict(_pairs(_entry(sdn, "7782")["birth_places"], "place", "country"))
+    assert places == {"Foca, Bosnia-Herzegovina": "BA"}
+    # "alt. POB Khartoum Sudan" has no comma before its country
+    places = dict(_pairs(_entry(sdn, "7265")["birth_places"], "place", "country"))
+    assert places == {"Hadramawt, Yemen": "YE", "Khartoum Sudan": "SD"}
+
+
 def test_vessel_imo_mmsi_and_call_sign(sdn: ParsedList) -> None:
     # 15036 ARTAVIL: call sign T2EU4, "Vessel Registration Identification IMO 9187629; MMSI
     # 572469210; f.k.a. 'ALPHA'; Linked To: NATIONAL IRANIAN TANKER COMPANY."

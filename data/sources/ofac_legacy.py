@@ -102,12 +102,20 @@ def read_legacy_csv(path: Path, columns: tuple[str, ...]) -> pl.DataFrame:
         schema=dict.fromkeys(columns, pl.Utf8),
         quote_char='"',
     )
-    text = pl.col(columns).str.strip_chars()
-    frame = frame.with_columns(
-        pl.when(text.is_in([NULL, ""]).not_()).then(text).name.keep()
-    ).with_row_index("line", offset=1)
+    frame = frame.with_columns(_field(column) for column in columns).with_row_index(
+        "line", offset=1
+    )
     _check_ent_nums(path, frame)
     return frame
+
+
+def _field(column: str) -> pl.Expr:
+    """A column with OFAC's nulls as null and surrounding spaces stripped. Remarks keep their
+    spaces: OFAC cuts long remarks mid-text and continues them in the comments file, so a
+    trailing space can be the one between two words."""
+    stripped = pl.col(column).str.strip_chars()
+    value = pl.col(column) if column.startswith("remarks") else stripped
+    return pl.when(stripped.is_in([NULL, ""]).not_()).then(value).alias(column)
 
 
 def _decode(path: Path) -> str:
@@ -236,9 +244,9 @@ def _with_comments(primary: pl.DataFrame, comments: pl.DataFrame) -> pl.DataFram
     return (
         primary.join(extension, on="ent_num", how="left", maintain_order="left")
         .with_columns(
-            remarks=pl.concat_str("remarks", "remarks_extended", ignore_nulls=True).replace(
-                "", None
-            )
+            remarks=pl.concat_str("remarks", "remarks_extended", ignore_nulls=True)
+            .str.strip_chars()
+            .replace("", None)
         )
         .drop("remarks_extended")
     )

@@ -39,12 +39,16 @@ DOB_RE = (
     + r")?$"
 )
 POB_RE = r"^POB:?\s+(?P<place>.+)$"
-NATIONALITY_RE = r"^(?P<kind>[Nn]ationality|[Cc]itizen(?:ship)?):?\s+(?P<country>.+)$"
+NATIONALITY_RE = (
+    r"^(?P<kind>[Nn]ationality|[Cc]itizen(?:ship)?):?\s+(?:possibly\s+)?(?P<country>.+)$"
+)
 GENDER_RE = r"^Gender:?\s+(?P<gender>Male|Female)$"
 # "a.k.a. 'BNC'": OFAC's legacy format puts its weak (low-quality) a.k.a.s here.
 ALIAS_RE = r"^(?P<kind>[afn])\.k\.a\.,?\s+'?(?P<name>.+?)'?$"
 ALIAS_KINDS = {"a": "weak_alias", "f": "fka", "n": "nka"}
-DIGITAL_CURRENCY_RE = r"^(?P<label>Digital Currency Address - [A-Za-z0-9]+)\s+(?P<rest>\S.*)$"
+DIGITAL_CURRENCY_RE = (
+    r"^Digital\s*Currency\s+Address\s*-\s*(?P<currency>[A-Z0-9]+)\s+(?P<rest>\S.*)$"
+)
 
 # Identifier labels as OFAC writes them, mapped to the id_type we store (None = keep the
 # label). Longer labels first, so "Identification Number IMO" wins over
@@ -110,6 +114,8 @@ ID_LABELS: dict[str, str | None] = {
     "Aircraft Construction Number (also called L/N or S/N or F/N)": None,
     "Aircraft Construction Number": None,
     "Aircraft Tail Number": None,
+    "VisaNumberID": None,
+    "RFC": None,
     "Email Address": None,
     "Website": None,
     "Phone Number": None,
@@ -124,13 +130,17 @@ def _escape(label: str) -> str:
 
 _LABEL_ALTERNATION = "|".join(_escape(label) for label in sorted(ID_LABELS, key=len, reverse=True))
 ID_RE = rf"^(?P<label>{_LABEL_ALTERNATION}):?\s+(?P<rest>\S.*)$"
-# Other "<label> Number/No./ID/Code <value with a digit>" clauses OFAC adds over time.
+# Other "<label> Number/No./ID/Code/Passport <value with a digit>" clauses OFAC adds over
+# time ("Italian Fiscal Code ...", "Stateless Person Passport ...").
 GENERIC_ID_RE = (
-    r"^(?P<label>[A-Z][\w.'/&-]*(?:\s+[\w.'/&-]+){0,5}?\s+(?:Number|No\.?|ID|Code|Card))"
-    r":?\s+(?P<rest>[A-Za-z0-9][^\s(]*\d[^\s(]*.*)$"
+    r"^(?P<label>[A-Z][\w.'/&-]*(?:\s+[\w.'/&-]+){0,5}?\s+"
+    r"(?:Number|No\.?|ID|Code|Card|Passport|License))"
+    r":?\s+(?P<rest>[A-Za-z0-9][^(;]*?\d.*)$"
 )
-# The value runs to a comma, a bracketed country or an issue / expiry date.
+# The value runs to a comma, a bracketed country or an issue / expiry date ...
 VALUE_RE = r"^(.+?)(?:,|\s+\(|\s+issued\b|\s+expires\b|\s+valid\b|$)"
+# ... except for these single-token values, where what follows is not part of it.
+TOKEN_VALUES = ("IMO", "MMSI", "SWIFT/BIC", "Email Address", "Website", "BIK")
 
 
 @dataclass
@@ -145,13 +155,24 @@ class RemarkFacts:
     genders: pl.DataFrame  # entry_id, gender
 
 
+# Spellings in OFAC's places and addresses that data.countries does not know.
+OFAC_COUNTRIES = {
+    "Bosnia-Herzegovina": "BA",
+    "Gaza Strip": "PS",
+    "Gaza": "PS",
+    "West Bank": "PS",
+}
+
+
 def iso2_expr(expr: pl.Expr) -> pl.Expr:
     """data.countries.to_iso2 as a whole-column expression, run once per distinct value."""
     return expr.map_batches(_iso2_series, return_dtype=pl.Utf8)
 
 
 def _iso2_series(values: pl.Series) -> pl.Series:
-    mapping = {value: to_iso2(value) for value in values.drop_nulls().unique()}
+    mapping = {
+        value: OFAC_COUNTRIES.get(value) or to_iso2(value) for value in values.drop_nulls().unique()
+    }
     return values.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
 
 
@@ -247,11 +268,17 @@ def _birth_dates(parts: pl.DataFrame) -> pl.DataFrame:
 
 def _birth_places(parts: pl.DataFrame) -> pl.DataFrame:
     found = _groups(parts, POB_RE).with_columns(pl.col("place").str.strip_chars())
-    last_part = pl.col("place").str.split(",").list.last().str.strip_chars()
+    # The country is the last comma-separated part; else the whole place ("Gaza Strip"),
+    # else its last one or two words ("Khartoum Sudan", "Riyadh Saudi Arabia").
+    place = pl.col("place")
+    candidates = [
+        place.str.split(",").list.last().str.strip_chars(),
+        place,
+        place.str.extract(r"(\S+\s+\S+)$"),
+        place.str.extract(r"(\S+)$"),
+    ]
     return found.select(
-        "entry_id",
-        "place",
-        country=pl.coalesce(iso2_expr(last_part), iso2_expr(pl.col("place"))),
+        "entry_id", "place", country=pl.coalesce([iso2_expr(c) for c in candidates])
     ).unique(maintain_order=True)
 
 
@@ -283,16 +310,24 @@ def _identifiers(parts: pl.DataFrame) -> pl.DataFrame:
         )
     )
     unlabelled = parts.filter(~pl.col("body").str.contains(ID_RE))
-    wallets = _groups(unlabelled, DIGITAL_CURRENCY_RE)
+    wallets = _groups(unlabelled, DIGITAL_CURRENCY_RE).select(
+        "entry_id", label=pl.lit("Digital Currency Address - ") + pl.col("currency"), rest="rest"
+    )
     generic = _groups(
         unlabelled.filter(~pl.col("body").str.contains(DIGITAL_CURRENCY_RE)), GENERIC_ID_RE
     )
     found = pl.concat([known, wallets, generic])
+    single_token = pl.col("label").is_in(TOKEN_VALUES) | pl.col("label").str.starts_with("Digital")
+    value = (
+        pl.when(single_token)
+        .then(pl.col("rest").str.extract(r"^(\S+)").str.strip_chars_end("."))
+        .otherwise(pl.col("rest").str.extract(VALUE_RE))
+    )
     return (
         found.select(
             "entry_id",
             id_type="label",
-            value=pl.col("rest").str.extract(VALUE_RE).str.strip_chars(),
+            value=value.str.strip_chars(),
             country=iso2_expr(pl.col("rest").str.extract(r"\(([^()]+)\)")),
         )
         .filter(pl.col("value").str.len_chars() > 0)
