@@ -21,6 +21,8 @@ _SESSION_HOME = Path(tempfile.mkdtemp(prefix="kyc-tests-"))
 os.environ["KYC_DATA_DIR"] = str(_SESSION_HOME / "data")
 os.environ["PREFECT_HOME"] = str(_SESSION_HOME / "prefect")
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+# The temporary Prefect server needs more than its default 20 s on a loaded 2-core machine.
+os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
 os.environ.pop("PREFECT_API_URL", None)
 
 
