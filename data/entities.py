@@ -142,7 +142,7 @@ class _Locator:
         if not self.json:
             return f"row {row + 1}, column {field}"
         where = f"subject.{field}" if field in SUBJECT_FIELDS else field
-        return f"{self.prefix}[{row}].{where}"
+        return f"{self.prefix}[{row}].{where}" if self.prefix else where  # "": one subject
 
 
 def entities_from_records(records: list[Any], prefix: str = "entities") -> pl.DataFrame:
@@ -152,7 +152,10 @@ def entities_from_records(records: list[Any], prefix: str = "entities") -> pl.Da
     try:
         typed = msgspec.convert(records, type=list[EntityIn])
     except msgspec.ValidationError as error:
-        raise EntityValidationError(type_error_details(error, prefix)) from None
+        details = type_error_details(error, prefix)
+        if not prefix:  # a single record (POST /kyc): "subject.x", not "[0].subject.x"
+            details = [d | {"loc": d["loc"].removeprefix("[0].")} for d in details]
+        raise EntityValidationError(details) from None
     flat = [
         {"entity_id": e.entity_id, "lists": e.lists, "search_type": e.search_type}
         | msgspec.structs.asdict(e.subject)

@@ -1,0 +1,93 @@
+"""create_app(): the Litestar app of api.md, wired to the job store, auth and error handling."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from api.auth import AuthConfig, Authenticator, AuthMiddleware
+from api.config import ApiConfig
+from api.errors import EXCEPTION_HANDLERS
+from api.ratelimit import RateLimiter
+from api.routes import checks, health, jobs, watchlists
+from api.routes.common import AppState
+from data.api_keys import ApiKeyStore
+from data.jobs import JobStore
+
+API_VERSION = "1.0.0"
+
+
+def create_app(config: ApiConfig | None = None, embedded_runner: bool = False) -> Litestar:
+    """The API. With ``embedded_runner`` its lifespan also serves the flow deployments in-process
+    (flows/runner.py), which is how `kyc serve` and the tests run jobs without a worker."""
+    config = config or ApiConfig()
+    authenticator = Authenticator(
+        AuthConfig(
+            keys=ApiKeyStore(config.api_keys_file),
+            jwt_secret=config.jwt_secret,
+            jwt_public_key_file=config.jwt_public_key_file,
+            tenant_claim=config.jwt_tenant_claim,
+            audience=config.jwt_audience,
+            issuer=config.jwt_issuer,
+        )
+    )
+    limiter = RateLimiter(config.rate_limit_requests, config.rate_limit_window_s)
+    return Litestar(
+        route_handlers=[*jobs.ROUTES, *checks.ROUTES, *watchlists.ROUTES, *health.ROUTES],
+        middleware=[DefineMiddleware(AuthMiddleware, authenticator=authenticator, limiter=limiter)],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=config.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="KYC screening API",
+            version=API_VERSION,
+            description="Batch and single KYC sanctions screening. See docs/api.md.",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="An API key (sk_...) or a JWT (HS256 / RS256)",
+                    )
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
+        lifespan=[_lifespan(embedded_runner)],
+        state=_state(config),
+        debug=False,
+    )
+
+
+def _state(config: ApiConfig) -> Any:
+    from litestar.datastructures import State
+
+    return State({"kyc": AppState(config=config, jobs=JobStore(config.job_store_uri))})
+
+
+def _lifespan(embedded_runner: bool) -> Callable[[Litestar], Any]:
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        runner = None
+        if embedded_runner:
+            from flows.runner import start_embedded_runner
+
+            runner = start_embedded_runner()
+        try:
+            yield
+        finally:
+            if runner is not None:
+                runner.stop()
+            try:
+                from flows.deployments import close_client
+
+                await close_client()
+            except Exception:  # Prefect never used in this process: nothing to close
+                pass
+
+    return lifespan

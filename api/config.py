@@ -1,0 +1,27 @@
+"""Everything the API needs to know, with kyc/settings.py as the defaults (tests override)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kyc import settings
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    job_store_uri: str = settings.JOB_STORE_URI
+    snapshot_dir: Path = settings.SNAPSHOT_DIR
+    api_keys_file: Path = settings.API_KEYS_FILE
+    jwt_secret: str = settings.JWT_SECRET
+    jwt_public_key_file: str = settings.JWT_PUBLIC_KEY_FILE
+    jwt_tenant_claim: str = settings.JWT_TENANT_CLAIM
+    jwt_audience: str = settings.JWT_AUDIENCE
+    jwt_issuer: str = settings.JWT_ISSUER
+    max_body_bytes: int = settings.MAX_BODY_BYTES
+    max_entities_per_job: int = settings.MAX_ENTITIES_PER_JOB
+    rate_limit_requests: int = settings.RATE_LIMIT_REQUESTS
+    rate_limit_window_s: int = settings.RATE_LIMIT_WINDOW_S
+    default_threshold: float = settings.DEFAULT_THRESHOLD
+    max_matches: int = settings.MAX_MATCHES
+    lists: list[str] = field(default_factory=lambda: list(settings.LISTS))

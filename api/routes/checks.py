@@ -1,0 +1,96 @@
+"""POST /kyc: screen one subject synchronously against the cached index of the current snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import msgspec
+import polars as pl
+from litestar import Request, post
+
+from api.auth import requires
+from api.errors import ApiError
+from api.openapi import errors, inline_schema, with_request_body
+from api.routes.common import caller, decode_json_object, options_from, state_of
+from api.schemas import CheckRequest, CheckResult
+from data.entities import entities_from_records
+
+
+@post(
+    "/kyc",
+    guards=[requires("kyc:create")],
+    status_code=200,
+    summary="Screen one subject now",
+    operation_class=with_request_body(
+        {"application/json": inline_schema(CheckRequest)}, "One subject"
+    ),
+    responses=errors(400, 401, 403, 429, 413, 503),
+)
+async def check(request: Request) -> CheckResult:
+    state = state_of(request)
+    caller(request)
+    if request.content_type[0] not in ("application/json", "", "text/plain"):
+        raise ApiError(415, "POST /kyc takes a JSON body (application/json)")
+    data = decode_json_object(await request.body())
+    options = options_from(data)
+    record = {
+        "subject": data.get("subject"),
+        "lists": options.lists,
+        "search_type": options.search_type,
+    }
+    if record["subject"] is None:
+        raise ApiError(400, "subject is required", [{"loc": "subject", "message": "required"}])
+    entity = entities_from_records([record], prefix="")
+    started = time.perf_counter()
+    threshold = state.config.default_threshold if options.threshold is None else options.threshold
+    engine, result = await asyncio.to_thread(_screen, state.config, entity, threshold)
+    row = result.row(0, named=True)
+    if row["status"] != "completed":
+        raise ApiError(
+            400,
+            row.get("error") or "the subject could not be screened",
+            [{"loc": "subject", "message": row.get("error") or "could not be screened"}],
+        )
+    matches = [
+        m | {"details": msgspec.json.decode(m["details"] or "{}")} for m in row["matches"] or []
+    ]
+    return CheckResult(
+        status="success",
+        check_id=str(uuid.uuid4()),
+        is_match=bool(row["is_match"]),
+        match_count=len(matches),
+        matches=matches,  # type: ignore[arg-type]  # plain dicts in the Match shape
+        lists_checked=options.lists or _loaded_lists(engine),
+        watchlist_version=engine.version,
+        processing_time_ms=round((time.perf_counter() - started) * 1000, 3),
+    )
+
+
+def _screen(config, entity: pl.DataFrame, threshold: float):
+    """The engine of the current snapshot (built once per process) and its verdict."""
+    import matching
+    from flows.engine import SnapshotGone, get_index
+
+    try:
+        engine = get_index(config.snapshot_dir)
+    except SnapshotGone as error:
+        raise ApiError(503, f"no watchlist snapshot is available: {error}") from None
+    lists = entity["lists"][0]
+    result = matching.screen(
+        entity,
+        engine.index,
+        threshold=threshold,
+        max_matches=config.max_matches,
+        lists=list(lists) if lists is not None else None,
+        search_type=entity["search_type"][0] or "composite",
+    )
+    return engine, result
+
+
+def _loaded_lists(engine) -> list[str]:
+    return sorted(engine.watchlist.lists["list_code"].to_list())
+
+
+ROUTES = [check]

@@ -1,0 +1,119 @@
+"""Helpers every route module shares: app state, the caller, JSON bodies and job options."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+from litestar import Request
+
+from api.auth import Principal, principal_of
+from api.config import ApiConfig
+from api.errors import ApiError
+from data.entities import NO_MODEL_MESSAGE, NO_MODEL_SEARCH_TYPES, SEARCH_TYPES, type_error_details
+from data.jobs import JobMeta, JobStore
+from data.schema import LIST_CODES
+
+
+@dataclass
+class AppState:
+    """What the handlers share, kept on app.state.kyc."""
+
+    config: ApiConfig
+    jobs: JobStore
+    idempotency_locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
+
+
+def state_of(request: Request) -> AppState:
+    return request.app.state.kyc
+
+
+def caller(request: Request) -> Principal:
+    return principal_of(request)
+
+
+def decode_json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or a 400 saying why not."""
+    if not body.strip():
+        raise ApiError(
+            400, "the request body is empty", [{"loc": "body", "message": "expected a JSON object"}]
+        )
+    try:
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError as error:
+        raise ApiError(
+            400, "the body is not valid JSON", [{"loc": "body", "message": str(error)}]
+        ) from None
+    if not isinstance(data, dict):
+        raise ApiError(
+            400, "expected a JSON object", [{"loc": "body", "message": "expected a JSON object"}]
+        )
+    return data
+
+
+class Options(msgspec.Struct):
+    """Screening options of a job or a check (the entity list is parsed separately)."""
+
+    lists: list[str] | None = None
+    list_name: str | None = None
+    search_type: str | None = None
+    threshold: float | None = None
+    monitor: bool = False
+
+
+def options_from(data: dict[str, Any]) -> Options:
+    """The options in a JSON body, type-checked and validated, or a 400 naming the field."""
+    raw = {name: data[name] for name in Options.__struct_fields__ if name in data}
+    try:
+        options = msgspec.convert(raw, type=Options)
+    except msgspec.ValidationError as error:
+        details = type_error_details(error, "")
+        for detail in details:
+            detail["loc"] = detail["loc"].lstrip(".")
+        raise ApiError(400, "invalid request options", details) from None
+    return checked(options)
+
+
+def checked(options: Options) -> Options:
+    """Known lists and search type, a threshold in 0-1; list_name folded into lists."""
+    details = []
+    lists = options.lists
+    if options.list_name is not None:
+        lists = [*(lists or []), options.list_name]
+    if lists is not None:
+        lists = [code.strip().lower() for code in lists if code.strip()]
+        unknown = [code for code in lists if code not in LIST_CODES]
+        if unknown:
+            known = ", ".join(LIST_CODES)
+            loc = "list_name" if options.lists is None else "lists"
+            details.append(
+                {"loc": loc, "message": f"unknown list {', '.join(unknown)}; known: {known}"}
+            )
+    search_type = options.search_type.strip().lower() if options.search_type else None
+    if search_type in NO_MODEL_SEARCH_TYPES:
+        details.append({"loc": "search_type", "message": NO_MODEL_MESSAGE})
+    elif search_type is not None and search_type not in SEARCH_TYPES:
+        details.append(
+            {"loc": "search_type", "message": "expected one of " + ", ".join(SEARCH_TYPES)}
+        )
+    threshold = options.threshold
+    if threshold is not None and not 0 <= threshold <= 1:
+        details.append({"loc": "threshold", "message": "expected a number from 0 to 1"})
+    if details:
+        raise ApiError(400, "invalid request options", details)
+    return Options(lists or None, None, search_type, threshold, options.monitor)
+
+
+def owned_job(state: AppState, job_id: str, principal: Principal) -> JobMeta:
+    """The caller's job; another tenant's job is a 404 exactly like a missing one."""
+    meta = state.jobs.get_job(job_id) if _plausible_id(job_id) else None
+    if meta is None or meta.tenant != principal.tenant:
+        raise ApiError(404, f"no job {job_id}")
+    return meta
+
+
+def _plausible_id(job_id: str) -> bool:
+    """Job ids are UUIDs: anything else cannot name a job (and must not reach a file path)."""
+    return len(job_id) <= 64 and all(c.isalnum() or c == "-" for c in job_id)

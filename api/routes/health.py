@@ -1,0 +1,18 @@
+"""GET /health: no auth, cheap; says which watchlist snapshot serves."""
+
+from __future__ import annotations
+
+from litestar import Request, get
+
+from api.routes.common import state_of
+from api.schemas import Health
+from data.store import SnapshotStore
+
+
+@get("/health", summary="Liveness and the serving watchlist snapshot", security=[])
+async def health(request: Request) -> Health:
+    version = SnapshotStore(state_of(request).config.snapshot_dir).current_version()
+    return Health(status="ok", watchlist_version=version)
+
+
+ROUTES = [health]

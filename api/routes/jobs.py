@@ -1,0 +1,378 @@
+"""Batch jobs: create (JSON or a file body), poll with paged results, list, download, cancel.
+
+Creating a job validates every row, stores the entities in the job store and starts one
+Prefect flow run of the screen-job deployment; it returns at once. Everything else reads the
+job store (and, while a job runs, the flow run's state): see api/job_status.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, get, post
+from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
+from litestar.response import Stream
+from msgspec import UNSET
+
+from api.auth import requires
+from api.errors import ApiError
+from api.job_status import TERMINAL, estimate_completion, resolve_status
+from api.openapi import errors, inline_schema, with_download, with_request_body
+from api.routes.common import (
+    AppState,
+    Options,
+    caller,
+    checked,
+    decode_json_object,
+    options_from,
+    owned_job,
+    state_of,
+)
+from api.schemas import JobCreated, JobList, JobRequest, JobStatus, JobSummary
+from data.entities import entities_from_records, iter_result_bytes, read_entities, result_json
+from data.jobs import JobMeta, new_job_id, utc_now
+from data.store import SnapshotStore
+
+# Body Content-Types a job accepts, and the entity format each one is.
+BODY_FORMATS = {
+    "application/json": "json",
+    "text/csv": "csv",
+    "application/x-ndjson": "ndjson",
+    "application/ndjson": "ndjson",
+    "application/jsonl": "ndjson",
+    "application/vnd.apache.parquet": "parquet",
+    "application/x-parquet": "parquet",
+}
+
+# Result download formats and their media types.
+DOWNLOADS = {
+    "csv": "text/csv",
+    "ndjson": "application/x-ndjson",
+    "parquet": "application/vnd.apache.parquet",
+}
+
+PROTECTED = (401, 403, 429)
+
+Limit = Annotated[int, QueryParameter(ge=1, le=10_000, description="Results per page")]
+
+FILE_BODY_NOTE = (
+    "A JSON body as below; or a file body (text/csv, application/x-ndjson, "
+    "application/vnd.apache.parquet), one entity per row, with columns named after the subject "
+    "fields plus entity_id, lists (';'-separated in CSV) and search_type; job options then "
+    "come as query parameters."
+)
+
+
+@post(
+    "/kyc/jobs",
+    guards=[requires("kyc:create")],
+    status_code=200,
+    summary="Create a batch screening job",
+    operation_class=with_request_body(
+        {"application/json": inline_schema(JobRequest)}, FILE_BODY_NOTE
+    ),
+    responses=errors(400, *PROTECTED, 413, 415, 503),
+)
+async def create_job(
+    request: Request,
+    lists: Annotated[
+        str | None, QueryParameter(description="File bodies: comma-separated list codes")
+    ] = None,
+    list_name: Annotated[
+        str | None, QueryParameter(description="File bodies: one list code")
+    ] = None,
+    search_type: Annotated[
+        str | None, QueryParameter(description="File bodies: the search type")
+    ] = None,
+    threshold: Annotated[
+        float | None, QueryParameter(ge=0, le=1, description="File bodies: 0-1")
+    ] = None,
+    monitor: Annotated[
+        bool, QueryParameter(description="File bodies: add to the monitored book")
+    ] = False,
+    idempotency_key: Annotated[
+        str | None, HeaderParameter(name="Idempotency-Key", max_length=255)
+    ] = None,
+) -> JobCreated:
+    state, principal = state_of(request), caller(request)
+    fmt = _body_format(request.content_type[0])
+    if idempotency_key:
+        lock = state.idempotency_locks.setdefault(
+            (principal.tenant, idempotency_key), asyncio.Lock()
+        )
+        async with lock:
+            existing = state.jobs.find_by_idempotency_key(principal.tenant, idempotency_key)
+            if existing is not None:
+                return await _created(existing)
+            return await _accept(
+                request,
+                state,
+                fmt,
+                _query_options(lists, list_name, search_type, threshold, monitor),
+                idempotency_key,
+            )
+    return await _accept(
+        request, state, fmt, _query_options(lists, list_name, search_type, threshold, monitor), None
+    )
+
+
+def _body_format(content_type: str) -> str:
+    if content_type in ("", "text/plain"):  # clients that send no type mean JSON
+        return "json"
+    if content_type not in BODY_FORMATS:
+        raise ApiError(
+            415, f"unsupported Content-Type {content_type!r}; use one of {', '.join(BODY_FORMATS)}"
+        )
+    return BODY_FORMATS[content_type]
+
+
+def _query_options(
+    lists: str | None,
+    list_name: str | None,
+    search_type: str | None,
+    threshold: float | None,
+    monitor: bool,
+) -> Options:
+    codes = [code for code in lists.split(",") if code.strip()] if lists is not None else None
+    return Options(codes, list_name, search_type, threshold, monitor)
+
+
+async def _accept(
+    request: Request, state: AppState, fmt: str, query: Options, key: str | None
+) -> JobCreated:
+    body = await request.body()
+    entities, options = await asyncio.to_thread(
+        _parse_job, body, fmt, query, state.config.max_entities_per_job
+    )
+    meta = JobMeta(
+        job_id=new_job_id(),
+        tenant=caller(request).tenant,
+        lists=options.lists,
+        search_type=options.search_type or "composite",
+        threshold=options.threshold,
+        monitor=options.monitor,
+        watchlist_version=SnapshotStore(state.config.snapshot_dir).current_version(),
+        idempotency_key=key,
+    )
+    await asyncio.to_thread(state.jobs.create_job, meta, entities)
+    try:
+        from flows.deployments import submit_screen_job
+
+        await submit_screen_job(meta.job_id, meta.tenant)
+    except Exception as error:
+        reason = f"could not start the job's flow run: {type(error).__name__}"
+        await asyncio.to_thread(
+            state.jobs.update_job,
+            meta.job_id,
+            status="failed",
+            error=reason,
+            completed_at=utc_now(),
+        )
+        raise ApiError(503, reason + "; the job was not accepted, retry later") from error
+    stored = state.jobs.get_job(meta.job_id) or meta
+    return await _created(stored)
+
+
+def _parse_job(body: bytes, fmt: str, query: Options, max_entities: int) -> tuple[Any, Options]:
+    """Validate a whole job body (runs in a worker thread: a big file takes a second)."""
+    if fmt == "json":
+        data = decode_json_object(body)
+        options = options_from(data)
+        records = data.get("entities")
+        if records is None:
+            raise ApiError(
+                400, "entities is required", [{"loc": "entities", "message": "required"}]
+            )
+        if isinstance(records, list) and len(records) > max_entities:
+            raise _too_many(len(records), max_entities)
+        return entities_from_records(records), options
+    options = checked(query)
+    entities = read_entities(body, fmt)  # type: ignore[arg-type]
+    if entities.height > max_entities:
+        raise _too_many(entities.height, max_entities)
+    return entities, options
+
+
+def _too_many(count: int, limit: int) -> ApiError:
+    message = f"{count} entities exceed the limit of {limit} per job"
+    return ApiError(400, message, [{"loc": "entities", "message": message}])
+
+
+async def _created(meta: JobMeta) -> JobCreated:
+    status, _ = await resolve_status(meta)
+    return JobCreated(
+        status="success",
+        job_id=meta.job_id,
+        total_entities=meta.total_entities,
+        job_status=status,
+        created_at=meta.created_at,
+        estimated_completion=estimate_completion(meta, None) if status == "processing" else UNSET,
+        watchlist_version=meta.watchlist_version,
+    )
+
+
+@get(
+    "/kyc/jobs/{job_id:str}",
+    guards=[requires("kyc:read")],
+    summary="A job's status, counts and (when completed) a page of results",
+    responses=errors(400, *PROTECTED, 404),
+)
+async def get_job(
+    request: Request,
+    job_id: FromPath[str],
+    limit: Limit = 1000,
+    cursor: Annotated[
+        str | None, QueryParameter(description="next_cursor of the previous page")
+    ] = None,
+    only_matches: FromQuery[bool] = False,
+) -> JobStatus:
+    state = state_of(request)
+    meta = owned_job(state, job_id, caller(request))
+    body = await job_status(state, meta)
+    if body.job_status == "completed":
+        offset = _offset(cursor)
+        page = await asyncio.to_thread(
+            state.jobs.read_results, job_id, offset, limit + 1, only_matches
+        )
+        more = page.height > limit
+        page = page.head(limit)
+        lines = result_json(page).to_list() if page.height and "matches" in page.columns else []
+        body.results = msgspec.Raw(("[" + ",".join(lines) + "]").encode())  # type: ignore[assignment]
+        body.next_cursor = str(offset + limit) if more else None
+    return body
+
+
+def _offset(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    if not cursor.isdigit():
+        raise ApiError(
+            400, "invalid cursor", [{"loc": "query.cursor", "message": "use next_cursor as given"}]
+        )
+    return int(cursor)
+
+
+async def job_status(state: AppState, meta: JobMeta) -> JobStatus:
+    """The documented job fields (without results) from the store and the flow run's state."""
+    status, error = await resolve_status(meta)
+    progress = state.jobs.progress(meta.job_id)
+    return JobStatus(
+        status="success",
+        job_id=meta.job_id,
+        job_status=status,
+        total_entities=meta.total_entities,
+        processed_entities=progress.processed,
+        completed_entities=progress.completed,
+        failed_entities=progress.failed,
+        matches_found=progress.matches_found,
+        created_at=meta.created_at,
+        updated_at=progress.updated_at or meta.updated_at or meta.created_at,
+        watchlist_version=meta.watchlist_version,
+        completed_at=(meta.completed_at or meta.updated_at or utc_now())
+        if status in TERMINAL
+        else UNSET,
+        estimated_completion=estimate_completion(meta, progress)
+        if status == "processing"
+        else UNSET,
+        error=(error or "the job failed") if status == "failed" else UNSET,
+    )
+
+
+@get(
+    "/kyc/jobs",
+    guards=[requires("kyc:read")],
+    summary="The caller's jobs, newest first",
+    responses=errors(400, *PROTECTED),
+)
+async def list_jobs(
+    request: Request,
+    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+    cursor: FromQuery[str | None] = None,
+) -> JobList:
+    state, principal = state_of(request), caller(request)
+    jobs, next_cursor = await asyncio.to_thread(
+        state.jobs.list_jobs, principal.tenant, limit, cursor
+    )
+    summaries = [
+        JobSummary(
+            job_id=meta.job_id,
+            job_status=meta.status,
+            total_entities=meta.total_entities,
+            created_at=meta.created_at,
+            watchlist_version=meta.watchlist_version,
+            completed_at=meta.completed_at or UNSET,
+        )
+        for meta in jobs
+    ]
+    return JobList(status="success", jobs=summaries, next_cursor=next_cursor)
+
+
+@get(
+    "/kyc/jobs/{job_id:str}/results",
+    guards=[requires("kyc:export")],
+    summary="Download all results of a completed job as CSV, NDJSON or Parquet",
+    operation_class=with_download(list(DOWNLOADS.values()), "All results, streamed"),
+    responses=errors(400, *PROTECTED, 404, 409),
+)
+async def download_results(
+    request: Request,
+    job_id: FromPath[str],
+    format: Annotated[
+        str | None, QueryParameter(description="csv, ndjson or parquet (else by Accept)")
+    ] = None,
+) -> Stream:
+    state = state_of(request)
+    meta = owned_job(state, job_id, caller(request))
+    fmt = _download_format(format, request.headers.get("accept", ""))
+    status, _ = await resolve_status(meta)
+    if status != "completed":
+        raise ApiError(409, f"job {job_id} is {status}; results are downloadable once it completes")
+    chunks = iter_result_bytes(state.jobs.iter_results(job_id), fmt)  # type: ignore[arg-type]
+    filename = f"kyc-results-{job_id}.{fmt}"
+    return Stream(
+        chunks,
+        media_type=DOWNLOADS[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _download_format(requested: str | None, accept: str) -> str:
+    if requested is not None:
+        if requested.lower() not in DOWNLOADS:
+            detail = {"loc": "query.format", "message": "expected csv, ndjson or parquet"}
+            raise ApiError(400, "unknown format", [detail])
+        return requested.lower()
+    for media in (part.split(";")[0].strip() for part in accept.split(",")):
+        for fmt, media_type in DOWNLOADS.items():
+            if media == media_type:
+                return fmt
+    return "ndjson"
+
+
+@post(
+    "/kyc/jobs/{job_id:str}/cancel",
+    guards=[requires("kyc:create")],
+    status_code=200,
+    summary="Cancel a job that is still processing",
+    responses=errors(*PROTECTED, 404, 409),
+)
+async def cancel_job(request: Request, job_id: FromPath[str]) -> JobStatus:
+    state = state_of(request)
+    meta = owned_job(state, job_id, caller(request))
+    status, _ = await resolve_status(meta)
+    if status in ("completed", "failed"):
+        raise ApiError(409, f"job {job_id} already {status}")
+    if status == "processing":
+        if meta.flow_run_id:
+            from flows.deployments import cancel_flow_run
+
+            await cancel_flow_run(meta.flow_run_id)
+        meta = state.jobs.get_job(job_id) or meta
+        if meta.status == "processing":
+            meta = state.jobs.update_job(job_id, status="cancelled", completed_at=utc_now())
+    return await job_status(state, meta)
+
+
+ROUTES = [create_job, get_job, list_jobs, download_results, cancel_job]

@@ -1,0 +1,43 @@
+"""GET /kyc/watchlists: the loaded lists and the current snapshot version."""
+
+from __future__ import annotations
+
+import asyncio
+
+from litestar import Request, get
+
+from api.auth import requires
+from api.openapi import errors
+from api.routes.common import state_of
+from api.schemas import WatchlistInfo, Watchlists
+from data.store import SnapshotStore
+
+
+@get(
+    "/kyc/watchlists",
+    guards=[requires("watchlist:read")],
+    summary="Loaded lists: code, name, entry and name counts, source date; the snapshot version",
+    responses=errors(401, 403, 429),
+)
+async def watchlists(request: Request) -> Watchlists:
+    store = SnapshotStore(state_of(request).config.snapshot_dir)
+    version = store.current_version()
+    if version is None:
+        return Watchlists(status="success", version=None, lists=[])
+    stats = await asyncio.to_thread(store.list_stats, version)
+    lists = [
+        WatchlistInfo(
+            code=row["list_code"],
+            name=row["name"],
+            entries=int(row["entries"] or 0),
+            names=int(row["names"] or 0),
+            identifiers=int(row["identifiers"] or 0),
+            source_date=None if row["source_date"] is None else str(row["source_date"]),
+            source=None if row["source"] is None else str(row["source"]),
+        )
+        for row in stats.iter_rows(named=True)
+    ]
+    return Watchlists(status="success", version=version, lists=lists)
+
+
+ROUTES = [watchlists]

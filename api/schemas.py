@@ -1,0 +1,163 @@
+"""Request and response shapes of api.md, as msgspec Structs: they are also the OpenAPI schema.
+
+Field names here are the contract (api.md): never rename one. A field that api.md says is
+present "only when" something holds is typed ``X | UnsetType`` and left UNSET otherwise, so
+it is omitted from the JSON rather than sent as null; ``next_cursor`` is null on the last page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from data.entities import EntityIn, SubjectIn
+
+
+class ErrorDetail(msgspec.Struct):
+    loc: str
+    message: str
+
+
+class ErrorBody(msgspec.Struct):
+    status: str
+    error: str
+    message: str
+    details: list[ErrorDetail]
+    retry_after: int | UnsetType = UNSET
+
+
+# --- Requests (documented in OpenAPI; the handlers parse bodies themselves) --------------------
+
+
+class JobRequest(msgspec.Struct):
+    entities: list[EntityIn]
+    lists: list[str] | None = None
+    list_name: str | None = None
+    search_type: str | None = None
+    threshold: float | None = None
+    monitor: bool = False
+
+
+class CheckRequest(msgspec.Struct):
+    subject: SubjectIn
+    lists: list[str] | None = None
+    list_name: str | None = None
+    search_type: str | None = None
+    threshold: float | None = None
+
+
+# --- Responses ---------------------------------------------------------------------------------
+
+
+class Identifier(msgspec.Struct):
+    type: str | None
+    value: str | None
+
+
+class MatchData(msgspec.Struct):
+    name: str | None
+    aliases: list[str] | None
+    entity_type: str | None
+    nationality: list[str] | None
+    birth_dates: list[str] | None
+    identifiers: list[Identifier] | None
+    addresses: list[str] | None
+    remarks: str | None
+
+
+class Match(msgspec.Struct):
+    entity_id: str
+    list_name: str
+    confidence_score: float
+    match_type: str
+    matched_name: str | None
+    programs: list[str] | None
+    match_data: MatchData | None
+    details: dict[str, Any]
+
+
+class EntityResult(msgspec.Struct):
+    entity_id: str
+    status: str
+    is_match: bool | None
+    match_count: int | None
+    matches: list[Match]
+    error: str | UnsetType = UNSET
+
+
+class JobCreated(msgspec.Struct):
+    status: str
+    job_id: str
+    total_entities: int
+    job_status: str
+    created_at: str
+    estimated_completion: str | UnsetType = UNSET
+    watchlist_version: str | UnsetType | None = UNSET
+
+
+class JobStatus(msgspec.Struct):
+    status: str
+    job_id: str
+    job_status: str
+    total_entities: int
+    processed_entities: int
+    completed_entities: int
+    failed_entities: int
+    matches_found: int
+    created_at: str
+    updated_at: str
+    watchlist_version: str | None
+    completed_at: str | UnsetType = UNSET
+    estimated_completion: str | UnsetType = UNSET
+    error: str | UnsetType = UNSET
+    results: list[EntityResult] | UnsetType = UNSET
+    next_cursor: str | UnsetType | None = UNSET
+
+
+class JobSummary(msgspec.Struct):
+    job_id: str
+    job_status: str
+    total_entities: int
+    created_at: str
+    watchlist_version: str | None
+    completed_at: str | UnsetType = UNSET
+
+
+class JobList(msgspec.Struct):
+    status: str
+    jobs: list[JobSummary]
+    next_cursor: str | None
+
+
+class CheckResult(msgspec.Struct):
+    status: str
+    check_id: str
+    is_match: bool
+    match_count: int
+    matches: list[Match]
+    lists_checked: list[str]
+    watchlist_version: str
+    processing_time_ms: float
+
+
+class WatchlistInfo(msgspec.Struct):
+    code: str
+    name: str | None
+    entries: int
+    names: int
+    identifiers: int
+    source_date: str | None
+    source: str | None
+
+
+class Watchlists(msgspec.Struct):
+    status: str
+    version: str | None
+    lists: list[WatchlistInfo]
+
+
+class Health(msgspec.Struct):
+    status: str
+    watchlist_version: str | None
