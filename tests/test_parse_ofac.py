@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 
 from data.schema import ParsedList, SourceError
-from data.sources import ofac, ofac_cons
+from data.sources import ofac, ofac_cons, ofac_remarks
 from data.sources.ofac_legacy import LegacyFiles, read_legacy_set
 
 
@@ -302,3 +302,77 @@ def test_bad_alias_file_names_it(watchlist_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(SourceError) as caught:
         ofac.parse({"sdn.csv": watchlist_dir / "ofac" / "sdn.csv", "alt.csv": alt})
     assert caught.value.path == str(alt) and caught.value.location == "line 2"
+
+
+def test_bad_records_name_their_line(sdn_copy: Path) -> None:
+    original = sdn_copy.read_bytes().split(b"\r\n")
+    cases = {  # line -> (ent_num, SDN_Type, expected message)
+        7: (b"x7", b"-0- ", "bad ent_num"),
+        8: (b"36", b"-0- ", "appears twice"),  # ent_num 36 is on line 1
+        9: (b"999999", b'"submarine"', "unknown SDN_Type"),
+        10: (b"-0- ", b"-0- ", "bad ent_num"),
+    }
+    for line, (ent_num, sdn_type, message) in cases.items():
+        lines = list(original)
+        lines[line - 1] = b",".join([ent_num, b'"A NAME"', sdn_type, b'"CUBA"', *[b"-0- "] * 8])
+        sdn_copy.write_bytes(b"\r\n".join(lines))
+        error = _assert_source_error(sdn_copy, line=line)
+        assert message in error.message
+
+
+def test_eof_marker_inside_the_file(sdn_copy: Path) -> None:
+    lines = sdn_copy.read_bytes().split(b"\r\n")
+    lines[4] += b"\x1a"
+    sdn_copy.write_bytes(b"\r\n".join(lines))
+    _assert_source_error(sdn_copy, line=5)
+
+
+# --- Remarks extraction on OFAC's documented clause forms ------------------------------------
+
+
+def test_remark_clause_forms() -> None:
+    remarks = (
+        "DOB 10 Jan 1960; alt. DOB 1962; DOB circa 1955; alt. DOB 1957 to 1958; DOB Feb 1961; "
+        "POB Tehran, Iran; nationality Iran; alt. nationality Iraq; citizen Syria; "
+        "Passport A1234567 (Iran) expires 2020; National ID No. 123-456 (Iran); "
+        "Tax ID No. 7707083893 (Russia); Cedula No. 98765 (Colombia) issued 01 Jan 2000; "
+        "Gender Female; Digital Currency Address - XBT 1abcDEF; "
+        "alt. Digital Currency Address - ETH 0xAbC123; Vessel Registration Identification "
+        "IMO 1234567; MMSI 123456789; SWIFT/BIC SABRRUMM; Email Address a@b.example; "
+        "Website www.example.com; Organization Established Date 1990; "
+        "a.k.a. 'BNC'; f.k.a. 'OLD NAME'; n.k.a. 'NEW NAME'; Linked To: SOME BANK."
+    )
+    facts = ofac_remarks.extract(pl.DataFrame({"entry_id": ["1"], "remarks": [remarks]}))
+    assert _pairs(facts.birth_dates, "birth_date", "approximate") == {
+        ("1960-01-10", False),
+        ("1962", False),
+        ("1955", True),
+        ("1957", True),
+        ("1958", True),
+        ("1961-02", False),
+    }
+    assert _pairs(facts.birth_places, "place", "country") == {("Tehran, Iran", "IR")}
+    assert _pairs(facts.nationalities, "country", "kind") == {
+        ("IR", "nationality"),
+        ("IQ", "nationality"),
+        ("SY", "citizenship"),
+    }
+    assert _pairs(facts.identifiers, "id_type", "value", "country") == {
+        ("Passport", "A1234567", "IR"),
+        ("National ID No.", "123-456", "IR"),
+        ("Tax ID No.", "7707083893", "RU"),
+        ("Cedula No.", "98765", "CO"),
+        ("Digital Currency Address - XBT", "1abcDEF", None),
+        ("Digital Currency Address - ETH", "0xAbC123", None),
+        ("IMO", "1234567", None),
+        ("MMSI", "123456789", None),
+        ("SWIFT/BIC", "SABRRUMM", None),
+        ("Email Address", "a@b.example", None),
+        ("Website", "www.example.com", None),
+    }
+    assert facts.genders.rows() == [("1", "female")]
+    assert _pairs(facts.names, "name", "kind") == {
+        ("BNC", "weak_alias"),
+        ("OLD NAME", "fka"),
+        ("NEW NAME", "nka"),
+    }

@@ -54,6 +54,9 @@ ALIAS_KINDS = {"aka": "aka", "fka": "fka", "nka": "nka"}
 # marker 0x1A is allowed only at the very end.
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _QUOTED_FIELD = r'"(?:[^"]|"")*"'
+# A well-formed record: fields that are either wholly quoted or hold no quote at all.
+_FIELD = rf'(?:{_QUOTED_FIELD}|[^,"]*)'
+_RECORD = rf"^{_FIELD}(?:,{_FIELD})*$"
 # Vessel columns that have no table of their own: kept as remarks clauses, in OFAC's style.
 _VESSEL_CLAUSES = {
     "vessel_type": "Vessel Type",
@@ -168,15 +171,15 @@ def _check_structure(path: Path, lines: list[str], width: int) -> None:
         .with_row_index("line", offset=1)
         .select(
             "line",
-            stray_quote=unquoted.str.contains('"'),
+            malformed=pl.col("text").str.contains(_RECORD).not_(),
             fields=unquoted.str.count_matches(",") + 1,
         )
     )
-    bad = checks.filter(pl.col("stray_quote") | (pl.col("fields") != width)).head(1)
+    bad = checks.filter(pl.col("malformed") | (pl.col("fields") != width)).head(1)
     if bad.height:
-        line, stray_quote, fields = bad.row(0)
-        if stray_quote:
-            message = "unterminated or stray quote (a malformed or truncated record)"
+        line, malformed, fields = bad.row(0)
+        if malformed:
+            message = "malformed record: an unterminated or stray quote"
         else:
             message = f"expected {width} fields, found {fields}"
         raise SourceError(str(path), f"line {line}", message)
