@@ -12,6 +12,7 @@ import calendar
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -45,6 +46,20 @@ def split_numbered(expr: pl.Expr) -> pl.Expr:
     """
     parts = expr.str.replace_all(r"\(\d+(?:-\d+)?\)(?:\s*to\s*\(\d+\))?", "\x1f").str.split("\x1f")
     return parts.list.eval(clean_expr(pl.element())).list.drop_nulls()
+
+
+def per_distinct(function: Callable[[str], str | None], expr: pl.Expr) -> pl.Expr:
+    """A Python text function as a whole-column expression, called once per distinct value.
+
+    For the few look-ups no Polars expression can do (scripts, countries in free text):
+    lists repeat their values, so a column of 100,000 rows holds a few thousand distinct ones.
+    """
+
+    def apply(texts: pl.Series) -> pl.Series:
+        mapping = {text: function(text) for text in texts.drop_nulls().unique()}
+        return texts.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
+
+    return expr.map_batches(apply, return_dtype=pl.Utf8)
 
 
 # --- Countries in free text ------------------------------------------------------------------
@@ -84,14 +99,9 @@ def find_country(text: str | None) -> str | None:
     return None
 
 
-def _countries_of_series(texts: pl.Series) -> pl.Series:
-    mapping = {text: find_country(text) for text in texts.drop_nulls().unique()}
-    return texts.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
-
-
 def country_expr(expr: pl.Expr) -> pl.Expr:
     """`find_country` as a whole-column expression: computed once per distinct text."""
-    return expr.map_batches(_countries_of_series, return_dtype=pl.Utf8)
+    return per_distinct(find_country, expr)
 
 
 # --- Scripts --------------------------------------------------------------------------------
@@ -127,14 +137,9 @@ def script_of(name: str | None) -> str | None:
     return counts.most_common(1)[0][0] if counts else None
 
 
-def _scripts_of_series(names: pl.Series) -> pl.Series:
-    mapping = {name: script_of(name) for name in names.drop_nulls().unique()}
-    return names.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
-
-
 def script_expr(expr: pl.Expr) -> pl.Expr:
     """`script_of` as a whole-column expression: computed once per distinct name."""
-    return expr.map_batches(_scripts_of_series, return_dtype=pl.Utf8)
+    return per_distinct(script_of, expr)
 
 
 # --- Dates ----------------------------------------------------------------------------------
@@ -195,6 +200,11 @@ def parse_partial_date(text: str | None) -> str | None:
             return None
         return iso_partial(int(year), month, int(day or day_after or 0))
     return None
+
+
+def partial_date_expr(expr: pl.Expr) -> pl.Expr:
+    """`parse_partial_date` as a whole-column expression: computed once per distinct text."""
+    return per_distinct(parse_partial_date, expr)
 
 
 def dmy_expr(expr: pl.Expr) -> pl.Expr:
