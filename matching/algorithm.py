@@ -1,0 +1,89 @@
+"""The scoring algorithm, declared as data: which features, their weights, and their roles.
+
+    score = 1.0 + sum(weight * feature(pair) for name features)      -> name_score
+    name_score = max(name_score, joined-name similarity) , capped when the evidence is weak
+    score = name_score + sum(weight * feature(pair) for qualifiers)  (name_score high enough)
+
+Every term is reported in `details` under its feature name, so an auditor can re-add the
+score by hand. Name features are unmatched shares in [0, 1] (negative weights); qualifier
+features return their contribution directly (the constants in config are the steps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import polars as pl
+
+from matching import config
+from matching.compare.dates import birth_date_contribution
+from matching.compare.entities import entity_type_contribution, nationality_contribution
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    func: Callable[[pl.DataFrame], pl.DataFrame]  # pair frame -> value Float64, verdict Utf8
+    weight: float
+    qualifier: bool  # True: refines a name match, never creates one
+    description: str
+
+
+def _share(expr: pl.Expr) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    def func(pairs: pl.DataFrame) -> pl.DataFrame:
+        return pairs.select(expr.alias("value"), pl.lit(None, pl.Utf8).alias("verdict"))
+
+    return func
+
+
+# Unmatched weight present on BOTH sides: the smaller unmatched share.
+both_sides_unmatched = _share(pl.min_horizontal("q_unmatched", "c_unmatched"))
+
+# Unmatched weight beyond what both sides share: extra or missing parts on one side only.
+one_side_unmatched = _share(
+    pl.max_horizontal("q_unmatched", "c_unmatched")
+    - pl.min_horizontal("q_unmatched", "c_unmatched")
+)
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature(
+        "both_sides_unmatched",
+        both_sides_unmatched,
+        -config.BOTH_UNMATCHED_PENALTY,
+        qualifier=False,
+        description="both names have parts the other lacks: usually a different party",
+    ),
+    Feature(
+        "one_side_unmatched",
+        one_side_unmatched,
+        -config.ONE_SIDE_UNMATCHED_PENALTY,
+        qualifier=False,
+        description="parts missing on one side only: a dropped middle name, a shorter alias",
+    ),
+    Feature(
+        "birth_date",
+        birth_date_contribution,
+        1.0,
+        qualifier=True,
+        description="same date, same year, one component off, or contradicting",
+    ),
+    Feature(
+        "nationality",
+        nationality_contribution,
+        1.0,
+        qualifier=True,
+        description="query nationality among the entry's, or not",
+    ),
+    Feature(
+        "entity_type",
+        entity_type_contribution,
+        1.0,
+        qualifier=True,
+        description="a person against an organisation, or the reverse",
+    ),
+)
+
+NAME_FEATURES = tuple(f for f in FEATURES if not f.qualifier)
+QUALIFIERS = tuple(f for f in FEATURES if f.qualifier)

@@ -1,0 +1,72 @@
+"""Birth dates, whole-column: the query's date against every date the entry gives.
+
+Dates are partial ISO strings ("1960-01-10", "1960-01", "1960"). Verdicts, best over the
+entry's dates: "match" (same full date), "same_year" (equal as far as both sides go),
+"one_off" (one component differs: a typo, a year off by one), "mismatch". A malformed query
+date is "invalid" and ignored (the API validates dates first; the engine must not crash).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from matching import config
+
+_DATE = r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$"
+
+VERDICT_VALUE = {
+    "match": config.BIRTH_DATE_SAME,
+    "same_year": config.BIRTH_DATE_SAME_YEAR,
+    "one_off": config.BIRTH_DATE_ONE_OFF,
+    "mismatch": config.BIRTH_DATE_CONTRADICTS,
+}
+
+
+def _parts(column: str, prefix: str) -> list[pl.Expr]:
+    text = pl.col(column).str.strip_chars()
+    return [text.str.extract(_DATE, i).cast(pl.Int32).alias(f"{prefix}{i}") for i in (1, 2, 3)]
+
+
+def birth_date_contribution(pairs: pl.DataFrame) -> pl.DataFrame:
+    """pairs: q_birth_date Utf8, c_birth_dates List(Utf8) -> value Float64, verdict Utf8."""
+    rows = (
+        pairs.select(
+            pl.int_range(pl.len()).alias("_i"),
+            "q_birth_date",
+            # An entry without dates still needs its row (explode drops empty lists).
+            pl.when(pl.col("c_birth_dates").list.len() > 0)
+            .then(pl.col("c_birth_dates"))
+            .otherwise(pl.lit([None], dtype=pl.List(pl.Utf8)))
+            .alias("c"),
+        )
+        .explode("c")
+        .with_columns(*_parts("q_birth_date", "q"), *_parts("c", "c"))
+    )
+    y_diff = (pl.col("q1") - pl.col("c1")).abs()
+    m_same = pl.col("q2").is_null() | pl.col("c2").is_null() | (pl.col("q2") == pl.col("c2"))
+    d_same = pl.col("q3").is_null() | pl.col("c3").is_null() | (pl.col("q3") == pl.col("c3"))
+    full = pl.all_horizontal(pl.col("q3", "c3").is_not_null())
+    differing = (y_diff > 0).cast(pl.Int8) + (~m_same).cast(pl.Int8) + (~d_same).cast(pl.Int8)
+    verdict = (
+        pl.when(pl.col("q_birth_date").is_null())
+        .then(pl.lit(None, pl.Utf8))
+        .when(pl.col("q1").is_null())
+        .then(pl.lit("invalid"))
+        .when(pl.col("c1").is_null())
+        .then(pl.lit(None, pl.Utf8))
+        .when((differing == 0) & full)
+        .then(pl.lit("match"))
+        .when(differing == 0)
+        .then(pl.lit("same_year"))
+        .when((differing == 1) & (y_diff <= 1))
+        .then(pl.lit("one_off"))
+        .otherwise(pl.lit("mismatch"))
+    )
+    value = verdict.replace_strict(VERDICT_VALUE, default=0.0, return_dtype=pl.Float64)
+    best = (
+        rows.with_columns(verdict.alias("verdict"), value.alias("value"))
+        .sort("_i", "value", descending=[False, True], nulls_last=True)
+        .group_by("_i", maintain_order=True)
+        .agg(pl.col("verdict").drop_nulls().first(), pl.col("value").first())
+    )
+    return best.select(pl.col("value").fill_null(0.0), "verdict")

@@ -1,0 +1,53 @@
+"""Nationality and entity type, whole-column."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from matching import config
+
+# Query spellings of the entry types (the API's entity_type and the lists' schema names).
+_PERSON = ["individual", "person", "natural_person"]
+_NOT_PERSON = ["organization", "organisation", "company", "legal_entity", "vessel", "aircraft"]
+
+
+def nationality_contribution(pairs: pl.DataFrame) -> pl.DataFrame:
+    """pairs: q_nationality Utf8 (ISO alpha-2, any case), c_nationalities List(Utf8)."""
+    query = pl.col("q_nationality").str.strip_chars().str.to_uppercase()
+    known = query.str.contains(r"^[A-Z]{2}$") & (pl.col("c_nationalities").list.len() > 0)
+    hit = pl.col("c_nationalities").list.contains(query)
+    verdict = (
+        pl.when(~known.fill_null(False))
+        .then(pl.lit(None, pl.Utf8))
+        .when(hit)
+        .then(pl.lit("match"))
+        .otherwise(pl.lit("mismatch"))
+    )
+    value = (
+        pl.when(verdict == "match")
+        .then(config.NATIONALITY_MATCH)
+        .when(verdict == "mismatch")
+        .then(config.NATIONALITY_MISMATCH)
+        .otherwise(0.0)
+    )
+    return pairs.select(value.fill_null(0.0).alias("value"), verdict.alias("verdict"))
+
+
+def _is_person(column: str) -> pl.Expr:
+    text = pl.col(column).str.to_lowercase().str.strip_chars()
+    return pl.when(text.is_in(_PERSON)).then(True).when(text.is_in(_NOT_PERSON)).then(False)
+
+
+def entity_type_contribution(pairs: pl.DataFrame) -> pl.DataFrame:
+    """pairs: q_entity_type Utf8, c_entity_type Utf8. Only person vs non-person counts."""
+    q, c = _is_person("q_entity_type"), _is_person("c_entity_type")
+    known = q.is_not_null() & c.is_not_null()
+    verdict = (
+        pl.when(~known)
+        .then(pl.lit(None, pl.Utf8))
+        .when(q == c)
+        .then(pl.lit("match"))
+        .otherwise(pl.lit("mismatch"))
+    )
+    value = pl.when(verdict == "mismatch").then(config.ENTITY_TYPE_MISMATCH).otherwise(0.0)
+    return pairs.select(value.alias("value"), verdict.alias("verdict"))

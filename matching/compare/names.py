@@ -1,0 +1,185 @@
+"""Name comparisons, whole-column: token similarity, part alignment, joined-name similarity.
+
+Each function takes columns (one row per pair) and returns a column; none loops over rows in
+Python. The similarity of two tokens is the best of several pieces of evidence, each a
+named config constant: edit distance, a transliteration-tolerant phonetic key, a consonant
+skeleton, an initial.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from rapidfuzz import process
+from rapidfuzz.distance import OSA, Levenshtein
+
+from matching import config
+from matching.normalize import phonetic_key, shape_key, skeleton_key
+
+# How a token pair matched, best evidence first; kept per part for match_type and details.
+EXACT, FUZZY, PHONETIC, SKELETON, INITIAL, NONE = (
+    "exact",
+    "fuzzy",
+    "phonetic",
+    "skeleton",
+    "initial",
+    "none",
+)
+
+
+def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
+    """Distinct (q_token, c_token) pairs -> the same with sim Float64 and how Utf8.
+
+    Edit similarity (normalised Levenshtein) counts only for tokens of at least
+    MIN_FUZZY_TOKEN_LEN letters; equal phonetic keys or consonant skeletons raise it to
+    PHONETIC_SIM / SKELETON_SIM; a single letter matches a token starting with it at
+    INITIAL_SIM. Anything below MIN_TOKEN_SIM is 0.
+    """
+    a = pairs["q_token"].to_list()
+    b = pairs["c_token"].to_list()
+    if not a:
+        return pairs.with_columns(sim=pl.lit(0.0), how=pl.lit(NONE))
+    # Optimal string alignment: an adjacent transposition ("Marcon" / "Macron") is one edit.
+    edit = process.cpdist(a, b, scorer=OSA.normalized_similarity, workers=-1)
+    keys = pl.DataFrame(
+        {
+            "qa": [phonetic_key(t) for t in a],
+            "cb": [phonetic_key(t) for t in b],
+            "qs": [skeleton_key(t) for t in a],
+            "cs": [skeleton_key(t) for t in b],
+            "qh": [shape_key(t) for t in a],
+            "ch": [shape_key(t) for t in b],
+        }
+    )
+    frame = pairs.with_columns(
+        pl.Series("edit", edit, dtype=pl.Float64),
+        keys["qa"] == keys["cb"],
+        (keys["qs"] == keys["cs"]) & (keys["qs"].str.len_chars() >= config.MIN_SKELETON_LEN),
+        (keys["qh"] == keys["ch"]) & (keys["qh"].str.len_chars() >= config.MIN_SHAPE_LEN),
+    ).rename({"qa": "same_phonetic", "qs": "same_skeleton", "qh": "same_shape"})
+    q_len = pl.col("q_token").str.len_chars()
+    c_len = pl.col("c_token").str.len_chars()
+    long_enough = pl.min_horizontal(q_len, c_len) >= config.MIN_FUZZY_TOKEN_LEN
+    has_digit = pl.col("q_token").str.contains(r"\d") | pl.col("c_token").str.contains(r"\d")
+    initial = (pl.min_horizontal(q_len, c_len) == 1) & (
+        pl.col("q_token").str.slice(0, 1) == pl.col("c_token").str.slice(0, 1)
+    )
+    fuzzy = pl.when(long_enough & ~has_digit).then(pl.col("edit")).otherwise(0.0)
+    # Sound keys of short or unlike tokens collide by chance (Vita / Fuad): they count only
+    # when the spellings are also somewhat alike.
+    alike = pl.col("edit") >= config.MIN_KEY_EDIT_SIM
+    phonetic = pl.when(pl.col("same_phonetic") & long_enough & alike).then(config.PHONETIC_SIM)
+    skeleton = pl.when(
+        ((pl.col("same_skeleton") & alike) | pl.col("same_shape")) & ~has_digit
+    ).then(config.SKELETON_SIM)
+    best = pl.max_horizontal(fuzzy, phonetic.fill_null(0.0), skeleton.fill_null(0.0))
+    sim = (
+        pl.when(pl.col("q_token") == pl.col("c_token"))
+        .then(1.0)
+        .when(initial)
+        .then(config.INITIAL_SIM)
+        .when(best >= config.MIN_TOKEN_SIM)
+        .then(best)
+        .otherwise(0.0)
+    )
+    how = (
+        pl.when(pl.col("q_token") == pl.col("c_token"))
+        .then(pl.lit(EXACT))
+        .when(initial)
+        .then(pl.lit(INITIAL))
+        .when(best < config.MIN_TOKEN_SIM)
+        .then(pl.lit(NONE))
+        .when(fuzzy >= best)
+        .then(pl.lit(FUZZY))
+        .when(phonetic.fill_null(0.0) >= best)
+        .then(pl.lit(PHONETIC))
+        .otherwise(pl.lit(SKELETON))
+    )
+    return frame.select("q_token", "c_token", sim.alias("sim"), how.alias("how"))
+
+
+def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFrame:
+    """Name-part alignment of every pair at once.
+
+    pairs: pair UInt32/Int64, q_tokens List(Utf8), c_tokens List(Utf8).
+    weights: token, weight (rarity; tokens absent weigh 1.0, generic words less), or None.
+    Each part of either name takes its best counterpart on the other side; the result per
+    pair: q_unmatched and c_unmatched (rarity-weighted share of each name left unmatched),
+    matched_weight (rarity weight of the query parts matched), and the evidence counts.
+    """
+    q = _parts(pairs, "q", weights)
+    c = _parts(pairs, "c", weights)
+    cross = q.join(c, on="pair", how="inner")
+    sims = token_similarity(cross.select("q_token", "c_token").unique())
+    cross = cross.join(sims, on=["q_token", "c_token"], how="left")
+    q_best = _best(cross, "q")
+    c_best = _best(cross, "c")
+    return (
+        pairs.select("pair")
+        .join(q_best, on="pair", how="left")
+        .join(c_best, on="pair", how="left")
+        .with_columns(
+            pl.col("q_unmatched", "c_unmatched").fill_null(1.0),
+            pl.col("matched_weight", "n_fuzzy", "n_phonetic", "n_skeleton", "n_initial").fill_null(
+                0
+            ),
+        )
+    )
+
+
+def _parts(pairs: pl.DataFrame, side: str, weights: pl.DataFrame | None) -> pl.DataFrame:
+    parts = (
+        pairs.select("pair", pl.col(f"{side}_tokens").alias(f"{side}_token"))
+        .explode(f"{side}_token")
+        .drop_nulls(f"{side}_token")
+        .with_columns(pl.int_range(pl.len()).over("pair").alias(f"{side}_pos"))
+    )
+    if weights is None:
+        weight = generic_weight(pl.col(f"{side}_token"))
+        return parts.with_columns(weight.alias(f"{side}_weight"))
+    return (
+        parts.join(weights.rename({"token": f"{side}_token"}), on=f"{side}_token", how="left")
+        .with_columns(pl.col("weight").fill_null(1.0).alias(f"{side}_weight"))
+        .drop("weight")
+    )
+
+
+def generic_weight(token: pl.Expr) -> pl.Expr:
+    """The weight of a token when no list statistics are at hand: 1, generic words less."""
+    from matching.normalize import GENERIC_TOKENS
+
+    return (
+        pl.when(token.is_in(list(GENERIC_TOKENS))).then(config.GENERIC_TOKEN_WEIGHT).otherwise(1.0)
+    )
+
+
+def _best(cross: pl.DataFrame, side: str) -> pl.DataFrame:
+    """Per part: its best similarity; per pair: the unmatched share of this side's weight."""
+    best = (
+        cross.sort("sim", descending=True)
+        .group_by("pair", f"{side}_pos")
+        .agg(pl.col(f"{side}_weight").first().alias("w"), pl.col("sim", "how").first())
+    )
+    total = pl.col("w").sum()
+    aggs = [((pl.col("w") * (1.0 - pl.col("sim"))).sum() / total).alias(f"{side}_unmatched")]
+    if side == "q":
+        aggs += [
+            (pl.col("w") * pl.col("sim")).sum().alias("matched_weight"),
+            *[
+                (pl.col("how") == how).sum().alias(f"n_{how}")
+                for how in (FUZZY, PHONETIC, SKELETON, INITIAL)
+            ],
+        ]
+    return best.group_by("pair").agg(aggs)
+
+
+def joined_similarity(q_tokens: pl.Series, c_tokens: pl.Series) -> np.ndarray:
+    """Similarity of the two names written without spaces, in their given order and with
+    the parts sorted: "abdulrahman" / "abdul rahman", "vladimirputin" / "putin vladimir"."""
+    q_join = q_tokens.list.join("").to_list()
+    c_join = c_tokens.list.join("").to_list()
+    q_sort = q_tokens.list.sort().list.join("").to_list()
+    c_sort = c_tokens.list.sort().list.join("").to_list()
+    as_given = process.cpdist(q_join, c_join, scorer=Levenshtein.normalized_similarity, workers=-1)
+    sorted_ = process.cpdist(q_sort, c_sort, scorer=Levenshtein.normalized_similarity, workers=-1)
+    return np.maximum(as_given, sorted_)

@@ -1,0 +1,121 @@
+"""Every tunable of the engine: a named constant, its default, and why it has that value.
+
+The engine takes no environment variables (kyc/settings.py does that for the service); these
+are the engine's own calibration. Changing one changes ENGINE_VERSION's meaning, so bump it.
+"""
+
+from __future__ import annotations
+
+# --- Result -----------------------------------------------------------------------------
+
+# Matches scoring below this are not reported. Calibrated on cases.csv (F1) and on Faker
+# non-listed names (false alerts); kyc/settings.py DEFAULT_THRESHOLD mirrors it.
+DEFAULT_THRESHOLD = 0.75
+
+# --- Normalisation ----------------------------------------------------------------------
+
+# Names are cut to this many characters before anything else: a 10,000-character "name"
+# is junk input and must not cost the batch its speed.
+MAX_NAME_CHARS = 200
+
+# At most this many tokens of a name take part in scoring (the longest list names have ~12).
+MAX_NAME_TOKENS = 12
+
+# --- Token similarity -------------------------------------------------------------------
+
+# Token pairs below this similarity count as unmatched (no partial credit for unrelated
+# tokens that share a few letters).
+MIN_TOKEN_SIM = 0.70
+
+# Two tokens with the same transliteration-tolerant phonetic key (Yevgeny / Evgeniy,
+# Poutine / Putin) are this similar at least.
+PHONETIC_SIM = 0.90
+
+# Two tokens with the same consonant skeleton (vowels dropped: Arabic script written
+# without short vowels, Mhmd / Muhammad) are this similar at least.
+SKELETON_SIM = 0.85
+
+# Skeletons shorter than this collide too often to count (Mary / Moore / Maria).
+MIN_SKELETON_LEN = 3
+
+# Phonetic or skeleton keys count only when the edit similarity is at least this (short
+# keys collide by chance: Vita / Fuad share "FT").
+MIN_KEY_EDIT_SIM = 0.5
+
+# Tokens with the same vowel-blind shape (consonant classes kept, every vowel "a": Perez /
+# Biriz) count as skeleton matches whatever their edit similarity, from this shape length.
+MIN_SHAPE_LEN = 5
+
+# A single letter against a token starting with it ("V." / "Vladimirovich").
+INITIAL_SIM = 0.75
+
+# Tokens this short match only exactly (or as an initial): one edit in "Li" is a new name.
+MIN_FUZZY_TOKEN_LEN = 3
+
+# --- Name score -------------------------------------------------------------------------
+
+# Penalty per unit of rarity-weighted unmatched share when BOTH names have unmatched parts
+# (a different party: "X TRADING CO" vs "Y TRADING CO").
+BOTH_UNMATCHED_PENALTY = 1.6
+
+# Penalty per unit of unmatched share on one side only (a dropped middle name or a shorter
+# alias is normal, so this is small).
+ONE_SIDE_UNMATCHED_PENALTY = 0.15
+
+# A name whose matched parts carry less rarity weight than this (in units of one rare
+# token) is weak evidence: a lone common first name, a legal form.
+MIN_MATCHED_WEIGHT = 0.75
+
+# How far below the threshold weak evidence is capped.
+WEAK_EVIDENCE_CAP = 0.6
+
+# Token weight: log(names / document frequency), clipped to this range, then divided by
+# the upper bound, so a token unique in the lists weighs 1 and "mohammed" far less.
+MIN_TOKEN_WEIGHT = 0.25
+RARE_TOKEN_DF = 1  # document frequency of a token that weighs 1.0
+
+# Generic words of company names and legal forms: low weight whatever their rarity.
+GENERIC_TOKEN_WEIGHT = 0.2
+
+# Whole-name similarity with spaces removed (joined and split words: "Abdulrahman" /
+# "Abdul Rahman") replaces the token score when it is higher and at least this much.
+MIN_JOINED_SIM = 0.90
+
+# --- Qualifiers (refine a name match; never create one) ---------------------------------
+
+BIRTH_DATE_SAME = 0.05  # same full date
+BIRTH_DATE_SAME_YEAR = 0.02  # same year, the rest unknown on one side or equal as given
+BIRTH_DATE_ONE_OFF = -0.02  # one component differs (typo, a year off)
+BIRTH_DATE_CONTRADICTS = -0.12  # clearly a different date
+
+NATIONALITY_MATCH = 0.03
+NATIONALITY_MISMATCH = -0.06
+
+# An individual queried against an organisation (or the reverse).
+ENTITY_TYPE_MISMATCH = -0.15
+
+# Qualifiers apply only to pairs whose name score reaches this: they cannot lift a poor
+# name into a match by themselves.
+QUALIFIER_MIN_NAME_SCORE = 0.5
+
+# --- Blocking ---------------------------------------------------------------------------
+
+# Tokens found in more list names than this are left out of token blocking (they would
+# bring thousands of candidates each); whole-name and token-pair keys cover them.
+MAX_BLOCKING_DF = 150
+
+# Candidates kept per query after the cheap blocking score, best first.
+MAX_CANDIDATES = 24
+
+# Candidates whose blocking score (matched rarity weight share of the query) is below this
+# are dropped before scoring.
+MIN_BLOCKING_SCORE = 0.3
+
+# Tokens at least this long also get deletion neighbourhoods (one deletion) as keys.
+MIN_DELETION_KEY_LEN = 4
+
+# Token pairs found in more list names than this are not blocking keys either.
+MAX_PAIR_DF = 400
+
+# Identifier values shorter than this (after normalisation) are too ambiguous to match on.
+MIN_IDENTIFIER_LEN = 5

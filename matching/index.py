@@ -1,0 +1,253 @@
+"""build_index: everything screening needs from one watchlist snapshot, prepared once.
+
+The watchlist is any object with the seven Polars frames of the common schema (entries,
+names, birth_dates, birth_places, nationalities, identifiers, addresses). The index holds:
+- names: one row per list name, normalised tokens, its entry;
+- entries: per entry the qualifiers (birth dates, nationalities, type) and match_data;
+- token rarity weights; the token vocabulary with blocking keys (the token, its one-deletion
+  neighbourhood, phonetic and skeleton keys);
+- sparse incidence matrices token -> names and token pair -> names for blocking;
+- identifiers, normalised (upper-case, non-alphanumerics stripped).
+Callers cache it per snapshot version.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from scipy import sparse
+
+from matching import config
+from matching.normalize import GENERIC_TOKENS, normalize_names, token_keys
+
+
+@dataclass
+class WatchlistIndex:
+    names: pl.DataFrame  # name_id, entity_id, list_code, name, tokens, transliterated
+    entries: pl.DataFrame  # entity_id, list_code, entity_type, programs, birth_dates, ...
+    token_weights: pl.DataFrame  # token, weight
+    vocab: pl.DataFrame  # token, token_id, df, blocking (df small enough to block on)
+    token_keys: pl.DataFrame  # key, token_id: every blocking key of every list token
+    token_names: sparse.csr_matrix  # token_id x name_id, 1 where the name has the token
+    pair_ids: dict[str, int]  # "a b" (sorted token pair) -> pair id
+    pair_names: sparse.csr_matrix  # pair id x name_id
+    identifiers: pl.DataFrame  # value_key, entity_id, id_type, value
+    list_codes: list[str]
+
+    @property
+    def size(self) -> int:
+        return self.names.height
+
+
+def normalize_identifier(expr: pl.Expr) -> pl.Expr:
+    """Identifier values compared value-first: upper-case, only letters and digits."""
+    return expr.str.to_uppercase().str.replace_all(r"[^0-9A-Z]", "")
+
+
+def build_index(watchlist: object) -> WatchlistIndex:
+    """Prepare a snapshot for screening (seconds for ~60,000 names)."""
+    entity_id = (pl.col("list_code") + "-" + pl.col("entry_id")).alias("entity_id")
+    raw = watchlist.names.select(entity_id, "list_code", "name", "kind").filter(
+        pl.col("name").is_not_null()
+    )
+    normalized = normalize_names(raw["name"])
+    names = (
+        raw.join(normalized, on="name", how="left")
+        .filter(pl.col("tokens").list.len() > 0)
+        .unique(["entity_id", "tokens"], keep="first", maintain_order=True)
+        .with_row_index("name_id")
+        .with_columns(pl.col("name_id").cast(pl.Int64))
+    )
+    vocab = _vocab(names)
+    weights = vocab.select("token", "weight")
+    keys = _token_keys(vocab)
+    token_names = _token_names(names, vocab)
+    pair_ids, pair_names = _pair_names(names)
+    return WatchlistIndex(
+        names=names.select("name_id", "entity_id", "list_code", "name", "tokens", "transliterated"),
+        entries=_entries(watchlist, entity_id),
+        token_weights=weights,
+        vocab=vocab,
+        token_keys=keys,
+        token_names=token_names,
+        pair_ids=pair_ids,
+        pair_names=pair_names,
+        identifiers=_identifiers(watchlist, entity_id),
+        list_codes=sorted(names["list_code"].unique().to_list()),
+    )
+
+
+def _vocab(names: pl.DataFrame) -> pl.DataFrame:
+    """Every list token with its document frequency (names containing it) and rarity weight."""
+    n_names = max(names.height, 2)
+    top = math.log(n_names / config.RARE_TOKEN_DF)
+    rarity = (pl.lit(n_names) / pl.col("df")).log() / top
+    return (
+        names.select(pl.col("tokens").alias("token"))
+        .explode("token")
+        .group_by("token")
+        .agg(pl.len().alias("df"))
+        .sort("token")
+        .with_row_index("token_id")
+        .with_columns(
+            pl.col("token_id").cast(pl.Int64),
+            pl.when(pl.col("token").is_in(list(GENERIC_TOKENS)))
+            .then(config.GENERIC_TOKEN_WEIGHT)
+            .otherwise(rarity.clip(config.MIN_TOKEN_WEIGHT, 1.0))
+            .alias("weight"),
+            (pl.col("df") <= config.MAX_BLOCKING_DF).alias("blocking"),
+        )
+    )
+
+
+def blocking_keys(tokens: pl.DataFrame) -> pl.DataFrame:
+    """token (+ any columns) -> token, key: the exact token, one-deletion neighbours of
+    tokens of MIN_DELETION_KEY_LEN+ letters, the phonetic key and the consonant skeleton."""
+    keyed = tokens.select("token").unique().join(token_keys(tokens["token"]), on="token")
+    length = pl.col("token").str.len_chars()
+    deletions = (
+        keyed.filter(length >= config.MIN_DELETION_KEY_LEN)
+        .with_columns(pl.int_ranges(0, length).alias("cut"))
+        .explode("cut")
+        .select(
+            "token",
+            ("d:" + pl.col("token").str.slice(0, pl.col("cut"))
+             + pl.col("token").str.slice(pl.col("cut") + 1)).alias("key"),
+        )
+    )  # fmt: skip
+    return pl.concat(
+        [
+            keyed.select("token", ("d:" + pl.col("token")).alias("key")),
+            deletions,
+            keyed.select("token", ("p:" + pl.col("phonetic")).alias("key")),
+            keyed.filter(pl.col("skeleton").str.len_chars() >= config.MIN_SKELETON_LEN).select(
+                "token", ("s:" + pl.col("skeleton")).alias("key")
+            ),
+        ]
+    ).unique()
+
+
+def _token_keys(vocab: pl.DataFrame) -> pl.DataFrame:
+    """Keys of every list token: common ones too (they block in pairs, not alone)."""
+    return (
+        blocking_keys(vocab)
+        .join(vocab.select("token", "token_id"), on="token")
+        .select("key", "token_id")
+    )
+
+
+def _token_names(names: pl.DataFrame, vocab: pl.DataFrame) -> sparse.csr_matrix:
+    pairs = (
+        names.select("name_id", pl.col("tokens").alias("token"))
+        .explode("token")
+        .join(vocab.filter(pl.col("blocking")).select("token", "token_id"), on="token")
+    )
+    ones = np.ones(pairs.height, dtype=np.float32)
+    shape = (vocab.height, names.height)
+    matrix = sparse.csr_matrix(
+        (ones, (pairs["token_id"].to_numpy(), pairs["name_id"].to_numpy())), shape=shape
+    )
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def token_pairs(frame: pl.DataFrame, id_column: str) -> pl.DataFrame:
+    """id, tokens -> id, pair: every sorted pair of distinct tokens among the first six."""
+    parts = (
+        frame.select(id_column, pl.col("tokens").list.head(6).alias("a"))
+        .with_columns(pl.col("a").alias("b"))
+        .explode("a")
+        .explode("b")
+        .filter(pl.col("a") < pl.col("b"))
+    )
+    return parts.select(id_column, (pl.col("a") + " " + pl.col("b")).alias("pair"))
+
+
+def _pair_names(names: pl.DataFrame) -> tuple[dict[str, int], sparse.csr_matrix]:
+    pairs = token_pairs(names, "name_id").unique()
+    counts = pairs.group_by("pair").agg(pl.len().alias("n"))
+    kept = counts.filter(pl.col("n") <= config.MAX_PAIR_DF).sort("pair").with_row_index("pair_id")
+    pairs = pairs.join(kept.select("pair", pl.col("pair_id").cast(pl.Int64)), on="pair")
+    ones = np.ones(pairs.height, dtype=np.float32)
+    matrix = sparse.csr_matrix(
+        (ones, (pairs["pair_id"].to_numpy(), pairs["name_id"].to_numpy())),
+        shape=(kept.height, names.height),
+    )
+    return dict(zip(kept["pair"].to_list(), kept["pair_id"].to_list(), strict=True)), matrix
+
+
+def _identifiers(watchlist: object, entity_id: pl.Expr) -> pl.DataFrame:
+    return (
+        watchlist.identifiers.select(
+            normalize_identifier(pl.col("value")).alias("value_key"),
+            entity_id,
+            pl.col("id_type"),
+            pl.col("value"),
+        )
+        .filter(pl.col("value_key").str.len_chars() >= config.MIN_IDENTIFIER_LEN)
+        .unique(["value_key", "entity_id"])
+    )
+
+
+def _by_entry(frame: pl.DataFrame, entity_id: pl.Expr, value: pl.Expr, alias: str) -> pl.DataFrame:
+    return (
+        frame.select(entity_id, value.alias(alias))
+        .drop_nulls(alias)
+        .group_by("entity_id")
+        .agg(pl.col(alias).unique(maintain_order=True))
+    )
+
+
+def _entries(watchlist: object, entity_id: pl.Expr) -> pl.DataFrame:
+    """One row per entry: qualifiers for scoring and the match_data struct for results."""
+    aliases = _by_entry(watchlist.names, entity_id, pl.col("name"), "aliases")
+    births = _by_entry(watchlist.birth_dates, entity_id, pl.col("birth_date"), "birth_dates")
+    nats = _by_entry(watchlist.nationalities, entity_id, pl.col("country"), "nationalities")
+    addresses = _by_entry(watchlist.addresses, entity_id, pl.col("address"), "addresses")
+    ids = (
+        watchlist.identifiers.select(
+            entity_id, pl.struct(pl.col("id_type").alias("type"), "value").alias("identifiers")
+        )
+        .group_by("entity_id")
+        .agg("identifiers")
+    )
+    empty = pl.lit([], dtype=pl.List(pl.Utf8))
+    entries = (
+        watchlist.entries.select(
+            entity_id, "list_code", "entity_type", "primary_name", "programs", "remarks"
+        )
+        .join(aliases, on="entity_id", how="left")
+        .join(births, on="entity_id", how="left")
+        .join(nats, on="entity_id", how="left")
+        .join(addresses, on="entity_id", how="left")
+        .join(ids, on="entity_id", how="left")
+        .with_columns(
+            pl.col("aliases", "birth_dates", "nationalities", "addresses").fill_null(empty),
+            pl.col("programs").fill_null(empty),
+            pl.col("identifiers").fill_null(
+                pl.lit([], dtype=pl.List(pl.Struct({"type": pl.Utf8, "value": pl.Utf8})))
+            ),
+        )
+    )
+    match_data = pl.struct(
+        pl.col("primary_name").alias("name"),
+        pl.col("aliases").list.set_difference(pl.concat_list("primary_name")).alias("aliases"),
+        "entity_type",
+        pl.col("nationalities").alias("nationality"),
+        "birth_dates",
+        "identifiers",
+        "addresses",
+        "remarks",
+    ).alias("match_data")
+    return entries.select(
+        "entity_id",
+        "list_code",
+        "entity_type",
+        "programs",
+        "birth_dates",
+        "nationalities",
+        match_data,
+    )

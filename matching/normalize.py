@@ -1,0 +1,324 @@
+"""Names to comparable tokens, once per distinct string.
+
+    "PUTIN, Vladimir Vladimirovich"  -> ["putin", "vladimir", "vladimirovich"]
+    "ООО «Газпром нефть»"            -> ["llc", "gazprom", "neft"]
+    "فلاديمير بوتين"                  -> ["fladimir", "butin"]
+
+Steps, all whole-column Polars expressions except transliteration (Python, only for the
+distinct non-ASCII names): cut to MAX_NAME_CHARS; split camelCase ("VladimirPutin");
+transliterate (an Arabic-script table that keeps long vowels, then anyascii for every other
+script and for diacritics); lower-case; "&" -> "and"; drop apostrophes; punctuation -> space;
+multi-word legal forms -> one canonical token; then per token: frequent variants to one form
+(Mohammed -> muhammad, ibn -> bin, Yevgeny and Evgeniy stay for the phonetic key), titles
+and honorifics dropped, "Abdulrahman" -> "abdul rahman"; tokens de-duplicated in order.
+Token order is kept but never relied on: scoring aligns parts, so "LAST, First" needs
+no reordering.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import jellyfish
+import polars as pl
+from anyascii import anyascii
+
+from matching import config
+
+# --- Transliteration ----------------------------------------------------------------------
+
+# Arabic script written letter by letter drops the short vowels anyway; what a generic
+# folding also loses is the long vowels (waw, yeh, alef), which it renders as "w"/"y".
+# This table writes them as vowels (except at the start of a word), so
+# "فلاديمير" reads "fladimir" rather than "fldymyr". Persian and Urdu letters included.
+_ARABIC = {
+    "ا": "a", "أ": "a", "إ": "i", "آ": "a", "ٱ": "a", "ب": "b", "ت": "t", "ث": "th",
+    "ج": "j", "ح": "h", "خ": "kh", "د": "d", "ذ": "dh", "ر": "r", "ز": "z", "س": "s",
+    "ش": "sh", "ص": "s", "ض": "d", "ط": "t", "ظ": "z", "ع": "", "غ": "gh", "ف": "f",
+    "ق": "q", "ك": "k", "ل": "l", "م": "m", "ن": "n", "ه": "h", "ة": "a", "ى": "a",
+    "ء": "", "ئ": "i", "ؤ": "u", "پ": "p", "چ": "ch", "ژ": "zh", "گ": "g", "ک": "k",
+    "ٹ": "t", "ڈ": "d", "ڑ": "r", "ں": "n", "ے": "e", "ہ": "h", "ھ": "h", "ۀ": "h",
+}  # fmt: skip
+_ARABIC_WAW = "و"
+_ARABIC_YEH = "يی"
+_ARABIC_LETTERS = re.compile(r"[\u0600-\u06FF]+")
+_ARABIC_MARKS = re.compile(r"[\u064B-\u065F\u0670\u0640]")  # harakat, tatweel
+
+
+# Whole words whose letters alone read badly: "son of", "servant of".
+_ARABIC_WORDS = {"بن": "bin", "ابن": "bin", "بنت": "bint", "عبد": "abd", "ابو": "abu", "أبو": "abu"}
+
+
+def _arabic_word(word: str) -> str:
+    if word in _ARABIC_WORDS:
+        return _ARABIC_WORDS[word]
+    if word.startswith("ال") and len(word) > 3:  # the article, written joined
+        return "al " + _arabic_word(word[2:])
+    out = []
+    for i, char in enumerate(word):
+        if char == _ARABIC_WAW:
+            out.append("w" if i == 0 else "u")
+        elif char in _ARABIC_YEH:
+            out.append("y" if i == 0 else "i")
+        else:
+            out.append(_ARABIC.get(char, char))
+    return "".join(out)
+
+
+def _arabic(text: str) -> str:
+    text = _ARABIC_MARKS.sub("", text)
+    return _ARABIC_LETTERS.sub(lambda m: " ".join(map(_arabic_word, m.group().split())), text)
+
+
+@lru_cache(maxsize=200_000)
+def transliterate(text: str) -> str:
+    """Any script to ASCII, per string (cached): Arabic-script table, then anyascii.
+
+    anyascii covers Cyrillic, Greek, Hebrew, Han, kana, Hangul, Georgian, Armenian, Indic
+    scripts and Latin diacritics; Hangul comes out in CamelCase syllables, which the
+    lower-casing that follows folds away. Word separators of CJK text become spaces.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    # Emoji and other symbols carry no name: anyascii would spell them out (":grinning:").
+    text = "".join(c if not unicodedata.category(c).startswith("S") else " " for c in text)
+    if _ARABIC_LETTERS.search(text):
+        text = _arabic(text)
+    text = re.sub(r"[・·•‧]", " ", text)
+    return anyascii(text)
+
+
+def _transliterate_column(names: pl.Series) -> pl.Series:
+    """Transliterate only the distinct non-ASCII values of a column."""
+    distinct = names.unique().drop_nulls()
+    foreign = distinct.filter(~distinct.str.contains(r"^[\x00-\x7F]*$"))
+    if foreign.is_empty():
+        return names
+    mapping = dict(zip(foreign.to_list(), map(transliterate, foreign.to_list()), strict=True))
+    return names.replace(mapping)
+
+
+# --- Canonical forms ----------------------------------------------------------------------
+
+# Legal forms across languages, to one canonical token per kind. Multi-word forms are
+# matched on the lower-cased, punctuation-free string; single tokens per token.
+_LEGAL_PHRASES = {
+    "llc": [
+        "limited liability company", "limited liability partnership", "private limited company",
+        "obshchestvo s ogranichennoy otvetstvennostyu", "obshchestvo s ogranichennoi otvetstvennostiu",
+        "tovarystvo z obmezhenoyu vidpovidalnistyu", "sp z o o", "sp zoo", "s de rl",
+        "s r l", "s a r l", "l l c", "societe a responsabilite limitee",
+        "gesellschaft mit beschrankter haftung", "sociedad de responsabilidad limitada",
+        "societatea cu raspundere limitata", "spolka z ograniczona odpowiedzialnoscia",
+        "societa a responsabilita limitata", "besloten vennootschap",
+    ],
+    "jsc": [
+        "public joint stock company", "closed joint stock company", "open joint stock company",
+        "joint stock company", "joint-stock company", "aktsionernoe obshchestvo",
+        "aktsionernoye obshchestvo", "publichnoe aktsionernoe obshchestvo", "societe anonyme",
+        "sociedad anonima", "public limited company", "aktiengesellschaft", "societa per azioni",
+        "naamloze vennootschap", "societe par actions simplifiee", "s p a",
+    ],
+    "corp": ["incorporated", "corporation"],
+}  # fmt: skip
+_LEGAL_TOKENS = {
+    "llc": "llc ltd limited ooo gmbh sarl srl bv tov llp lp pte pty kft sro doo zoo mchj sas",
+    "jsc": "jsc pjsc ojsc cjsc oao zao pao ao ag sa spa nv ab as plc oyj asa kk tk",
+    "corp": "inc corp",
+    "co": "co company cia compania companie kompaniya firma",
+}
+LEGAL_FORM_TOKENS: dict[str, str] = {
+    token: canonical for canonical, tokens in _LEGAL_TOKENS.items() for token in tokens.split()
+}
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+# Titles and honorifics: never part of a person's identity. Dropped.
+TITLES = frozenset(
+    _words(
+        """mr mrs ms miss mister dr prof professor sir dame lord lady sheikh shaikh shaykh sayed
+    sayyid hajji haji mullah maulana maulvi mawlawi imam hon honorable honourable excellency
+    president presidente prezident prasident president predsjednik presedintele presiden
+    prezydent elnok prezidente colonel capt captain lieutenant senator rev reverend
+    monsieur madame mme mlle herr frau senor senora dona gospodin"""
+    )
+)
+
+# Generic words of company names: they rarely tell two parties apart, so they weigh little.
+GENERIC_TOKENS = frozenset(
+    _words(
+        """and of the for de del la le des du di da y et und van von trading trade group holding
+    holdings international intl industries industry industrial enterprise enterprises
+    services service company co llc jsc corp bank limited general global national
+    management investment investments partners shipping logistics import export
+    technologies technology tech solutions development"""
+    )
+)
+
+# Frequent name parts written many ways: one canonical spelling each.
+_VARIANTS = {
+    "muhammad": "mohammed mohammad mohamed mohamad muhammed muhamad mohammod mohd muhamed "
+    "mohamud mahomed mokhammed magomed mukhammad muhammet mehmet",
+    "bin": "ibn ben bint",
+    "abdul": "abd abdel abdal abdol abdoul abdull",
+    "al": "el ul ad ar ash az",
+    "hussein": "husain hussain husein hosein hossein hussien",
+    "osama": "usama usamah",
+    "and": "und et y",
+    "international": "intl internationale internacional",
+    "1": "one first",
+    "2": "two second ii",
+    "3": "three third iii",
+    "4": "four fourth iv",
+    "5": "five fifth",
+}
+TOKEN_VARIANTS: dict[str, str] = {
+    variant: canonical for canonical, variants in _VARIANTS.items() for variant in variants.split()
+}
+
+# "Abdulrahman" -> "abdul rahman": the joined and split forms meet in the split form.
+_JOINED_PREFIX = re.compile(r"^(abdul|abdel|abdal|abdol|abdoul|abdur|abdar)(\w{4,})$")
+
+
+def _legal_phrase_expr(expr: pl.Expr) -> pl.Expr:
+    for canonical, phrases in _LEGAL_PHRASES.items():
+        alternation = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+        expr = expr.str.replace_all(rf"(?:^|\s)(?:{alternation})(?:\s|$)", f" {canonical} ")
+    return expr
+
+
+def _clean_expr(expr: pl.Expr) -> pl.Expr:
+    """Cut, camelCase split, lower-case and punctuation to spaces: ASCII in, ASCII out."""
+    text = (
+        expr.str.to_lowercase()
+        .str.replace_all("&", " and ", literal=True)
+        .str.replace_all(r"['`´’‘ʼ]", "")
+        .str.replace_all(r"[^a-z0-9]+", " ")
+    )
+    return _legal_phrase_expr(" " + text + " ").str.strip_chars()
+
+
+def normalize_names(names: pl.Series) -> pl.DataFrame:
+    """Distinct names -> frame: name, tokens List(Utf8), transliterated Boolean.
+
+    Call it on distinct values (callers join the result back): each string is normalised
+    once. Null, empty and symbol-only names give an empty token list.
+    """
+    distinct = pl.Series("name", names.unique().drop_nulls(), dtype=pl.Utf8)
+    cut = distinct.str.slice(0, config.MAX_NAME_CHARS)
+    # camelCase is split on the original letters, before transliteration can invent case.
+    split = cut.str.replace_all(r"(\p{Ll}{2})(\p{Lu}\p{Ll})", "$1 $2")
+    # Dotted initialisms are one word: "A.B.C." -> "ABC.", "p.l.c." -> "plc.", "B.V." -> "BV.";
+    # spaced initials of a person ("V. V. Putin") stay apart.
+    split = split.str.replace_all(r"(\b\p{L})\.(\p{L})\.", "$1$2.")
+    for _ in range(3):  # "G.m.b.H." -> "Gm.b.H." -> "Gmb.H." -> "GmbH."
+        split = split.str.replace_all(r"(\b\p{L}{2,4})\.(\p{L})\.", "$1$2.")
+    frame = pl.DataFrame(
+        {
+            "name": distinct,
+            "ascii": _transliterate_column(split),
+            "transliterated": ~cut.str.contains(r"^[\p{Latin}\P{L}]*$"),
+        }
+    )
+    tokens = (
+        frame.lazy()
+        .with_columns(_clean_expr(pl.col("ascii")).str.split(" ").alias("token"))
+        .select("name", "token")
+        .explode("token")
+        .with_columns(pl.int_range(pl.len()).over("name").alias("position"))
+        .with_columns(_canonical_token_expr(pl.col("token")).alias("token"))
+        .explode("token")
+        .filter(pl.col("token").is_not_null() & (pl.col("token") != ""))
+        .filter(~pl.col("token").is_in(list(TITLES)))
+        .unique(["name", "token"], keep="first", maintain_order=True)
+        .group_by("name", maintain_order=True)
+        .agg(pl.col("token").head(config.MAX_NAME_TOKENS).alias("tokens"))
+    )
+    return (
+        frame.lazy()
+        .join(tokens, on="name", how="left")
+        .select(
+            "name",
+            pl.col("tokens").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
+            "transliterated",
+        )
+        .collect()
+    )
+
+
+def _canonical_token_expr(token: pl.Expr) -> pl.Expr:
+    """One token -> a list of tokens: variants and legal forms canonical, joined prefixes split."""
+    canonical = token.replace(TOKEN_VARIANTS).replace(LEGAL_FORM_TOKENS)
+    prefix = canonical.str.extract(_JOINED_PREFIX.pattern, 1)
+    rest = canonical.str.extract(_JOINED_PREFIX.pattern, 2)
+    return (
+        pl.when(prefix.is_not_null())
+        .then(pl.concat_list(pl.lit("abdul"), rest.replace(TOKEN_VARIANTS)))
+        .otherwise(pl.concat_list(canonical))
+    )
+
+
+# --- Keys of one token --------------------------------------------------------------------
+
+# Spellings of one sound across transliteration systems (Yevgeny / Evgeniy / Jewgeni,
+# Poutine / Putin, Tchaikovsky / Chaykovskiy): folded to one spelling for the phonetic key.
+_FOLDS = [
+    ("tsch", "ch"), ("tch", "ch"), ("sch", "sh"), ("dzh", "j"), ("zh", "j"), ("dj", "j"),
+    ("kh", "h"), ("gh", "g"), ("ph", "f"), ("th", "t"), ("ck", "k"), ("ou", "u"), ("oo", "u"),
+    ("ee", "i"), ("w", "v"), ("y", "i"), ("q", "k"), ("c", "k"), ("z", "s"), ("x", "ks"),
+]  # fmt: skip
+_DOUBLE = re.compile(r"(.)\1+")
+_VOWELS = re.compile(r"[aeiouy]")
+_CLASSES = str.maketrans({"p": "b", "v": "f", "w": "f", "q": "k", "c": "k", "g": "k", "z": "s", "t": "d", "j": "i"})  # fmt: skip
+
+
+@lru_cache(maxsize=500_000)
+def phonetic_key(token: str) -> str:
+    """Transliteration-tolerant sound key: folds spelling systems, then Metaphone."""
+    if token.isdigit() or len(token) < 2:
+        return token
+    folded = token
+    for old, new in _FOLDS:
+        folded = folded.replace(old, new)
+    folded = _DOUBLE.sub(r"\1", folded)
+    if folded.startswith("ie"):
+        folded = folded[1:]
+    folded = folded.removesuffix("ii").removesuffix("e") or folded
+    return jellyfish.metaphone(folded) or folded
+
+
+@lru_cache(maxsize=500_000)
+def shape_key(token: str) -> str:
+    """Consonant classes folded and every vowel written "a": Perez / Biriz / Beres agree,
+    Vita / Fuad do not. Catches vowel-unreliable transliterations with a safe margin."""
+    if token.isdigit():
+        return token
+    folded = token.replace("kh", "h").replace("sh", "s").replace("ch", "s").translate(_CLASSES)
+    return _DOUBLE.sub(r"\1", _VOWELS.sub("a", folded))
+
+
+@lru_cache(maxsize=500_000)
+def skeleton_key(token: str) -> str:
+    """Consonant skeleton: consonant classes folded (p/b, v/f/w, t/d, k/q/c/g, s/z), vowels
+    dropped, doubles collapsed. Arabic written without short vowels meets its Latin form."""
+    if token.isdigit():
+        return token
+    folded = token.replace("kh", "h").replace("sh", "s").replace("ch", "s").translate(_CLASSES)
+    return _DOUBLE.sub(r"\1", _VOWELS.sub("", folded))
+
+
+def token_keys(tokens: pl.Series) -> pl.DataFrame:
+    """Distinct tokens -> token, phonetic, skeleton (Python per distinct token, cached)."""
+    distinct = tokens.unique().drop_nulls().to_list()
+    return pl.DataFrame(
+        {
+            "token": distinct,
+            "phonetic": [phonetic_key(t) for t in distinct],
+            "skeleton": [skeleton_key(t) for t in distinct],
+        },
+        schema={"token": pl.Utf8, "phonetic": pl.Utf8, "skeleton": pl.Utf8},
+    )

@@ -1,0 +1,126 @@
+"""Score candidate pairs, all of a chunk at once: name alignment, then the qualifiers.
+
+Input: one row per (query, list name) pair with both token lists and the qualifier columns.
+Output per pair: score (0-1), name_score, match_type and details (JSON: every feature's
+contribution, so the score can be re-added by hand). See algorithm.py for the formula.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from matching import config
+from matching.algorithm import NAME_FEATURES, QUALIFIERS
+from matching.compare.names import align_parts, joined_similarity
+
+# Qualifier columns a pair frame may lack (a name-only benchmark, a query without them).
+_OPTIONAL = {
+    "q_transliterated": pl.Boolean,
+    "c_transliterated": pl.Boolean,
+    "q_birth_date": pl.Utf8,
+    "c_birth_dates": pl.List(pl.Utf8),
+    "q_nationality": pl.Utf8,
+    "c_nationalities": pl.List(pl.Utf8),
+    "q_entity_type": pl.Utf8,
+    "c_entity_type": pl.Utf8,
+}
+
+
+def score_pairs(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFrame:
+    """pairs: pair, q_tokens, c_tokens (+ optional qualifier columns) -> the same rows with
+    score, name_score, match_type, details."""
+    pairs = pairs.with_columns(
+        pl.lit(None, dtype).alias(col)
+        for col, dtype in _OPTIONAL.items()
+        if col not in pairs.columns
+    )
+    aligned = pairs.join(align_parts(pairs, weights), on="pair", how="left")
+    aligned = aligned.with_columns(
+        pl.Series("joined", joined_similarity(aligned["q_tokens"], aligned["c_tokens"]))
+    )
+    parts = {f.name: f.func(aligned)["value"] * f.weight for f in NAME_FEATURES}
+    token_score = (1.0 + pl.sum_horizontal(list(parts.values())).fill_null(0.0)).alias("t")
+    aligned = aligned.with_columns(token_score.clip(0.0, 1.0).alias("token_score"))
+    joined = (
+        pl.when(pl.col("joined") >= config.MIN_JOINED_SIM).then(pl.col("joined")).otherwise(0.0)
+    )
+    uses_joined = joined > pl.col("token_score")
+    # Weak evidence: the matched parts carry little rarity weight (a lone common first name)
+    # while one side has a lot unmatched. Capped below any sensible threshold.
+    weak = (pl.col("matched_weight") < config.MIN_MATCHED_WEIGHT) & (
+        pl.max_horizontal("q_unmatched", "c_unmatched") > 0.2
+    )
+    name_score = pl.max_horizontal("token_score", joined)
+    name_score = (
+        pl.when(weak & ~uses_joined)
+        .then(pl.min_horizontal(name_score, config.WEAK_EVIDENCE_CAP))
+        .otherwise(name_score)
+    )
+    aligned = aligned.with_columns(
+        name_score.alias("name_score"), uses_joined.alias("uses_joined"), weak.alias("weak")
+    )
+    qualifiers = {f.name: f.func(aligned) for f in QUALIFIERS}
+    applies = pl.col("name_score") >= config.QUALIFIER_MIN_NAME_SCORE
+    qualifier_sum = pl.sum_horizontal(
+        [qualifiers[f.name]["value"] * f.weight for f in QUALIFIERS]
+    ).fill_null(0.0)
+    scored = aligned.with_columns(
+        *[(value * 1.0).alias(f"_part_{name}") for name, value in parts.items()],
+        *[q["value"].alias(f"_q_{name}") for name, q in qualifiers.items()],
+        *[q["verdict"].alias(f"_v_{name}") for name, q in qualifiers.items()],
+    ).with_columns(
+        pl.when(applies).then(qualifier_sum).otherwise(0.0).alias("_qualifiers"),
+    )
+    scored = scored.with_columns(
+        (pl.col("name_score") + pl.col("_qualifiers")).clip(0.0, 1.0).round(4).alias("score"),
+        _match_type().alias("match_type"),
+    )
+    return scored.with_columns(_details(list(parts), list(qualifiers)).alias("details")).drop(
+        pl.selectors.starts_with("_")
+    )
+
+
+def _match_type() -> pl.Expr:
+    exact = (pl.col("q_unmatched") == 0) & (pl.col("c_unmatched") == 0)
+    translit = pl.col("q_transliterated").fill_null(False) | pl.col("c_transliterated").fill_null(
+        False
+    )
+    phonetic = (pl.col("n_phonetic") + pl.col("n_skeleton")) > 0
+    fuzzy = (pl.col("n_fuzzy") > 0) | pl.col("uses_joined")
+    return (
+        pl.when(translit)
+        .then(pl.lit("name_transliterated"))
+        .when(exact & (pl.col("n_initial") == 0))
+        .then(pl.lit("name_exact"))
+        .when(phonetic)
+        .then(pl.lit("name_phonetic"))
+        .when(fuzzy)
+        .then(pl.lit("name_fuzzy"))
+        .otherwise(pl.lit("name_token"))
+    )
+
+
+def _details(parts: list[str], qualifiers: list[str]) -> pl.Expr:
+    """The JSON object of every contribution: base + name parts (+ joined, cap) + qualifiers."""
+    applies = pl.col("name_score") >= config.QUALIFIER_MIN_NAME_SCORE
+    fields = [
+        pl.lit(1.0).alias("base"),
+        *[pl.col(f"_part_{p}").round(4).alias(p) for p in parts],
+        pl.col("token_score").round(4),
+        pl.when(pl.col("uses_joined")).then(pl.col("joined").round(4)).alias("joined_name"),
+        pl.when(pl.col("weak")).then(pl.lit(config.WEAK_EVIDENCE_CAP)).alias("weak_evidence_cap"),
+        pl.col("name_score").round(4),
+        *[
+            pl.struct(
+                pl.col(f"_v_{q}").alias("verdict"),
+                pl.when(applies)
+                .then(pl.col(f"_q_{q}"))
+                .otherwise(0.0)
+                .round(4)
+                .alias("contribution"),
+            ).alias(q)
+            for q in qualifiers
+        ],
+        pl.col("score").alias("total"),
+    ]
+    return pl.struct(fields).struct.json_encode()

@@ -1,0 +1,283 @@
+"""screen(): a frame of entities in, one result row per entity out (interfaces.md section 3).
+
+normalise (distinct names) -> identifier hits + blocking -> score pairs -> per entry the best
+name -> threshold, search type, lists -> top max_matches -> match structs.
+
+Bad input never fails the batch: a row whose name has nothing left to compare (empty,
+whitespace, emoji or punctuation only) and that carries no identifier is "failed" with an
+error saying so; a malformed birth date is ignored for scoring and reported in details
+("invalid"); names are cut to MAX_NAME_CHARS; unknown scripts pass through anyascii.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from matching import config
+from matching.blocking import candidates
+from matching.index import WatchlistIndex, normalize_identifier
+from matching.normalize import normalize_names
+from matching.score import score_pairs
+from matching.version import ENGINE_VERSION
+
+SEARCH_TYPES = ("exact", "token", "fuzzy", "composite")
+
+_IDENTIFIER = pl.Struct({"type": pl.Utf8, "value": pl.Utf8})
+QUERY_COLUMNS: dict[str, pl.DataType] = {
+    "row": pl.Int64,
+    "full_name": pl.Utf8,
+    "entity_type": pl.Utf8,
+    "document_id": pl.Utf8,
+    "document_type": pl.Utf8,
+    "nationality": pl.Utf8,
+    "birth_date": pl.Utf8,
+    "identifiers": pl.List(_IDENTIFIER),
+    "wallet_address": pl.Utf8,
+    "imo_number": pl.Utf8,
+    "call_sign": pl.Utf8,
+    "country": pl.Utf8,
+    "lists": pl.List(pl.Utf8),
+    "search_type": pl.Utf8,
+    "threshold": pl.Float64,
+}
+
+MATCH = pl.Struct(
+    {
+        "entity_id": pl.Utf8,
+        "list_name": pl.Utf8,
+        "confidence_score": pl.Float64,
+        "match_type": pl.Utf8,
+        "matched_name": pl.Utf8,
+        "programs": pl.List(pl.Utf8),
+        "match_data": pl.Struct(
+            {
+                "name": pl.Utf8,
+                "aliases": pl.List(pl.Utf8),
+                "entity_type": pl.Utf8,
+                "nationality": pl.List(pl.Utf8),
+                "birth_dates": pl.List(pl.Utf8),
+                "identifiers": pl.List(_IDENTIFIER),
+                "addresses": pl.List(pl.Utf8),
+                "remarks": pl.Utf8,
+            }
+        ),
+        "details": pl.Utf8,
+    }
+)
+RESULT = pl.Schema(
+    {
+        "row": pl.Int64,
+        "status": pl.Utf8,
+        "is_match": pl.Boolean,
+        "match_count": pl.Int64,
+        "matches": pl.List(MATCH),
+        "error": pl.Utf8,
+        "engine_version": pl.Utf8,
+    }
+)
+
+
+def screen(
+    queries: pl.DataFrame,
+    index: WatchlistIndex,
+    *,
+    threshold: float,
+    max_matches: int,
+    lists: list[str] | None = None,
+    search_type: str = "composite",
+) -> pl.DataFrame:
+    """Screen every row of `queries` against the index; one result row per query row."""
+    if search_type not in SEARCH_TYPES:
+        raise ValueError(f"search_type must be one of {', '.join(SEARCH_TYPES)}: {search_type!r}")
+    frame = _prepare(queries, threshold, lists, search_type)
+    usable = frame.filter(pl.col("error").is_null())
+    scored = pl.concat(
+        [_name_matches(usable, index), _identifier_matches(usable, index)], how="diagonal_relaxed"
+    )
+    matches = _select_matches(scored, usable, index, max_matches)
+    return _results(frame, matches)
+
+
+def _prepare(
+    queries: pl.DataFrame, threshold: float, lists: list[str] | None, search_type: str
+) -> pl.DataFrame:
+    """Columns completed, per-row options resolved, names normalised, bad rows marked."""
+    frame = queries.with_columns(
+        pl.lit(None, dtype).alias(col)
+        for col, dtype in QUERY_COLUMNS.items()
+        if col not in queries.columns
+    ).select([pl.col(col).cast(dtype) for col, dtype in QUERY_COLUMNS.items()])
+    frame = frame.with_row_index("qid").with_columns(pl.col("qid").cast(pl.Int64))
+    normalized = normalize_names(frame["full_name"]).rename({"name": "full_name"})
+    frame = frame.join(normalized, on="full_name", how="left", maintain_order="left")
+    default_lists = pl.lit(lists, dtype=pl.List(pl.Utf8)) if lists is not None else None
+    frame = frame.with_columns(
+        pl.col("tokens").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
+        pl.col("transliterated").fill_null(False),
+        pl.col("threshold").fill_null(threshold).alias("threshold"),
+        pl.col("search_type").fill_null(search_type).str.to_lowercase().alias("search_type"),
+        (pl.col("lists") if default_lists is None else pl.col("lists").fill_null(default_lists)),
+        _query_identifiers().alias("id_values"),
+    )
+    no_name = pl.col("tokens").list.len() == 0
+    no_ids = pl.col("id_values").list.len() == 0
+    error = (
+        pl.when(~pl.col("search_type").is_in(SEARCH_TYPES))
+        .then(pl.format("unknown search_type {}", pl.col("search_type")))
+        .when(no_name & no_ids & pl.col("full_name").is_null())
+        .then(pl.lit("no full_name and no identifier to screen"))
+        .when(no_name & no_ids)
+        .then(pl.lit("full_name has no letters or digits left to compare (empty, whitespace, "
+                     "emoji or punctuation only) and there is no identifier"))
+    )  # fmt: skip
+    return frame.with_columns(error.alias("error"))
+
+
+def _query_identifiers() -> pl.Expr:
+    """Every identifier value the query gives, normalised, from every identifier field."""
+    listed = pl.col("identifiers").list.eval(pl.element().struct.field("value"))
+    singles = pl.concat_list(
+        pl.col("document_id"), pl.col("wallet_address"), pl.col("imo_number"), pl.col("call_sign")
+    )
+    values = pl.concat_list(singles, listed.fill_null(pl.lit([], dtype=pl.List(pl.Utf8))))
+    return values.list.eval(
+        normalize_identifier(pl.element()).filter(
+            pl.element().is_not_null()
+            & (normalize_identifier(pl.element()).str.len_chars() >= config.MIN_IDENTIFIER_LEN)
+        )
+    ).list.unique()
+
+
+def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
+    """Scored (qid, entity_id) pairs from names: the best-scoring list name per entry."""
+    found = candidates(frame.select("qid", "tokens"), index)
+    if found.is_empty():
+        return found
+    pairs = (
+        found.join(index.names, on="name_id")
+        .join(frame.select("qid", "lists"), on="qid")
+        .filter(pl.col("lists").is_null() | pl.col("lists").list.contains(pl.col("list_code")))
+        .join(
+            frame.select(
+                "qid",
+                pl.col("tokens").alias("q_tokens"),
+                pl.col("transliterated").alias("q_transliterated"),
+                pl.col("birth_date").alias("q_birth_date"),
+                pl.col("nationality").alias("q_nationality"),
+                pl.col("entity_type").alias("q_entity_type"),
+                "search_type",
+            ),
+            on="qid",
+        )
+        .join(
+            index.entries.select(
+                "entity_id",
+                pl.col("birth_dates").alias("c_birth_dates"),
+                pl.col("nationalities").alias("c_nationalities"),
+                pl.col("entity_type").alias("c_entity_type"),
+            ),
+            on="entity_id",
+            how="left",
+        )
+        .rename(
+            {"tokens": "c_tokens", "transliterated": "c_transliterated", "name": "matched_name"}
+        )
+        .with_row_index("pair")
+    )
+    scored = score_pairs(pairs, index.token_weights)
+    return (
+        scored.filter(_search_type_allows())
+        .sort(["qid", "entity_id", "score"], descending=[False, False, True])
+        .unique(["qid", "entity_id"], keep="first")
+        .select("qid", "entity_id", "score", "match_type", "matched_name", "details")
+    )
+
+
+def _search_type_allows() -> pl.Expr:
+    """exact: the same parts, all equal; token: every query part present as is; fuzzy: no
+    phonetic or transliteration evidence; composite: everything."""
+    all_exact = (
+        pl.col("n_fuzzy") + pl.col("n_phonetic") + pl.col("n_skeleton") + pl.col("n_initial")
+    ) == 0
+    search = pl.col("search_type")
+    return (
+        pl.when(search == "exact")
+        .then(all_exact & (pl.col("q_unmatched") == 0) & (pl.col("c_unmatched") == 0))
+        .when(search == "token")
+        .then(all_exact & (pl.col("q_unmatched") == 0))
+        .when(search == "fuzzy")
+        .then((pl.col("n_phonetic") + pl.col("n_skeleton")) == 0)
+        .otherwise(True)
+    )
+
+
+def _identifier_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
+    """Exact identifier hits, value first: any query identifier equal to any listed one."""
+    hits = (
+        frame.select("qid", pl.col("id_values").alias("value_key"), "lists")
+        .explode("value_key")
+        .drop_nulls("value_key")
+        .join(index.identifiers, on="value_key")
+        .with_columns(pl.col("entity_id").str.extract(r"^(.*)-[^-]*$", 1).alias("list_code"))
+        .filter(pl.col("lists").is_null() | pl.col("lists").list.contains(pl.col("list_code")))
+    )
+    details = pl.struct(
+        pl.struct(pl.col("id_type").alias("type"), "value").alias("identifier"),
+        pl.lit(1.0).alias("total"),
+    ).struct.json_encode()
+    return hits.select(
+        "qid",
+        "entity_id",
+        pl.lit(1.0).alias("score"),
+        pl.lit("identifier").alias("match_type"),
+        pl.lit(None, pl.Utf8).alias("matched_name"),
+        details.alias("details"),
+    ).unique(["qid", "entity_id"], keep="first")
+
+
+def _select_matches(
+    scored: pl.DataFrame, frame: pl.DataFrame, index: WatchlistIndex, max_matches: int
+) -> pl.DataFrame:
+    """Per query: entries at or above its threshold, best first, at most max_matches."""
+    if scored.is_empty():
+        return pl.DataFrame(schema={"qid": pl.Int64, "matches": pl.List(MATCH)})
+    entries = index.entries.select(
+        "entity_id", pl.col("list_code").alias("list_name"), "programs", "match_data"
+    )
+    best = (
+        scored.join(frame.select("qid", "threshold"), on="qid")
+        .filter(pl.col("score") >= pl.col("threshold"))
+        .sort(["qid", "score", "match_type"], descending=[False, True, False])
+        .unique(["qid", "entity_id"], keep="first", maintain_order=True)
+        .filter(pl.int_range(pl.len()).over("qid") < max_matches)
+        .join(entries, on="entity_id", how="left", maintain_order="left")
+        .with_columns(pl.col("matched_name").fill_null(pl.col("match_data").struct.field("name")))
+    )
+    match = pl.struct(
+        "entity_id",
+        "list_name",
+        pl.col("score").alias("confidence_score"),
+        "match_type",
+        "matched_name",
+        "programs",
+        "match_data",
+        "details",
+    ).cast(MATCH)
+    return best.group_by("qid", maintain_order=True).agg(match.alias("matches"))
+
+
+def _results(frame: pl.DataFrame, matches: pl.DataFrame) -> pl.DataFrame:
+    failed = pl.col("error").is_not_null()
+    out = frame.select("qid", "row", "error").join(
+        matches, on="qid", how="left", maintain_order="left"
+    )
+    count = pl.col("matches").list.len().fill_null(0).cast(pl.Int64)
+    return out.select(
+        "row",
+        pl.when(failed).then(pl.lit("failed")).otherwise(pl.lit("completed")).alias("status"),
+        pl.when(failed).then(None).otherwise(count > 0).alias("is_match"),
+        pl.when(failed).then(None).otherwise(count).alias("match_count"),
+        pl.col("matches").fill_null(pl.lit([], dtype=pl.List(MATCH))),
+        "error",
+        pl.lit(ENGINE_VERSION).alias("engine_version"),
+    ).cast(dict(RESULT))
