@@ -1,0 +1,1 @@
+"""Prefect flows: orchestration only. Parsing, storing and matching live in data/ and matching/."""
