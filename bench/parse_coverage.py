@@ -20,6 +20,7 @@ from rich.table import Table
 
 from data.schema import ParsedList
 from data.sources import ofac, ofac_cons, ofac_remarks
+from data.sources.ofac_legacy import VESSEL_CLAUSES
 
 WATCHLISTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "watchlists"
 TOP_UNPARSED = 30
@@ -59,10 +60,22 @@ def coverage(parsed: ParsedList) -> list[tuple[str, str]]:
 
 
 def unparsed_clauses(parsed: ParsedList) -> pl.DataFrame:
-    """The most common unread clauses, grouped by their words before the first digit/colon."""
+    """The most common unread clauses, grouped by up to four words before any digit or colon.
+
+    The vessel clauses the parser itself adds from the vessel columns are left out."""
     parts = ofac_remarks.clauses(parsed.entries.select("entry_id", "remarks").drop_nulls())
-    unread = parts.filter(~ofac_remarks.parsed_mask(parts))
-    head = pl.col("body").str.extract(r"^([^0-9:'(]*)").str.strip_chars(" -,.")
+    ours = pl.lit(False)
+    for label in VESSEL_CLAUSES.values():
+        ours = ours | pl.col("body").str.starts_with(label + " ")
+    unread = parts.filter(~ofac_remarks.parsed_mask(parts)).filter(~ours)
+    head = (
+        pl.col("body")
+        .str.extract(r"^([^0-9:'(]*)")
+        .str.strip_chars(" -,.")
+        .str.split(" ")
+        .list.head(4)
+        .list.join(" ")
+    )
     return (
         unread.group_by(head.alias("clause starts with"))
         .agg(pl.len().alias("clauses"), pl.col("clause").first().str.slice(0, 70).alias("example"))

@@ -58,7 +58,7 @@ _QUOTED_FIELD = r'"(?:[^"]|"")*"'
 _FIELD = rf'(?:{_QUOTED_FIELD}|[^,"]*)'
 _RECORD = rf"^{_FIELD}(?:,{_FIELD})*$"
 # Vessel columns that have no table of their own: kept as remarks clauses, in OFAC's style.
-_VESSEL_CLAUSES = {
+VESSEL_CLAUSES = {
     "vessel_type": "Vessel Type",
     "vessel_flag": "Vessel Flag",
     "vessel_owner": "Vessel Owner",
@@ -307,7 +307,7 @@ def _check_types(path: Path, primary: pl.DataFrame) -> pl.DataFrame:
 def _remarks_with_vessel_facts() -> pl.Expr:
     clauses = [
         pl.when(pl.col(column).is_not_null()).then(pl.lit(f"{label} ") + pl.col(column))
-        for column, label in _VESSEL_CLAUSES.items()
+        for column, label in VESSEL_CLAUSES.items()
     ]
     return pl.concat_str([pl.col("remarks"), *clauses], separator="; ", ignore_nulls=True).replace(
         "", None

@@ -57,6 +57,8 @@ ID_LABELS: dict[str, str | None] = {
     "Vessel Registration Identification IMO": "IMO",
     "Identification Number IMO": "IMO",
     "Company Number IMO": None,
+    "Other Vessel Call Sign": "Call Sign",
+    "Vessel Registration Identification": None,
     "Passport": None,
     "Diplomatic Passport": None,
     "National ID No.": None,
@@ -115,6 +117,28 @@ ID_LABELS: dict[str, str | None] = {
     "Aircraft Construction Number": None,
     "Aircraft Tail Number": None,
     "VisaNumberID": None,
+    "Business Registration Document #": None,
+    "RIF #": None,
+    "C.U.I.": None,
+    "C.I.F.": None,
+    "N.I.F.": None,
+    "I.F.E.": None,
+    "RTN": None,
+    "US FEIN": None,
+    "ISIN": None,
+    "Cartilla de Servicio Militar Nacional": None,
+    "Numero de Identidad": None,
+    "Numero Unico de Identificacao Tributaria": None,
+    "Credencial electoral": None,
+    "United Social Credit Code Certificate": None,
+    "Paraguayan tax identification number": None,
+    "Romanian C.R.": None,
+    "UAE Identification": None,
+    "Seafarer's Identification Document": None,
+    "Registration Certificate Number": None,
+    "Aircraft Serial Identification": None,
+    "PHONE": "Phone Number",
+    "FAX": "Fax",
     "RFC": None,
     "Email Address": None,
     "Website": None,
@@ -129,7 +153,8 @@ def _escape(label: str) -> str:
 
 
 _LABEL_ALTERNATION = "|".join(_escape(label) for label in sorted(ID_LABELS, key=len, reverse=True))
-ID_RE = rf"^(?P<label>{_LABEL_ALTERNATION}):?\s+(?P<rest>\S.*)$"
+# A label may be followed by its abbreviation: "Unified Social Credit Code (USCC) 9133...".
+ID_RE = rf"^(?P<label>{_LABEL_ALTERNATION})(?:\s+\((?P<abbr>[A-Z]{{2,8}})\))?:?\s+(?P<rest>\S.*)$"
 # Other "<label> Number/No./ID/Code/Passport <value with a digit>" clauses OFAC adds over
 # time ("Italian Fiscal Code ...", "Stateless Person Passport ...").
 GENERIC_ID_RE = (
@@ -304,10 +329,15 @@ def _genders(parts: pl.DataFrame) -> pl.DataFrame:
 
 
 def _identifiers(parts: pl.DataFrame) -> pl.DataFrame:
-    known = _groups(parts, ID_RE).with_columns(
-        pl.col("label").replace_strict(
-            {k: v or k for k, v in ID_LABELS.items()}, return_dtype=pl.Utf8
-        )
+    labels = {label: id_type or label for label, id_type in ID_LABELS.items()}
+    known = _groups(parts, ID_RE).select(
+        "entry_id",
+        label=pl.concat_str(
+            pl.col("label").replace_strict(labels, return_dtype=pl.Utf8),
+            pl.lit(" (") + pl.col("abbr") + pl.lit(")"),
+            ignore_nulls=True,
+        ),
+        rest="rest",
     )
     unlabelled = parts.filter(~pl.col("body").str.contains(ID_RE))
     wallets = _groups(unlabelled, DIGITAL_CURRENCY_RE).select(
@@ -327,8 +357,10 @@ def _identifiers(parts: pl.DataFrame) -> pl.DataFrame:
         found.select(
             "entry_id",
             id_type="label",
-            value=value.str.strip_chars(),
-            country=iso2_expr(pl.col("rest").str.extract(r"\(([^()]+)\)")),
+            # "R.F.C. # PMA-910805", "Telephone No. 0096...": the marker is not the value
+            value=value.str.replace(r"^(?:#|No\.?:?|Number:?)\s*", "").str.strip_chars(),
+            # the issuing country is the last bracket: "(Dubai) DMCC193946 (United Arab Emirates)"
+            country=iso2_expr(pl.col("rest").str.extract(r".*\(([^()]+)\)")),
         )
         .filter(pl.col("value").str.len_chars() > 0)
         .unique(maintain_order=True)
