@@ -111,6 +111,11 @@ def test_older_snapshot_parses(watchlist_dir: Path) -> None:
     folder = watchlist_dir / "ofac" / "snapshot_2021-07-07"
     parsed = ofac.parse(_files(folder, ofac))  # its sdn_comments.csv has no EOF byte
     assert parsed.entries.height == 8_976
+    legacy = read_legacy_set(
+        LegacyFiles(folder / "sdn.csv", folder / "alt.csv", folder / "add.csv")
+    )
+    assert legacy.orphans == {}  # downloaded together: no orphans
+    assert legacy.aliases.height == 11_910 and legacy.addresses.height == 13_837
     assert parsed.names.filter(pl.col("kind") != "primary").height > 11_000
 
 

@@ -140,10 +140,10 @@ def _decode(path: Path) -> str:
             f"binary data or a wrong encoding (byte 0x{data[bad.start()]:02x});"
             " expected Latin-1/ASCII text",
         )
-    # ASCII in practice. UTF-8 is tried first so a re-encoded copy is not garbled; Latin-1
-    # accepts every remaining byte.
+    # ASCII in practice. UTF-8 (with or without a BOM) is tried first so a re-encoded copy is
+    # not garbled; Latin-1 accepts every remaining byte.
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("latin-1")
 
@@ -210,7 +210,7 @@ def read_legacy_set(files: LegacyFiles) -> LegacySet:
     _fail_on(
         files.primary,
         primary,
-        pl.col("ent_num").is_duplicated() & (pl.col("line") > pl.col("line").min().over("ent_num")),
+        pl.col("ent_num").is_first_distinct().not_(),
         "ent_num {row[ent_num]} appears twice",
     )
     known = primary["ent_num"]

@@ -51,7 +51,7 @@ DIGITAL_CURRENCY_RE = (
 )
 
 # Identifier labels as OFAC writes them, mapped to the id_type we store (None = keep the
-# label). Longer labels first, so "Identification Number IMO" wins over
+# label). The regex tries longer labels first, so "Identification Number IMO" wins over
 # "Identification Number".
 ID_LABELS: dict[str, str | None] = {
     "Vessel Registration Identification IMO": "IMO",
@@ -149,6 +149,7 @@ ID_LABELS: dict[str, str | None] = {
 
 
 def _escape(label: str) -> str:
+    """A literal for the Rust regex engine (Python's re.escape also escapes spaces)."""
     return "".join("\\" + c if c in r".^$*+?()[]{}|\/#-" else c for c in label)
 
 
@@ -259,18 +260,15 @@ def _birth_dates(parts: pl.DataFrame) -> pl.DataFrame:
     )
     # A month word that is not a month ("DOB Unknown 1960") makes the clause unreadable.
     found = found.filter(pl.col("sm").is_null() | pl.col("month").is_not_null())
+    month_text = pl.lit("-") + pl.col("month").cast(pl.Utf8).str.zfill(2)
+    day_text = pl.lit("-") + pl.col("day").cast(pl.Utf8).str.zfill(2)
+    year_month = pl.concat_str(pl.col("sy").cast(pl.Utf8), month_text, ignore_nulls=True)
+    full = year_month + day_text
+    # "31 Feb" is no date: the day is dropped and the month kept.
+    real_day = full.str.to_date("%Y-%m-%d", strict=False).is_not_null()
     single = found.filter(pl.col("ey").is_null()).select(
         "entry_id",
-        birth_date=pl.concat_str(
-            pl.col("sy").cast(pl.Utf8),
-            pl.when(pl.col("month").is_not_null()).then(
-                pl.lit("-") + pl.col("month").cast(pl.Utf8).str.zfill(2)
-            ),
-            pl.when(pl.col("month").is_not_null() & pl.col("day").is_between(1, 31)).then(
-                pl.lit("-") + pl.col("day").cast(pl.Utf8).str.zfill(2)
-            ),
-            ignore_nulls=True,
-        ),
+        birth_date=pl.when(real_day).then(full).otherwise(year_month),
         approximate=pl.col("circa"),
     )
     # A range stands for every year in it; each is approximate unless the range is one year.
