@@ -342,7 +342,7 @@ class JobStore:
                 break
         if not pages:
             return self._empty_results(job_id, written)
-        return pl.concat(pages, how="vertical_relaxed").head(limit)
+        return pl.concat(pages, how="diagonal_relaxed").head(limit)
 
     def _empty_results(self, job_id: str, written: list[int]) -> pl.DataFrame:
         if written:

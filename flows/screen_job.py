@@ -58,7 +58,9 @@ def _record(flow_run: Any, **changes: Any) -> None:
     store = _store(parameters.get("store_uri"))
     job_id = parameters["job_id"]
     meta = store.get_job(job_id)
-    if meta is None or meta.flow_run_id not in (None, str(flow_run.id)):
+    if meta is None or meta.tenant != parameters.get("tenant"):
+        return  # not this tenant's job: the run must not touch it
+    if meta.flow_run_id not in (None, str(flow_run.id)):
         return  # a newer run owns the job now; this one's ending is not the job's
     store.update_job(job_id, completed_at=utc_now(), **changes)
 
