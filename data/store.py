@@ -120,6 +120,8 @@ class SnapshotStore:
             raise SnapshotNotFoundError(
                 f"no watchlist snapshot in {self.root} yet: run `kyc lists refresh`"
             )
+        if version is None and not self.path(resolved).is_file():
+            resolved = self.current_version() or resolved  # switched and pruned meanwhile
         path = self.path(resolved)
         if not path.is_file():
             raise SnapshotNotFoundError(f"watchlist snapshot {resolved} not found in {self.root}")
@@ -158,27 +160,30 @@ class SnapshotStore:
             self._remove_leftovers()
             staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
             try:
-                return self._refresh(
-                    codes, from_dir, force, max_shrink, keep, explicit, timeout, staging
-                )
+                started = time.perf_counter()
+                files = sources.fetch(codes, from_dir, staging / "files", timeout, strict=explicit)
+                fetch_seconds = time.perf_counter() - started
+                report = self._build(codes, files, from_dir, staging, force, max_shrink)
+                report.seconds = {"fetch": fetch_seconds, **report.seconds}
+                if report.status == "created":
+                    self._publish(staging / f"{report.version}.duckdb", report.version)
+                    self._prune(keep)
+                    report.changes = _change_counts(self.diff(report.version))
+                report.seconds["total"] = time.perf_counter() - started
+                return report
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
 
-    def _refresh(
+    def _build(
         self,
         codes: list[str],
+        files: dict[str, dict[str, Path]],
         from_dir: Path | None,
+        staging: Path,
         force: bool,
         max_shrink: float,
-        keep: int,
-        explicit: bool,
-        timeout: float,
-        staging: Path,
     ) -> RefreshReport:
-        started = time.perf_counter()
-        seconds: dict[str, float] = {}
-        files = sources.fetch(codes, from_dir, staging / "files", timeout, strict=explicit)
-        seconds["fetch"] = time.perf_counter() - started
+        """Parse the fetched lists and write and check ``staging/<version>.duckdb``."""
         previous = self.current_version()
         previous_lists = self._lists_table(previous)
         carried = [c for c in previous_lists["list_code"] if c not in files]
@@ -193,10 +198,9 @@ class SnapshotStore:
         )
         report = RefreshReport("unchanged", version, previous, carried=carried, skipped=skipped)
         if version == previous:
-            report.seconds = {**seconds, "total": time.perf_counter() - started}
             return report
 
-        parsed = [self._parse(code, paths, seconds) for code, paths in files.items()]
+        parsed = [self._parse(code, paths, report.seconds) for code, paths in files.items()]
         fresh = _with_counts(fresh, parsed)
         report.lists = dict(zip(fresh["list_code"], fresh["entries"], strict=True))
 
@@ -209,14 +213,9 @@ class SnapshotStore:
             "previous_version": previous,
         }
         write_snapshot(temp, parsed, fresh, meta, self._previous_path(previous), carried)
-        seconds["write"] = time.perf_counter() - step
+        report.seconds["write"] = time.perf_counter() - step
         _check(temp, previous_lists, force, max_shrink)
-
-        self._publish(temp, version)
-        self._prune(keep)
         report.status = "created"
-        report.changes = _change_counts(self.diff(version))
-        report.seconds = {**seconds, "total": time.perf_counter() - started}
         return report
 
     def _parse(self, code: str, paths: dict[str, Path], seconds: dict[str, float]) -> ParsedList:
@@ -252,7 +251,7 @@ class SnapshotStore:
         pointer_temp.write_text(version + "\n")
         _fsync(pointer_temp)
         os.replace(pointer_temp, self.root / POINTER)
-        _fsync_dir(self.root)
+        _fsync(self.root)  # make the renames durable
 
     def _prune(self, keep: int) -> None:
         """Delete all but the newest ``keep`` snapshots; never the current one."""
@@ -390,7 +389,3 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    _fsync(path)

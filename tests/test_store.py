@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -14,7 +18,7 @@ from conftest import REPO, WATCHLISTS
 from lxml import etree
 
 from data.schema import SourceError
-from data.sources import FetchError, UnknownListError
+from data.sources import FetchError, UnknownListError, download
 from data.store import RefreshError, SnapshotStore
 
 # Every list that has a file under ../shared (the EU list has none).
@@ -140,6 +144,52 @@ def test_a_truncated_sdn_csv_names_the_file(tmp_path):
     assert store.current_version() == good
     assert _leftovers(store.root) == []
     assert set(store.open().entries["list_code"]) == {"un"}
+
+
+def test_a_second_refresh_at_the_same_time_is_refused(tmp_path):
+    store = SnapshotStore(tmp_path / "store")
+    store.root.mkdir()
+    with (store.root / ".refresh.lock").open("w") as held:  # as a running refresh holds it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(RefreshError, match="another refresh is running"):
+            store.refresh(["un"], from_dir=WATCHLISTS)
+    assert store.refresh(["un"], from_dir=WATCHLISTS).status == "created"
+
+
+# --- downloading, from a real local HTTP server ------------------------------------------
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path.startswith("/slow"):
+            time.sleep(2)
+        super().do_GET()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def http_base():
+    handler = functools.partial(_Handler, directory=str(WATCHLISTS))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_download_streams_a_file_and_keeps_its_date(http_base, tmp_path):
+    path = download(f"{http_base}/un/consolidated.xml", tmp_path / "un.xml", timeout=10)
+    assert path.read_bytes() == UN_XML.read_bytes()
+    assert int(path.stat().st_mtime) == int(UN_XML.stat().st_mtime)  # from Last-Modified
+
+
+def test_download_errors_name_the_url(http_base, tmp_path):
+    with pytest.raises(FetchError, match=rf"^{http_base}/un/missing\.xml: HTTP 404$"):
+        download(f"{http_base}/un/missing.xml", tmp_path / "x", timeout=10)
+    with pytest.raises(FetchError, match=rf"^{http_base}/slow: no answer within 0\.5 s$"):
+        download(f"{http_base}/slow", tmp_path / "y", timeout=0.5)
 
 
 # --- shrink check and diff: the 2024 OFAC set, then the 2021 one --------------------------
