@@ -133,7 +133,10 @@ def _split_sheet(path: Path, sheet: pl.DataFrame) -> tuple[str | None, pl.DataFr
     rows.columns = [name or f"unnamed {i}" for i, name in enumerate(header)]
     rows = rows.select(COLUMNS).with_columns(
         pl.int_range(FIRST_ROW, FIRST_ROW + pl.len()).alias("row"),
-        clean_expr(pl.col(pl.Utf8)),
+        # The long "Other Information" text repeats on every row of a target: it is cleaned
+        # once per target, in _entries.
+        clean_expr(pl.col(pl.Utf8).exclude("Other Information")),
+        pl.col("Other Information").str.strip_chars().replace("", None),
     )
     bad = rows.filter(
         pl.col("Group ID").is_null()
@@ -178,7 +181,7 @@ def _entries(rows: pl.DataFrame) -> pl.DataFrame:
             "entity_type",
             "primary_name",
             "programs",
-            "remarks",
+            clean_expr(pl.col("remarks")),
             "listed_on",
             pl.col("gender").str.to_lowercase(),
             pl.col("titles").list.join("; ").replace("", None).alias("title"),
