@@ -149,3 +149,11 @@ def test_other_xml_is_rejected(tmp_path: Path) -> None:
     path.write_text("<CONSOLIDATED_LIST/>\n")
     with pytest.raises(SourceError, match="not an EU sanctions export"):
         eu.parse({eu.FILE: path})
+
+
+def test_two_entities_with_one_id_are_an_error(tmp_path: Path) -> None:
+    text = (FIXTURES / "sample.xml").read_text(encoding="utf-8")
+    path = tmp_path / eu.FILE
+    path.write_text(text.replace('logicalId="900202">', 'logicalId="900101">'))
+    with pytest.raises(SourceError, match="'900101' is listed twice"):
+        eu.parse({eu.FILE: path})

@@ -9,6 +9,7 @@ helpers turn a broken file into a SourceError that names the file and the line.
 from __future__ import annotations
 
 import calendar
+import codecs
 import re
 import unicodedata
 from collections import Counter
@@ -241,6 +242,15 @@ def table(name: str, list_code: str, rows: list[tuple]) -> pl.DataFrame:
     return frame.select(pl.lit(list_code).alias("list_code"), *columns).unique(maintain_order=True)
 
 
+def require_unique_ids(path: Path, entries: pl.DataFrame) -> pl.DataFrame:
+    """The entries table, checked: one entry per id, or the file is inconsistent."""
+    repeated = entries.filter(pl.col("entry_id").is_duplicated())
+    if repeated.height:
+        entry_id = repeated["entry_id"][0]
+        raise SourceError(str(path), None, f"entry id {entry_id!r} is listed twice, differently")
+    return entries
+
+
 def with_scripts(names: pl.DataFrame) -> pl.DataFrame:
     """A names table with its script column filled from the names themselves.
 
@@ -270,12 +280,13 @@ def read_bytes(path: Path) -> bytes:
 
 def decode_utf8(path: Path, data: bytes) -> str:
     """Text of a UTF-8 file (a BOM is dropped); SourceError naming the line of a bad byte."""
+    body = data.removeprefix(codecs.BOM_UTF8)
     try:
-        return data.decode("utf-8-sig")
+        return body.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
+        line = body.count(b"\n", 0, error.start) + 1
         raise SourceError(
-            str(path), f"line {line}", f"not UTF-8 (byte 0x{data[error.start]:02x})"
+            str(path), f"line {line}", f"not UTF-8 (byte 0x{body[error.start]:02x})"
         ) from error
 
 

@@ -36,6 +36,7 @@ from data.sources.common import (
     iso_partial,
     parse_partial_date,
     parse_xml,
+    require_unique_ids,
     script_of,
     table,
     with_scripts,
@@ -80,6 +81,7 @@ def parse(files: dict[str, Path]) -> ParsedList:
             rows[name].extend((entry_id, *row) for row in reader(path, entity))
     tables = {name: table(name, LIST_CODE, found) for name, found in rows.items()}
     tables["names"] = with_scripts(tables["names"])
+    require_unique_ids(path, tables["entries"])
     return ParsedList(
         list_code=LIST_CODE,
         source_date=parse_partial_date((root.get("generationDate") or "")[:10]),
