@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -34,6 +35,7 @@ from data.schema import LIST_CODES, TABLES, ParsedList, SourceError, Watchlist
 from data.snapshot_build import LISTS_SCHEMA, write_snapshot
 
 POINTER = "CURRENT"
+_VERSION = re.compile(r"[0-9a-f]{16}")  # the first 16 hex digits of the content hash
 _PREVIOUS_COLUMNS = ["list_code", "entries", "parser_version", "files"]
 STATS_COLUMNS = ["list_code", "name", "entries", "names", "identifiers", "source_date", "source"]
 
@@ -90,9 +92,12 @@ class SnapshotStore:
     def versions(self) -> list[str]:
         """Versions on disk, newest first."""
         files = sorted(self._snapshot_files(), key=lambda p: p.stat().st_mtime, reverse=True)
-        return [p.stem for p in files]
+        return [p.stem for p in files if _VERSION.fullmatch(p.stem)]
 
     def path(self, version: str) -> Path:
+        """The file of a version; anything that is not a version (say "../x") is refused."""
+        if not _VERSION.fullmatch(version):
+            raise SnapshotNotFoundError(f"{version!r} is not a watchlist snapshot version")
         return self.root / f"{version}.duckdb"
 
     def open(self, version: str | None = None) -> Watchlist:

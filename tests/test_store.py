@@ -19,7 +19,7 @@ from lxml import etree
 
 from data.schema import SourceError
 from data.sources import FetchError, UnknownListError, download
-from data.store import RefreshError, SnapshotStore
+from data.store import RefreshError, SnapshotNotFoundError, SnapshotStore
 
 # Every list that has a file under ../shared (the EU list has none).
 SHARED_LISTS = {"ofac", "ofac_cons", "un", "uk", "us_csl"}
@@ -98,6 +98,13 @@ def test_unknown_list_code_is_a_clear_error(tmp_path):
     with pytest.raises(UnknownListError, match=r"'sdn'.*ofac, ofac_cons, un, eu, uk, us_csl"):
         store.refresh(["un", "sdn"], from_dir=WATCHLISTS)
     assert store.current_version() is None
+
+
+def test_only_real_versions_can_be_opened(snapshot_store):
+    with pytest.raises(SnapshotNotFoundError, match="not a watchlist snapshot version"):
+        snapshot_store.open("../../etc/passwd")
+    with pytest.raises(SnapshotNotFoundError, match="0123456789abcdef not found"):
+        snapshot_store.open("0123456789abcdef")
 
 
 def test_a_named_list_missing_from_the_folder_is_an_error(tmp_path):
