@@ -62,6 +62,7 @@ _ALIASES: dict[str, str] = {
     "west bank": "PS",
     "gaza": "PS",
     "region gaza": "PS",
+    "gaza strip": "PS",
     "palestinian territories": "PS",
     "occupied palestinian territories": "PS",
     "state of palestine": "PS",

@@ -181,24 +181,13 @@ class RemarkFacts:
     genders: pl.DataFrame  # entry_id, gender
 
 
-# Spellings in OFAC's places and addresses that data.countries does not know.
-OFAC_COUNTRIES = {
-    "Bosnia-Herzegovina": "BA",
-    "Gaza Strip": "PS",
-    "Gaza": "PS",
-    "West Bank": "PS",
-}
-
-
 def iso2_expr(expr: pl.Expr) -> pl.Expr:
     """data.countries.to_iso2 as a whole-column expression, run once per distinct value."""
     return expr.map_batches(_iso2_series, return_dtype=pl.Utf8)
 
 
 def _iso2_series(values: pl.Series) -> pl.Series:
-    mapping = {
-        value: OFAC_COUNTRIES.get(value) or to_iso2(value) for value in values.drop_nulls().unique()
-    }
+    mapping = {value: to_iso2(value) for value in values.drop_nulls().unique()}
     return values.replace_strict(mapping, default=None, return_dtype=pl.Utf8)
 
 
