@@ -360,12 +360,18 @@ def _content_version(lists: pl.DataFrame) -> str:
 
 
 def _check(path: Path, previous_lists: pl.DataFrame, force: bool, max_shrink: float) -> None:
-    """Refuse an empty list, or one that shrank by more than max_shrink (unless forced)."""
+    """Refuse an empty list, an entry id given twice (the diff keys on it), or a list that
+    shrank by more than max_shrink (unless forced)."""
     con = duckdb.connect(str(path), read_only=True)
     try:
         new = con.sql("SELECT list_code, entries FROM lists").pl()
+        twice = con.sql(
+            "SELECT list_code, entry_id FROM entries GROUP BY ALL HAVING count(*) > 1 LIMIT 1"
+        ).fetchall()
     finally:
         con.close()
+    for code, entry_id in twice:
+        raise RefreshError(f"{code}: entry id {entry_id!r} occurs more than once")
     for code in new.filter(pl.col("entries") == 0)["list_code"]:
         raise RefreshError(f"{code}: the new list is empty; refusing to replace the snapshot")
     if force:
