@@ -135,6 +135,20 @@ def test_a_corrupt_file_fails_the_refresh_and_keeps_the_current_snapshot(tmp_pat
     assert store.open().entries.height == 1003
 
 
+def test_an_empty_list_is_refused_even_when_forced(tmp_path):
+    store = SnapshotStore(tmp_path / "store")
+    good = store.refresh(["un"], from_dir=WATCHLISTS).version
+    csl = tmp_path / "src" / "us_csl" / "consolidated.csv"
+    csl.parent.mkdir(parents=True)
+    with (WATCHLISTS / "us_csl" / "consolidated.csv").open("rb") as full:
+        csl.write_bytes(full.readline())  # the header row alone
+
+    with pytest.raises(RefreshError, match="us_csl: the new list is empty"):
+        store.refresh(["us_csl"], from_dir=csl.parent.parent, force=True, explicit=True)
+    assert store.current_version() == good and store.versions() == [good]
+    assert _leftovers(store.root) == []
+
+
 def test_a_truncated_sdn_csv_names_the_file(tmp_path):
     store = SnapshotStore(tmp_path / "store")
     good = store.refresh(["un"], from_dir=WATCHLISTS).version
