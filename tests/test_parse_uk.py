@@ -114,9 +114,11 @@ def test_dmy_dates_with_unknown_parts() -> None:
 
 
 def test_numbered_cells_split() -> None:
-    cells = pl.Series(["(1) Iran (2) Iraq", "Syria", "(1) to (6) Algeria (7) Morocco", None])
+    cells = pl.Series(
+        ["(1) Iran (2) Iraq", "Syria", "(1) to (6) Algeria (7) Morocco", "(1) X (2) -", None]
+    )
     result = pl.select(split_numbered(pl.lit(cells))).to_series().to_list()
-    assert result == [["Iran", "Iraq"], ["Syria"], ["Algeria", "Morocco"], None]
+    assert result == [["Iran", "Iraq"], ["Syria"], ["Algeria", "Morocco"], ["X"], None]
 
 
 @pytest.mark.parametrize(
@@ -125,6 +127,8 @@ def test_numbered_cells_split() -> None:
         ("Former USSR Currently Ukraine", "UA"),
         ("Afghanistan number, issued on 25 Aug. 2016", "AF"),
         ("Issued in Bahri, Sudan", "SD"),
+        ("Diplomatic Passport Issued 18 February 2010 in Guinea-Bissau. Expires 2013", "GW"),
+        ("AND THE", None),
         ("Taxpayer ID", None),
     ],
 )

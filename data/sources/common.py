@@ -40,13 +40,16 @@ def clean_expr(expr: pl.Expr) -> pl.Expr:
     return pl.when(text != "").then(text)
 
 
-def split_numbered(expr: pl.Expr) -> pl.Expr:
+def split_numbered(expr: pl.Expr, *, keep_dashes: bool = False) -> pl.Expr:
     """ "(1) Iran (2) Iraq" -> ["Iran", "Iraq"]; unnumbered text -> [text]. Whole-column.
 
     OFSI numbers the values of a multi-valued cell; "(1) to (6) Algeria" repeats a value.
+    A bare "-" stands for "none": dropped, unless kept to pair items with another cell's.
     """
     parts = expr.str.replace_all(r"\(\d+(?:-\d+)?\)(?:\s*to\s*\(\d+\))?", "\x1f").str.split("\x1f")
-    return parts.list.eval(clean_expr(pl.element())).list.drop_nulls()
+    item = clean_expr(pl.element())
+    meaningful = item if keep_dashes else pl.when(item.str.contains(r"[\p{L}\p{N}]")).then(item)
+    return parts.list.eval(meaningful).list.drop_nulls()
 
 
 def per_distinct(function: Callable[[str], str | None], expr: pl.Expr) -> pl.Expr:
@@ -71,10 +74,23 @@ _ISSUED = re.compile(r"^(?:issued|place of issue)(?:\s+(?:in|by|at))?(?:\s+the)?
 _SOVIET = re.compile(r"\b(?:A?SSR|SFSR|Soviet Socialist Republic)\b", re.IGNORECASE)
 
 
+_AFTER_PREPOSITION = re.compile(r"\b(?:in|of)\s+(?:the\s+)?([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)")
+
+
 def _country_name(text: str) -> str | None:
-    """to_iso2 for names only: bare 2- and 3-letter words ("ID", "Tel") are not countries."""
+    """to_iso2 for names only: bare 2- and 3-letter words ("ID", "Tel", "AND") are not
+    countries here."""
     text = text.strip(" -")
     return to_iso2(text) if len(text) > 3 else None
+
+
+def _leading_country(text: str) -> str | None:
+    """The country named by the longest leading run of words: "United Republic of Tanzania"."""
+    words = _ISSUED.sub("", text.strip()).split()
+    for size in range(min(len(words), 5), 0, -1):
+        if code := _country_name(" ".join(words[:size])):
+            return code
+    return None
 
 
 @cache
@@ -82,7 +98,8 @@ def find_country(text: str | None) -> str | None:
     """The ISO alpha-2 code of the country a free-text field names, else None.
 
     Reads "Iran", "Former USSR Currently Ukraine", "Ukrainian SSR", "Russia. Former USSR",
-    "Afghanistan number, issued on 25 Aug. 2016", "Issued in Bahri, Sudan", "Cypriot Passport".
+    "Afghanistan number, issued on 25 Aug. 2016", "Issued in Bahri, Sudan", "Cypriot Passport",
+    "Diplomatic Passport Issued 18 February 2010 in Guinea-Bissau".
     """
     text = clean(text)
     if not text:
@@ -91,13 +108,10 @@ def find_country(text: str | None) -> str | None:
         return code
     if (now := _NOW.search(text)) and (code := _country_name(now.group(1))):
         return code
-    for segment in _SEGMENTS.split(_SOVIET.sub("", text)):
-        words = _ISSUED.sub("", segment.strip()).split()
-        # The longest leading run of words that names a country: "United Republic of Tanzania".
-        for size in range(min(len(words), 5), 0, -1):
-            if code := _country_name(" ".join(words[:size])):
-                return code
-    return None
+    segments = _SEGMENTS.split(_SOVIET.sub("", text))
+    # "Expires 2020 (Iraq)", "Issued in Bahri, Sudan"; then "... issued in Guinea-Bissau".
+    candidates = [*segments, *_AFTER_PREPOSITION.findall(text)]
+    return next((code for part in candidates if (code := _leading_country(part))), None)
 
 
 def country_expr(expr: pl.Expr) -> pl.Expr:

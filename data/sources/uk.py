@@ -289,8 +289,8 @@ def _numbered_ids(rows: pl.DataFrame, numbers: str, details: str, id_type: str) 
     """Numbered values and their numbered details, paired by number where the counts agree."""
     found = rows.select(
         _ID,
-        split_numbered(pl.col(numbers)).alias("value"),
-        split_numbered(pl.col(details)).alias("details"),
+        split_numbered(pl.col(numbers), keep_dashes=True).alias("value"),
+        split_numbered(pl.col(details), keep_dashes=True).alias("details"),
         "row",
     )
     found = found.with_columns(
