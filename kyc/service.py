@@ -44,6 +44,7 @@ def serve(mode: str, from_dir: Path | None) -> None:
     if mode not in MODES:
         raise ServiceError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Prefect poll otherwise
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     server: subprocess.Popen | None = None
     runner = None
@@ -199,6 +200,7 @@ def ensure_watchlists(from_dir: Path | None) -> None:
 def run_api() -> None:
     """Serve the API with uvicorn until a signal stops it."""
     import uvicorn
+
     from api.app import create_app
 
     config = uvicorn.Config(

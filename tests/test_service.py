@@ -1,0 +1,206 @@
+"""The whole service end to end: `kyc serve` as a subprocess in its own process group.
+
+One scenario, started once for the module (a service start costs tens of seconds here):
+submit jobs over HTTP, SIGKILL the whole process group while a job runs, start it again,
+and check that every accepted job ends completed (resumed) or failed with a reason; then
+Ctrl-C (SIGINT) stops every process, the Prefect server included.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from data.jobs import JobStore
+
+pytestmark = pytest.mark.timeout(1200)
+
+KYC = str(Path(sys.executable).parent / "kyc")
+START_TIMEOUT_S = 400  # the Prefect server alone took 75 s to start on a loaded machine
+JOB_TIMEOUT_S = 400
+CHUNK_SIZE = 200
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+class Service:
+    """`kyc serve` in its own process group, with its own data directory and ports."""
+
+    def __init__(self, home: Path, watchlists: Path) -> None:
+        self.home, self.watchlists = home, watchlists
+        self.api_port, self.prefect_port = free_port(), free_port()
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("KYC_", "PREFECT_"))}
+        self.env.update(
+            KYC_DATA_DIR=str(home),
+            KYC_API_PORT=str(self.api_port),
+            KYC_PREFECT_PORT=str(self.prefect_port),
+            KYC_CHUNK_SIZE=str(CHUNK_SIZE),
+            KYC_REFRESH_CRON="",
+        )
+        self.process: subprocess.Popen | None = None
+        self.url = f"http://127.0.0.1:{self.api_port}"
+
+    def start(self) -> None:
+        log = (self.home / "serve.log").open("ab")
+        self.process = subprocess.Popen(
+            [KYC, "serve", "--from", str(self.watchlists)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"kyc serve exited ({self.process.returncode}):\n{self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        pytest.fail(f"kyc serve did not answer within {START_TIMEOUT_S} s:\n{self.log_tail()}")
+
+    def signal_group(self, signum: int) -> None:
+        assert self.process is not None
+        os.killpg(self.process.pid, signum)
+
+    def wait_group_gone(self, timeout: float) -> bool:
+        assert self.process is not None
+        self.process.wait(timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return True
+            time.sleep(0.2)
+        return False
+
+    def wait_port_free(self, port: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while port_in_use(port):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.5)
+        return True
+
+    def create_key(self) -> str:
+        command = [KYC, "keys", "create", "--tenant", "acme"]
+        command += ["--permissions", "kyc:create,kyc:read"]
+        out = subprocess.run(command, env=self.env, capture_output=True, text=True, check=True)
+        return next(word for word in out.stdout.split() if word.startswith("sk_"))
+
+    def log_tail(self) -> str:
+        return (self.home / "serve.log").read_text(errors="replace")[-4000:]
+
+
+def entities(count: int, prefix: str) -> list[dict]:
+    names = ["Ivan Petrov", "Maria Lopez", "Chen Wei", "Ahmed Hassan", "Anna Schmidt"]
+    return [
+        {"entity_id": f"{prefix}{i}", "subject": {"full_name": f"{names[i % 5]} {i}"}}
+        for i in range(count)
+    ]
+
+
+def submit(service: Service, key: str, count: int, prefix: str) -> str:
+    response = httpx.post(
+        f"{service.url}/kyc/jobs",
+        json={"entities": entities(count, prefix)},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["job_status"] == "processing"
+    return response.json()["job_id"]
+
+
+def get_job(service: Service, key: str, job_id: str) -> dict:
+    response = httpx.get(
+        f"{service.url}/kyc/jobs/{job_id}",
+        params={"limit": 1},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def wait_finished(service: Service, key: str, job_id: str) -> dict:
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while time.monotonic() < deadline:
+        job = get_job(service, key, job_id)
+        if job["job_status"] != "processing":
+            return job
+        time.sleep(1)
+    pytest.fail(f"job {job_id} still processing after {JOB_TIMEOUT_S} s:\n{service.log_tail()}")
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory, watchlist_dir: Path):
+    running = Service(tmp_path_factory.mktemp("service"), watchlist_dir)
+    running.start()
+    yield running
+    if running.process is not None and running.process.poll() is None:
+        running.signal_group(signal.SIGKILL)
+        running.process.wait()
+
+
+def test_kill_and_restart_loses_no_job(service: Service) -> None:
+    key = service.create_key()
+    big = submit(service, key, 20 * CHUNK_SIZE, "a")
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while get_job(service, key, big)["processed_entities"] == 0:
+        assert time.monotonic() < deadline, service.log_tail()
+        time.sleep(0.2)
+    small = submit(service, key, 30, "b")  # accepted, probably not started yet
+
+    service.signal_group(signal.SIGKILL)
+    assert service.wait_group_gone(30), "a process of the killed group survived"
+    assert service.wait_port_free(service.prefect_port, 60), "the Prefect server outlived us"
+    before = JobStore(str(service.home / "jobs")).get_job(big)
+    assert before.status == "processing"
+    assert before.attempts == 1
+
+    service.start()
+    for job_id, total in ((big, 20 * CHUNK_SIZE), (small, 30)):
+        job = wait_finished(service, key, job_id)
+        assert job["job_status"] in ("completed", "failed"), job
+        if job["job_status"] == "failed":
+            assert job.get("error"), "a failed job must say why"
+        else:
+            assert job["processed_entities"] == job["total_entities"] == total
+            assert job["completed_entities"] + job["failed_entities"] == total
+
+    resumed = JobStore(str(service.home / "jobs")).get_job(big)
+    assert resumed.attempts == 2, "the big job was resumed by a second flow run"
+    assert resumed.flow_run_id != before.flow_run_id
+    listed = httpx.get(
+        f"{service.url}/kyc/jobs", headers={"Authorization": f"Bearer {key}"}, timeout=30
+    ).json()
+    assert {big, small} <= {job["job_id"] for job in listed["jobs"]}
+
+
+def test_ctrl_c_stops_every_process(service: Service) -> None:
+    service.signal_group(signal.SIGINT)
+    assert service.wait_group_gone(90), "a process survived Ctrl-C"
+    assert service.process.returncode == 0, service.log_tail()
+    assert service.wait_port_free(service.prefect_port, 30), "the Prefect server survived Ctrl-C"
+    assert not port_in_use(service.api_port)
