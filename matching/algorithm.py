@@ -37,14 +37,16 @@ def _share(expr: pl.Expr) -> Callable[[pl.DataFrame], pl.DataFrame]:
     return func
 
 
-# Unmatched weight present on BOTH sides: the smaller unmatched share.
-both_sides_unmatched = _share(pl.min_horizontal("q_unmatched", "c_unmatched"))
+# Parts missing on BOTH sides (no counterpart at all): the smaller missing share.
+both_sides_unmatched = _share(pl.min_horizontal("q_missing", "c_missing"))
 
-# Unmatched weight beyond what both sides share: extra or missing parts on one side only.
+# Parts missing beyond what both sides share: extra or dropped parts on one side only.
 one_side_unmatched = _share(
-    pl.max_horizontal("q_unmatched", "c_unmatched")
-    - pl.min_horizontal("q_unmatched", "c_unmatched")
+    pl.max_horizontal("q_missing", "c_missing") - pl.min_horizontal("q_missing", "c_missing")
 )
+
+# Matched parts that are not equal: the weighted similarity shortfall, both sides averaged.
+fuzzy_deficit = _share((pl.col("q_deficit") + pl.col("c_deficit")) / 2)
 
 
 FEATURES: tuple[Feature, ...] = (
@@ -61,6 +63,13 @@ FEATURES: tuple[Feature, ...] = (
         -config.ONE_SIDE_UNMATCHED_PENALTY,
         qualifier=False,
         description="parts missing on one side only: a dropped middle name, a shorter alias",
+    ),
+    Feature(
+        "fuzzy_parts",
+        fuzzy_deficit,
+        -config.FUZZY_PART_PENALTY,
+        qualifier=False,
+        description="parts matched by spelling or sound rather than equal: their shortfall",
     ),
     Feature(
         "birth_date",

@@ -19,7 +19,7 @@ import polars as pl
 from scipy import sparse
 
 from matching import config
-from matching.compare.names import generic_weight, token_similarity
+from matching.compare.names import part_weight, token_similarity
 from matching.index import WatchlistIndex, blocking_keys
 
 
@@ -42,29 +42,59 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
         token_map, "q_token_id", "token_id", "sim", (query_vocab.height, index.vocab.height)
     )
     mapped = (q_matrix @ t_matrix).tocsr()
-    found = mapped @ index.token_names
-    found = found.maximum(_pair_hits(mapped, index, n_queries))
-    total = np.asarray(q_matrix.sum(axis=1)).ravel()
-    coo = found.tocoo()
+    pair_hits = _pair_hits(mapped, index, n_queries)
+    found = (mapped @ index.token_names).maximum(pair_hits).tocoo()
     frame = pl.DataFrame(
         {
-            "qid": coo.row.astype(np.int64),
-            "name_id": coo.col.astype(np.int64),
-            "matched": coo.data.astype(np.float64),
+            "qid": found.row.astype(np.int64),
+            "name_id": found.col.astype(np.int64),
+            "matched": found.data.astype(np.float64),
         }
     )
-    frame = frame.with_columns(
-        (pl.col("matched") / np.maximum(total[coo.row], 1e-9)).alias("block_score")
+    parts_found = _parts_found(q_matrix, t_matrix, pair_hits, index)
+    strong = np.asarray((q_matrix >= config.STRONG_PART_WEIGHT).sum(axis=1)).ravel()
+    total = np.asarray(q_matrix.sum(axis=1)).ravel()
+    # Ranked by the share of the query found, then of the list name covered (a short name
+    # fully covered beats a long one sharing a part).
+    frame = frame.join(parts_found, on=["qid", "name_id"], how="left").with_columns(
+        (pl.col("matched") / np.maximum(total[found.row], 1e-9)).alias("block_score"),
+        (pl.col("matched") / np.maximum(index.name_weights[found.col], 1e-9))
+        .clip(0, 1)
+        .alias("rank"),
+        pl.Series("strong", strong[found.row]),
     )
-    # A single rare part found is enough to be scored (a lone listed surname).
-    enough = (pl.col("block_score") >= config.MIN_BLOCKING_SCORE) | (
-        pl.col("matched") >= config.MIN_MATCHED_WEIGHT
+    # Scoring caps a name sharing one distinguishing part with a longer query (weak
+    # evidence), so such candidates are not scored at all; a one-part query needs one.
+    enough = (pl.col("block_score") >= config.MIN_BLOCKING_SCORE) & (
+        (pl.col("parts").fill_null(0) >= 2) | (pl.col("strong") <= 1)
     )
     return (
         frame.filter(enough)
+        .with_columns((pl.col("block_score") + 0.5 * pl.col("rank")).alias("rank"))
+        .sort(["qid", "rank"], descending=[False, True])
         .select("qid", "name_id", "block_score")
-        .sort(["qid", "block_score"], descending=[False, True])
         .filter(pl.int_range(pl.len()).over("qid") < config.MAX_CANDIDATES)
+    )
+
+
+def _parts_found(
+    q_matrix: sparse.csr_matrix,
+    t_matrix: sparse.csr_matrix,
+    pair_hits: sparse.csr_matrix,
+    index: WatchlistIndex,
+) -> pl.DataFrame:
+    """qid, name_id, parts: how many distinguishing query parts each name holds (a pair hit
+    counts two)."""
+    strong = (q_matrix >= config.STRONG_PART_WEIGHT).astype(np.float64)
+    linked = t_matrix.copy()
+    linked.data[:] = 1.0
+    counts = ((strong @ linked) @ index.token_names).maximum((pair_hits > 0) * 2.0).tocoo()
+    return pl.DataFrame(
+        {
+            "qid": counts.row.astype(np.int64),
+            "name_id": counts.col.astype(np.int64),
+            "parts": counts.data.astype(np.float64),
+        }
     )
 
 
@@ -76,14 +106,14 @@ def _query_weights(parts: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """qid, token, weight: list rarity where the token is listed, else 1 (generic words less)."""
     return (
         parts.join(index.token_weights, on="token", how="left")
-        .with_columns(pl.col("weight").fill_null(generic_weight(pl.col("token"))))
+        .with_columns(part_weight(pl.col("token"), pl.col("weight")).alias("weight"))
         .unique(["qid", "token"])
     )
 
 
 def _token_map(query_vocab: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """q_token_id, token_id, sim: each query token's similar list tokens (sim >= MIN_TOKEN_SIM)."""
-    keys = blocking_keys(query_vocab)
+    keys = blocking_keys(query_vocab, query=True)
     hits = (
         keys.join(index.token_keys, on="key")
         .select("token", "token_id")

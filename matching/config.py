@@ -40,17 +40,21 @@ MIN_SKELETON_LEN = 3
 
 # Phonetic or skeleton keys count only when the edit similarity is at least this (short
 # keys collide by chance: Vita / Fuad share "FT").
-MIN_KEY_EDIT_SIM = 0.5
+MIN_KEY_EDIT_SIM = 0.6
 
 # Tokens with the same vowel-blind shape (consonant classes kept, every vowel "a": Perez /
 # Biriz) count as skeleton matches whatever their edit similarity, from this shape length.
 MIN_SHAPE_LEN = 5
 
+# ... or at least this when the phonetic key has LONG_KEY_LEN+ sounds.
+MIN_LONG_KEY_EDIT_SIM = 0.5
+LONG_KEY_LEN = 5
+
 # A single letter against a token starting with it ("V." / "Vladimirovich").
 INITIAL_SIM = 0.75
 
 # Tokens this short match only exactly (or as an initial): one edit in "Li" is a new name.
-MIN_FUZZY_TOKEN_LEN = 3
+MIN_FUZZY_TOKEN_LEN = 4
 
 # --- Name score -------------------------------------------------------------------------
 
@@ -62,9 +66,17 @@ BOTH_UNMATCHED_PENALTY = 1.6
 # alias is normal, so this is small).
 ONE_SIDE_UNMATCHED_PENALTY = 0.15
 
+# Penalty per unit of weighted similarity shortfall of parts matched inexactly (typos,
+# transliteration variants): milder than a missing part, which means a different name.
+FUZZY_PART_PENALTY = 1.0
+
 # A name whose matched parts carry less rarity weight than this (in units of one rare
 # token) is weak evidence: a lone common first name, a legal form.
 MIN_MATCHED_WEIGHT = 0.75
+
+# Parts weighing at least this count as distinguishing evidence (legal forms and particles
+# such as "al" or "bin" weigh less).
+STRONG_PART_WEIGHT = 0.35
 
 # How far below the threshold weak evidence is capped.
 WEAK_EVIDENCE_CAP = 0.6
@@ -110,6 +122,15 @@ MAX_CANDIDATES = 24
 # Candidates whose blocking score (matched rarity weight share of the query) is below this
 # are dropped before scoring.
 MIN_BLOCKING_SCORE = 0.3
+
+# Tokens at least this long also get a stem key: their first this-many letters.
+STEM_KEY_LEN = 5
+
+# Query tokens at least this long also get two-deletion keys (list tokens one).
+MIN_DOUBLE_DELETION_LEN = 7
+
+# An initial weighs at most this: it narrows a match, it does not make one.
+INITIAL_WEIGHT = 0.3
 
 # Tokens at least this long also get deletion neighbourhoods (one deletion) as keys.
 MIN_DELETION_KEY_LEN = 4

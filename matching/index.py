@@ -27,6 +27,7 @@ from matching.normalize import GENERIC_TOKENS, normalize_names, token_keys
 @dataclass
 class WatchlistIndex:
     names: pl.DataFrame  # name_id, entity_id, list_code, name, tokens, transliterated
+    name_weights: np.ndarray  # per name_id: the rarity weight of all its tokens
     entries: pl.DataFrame  # entity_id, list_code, entity_type, programs, birth_dates, ...
     token_weights: pl.DataFrame  # token, weight
     vocab: pl.DataFrame  # token, token_id, df, blocking (df small enough to block on)
@@ -66,8 +67,17 @@ def build_index(watchlist: object) -> WatchlistIndex:
     keys = _token_keys(vocab)
     token_names = _token_names(names, vocab)
     pair_ids, pair_names = _pair_names(names)
+    name_weights = (
+        names.select("name_id", pl.col("tokens").alias("token"))
+        .explode("token")
+        .join(weights, on="token", how="left")
+        .group_by("name_id")
+        .agg(pl.col("weight").sum())
+        .sort("name_id")
+    )
     return WatchlistIndex(
         names=names.select("name_id", "entity_id", "list_code", "name", "tokens", "transliterated"),
+        name_weights=name_weights["weight"].to_numpy(),
         entries=_entries(watchlist, entity_id),
         token_weights=weights,
         vocab=vocab,
@@ -103,21 +113,38 @@ def _vocab(names: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def blocking_keys(tokens: pl.DataFrame) -> pl.DataFrame:
-    """token (+ any columns) -> token, key: the exact token, one-deletion neighbours of
-    tokens of MIN_DELETION_KEY_LEN+ letters, the phonetic key and the consonant skeleton."""
-    keyed = tokens.select("token").unique().join(token_keys(tokens["token"]), on="token")
-    length = pl.col("token").str.len_chars()
-    deletions = (
-        keyed.filter(length >= config.MIN_DELETION_KEY_LEN)
+def _deletions(frame: pl.DataFrame, min_length: int) -> pl.DataFrame:
+    """token, base -> token, base with one more letter deleted (every position)."""
+    length = pl.col("base").str.len_chars()
+    return (
+        frame.filter(length >= min_length)
         .with_columns(pl.int_ranges(0, length).alias("cut"))
         .explode("cut")
         .select(
             "token",
-            ("d:" + pl.col("token").str.slice(0, pl.col("cut"))
-             + pl.col("token").str.slice(pl.col("cut") + 1)).alias("key"),
+            (pl.col("base").str.slice(0, pl.col("cut"))
+             + pl.col("base").str.slice(pl.col("cut") + 1)).alias("base"),
         )
     )  # fmt: skip
+
+
+def blocking_keys(tokens: pl.DataFrame, *, query: bool = False) -> pl.DataFrame:
+    """token (+ any columns) -> token, key: the exact token, its deletion neighbourhood
+    (one deletion; a second one on the query side for long tokens, so list d1 x query d2
+    meet across up to three edits), the phonetic key, the consonant skeleton and a stem."""
+    keyed = tokens.select("token").unique().join(token_keys(tokens["token"]), on="token")
+    length = pl.col("token").str.len_chars()
+    one = _deletions(
+        keyed.select("token", pl.col("token").alias("base")), config.MIN_DELETION_KEY_LEN
+    )
+    neighbourhood = [one]
+    if query:
+        two = _deletions(
+            one.filter(pl.col("base").str.len_chars() >= config.MIN_DOUBLE_DELETION_LEN - 1),
+            config.MIN_DOUBLE_DELETION_LEN - 1,
+        )
+        neighbourhood.append(two)
+    deletions = pl.concat(neighbourhood).select("token", ("d:" + pl.col("base")).alias("key"))
     return pl.concat(
         [
             keyed.select("token", ("d:" + pl.col("token")).alias("key")),
@@ -125,6 +152,10 @@ def blocking_keys(tokens: pl.DataFrame) -> pl.DataFrame:
             keyed.select("token", ("p:" + pl.col("phonetic")).alias("key")),
             keyed.filter(pl.col("skeleton").str.len_chars() >= config.MIN_SKELETON_LEN).select(
                 "token", ("s:" + pl.col("skeleton")).alias("key")
+            ),
+            # A stem: inflected and suffixed forms (Putinas, Putina) meet their base.
+            keyed.filter(length >= config.STEM_KEY_LEN).select(
+                "token", ("x:" + pl.col("token").str.slice(0, config.STEM_KEY_LEN)).alias("key")
             ),
         ]
     ).unique()

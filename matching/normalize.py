@@ -269,7 +269,7 @@ def _canonical_token_expr(token: pl.Expr) -> pl.Expr:
 _FOLDS = [
     ("tsch", "ch"), ("tch", "ch"), ("sch", "sh"), ("dzh", "j"), ("zh", "j"), ("dj", "j"),
     ("kh", "h"), ("gh", "g"), ("ph", "f"), ("th", "t"), ("ck", "k"), ("ou", "u"), ("oo", "u"),
-    ("ee", "i"), ("w", "v"), ("y", "i"), ("q", "k"), ("c", "k"), ("z", "s"), ("x", "ks"),
+    ("ee", "i"), ("ow", "u"), ("w", "v"), ("y", "i"), ("q", "k"), ("c", "k"), ("z", "s"), ("x", "ks"),
 ]  # fmt: skip
 _DOUBLE = re.compile(r"(.)\1+")
 _VOWELS = re.compile(r"[aeiouy]")
@@ -312,13 +312,14 @@ def skeleton_key(token: str) -> str:
 
 
 def token_keys(tokens: pl.Series) -> pl.DataFrame:
-    """Distinct tokens -> token, phonetic, skeleton (Python per distinct token, cached)."""
+    """Distinct tokens -> token, phonetic, skeleton, shape (Python per distinct token, cached)."""
     distinct = tokens.unique().drop_nulls().to_list()
     return pl.DataFrame(
         {
             "token": distinct,
             "phonetic": [phonetic_key(t) for t in distinct],
             "skeleton": [skeleton_key(t) for t in distinct],
+            "shape": [shape_key(t) for t in distinct],
         },
-        schema={"token": pl.Utf8, "phonetic": pl.Utf8, "skeleton": pl.Utf8},
+        schema={"token": pl.Utf8, "phonetic": pl.Utf8, "skeleton": pl.Utf8, "shape": pl.Utf8},
     )

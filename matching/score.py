@@ -45,11 +45,16 @@ def score_pairs(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
         pl.when(pl.col("joined") >= config.MIN_JOINED_SIM).then(pl.col("joined")).otherwise(0.0)
     )
     uses_joined = joined > pl.col("token_score")
-    # Weak evidence: the matched parts carry little rarity weight (a lone common first name)
-    # while one side has a lot unmatched. Capped below any sensible threshold.
-    weak = (pl.col("matched_weight") < config.MIN_MATCHED_WEIGHT) & (
-        pl.max_horizontal("q_unmatched", "c_unmatched") > 0.2
+    # Weak evidence: a single part in common while the names differ otherwise ("Ake
+    # Karlsson" / "AKI"). Exception: the whole query is one rare part found exactly
+    # ("Putin"), a legitimate alert on a listed surname.
+    something_missing = (pl.col("q_missing") > 0) | (pl.col("c_missing") > 0)
+    lone_rare_query = (
+        (pl.col("q_missing") == 0)
+        & (pl.col("n_exact") == pl.col("n_matched"))
+        & (pl.col("matched_weight") >= config.MIN_MATCHED_WEIGHT)
     )
+    weak = (pl.col("n_matched") <= 1) & something_missing & ~lone_rare_query
     name_score = pl.max_horizontal("token_score", joined)
     name_score = (
         pl.when(weak & ~uses_joined)

@@ -14,7 +14,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
 from matching import config
-from matching.normalize import phonetic_key, shape_key, skeleton_key
+from matching.normalize import token_keys
 
 # How a token pair matched, best evidence first; kept per part for match_type and details.
 EXACT, FUZZY, PHONETIC, SKELETON, INITIAL, NONE = (
@@ -41,22 +41,24 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
         return pairs.with_columns(sim=pl.lit(0.0), how=pl.lit(NONE))
     # Optimal string alignment: an adjacent transposition ("Marcon" / "Macron") is one edit.
     edit = process.cpdist(a, b, scorer=OSA.normalized_similarity, workers=-1)
-    keys = pl.DataFrame(
-        {
-            "qa": [phonetic_key(t) for t in a],
-            "cb": [phonetic_key(t) for t in b],
-            "qs": [skeleton_key(t) for t in a],
-            "cs": [skeleton_key(t) for t in b],
-            "qh": [shape_key(t) for t in a],
-            "ch": [shape_key(t) for t in b],
-        }
+    # Sound keys once per distinct token, joined to the pairs (not computed per pair).
+    keys = token_keys(pl.concat([pairs["q_token"], pairs["c_token"]]))
+    frame = (
+        pairs.with_columns(pl.Series("edit", edit, dtype=pl.Float64))
+        .join(keys.rename(lambda c: f"q_{c}"), on="q_token", how="left")
+        .join(keys.rename(lambda c: f"c_{c}"), on="c_token", how="left")
+        .with_columns(
+            (pl.col("q_phonetic") == pl.col("c_phonetic")).alias("same_phonetic"),
+            (
+                (pl.col("q_skeleton") == pl.col("c_skeleton"))
+                & (pl.col("q_skeleton").str.len_chars() >= config.MIN_SKELETON_LEN)
+            ).alias("same_skeleton"),
+            (
+                (pl.col("q_shape") == pl.col("c_shape"))
+                & (pl.col("q_shape").str.len_chars() >= config.MIN_SHAPE_LEN)
+            ).alias("same_shape"),
+        )
     )
-    frame = pairs.with_columns(
-        pl.Series("edit", edit, dtype=pl.Float64),
-        keys["qa"] == keys["cb"],
-        (keys["qs"] == keys["cs"]) & (keys["qs"].str.len_chars() >= config.MIN_SKELETON_LEN),
-        (keys["qh"] == keys["ch"]) & (keys["qh"].str.len_chars() >= config.MIN_SHAPE_LEN),
-    ).rename({"qa": "same_phonetic", "qs": "same_skeleton", "qh": "same_shape"})
     q_len = pl.col("q_token").str.len_chars()
     c_len = pl.col("c_token").str.len_chars()
     long_enough = pl.min_horizontal(q_len, c_len) >= config.MIN_FUZZY_TOKEN_LEN
@@ -67,7 +69,11 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
     fuzzy = pl.when(long_enough & ~has_digit).then(pl.col("edit")).otherwise(0.0)
     # Sound keys of short or unlike tokens collide by chance (Vita / Fuad): they count only
     # when the spellings are also somewhat alike.
-    alike = pl.col("edit") >= config.MIN_KEY_EDIT_SIM
+    # Long keys collide less, so they need less spelling agreement (Volodymyr / Vladimir).
+    alike = (pl.col("edit") >= config.MIN_KEY_EDIT_SIM) | (
+        (pl.col("edit") >= config.MIN_LONG_KEY_EDIT_SIM)
+        & (pl.col("q_phonetic").str.len_chars() >= config.LONG_KEY_LEN)
+    )
     phonetic = pl.when(pl.col("same_phonetic") & long_enough & alike).then(config.PHONETIC_SIM)
     skeleton = pl.when(
         ((pl.col("same_skeleton") & alike) | pl.col("same_shape")) & ~has_digit
@@ -98,6 +104,17 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
     return frame.select("q_token", "c_token", sim.alias("sim"), how.alias("how"))
 
 
+COUNTS = [
+    "matched_weight",
+    "n_matched",
+    "n_exact",
+    "n_fuzzy",
+    "n_phonetic",
+    "n_skeleton",
+    "n_initial",
+]
+
+
 def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFrame:
     """Name-part alignment of every pair at once.
 
@@ -119,10 +136,9 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
         .join(q_best, on="pair", how="left")
         .join(c_best, on="pair", how="left")
         .with_columns(
-            pl.col("q_unmatched", "c_unmatched").fill_null(1.0),
-            pl.col("matched_weight", "n_fuzzy", "n_phonetic", "n_skeleton", "n_initial").fill_null(
-                0
-            ),
+            pl.col("q_unmatched", "c_unmatched", "q_missing", "c_missing").fill_null(1.0),
+            pl.col("q_deficit", "c_deficit").fill_null(0.0),
+            pl.col(COUNTS).fill_null(0),
         )
     )
 
@@ -135,21 +151,30 @@ def _parts(pairs: pl.DataFrame, side: str, weights: pl.DataFrame | None) -> pl.D
         .with_columns(pl.int_range(pl.len()).over("pair").alias(f"{side}_pos"))
     )
     if weights is None:
-        weight = generic_weight(pl.col(f"{side}_token"))
+        weight = part_weight(pl.col(f"{side}_token"), None)
         return parts.with_columns(weight.alias(f"{side}_weight"))
     return (
         parts.join(weights.rename({"token": f"{side}_token"}), on=f"{side}_token", how="left")
-        .with_columns(pl.col("weight").fill_null(1.0).alias(f"{side}_weight"))
+        .with_columns(
+            part_weight(pl.col(f"{side}_token"), pl.col("weight")).alias(f"{side}_weight")
+        )
         .drop("weight")
     )
 
 
-def generic_weight(token: pl.Expr) -> pl.Expr:
-    """The weight of a token when no list statistics are at hand: 1, generic words less."""
+def part_weight(token: pl.Expr, listed: pl.Expr | None) -> pl.Expr:
+    """A part's weight: its list rarity where known, else 1 (generic words less); an
+    initial weighs at most INITIAL_WEIGHT whatever its rarity."""
     from matching.normalize import GENERIC_TOKENS
 
-    return (
+    fallback = (
         pl.when(token.is_in(list(GENERIC_TOKENS))).then(config.GENERIC_TOKEN_WEIGHT).otherwise(1.0)
+    )
+    weight = fallback if listed is None else listed.fill_null(fallback)
+    return (
+        pl.when(token.str.len_chars() == 1)
+        .then(pl.min_horizontal(weight, config.INITIAL_WEIGHT))
+        .otherwise(weight)
     )
 
 
@@ -161,13 +186,24 @@ def _best(cross: pl.DataFrame, side: str) -> pl.DataFrame:
         .agg(pl.col(f"{side}_weight").first().alias("w"), pl.col("sim", "how").first())
     )
     total = pl.col("w").sum()
-    aggs = [((pl.col("w") * (1.0 - pl.col("sim"))).sum() / total).alias(f"{side}_unmatched")]
+    missing = pl.col("sim") <= 0
+    aggs = [
+        ((pl.col("w") * (1.0 - pl.col("sim"))).sum() / total).alias(f"{side}_unmatched"),
+        (pl.col("w").filter(missing).sum() / total).alias(f"{side}_missing"),
+        ((pl.col("w") * (1.0 - pl.col("sim"))).filter(~missing).sum() / total).alias(
+            f"{side}_deficit"
+        ),
+    ]
     if side == "q":
         aggs += [
             (pl.col("w") * pl.col("sim")).sum().alias("matched_weight"),
+            # Parts that tell names apart (not legal forms, "al", "bin") found on the other side.
+            ((pl.col("sim") > 0) & (pl.col("w") >= config.STRONG_PART_WEIGHT))
+            .sum()
+            .alias("n_matched"),
             *[
                 (pl.col("how") == how).sum().alias(f"n_{how}")
-                for how in (FUZZY, PHONETIC, SKELETON, INITIAL)
+                for how in (EXACT, FUZZY, PHONETIC, SKELETON, INITIAL)
             ],
         ]
     return best.group_by("pair").agg(aggs)
