@@ -1,0 +1,205 @@
+"""Jobs and checks end to end: the real app over HTTP, the embedded runner executing real
+Prefect flow runs, the session's real watchlist snapshot and the real matching engine."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import time
+from collections.abc import Iterator
+
+import polars as pl
+import pytest
+from litestar.testing import TestClient
+
+from api import create_app
+from api.config import ApiConfig
+from data.api_keys import PERMISSIONS, ApiKeyStore
+from kyc import settings
+
+UNLISTED = ["Quentin Zyxwvut", "Marigold Pennyfeather", "Oswin Quillbrook"]
+
+
+@pytest.fixture(scope="module")
+def served_snapshot(snapshot_store) -> str:
+    """The session snapshot where the API and the flow runs look for it (settings)."""
+    shutil.copytree(snapshot_store.root, settings.SNAPSHOT_DIR, dirs_exist_ok=True)
+    version = snapshot_store.current_version()
+    assert version is not None
+    return version
+
+
+@pytest.fixture(scope="module")
+def client(served_snapshot: str) -> Iterator[TestClient]:
+    with TestClient(create_app(ApiConfig(), embedded_runner=True), timeout=60) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="module")
+def headers() -> dict[str, str]:
+    token, _ = ApiKeyStore(settings.API_KEYS_FILE).create("acme", list(PERMISSIONS))
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def listed(watchlist) -> pl.DataFrame:
+    """A few listed individuals: list code, entry id and primary name."""
+    people = watchlist.entries.filter(pl.col("entity_type") == "individual")
+    return (
+        people.sort("list_code", "entry_id").head(3).select("list_code", "entry_id", "primary_name")
+    )
+
+
+def wait_until_finished(client: TestClient, headers: dict[str, str], job_id: str) -> dict:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        body = client.get(f"/kyc/jobs/{job_id}", headers=headers).json()
+        if body["job_status"] != "processing":
+            return body
+        assert "estimated_completion" in body and "completed_at" not in body
+        time.sleep(0.5)
+    raise AssertionError(f"job {job_id} still processing after 180 s")
+
+
+def test_single_check_finds_a_listed_person(
+    client: TestClient, headers: dict[str, str], listed: pl.DataFrame, served_snapshot: str
+) -> None:
+    person = listed.row(0, named=True)
+    response = client.post(
+        "/kyc", json={"subject": {"full_name": person["primary_name"]}}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "success" and body["is_match"] is True
+    assert body["watchlist_version"] == served_snapshot
+    assert body["match_count"] == len(body["matches"]) >= 1
+    found = {m["entity_id"]: m for m in body["matches"]}
+    expected = f"{person['list_code']}-{person['entry_id']}"
+    assert expected in found, list(found)  # other lists may carry the same person too
+    assert found[expected]["list_name"] == person["list_code"]
+    assert found[expected]["confidence_score"] >= 0.9
+    assert isinstance(found[expected]["details"], dict)
+    assert body["processing_time_ms"] > 0
+
+    unlisted = client.post(
+        "/kyc",
+        json={"subject": {"full_name": UNLISTED[0]}, "list_name": person["list_code"]},
+        headers=headers,
+    ).json()
+    assert unlisted["is_match"] is False and unlisted["lists_checked"] == [person["list_code"]]
+
+
+def test_json_job_from_submission_to_results(
+    client: TestClient, headers: dict[str, str], listed: pl.DataFrame, served_snapshot: str
+) -> None:
+    names = [*listed["primary_name"].to_list(), *UNLISTED]
+    entities = [
+        {"entity_id": f"e{i}", "subject": {"full_name": name}} for i, name in enumerate(names)
+    ]
+    response = client.post(
+        "/kyc/jobs", json={"entities": entities, "threshold": 0.8}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    created = response.json()
+    assert created["status"] == "success" and created["job_status"] == "processing"
+    assert created["total_entities"] == 6
+    assert created["created_at"].endswith("Z") and created["estimated_completion"].endswith("Z")
+
+    job = wait_until_finished(client, headers, created["job_id"])
+    assert job["job_status"] == "completed", job
+    assert job["processed_entities"] == job["completed_entities"] == 6
+    assert job["failed_entities"] == 0
+    assert job["watchlist_version"] == served_snapshot
+    assert job["completed_at"].endswith("Z") and "estimated_completion" not in job
+    results = job["results"]
+    assert [r["entity_id"] for r in results] == [f"e{i}" for i in range(6)]
+    assert [r["is_match"] for r in results[:3]] == [True, True, True], "listed names match"
+    matched = [r["entity_id"] for r in results if r["is_match"]]
+    assert job["matches_found"] == sum(r["match_count"] for r in results)
+    assert job["next_cursor"] is None
+
+    # paging and only_matches
+    page = client.get(f"/kyc/jobs/{created['job_id']}?limit=4", headers=headers).json()
+    assert len(page["results"]) == 4 and page["next_cursor"]
+    rest = client.get(
+        f"/kyc/jobs/{created['job_id']}?limit=4&cursor={page['next_cursor']}", headers=headers
+    ).json()
+    assert [r["entity_id"] for r in rest["results"]] == ["e4", "e5"] and rest["next_cursor"] is None
+    hits = client.get(f"/kyc/jobs/{created['job_id']}?only_matches=true", headers=headers).json()
+    assert [r["entity_id"] for r in hits["results"]] == matched
+
+    # downloads in three formats
+    url = f"/kyc/jobs/{created['job_id']}/results"
+    ndjson = client.get(url, headers=headers)
+    assert ndjson.headers["content-type"].startswith("application/x-ndjson")
+    assert [json.loads(line)["entity_id"] for line in ndjson.text.splitlines()] == [
+        f"e{i}" for i in range(6)
+    ]
+    csv = client.get(url, headers={**headers, "Accept": "text/csv"})
+    table = pl.read_csv(csv.content)
+    assert set(table["entity_id"]) == {f"e{i}" for i in range(6)}
+    # one row per match, and one for each entity without a match
+    assert table.height == job["matches_found"] + 6 - len(matched)
+    parquet = client.get(f"{url}?format=parquet", headers=headers)
+    assert pl.read_parquet(io.BytesIO(parquet.content))["entity_id"].to_list() == [
+        f"e{i}" for i in range(6)
+    ]
+
+    listing = client.get("/kyc/jobs", headers=headers).json()
+    assert listing["jobs"][0]["job_id"] == created["job_id"]  # newest first
+
+
+def test_csv_upload_job(client: TestClient, headers: dict[str, str], listed: pl.DataFrame) -> None:
+    name = listed["primary_name"][0].replace('"', "")
+    body = f'entity_id,full_name,nationality\nc1,"{name}",\nc2,{UNLISTED[1]},GB\n'.encode()
+    response = client.post(
+        "/kyc/jobs?threshold=0.8", content=body, headers={**headers, "Content-Type": "text/csv"}
+    )
+    assert response.status_code == 200, response.text
+    job = wait_until_finished(client, headers, response.json()["job_id"])
+    assert job["job_status"] == "completed"
+    assert [r["entity_id"] for r in job["results"]] == ["c1", "c2"]
+    assert job["results"][0]["is_match"] is True
+
+
+def test_idempotency_key_returns_the_first_job(client: TestClient, headers: dict[str, str]) -> None:
+    body = {"entities": [{"subject": {"full_name": UNLISTED[2]}}]}
+    keyed = {**headers, "Idempotency-Key": "retry-1"}
+    first = client.post("/kyc/jobs", json=body, headers=keyed).json()
+    again = client.post("/kyc/jobs", json=body, headers=keyed).json()
+    other_body = client.post(
+        "/kyc/jobs", json={"entities": body["entities"] * 2}, headers=keyed
+    ).json()
+    assert first["job_id"] == again["job_id"] == other_body["job_id"]
+    listed = [job["job_id"] for job in client.get("/kyc/jobs", headers=headers).json()["jobs"]]
+    assert listed.count(first["job_id"]) == 1
+    fresh = client.post(
+        "/kyc/jobs", json=body, headers={**headers, "Idempotency-Key": "retry-2"}
+    ).json()
+    assert fresh["job_id"] != first["job_id"]
+
+
+def test_cancel_a_job(client: TestClient, headers: dict[str, str]) -> None:
+    entities = [{"subject": {"full_name": f"{UNLISTED[0]} {i}"}} for i in range(3)]
+    created = client.post("/kyc/jobs", json={"entities": entities}, headers=headers).json()
+    cancelled = client.post(f"/kyc/jobs/{created['job_id']}/cancel", headers=headers)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["job_status"] == "cancelled"
+    time.sleep(2)
+    assert (
+        client.get(f"/kyc/jobs/{created['job_id']}", headers=headers).json()["job_status"]
+        == "cancelled"
+    )
+    download = client.get(f"/kyc/jobs/{created['job_id']}/results", headers=headers)
+    assert download.status_code == 409
+
+
+def test_watchlists(
+    client: TestClient, headers: dict[str, str], served_snapshot: str, snapshot_store
+) -> None:
+    body = client.get("/kyc/watchlists", headers=headers).json()
+    assert body["version"] == served_snapshot
+    codes = snapshot_store.list_stats()["list_code"].to_list()
+    assert [item["code"] for item in body["lists"]] == codes
+    assert all(item["entries"] > 0 and item["names"] >= item["entries"] for item in body["lists"])
