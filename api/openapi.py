@@ -32,7 +32,9 @@ ERROR_DESCRIPTIONS = {
 def errors(*codes: int) -> dict[int, ResponseSpec]:
     """Response specs for these error codes (401, 403 and 429 go on every protected route)."""
     return {
-        code: ResponseSpec(data_container=ErrorBody, description=ERROR_DESCRIPTIONS[code])
+        code: ResponseSpec(
+            data_container=ErrorBody, description=ERROR_DESCRIPTIONS[code], generate_examples=False
+        )
         for code in codes
     }
 
