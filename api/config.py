@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from kyc import settings
@@ -24,4 +24,3 @@ class ApiConfig:
     rate_limit_window_s: int = settings.RATE_LIMIT_WINDOW_S
     default_threshold: float = settings.DEFAULT_THRESHOLD
     max_matches: int = settings.MAX_MATCHES
-    lists: list[str] = field(default_factory=lambda: list(settings.LISTS))

@@ -447,3 +447,13 @@ def test_errors_have_the_one_body(client: TestClient, keys: dict[str, str]) -> N
         client.get("/kyc/jobs?limit=0", headers=bearer(keys["full"])).json()["details"][0]["loc"]
         == "query.limit"
     )
+
+
+def test_no_snapshot_yet_is_503_and_no_job(
+    client: TestClient, config: ApiConfig, keys: dict[str, str]
+) -> None:
+    before = job_count(config)
+    response = client.post("/kyc/jobs", json={"entities": [entity()]}, headers=bearer(keys["full"]))
+    assert response.status_code == 503
+    assert "snapshot" in response.json()["message"]
+    assert job_count(config) == before

@@ -146,6 +146,9 @@ async def _accept(
     entities, options = await asyncio.to_thread(
         _parse_job, body, fmt, query, state.config.max_entities_per_job
     )
+    version = SnapshotStore(state.config.snapshot_dir).current_version()
+    if version is None:  # the job could only fail: say so now, create nothing
+        raise ApiError(503, "no watchlist snapshot is loaded yet; retry once the lists are loaded")
     meta = JobMeta(
         job_id=new_job_id(),
         tenant=caller(request).tenant,
@@ -153,7 +156,7 @@ async def _accept(
         search_type=options.search_type or "composite",
         threshold=options.threshold,
         monitor=options.monitor,
-        watchlist_version=SnapshotStore(state.config.snapshot_dir).current_version(),
+        watchlist_version=version,
         idempotency_key=key,
     )
     await asyncio.to_thread(state.jobs.create_job, meta, entities)
