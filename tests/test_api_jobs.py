@@ -8,6 +8,7 @@ import json
 import shutil
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 import pytest
@@ -203,3 +204,14 @@ def test_watchlists(
     codes = snapshot_store.list_stats()["list_code"].to_list()
     assert [item["code"] for item in body["lists"]] == codes
     assert all(item["entries"] > 0 and item["names"] >= item["entries"] for item in body["lists"])
+
+
+def test_concurrent_retries_make_one_job(client: TestClient, headers: dict[str, str]) -> None:
+    body = {"entities": [{"subject": {"full_name": UNLISTED[1]}}]}
+    keyed = {**headers, "Idempotency-Key": "race-1"}
+    with ThreadPoolExecutor(5) as pool:
+        responses = list(
+            pool.map(lambda _: client.post("/kyc/jobs", json=body, headers=keyed), range(5))
+        )
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.json()["job_id"] for r in responses}) == 1

@@ -98,24 +98,16 @@ async def create_job(
 ) -> JobCreated:
     state, principal = state_of(request), caller(request)
     fmt = _body_format(request.content_type[0])
-    if idempotency_key:
-        lock = state.idempotency_locks.setdefault(
-            (principal.tenant, idempotency_key), asyncio.Lock()
-        )
-        async with lock:
-            existing = state.jobs.find_by_idempotency_key(principal.tenant, idempotency_key)
-            if existing is not None:
-                return await _created(existing)
-            return await _accept(
-                request,
-                state,
-                fmt,
-                _query_options(lists, list_name, search_type, threshold, monitor),
-                idempotency_key,
-            )
-    return await _accept(
-        request, state, fmt, _query_options(lists, list_name, search_type, threshold, monitor), None
-    )
+    query = _query_options(lists, list_name, search_type, threshold, monitor)
+    if not idempotency_key:
+        return await _accept(request, state, fmt, query, None)
+    # One request per tenant and key at a time, so two retries racing make one job.
+    lock = state.idempotency_locks.setdefault((principal.tenant, idempotency_key), asyncio.Lock())
+    async with lock:
+        existing = state.jobs.find_by_idempotency_key(principal.tenant, idempotency_key)
+        if existing is not None:  # a retry: the first job, whatever this body says
+            return await _created(existing)
+        return await _accept(request, state, fmt, query, idempotency_key)
 
 
 def _body_format(content_type: str) -> str:
