@@ -22,6 +22,10 @@ from matching import config
 from matching.compare.names import part_weight, token_similarity
 from matching.index import WatchlistIndex, blocking_keys
 
+# Candidate values carry two numbers: PARTS_UNIT per distinguishing query part found, plus
+# the rarity weight found (always far below PARTS_UNIT). One product then gives both.
+PARTS_UNIT = 1000.0
+
 
 def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """queries: qid Int64 (0..n-1), tokens List(Utf8) -> qid, name_id, block_score."""
@@ -36,65 +40,52 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
         .with_columns(pl.col("q_token_id").cast(pl.Int64))
     )  # fmt: skip
     token_map = _token_map(query_vocab, index)
-    weights = _query_weights(parts, index).join(query_vocab, on="token")
-    q_matrix = _matrix(weights, "qid", "q_token_id", "weight", (n_queries, query_vocab.height))
-    t_matrix = _matrix(
-        token_map, "q_token_id", "token_id", "sim", (query_vocab.height, index.vocab.height)
+    weights = (
+        _query_weights(parts, index)
+        .join(query_vocab, on="token")
+        .with_columns(
+            (pl.col("weight") + PARTS_UNIT * (pl.col("weight") >= config.STRONG_PART_WEIGHT)).alias(
+                "encoded"
+            )
+        )
     )
-    mapped = (q_matrix @ t_matrix).tocsr()
-    pair_hits = _pair_hits(mapped, index, n_queries)
-    found = (mapped @ index.token_names).maximum(pair_hits).tocoo()
-    frame = pl.DataFrame(
-        {
-            "qid": found.row.astype(np.int64),
-            "name_id": found.col.astype(np.int64),
-            "matched": found.data.astype(np.float64),
-        }
-    )
-    parts_found = _parts_found(q_matrix, t_matrix, pair_hits, index)
-    strong = np.asarray((q_matrix >= config.STRONG_PART_WEIGHT).sum(axis=1)).ravel()
-    total = np.asarray(q_matrix.sum(axis=1)).ravel()
+    shape_q = (n_queries, query_vocab.height)
+    shape_t = (query_vocab.height, index.vocab.height)
+    q_weight = _matrix(weights, "qid", "q_token_id", "weight", shape_q)
+    q_encoded = _matrix(weights, "qid", "q_token_id", "encoded", shape_q)
+    t_sim = _matrix(token_map, "q_token_id", "token_id", "sim", shape_t)
+    t_linked = t_sim.copy()
+    t_linked.data[:] = 1.0
+    pair_hits = _pair_hits((q_weight @ t_sim).tocsr(), index, n_queries)
+    found = ((q_encoded @ t_linked) @ index.token_names).maximum(pair_hits).tocsr()
+    return _select(found, q_weight, index)
+
+
+def _select(
+    found: sparse.csr_matrix, q_weight: sparse.csr_matrix, index: WatchlistIndex
+) -> pl.DataFrame:
+    """Decode, filter and rank the product with numpy: per query the best MAX_CANDIDATES
+    names whose found share reaches MIN_BLOCKING_SCORE and that hold two distinguishing
+    parts (one for a one-part query). A name sharing one part with a longer query would be
+    capped as weak evidence by scoring anyway."""
+    rows = np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))
+    cols = found.indices.astype(np.int64)
+    count = np.floor(found.data / PARTS_UNIT)
+    total = np.asarray(q_weight.sum(axis=1)).ravel()
+    strong = np.asarray((q_weight >= config.STRONG_PART_WEIGHT).sum(axis=1)).ravel()
+    matched = np.minimum(found.data - count * PARTS_UNIT, total[rows])
+    block = matched / np.maximum(total[rows], 1e-9)
+    keep = (block >= config.MIN_BLOCKING_SCORE) & ((count >= 2) | (strong[rows] <= 1))
+    rows, cols, block, matched = rows[keep], cols[keep], block[keep], matched[keep]
     # Ranked by the share of the query found, then of the list name covered (a short name
     # fully covered beats a long one sharing a part).
-    frame = frame.join(parts_found, on=["qid", "name_id"], how="left").with_columns(
-        (pl.col("matched") / np.maximum(total[found.row], 1e-9)).alias("block_score"),
-        (pl.col("matched") / np.maximum(index.name_weights[found.col], 1e-9))
-        .clip(0, 1)
-        .alias("rank"),
-        pl.Series("strong", strong[found.row]),
-    )
-    # Scoring caps a name sharing one distinguishing part with a longer query (weak
-    # evidence), so such candidates are not scored at all; a one-part query needs one.
-    enough = (pl.col("block_score") >= config.MIN_BLOCKING_SCORE) & (
-        (pl.col("parts").fill_null(0) >= 2) | (pl.col("strong") <= 1)
-    )
-    return (
-        frame.filter(enough)
-        .with_columns((pl.col("block_score") + 0.5 * pl.col("rank")).alias("rank"))
-        .sort(["qid", "rank"], descending=[False, True])
-        .select("qid", "name_id", "block_score")
-        .filter(pl.int_range(pl.len()).over("qid") < config.MAX_CANDIDATES)
-    )
-
-
-def _parts_found(
-    q_matrix: sparse.csr_matrix,
-    t_matrix: sparse.csr_matrix,
-    pair_hits: sparse.csr_matrix,
-    index: WatchlistIndex,
-) -> pl.DataFrame:
-    """qid, name_id, parts: how many distinguishing query parts each name holds (a pair hit
-    counts two)."""
-    strong = (q_matrix >= config.STRONG_PART_WEIGHT).astype(np.float64)
-    linked = t_matrix.copy()
-    linked.data[:] = 1.0
-    counts = ((strong @ linked) @ index.token_names).maximum((pair_hits > 0) * 2.0).tocoo()
+    rank = block + 0.5 * np.clip(matched / np.maximum(index.name_weights[cols], 1e-9), 0, 1)
+    order = np.lexsort((-rank, rows))
+    rows, cols, block = rows[order], cols[order], block[order]
+    position = np.arange(rows.size) - np.searchsorted(rows, rows, side="left")
+    top = position < config.MAX_CANDIDATES
     return pl.DataFrame(
-        {
-            "qid": counts.row.astype(np.int64),
-            "name_id": counts.col.astype(np.int64),
-            "parts": counts.data.astype(np.float64),
-        }
+        {"qid": rows[top].astype(np.int64), "name_id": cols[top], "block_score": block[top]}
     )
 
 
@@ -112,8 +103,41 @@ def _query_weights(parts: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
 
 
 def _token_map(query_vocab: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
-    """q_token_id, token_id, sim: each query token's similar list tokens (sim >= MIN_TOKEN_SIM)."""
-    keys = blocking_keys(query_vocab, query=True)
+    """q_token_id, token_id, sim: each query token's similar list tokens. Tokens seen in an
+    earlier chunk come from the index's cache (a book repeats its names a lot)."""
+    cache = index.token_cache
+    unknown = query_vocab.join(cache.select("token").unique(), on="token", how="anti")
+    if not unknown.is_empty():
+        fresh = _map_tokens(unknown.select("token"), index)
+        if cache.height + fresh.height > config.MAX_CACHED_TOKEN_LINKS:
+            cache = cache.clear()
+        cache = pl.concat([cache, fresh], rechunk=False)
+        index.token_cache = cache
+    mapped = cache.join(query_vocab, on="token")
+    return mapped.filter(pl.col("token_id") >= 0).select("q_token_id", "token_id", "sim")
+
+
+def _map_tokens(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
+    """token, token_id, sim for new tokens: first through the cheap keys; tokens with no
+    neighbour then through two-deletion keys and as two joined words. A token that maps to
+    nothing gets a row with token_id -1, so the cache remembers it."""
+    mapped = _linked(tokens, blocking_keys(tokens), index)
+    lonely = tokens.join(mapped, on="token", how="anti")
+    if not lonely.is_empty():
+        mapped = pl.concat(
+            [
+                mapped,
+                _linked(lonely, blocking_keys(lonely, query=True), index),
+                _split_joined(lonely, index),
+            ]
+        ).unique(["token", "token_id"])
+    nothing = tokens.join(mapped, on="token", how="anti").with_columns(
+        pl.lit(-1, pl.Int64).alias("token_id"), pl.lit(0.0).alias("sim")
+    )
+    return pl.concat([mapped, nothing], how="vertical_relaxed")
+
+
+def _linked(tokens: pl.DataFrame, keys: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     hits = (
         keys.join(index.token_keys, on="key")
         .select("token", "token_id")
@@ -122,14 +146,11 @@ def _token_map(query_vocab: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame
         .rename({"token": "q_token"})
     )
     sims = token_similarity(hits.select("q_token", "c_token").unique())
-    mapped = (
+    return (
         hits.join(sims, on=["q_token", "c_token"])
         .filter(pl.col("sim") >= config.MIN_TOKEN_SIM)
         .select(pl.col("q_token").alias("token"), "token_id", "sim")
     )
-    unmatched = query_vocab.join(mapped, on="token", how="anti")
-    mapped = pl.concat([mapped, _split_joined(unmatched, index)])
-    return mapped.join(query_vocab, on="token").select("q_token_id", "token_id", "sim")
 
 
 def _split_joined(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
@@ -153,7 +174,7 @@ def _split_joined(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
             halves.select("token", pl.col("left_id").alias("token_id")),
             halves.select("token", pl.col("right_id").alias("token_id")),
         ]
-    ).with_columns(pl.lit(1.0).alias("sim"))
+    ).with_columns(pl.col("token_id").cast(pl.Int64), pl.lit(1.0).alias("sim"))
 
 
 def _pair_hits(
@@ -185,7 +206,7 @@ def _pair_hits(
             .then(pl.col("token") + " " + pl.col("token_b"))
             .otherwise(pl.col("token_b") + " " + pl.col("token"))
             .alias("pair"),
-            (pl.col("value") + pl.col("value_b")).alias("weight"),
+            (2 * PARTS_UNIT + pl.col("value") + pl.col("value_b")).alias("weight"),
         )
         .with_columns(
             pl.col("pair")

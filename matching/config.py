@@ -64,7 +64,7 @@ BOTH_UNMATCHED_PENALTY = 1.6
 
 # Penalty per unit of unmatched share on one side only (a dropped middle name or a shorter
 # alias is normal, so this is small).
-ONE_SIDE_UNMATCHED_PENALTY = 0.15
+ONE_SIDE_UNMATCHED_PENALTY = 0.3
 
 # Penalty per unit of weighted similarity shortfall of parts matched inexactly (typos,
 # transliteration variants): milder than a missing part, which means a different name.
@@ -140,3 +140,6 @@ MAX_PAIR_DF = 400
 
 # Identifier values shorter than this (after normalisation) are too ambiguous to match on.
 MIN_IDENTIFIER_LEN = 5
+
+# The index remembers at most this many query-token -> list-token links across chunks.
+MAX_CACHED_TOKEN_LINKS = 3_000_000

@@ -14,7 +14,7 @@ Callers cache it per snapshot version.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -37,6 +37,13 @@ class WatchlistIndex:
     pair_names: sparse.csr_matrix  # pair id x name_id
     identifiers: pl.DataFrame  # value_key, entity_id, id_type, value
     list_codes: list[str]
+    # Query token -> similar list tokens, filled as chunks are screened (token, token_id,
+    # sim; token_id -1 = no neighbour). A cache only: losing it costs time, not results.
+    token_cache: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(
+            schema={"token": pl.Utf8, "token_id": pl.Int64, "sim": pl.Float64}
+        )
+    )
 
     @property
     def size(self) -> int:

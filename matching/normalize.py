@@ -72,6 +72,9 @@ def _arabic(text: str) -> str:
     return _ARABIC_LETTERS.sub(lambda m: " ".join(map(_arabic_word, m.group().split())), text)
 
 
+_SPELLED_SYMBOL = re.compile(r":[a-z0-9_+-]+:")
+
+
 @lru_cache(maxsize=200_000)
 def transliterate(text: str) -> str:
     """Any script to ASCII, per string (cached): Arabic-script table, then anyascii.
@@ -81,12 +84,11 @@ def transliterate(text: str) -> str:
     lower-casing that follows folds away. Word separators of CJK text become spaces.
     """
     text = unicodedata.normalize("NFKC", text)
-    # Emoji and other symbols carry no name: anyascii would spell them out (":grinning:").
-    text = "".join(c if not unicodedata.category(c).startswith("S") else " " for c in text)
     if _ARABIC_LETTERS.search(text):
         text = _arabic(text)
     text = re.sub(r"[・·•‧]", " ", text)
-    return anyascii(text)
+    # Emoji and other symbols carry no name: anyascii spells them out (":grinning:").
+    return _SPELLED_SYMBOL.sub(" ", anyascii(text))
 
 
 def _transliterate_column(names: pl.Series) -> pl.Series:

@@ -7,6 +7,7 @@ contribution, so the score can be re-added by hand). See algorithm.py for the fo
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from matching import config
@@ -35,12 +36,10 @@ def score_pairs(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
         if col not in pairs.columns
     )
     aligned = pairs.join(align_parts(pairs, weights), on="pair", how="left")
-    aligned = aligned.with_columns(
-        pl.Series("joined", joined_similarity(aligned["q_tokens"], aligned["c_tokens"]))
-    )
     parts = {f.name: f.func(aligned)["value"] * f.weight for f in NAME_FEATURES}
     token_score = (1.0 + pl.sum_horizontal(list(parts.values())).fill_null(0.0)).alias("t")
     aligned = aligned.with_columns(token_score.clip(0.0, 1.0).alias("token_score"))
+    aligned = _with_joined(aligned)
     joined = (
         pl.when(pl.col("joined") >= config.MIN_JOINED_SIM).then(pl.col("joined")).otherwise(0.0)
     )
@@ -83,6 +82,20 @@ def score_pairs(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
     return scored.with_columns(_details(list(parts), list(qualifiers)).alias("details")).drop(
         pl.selectors.starts_with("_")
     )
+
+
+def _with_joined(aligned: pl.DataFrame) -> pl.DataFrame:
+    """Joined-name similarity, computed only where it can change the outcome: the token
+    score falls short and a part is missing (split or run-together words show as missing)."""
+    could_help = (pl.col("token_score") < config.MIN_JOINED_SIM) & (
+        (pl.col("q_missing") > 0) | (pl.col("c_missing") > 0)
+    )
+    mask = aligned.select(could_help.fill_null(False)).to_series()
+    joined = np.zeros(aligned.height)
+    if mask.any():
+        subset = aligned.filter(mask)
+        joined[mask.to_numpy()] = joined_similarity(subset["q_tokens"], subset["c_tokens"])
+    return aligned.with_columns(pl.Series("joined", joined))
 
 
 def _match_type() -> pl.Expr:

@@ -150,7 +150,15 @@ def _query_identifiers() -> pl.Expr:
 
 def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """Scored (qid, entity_id) pairs from names: the best-scoring list name per entry."""
-    found = candidates(frame.select("qid", "tokens"), index)
+    # Blocking numbers queries 0..n-1; failed rows are not in `frame`, so renumber.
+    local = frame.select("qid", "tokens").with_row_index("local")
+    local = local.with_columns(pl.col("local").cast(pl.Int64))
+    found = (
+        candidates(local.select(pl.col("local").alias("qid"), "tokens"), index)
+        .rename({"qid": "local"})
+        .join(local.select("local", "qid"), on="local")
+        .drop("local")
+    )
     if found.is_empty():
         return found
     pairs = (
@@ -194,8 +202,9 @@ def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
 
 
 def _search_type_allows() -> pl.Expr:
-    """exact: the same parts, all equal; token: every query part present as is; fuzzy: no
-    phonetic or transliteration evidence; composite: everything."""
+    """exact: the same parts, all equal; token: every query part present as is; fuzzy:
+    spelling evidence (edit distance, with its phonetic confirmation) but no vowel-blind
+    skeleton matches; composite: everything."""
     all_exact = (
         pl.col("n_fuzzy") + pl.col("n_phonetic") + pl.col("n_skeleton") + pl.col("n_initial")
     ) == 0
@@ -206,7 +215,7 @@ def _search_type_allows() -> pl.Expr:
         .when(search == "token")
         .then(all_exact & (pl.col("q_unmatched") == 0))
         .when(search == "fuzzy")
-        .then((pl.col("n_phonetic") + pl.col("n_skeleton")) == 0)
+        .then(pl.col("n_skeleton") == 0)
         .otherwise(True)
     )
 

@@ -187,6 +187,8 @@ def _best(cross: pl.DataFrame, side: str) -> pl.DataFrame:
     )
     total = pl.col("w").sum()
     missing = pl.col("sim") <= 0
+    # Parts that tell names apart (not legal forms, "al", "bin"), found on the other side.
+    strong = pl.col("w") >= config.STRONG_PART_WEIGHT
     aggs = [
         ((pl.col("w") * (1.0 - pl.col("sim"))).sum() / total).alias(f"{side}_unmatched"),
         (pl.col("w").filter(missing).sum() / total).alias(f"{side}_missing"),
@@ -198,12 +200,11 @@ def _best(cross: pl.DataFrame, side: str) -> pl.DataFrame:
         aggs += [
             (pl.col("w") * pl.col("sim")).sum().alias("matched_weight"),
             # Parts that tell names apart (not legal forms, "al", "bin") found on the other side.
-            ((pl.col("sim") > 0) & (pl.col("w") >= config.STRONG_PART_WEIGHT))
-            .sum()
-            .alias("n_matched"),
+            ((pl.col("sim") > 0) & strong).sum().alias("n_matched"),
+            ((pl.col("how") == EXACT) & strong).sum().alias("n_exact"),
             *[
                 (pl.col("how") == how).sum().alias(f"n_{how}")
-                for how in (EXACT, FUZZY, PHONETIC, SKELETON, INITIAL)
+                for how in (FUZZY, PHONETIC, SKELETON, INITIAL)
             ],
         ]
     return best.group_by("pair").agg(aggs)

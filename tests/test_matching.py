@@ -1,0 +1,206 @@
+"""The matching engine's behaviour: normalisation, the name score, and screen()'s contract
+(interfaces.md section 3) on the real lists of the session snapshot."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+import pytest
+
+from matching import (
+    DEFAULT_THRESHOLD,
+    ENGINE_VERSION,
+    build_index,
+    score_name_pairs,
+    screen,
+)
+from matching.normalize import normalize_names
+
+
+def tokens(name: str) -> list[str]:
+    return normalize_names(pl.Series([name]))["tokens"][0].to_list()
+
+
+@pytest.fixture(scope="module")
+def index(watchlist):
+    return build_index(watchlist)
+
+
+def run(index, rows: list[dict], **options) -> pl.DataFrame:
+    frame = pl.DataFrame(rows).with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
+    options.setdefault("threshold", DEFAULT_THRESHOLD)
+    options.setdefault("max_matches", 10)
+    return screen(frame, index, **options)
+
+
+# --- normalisation ----------------------------------------------------------------------
+
+
+def test_scripts_transliterate_to_the_same_tokens():
+    assert tokens("Путин, Владимир Владимирович") == ["putin", "vladimir", "vladimirovich"]
+    assert tokens("Vladímír Pútín") == ["vladimir", "putin"]
+    assert tokens("VladimirPutin") == ["vladimir", "putin"]
+
+
+def test_arabic_keeps_long_vowels():
+    assert tokens("فلاديمير بوتين") == ["fladimir", "butin"]
+
+
+def test_legal_forms_are_one_token_across_languages():
+    assert tokens("ООО «Газпром нефть»") == ["llc", "gazprom", "neft"]
+    assert tokens("Volkswagen Gesellschaft mit beschränkter Haftung")[-1] == "llc"
+    assert tokens("Siemens AG") == tokens("Siemens Aktiengesellschaft")
+    assert tokens("HSBC Holdings p.l.c.") == tokens("HSBC Holdings PLC")
+
+
+def test_name_part_variants_and_joined_words_meet():
+    assert tokens("Mohammed bin Salman") == tokens("Muhammad ibn Salman")
+    assert tokens("Abdulrahman") == tokens("Abdul Rahman")
+    assert tokens("Dr. John Smith") == ["john", "smith"]
+
+
+def test_unusable_names_give_no_tokens():
+    assert tokens("   ") == []
+    assert tokens("😀😀") == []
+    assert tokens("-- ! --") == []
+    assert len("".join(tokens("x" * 10_000))) <= 200
+
+
+# --- name score -------------------------------------------------------------------------
+
+
+def pair(a: str, b: str, entity_type: str | None = None) -> float:
+    return score_name_pairs(pl.Series([a]), pl.Series([b]), entity_type)[0]
+
+
+def test_name_score_orders_evidence():
+    assert pair("Vladimir Putin", "PUTIN, Vladimir") == 1.0
+    assert pair("Olaf Scholze", "Olaf Scholz") >= DEFAULT_THRESHOLD
+    assert pair("Владимир Путин", "Vladimir Putin") >= DEFAULT_THRESHOLD
+    assert pair("Angelo Cruz", "Angela Merkel") < DEFAULT_THRESHOLD
+    # Both sides have a part the other lacks: a different party.
+    assert pair("Alpha Trading Co", "Omega Trading Co") < DEFAULT_THRESHOLD
+
+
+def test_score_name_pairs_is_vectorised_and_aligned():
+    left = pl.Series(["Vladimir Putin", "", "Angela Merkel"])
+    right = pl.Series(["Vladimir Putin", "Vladimir Putin", "Angela Merkel"])
+    scores = score_name_pairs(left, right)
+    assert scores.to_list() == [1.0, 0.0, 1.0]
+
+
+# --- screen() ---------------------------------------------------------------------------
+
+
+def test_result_contract(index):
+    result = run(index, [{"full_name": "Vladimir Putin"}, {"full_name": "Zzyzx Qwertyuiop"}])
+    assert result.columns[:6] == ["row", "status", "is_match", "match_count", "matches", "error"]
+    assert result["row"].to_list() == [0, 1]
+    assert result["status"].to_list() == ["completed", "completed"]
+    assert result["is_match"].to_list() == [True, False]
+    assert set(result["engine_version"]) == {ENGINE_VERSION}
+    best = result["matches"][0][0]
+    assert best["entity_id"].split("-")[0] == best["list_name"]
+    assert 0 < best["confidence_score"] <= 1
+    assert best["match_type"] in {"name_exact", "name_token", "name_fuzzy"}
+    details = json.loads(best["details"])
+    assert details["total"] == best["confidence_score"]
+    assert {"both_sides_unmatched", "birth_date", "nationality"} <= set(details)
+    assert best["match_data"]["name"]
+
+
+def test_rows_keep_their_order_and_ids(index):
+    frame = pl.DataFrame({"row": [7, 3, 5], "full_name": ["Angela Merkel", "Vladimir Putin", ""]})
+    result = screen(frame, index, threshold=DEFAULT_THRESHOLD, max_matches=3)
+    assert result["row"].to_list() == [7, 3, 5]
+    assert result["status"].to_list() == ["completed", "completed", "failed"]
+
+
+def test_bad_input_is_per_entity(index):
+    rows = [
+        {"full_name": ""},
+        {"full_name": "   "},
+        {"full_name": "😀😀😀"},
+        {"full_name": None},
+        {"full_name": "Vladimir Putin " * 700},
+        {"full_name": "ꦱꦸꦏꦂꦤ"},  # Javanese script
+        {"full_name": "Vladimir Putin", "birth_date": "31/31/1952"},
+    ]
+    result = run(index, rows)
+    assert result["status"].to_list() == ["failed"] * 4 + ["completed"] * 3
+    assert all("full_name" in error for error in result["error"][:4])
+    assert result["error"][4:].is_null().all()
+    malformed = json.loads(result["matches"][6][0]["details"])
+    assert malformed["birth_date"]["verdict"] == "invalid"
+    assert malformed["birth_date"]["contribution"] == 0
+
+
+def test_identifier_hit_is_value_first(index, watchlist):
+    listed = watchlist.identifiers.filter(pl.col("value").str.len_chars() >= 8).row(0, named=True)
+    spaced = " ".join(listed["value"]).lower()  # case and separators do not matter
+    result = run(
+        index,
+        [{"full_name": "Nobody In Particular", "document_id": spaced, "document_type": "whatever"}],
+    )
+    match = result["matches"][0][0]
+    assert match["confidence_score"] == 1.0
+    assert match["match_type"] == "identifier"
+    assert match["entity_id"] == f"{listed['list_code']}-{listed['entry_id']}"
+    no_name = run(
+        index, [{"full_name": "", "identifiers": [{"type": "x", "value": listed["value"]}]}]
+    )
+    assert no_name["status"][0] == "completed" and no_name["is_match"][0]
+
+
+def test_qualifiers_refine_but_never_create(index, watchlist):
+    with_date = watchlist.birth_dates.filter(pl.col("birth_date").str.len_chars() == 10)
+    entry = with_date.join(watchlist.entries, on=["list_code", "entry_id"]).row(0, named=True)
+    name, date = entry["primary_name"], entry["birth_date"]
+    year = int(date[:4])
+    result = run(
+        index,
+        [
+            {"full_name": name, "birth_date": date},
+            {"full_name": name, "birth_date": f"{year - 20}-01-01"},
+            {"full_name": "Zzyzx Qwertyuiop", "birth_date": date},
+        ],
+        threshold=0.0,
+    )
+    entity = f"{entry['list_code']}-{entry['entry_id']}"
+
+    def score(i: int) -> float:
+        return next(m["confidence_score"] for m in result["matches"][i] if m["entity_id"] == entity)
+
+    assert score(0) > score(1)
+    assert json.loads(result["matches"][1][0]["details"])["birth_date"]["verdict"] == "mismatch"
+    assert not any(m["entity_id"] == entity for m in result["matches"][2])
+
+
+def test_lists_filter_and_max_matches(index):
+    result = run(index, [{"full_name": "Vladimir Putin"}], lists=["un"])
+    assert all(m["list_name"] == "un" for m in result["matches"][0])
+    per_row = run(index, [{"full_name": "Vladimir Putin", "lists": ["uk"]}])
+    assert {m["list_name"] for m in per_row["matches"][0]} == {"uk"}
+    many = run(index, [{"full_name": "Muhammad Ali"}], threshold=0.3, max_matches=2)
+    assert many["match_count"][0] == 2
+
+
+def test_search_types(index):
+    rows = [{"full_name": "Vladimir Putin"}, {"full_name": "Vladimir Putn"}]
+    exact = run(index, rows, search_type="exact")
+    assert exact["is_match"].to_list() == [True, False]
+    fuzzy = run(index, rows, search_type="fuzzy")
+    assert fuzzy["is_match"].to_list() == [True, True]
+    token = run(index, [{"full_name": "Putin Vladimir"}], search_type="token")
+    assert token["is_match"][0]
+    with pytest.raises(ValueError, match="search_type"):
+        run(index, rows, search_type="llm_enhanced")
+    per_row = run(index, [{"full_name": "Vladimir Putin", "search_type": "psychic"}])
+    assert per_row["status"][0] == "failed" and "search_type" in per_row["error"][0]
+
+
+def test_per_row_threshold(index):
+    rows = [{"full_name": "Vladimir Putn", "threshold": 0.99}, {"full_name": "Vladimir Putn"}]
+    result = run(index, rows)
+    assert result["is_match"].to_list() == [False, True]
