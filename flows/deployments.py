@@ -69,23 +69,42 @@ async def submit_screen_job(job_id: str, tenant: str, idempotency_key: str | Non
     The run's id is also recorded in the job store (with the attempt count). The default
     Prefect idempotency key is the job id, so submitting the same job twice (a retry after a
     crash between run creation and that record) returns the first run.
+
+    This is `run_deployment(SCREEN_JOB, timeout=0, ...)` minus its per-call deployment
+    lookup: the deployment id is resolved once per process, halving the Prefect requests
+    of an accepted job (the lookup is redone if the deployment was re-created).
     """
-    from prefect.deployments import arun_deployment
+    from prefect.exceptions import ObjectNotFound
+    from prefect.states import Scheduled
 
     client = await prefect_client()
     async with _creation_lock():
-        flow_run = await arun_deployment(
-            SCREEN_JOB,
-            client=client,
-            parameters={"job_id": job_id, "tenant": tenant},
-            timeout=0,
-            tags=[tenant],
-            flow_run_name=job_id,
-            idempotency_key=idempotency_key or job_id,
-            as_subflow=False,
-        )
+        for attempt in (1, 2):
+            deployment_id = await _deployment_id(client, SCREEN_JOB, refresh=attempt > 1)
+            try:
+                flow_run = await client.create_flow_run_from_deployment(
+                    deployment_id,
+                    parameters={"job_id": job_id, "tenant": tenant},
+                    state=Scheduled(),
+                    name=job_id,
+                    tags=[tenant],
+                    idempotency_key=idempotency_key or job_id,
+                )
+                break
+            except ObjectNotFound:
+                if attempt == 2:
+                    raise
     await asyncio.to_thread(_record_run, job_id, str(flow_run.id))
     return str(flow_run.id)
+
+
+_deployment_ids: dict[str, Any] = {}
+
+
+async def _deployment_id(client: PrefectClient, name: str, refresh: bool = False) -> Any:
+    if refresh or name not in _deployment_ids:
+        _deployment_ids[name] = (await client.read_deployment_by_name(name)).id
+    return _deployment_ids[name]
 
 
 def _record_run(job_id: str, flow_run_id: str) -> None:

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import matching
+from data.store import SnapshotStore
+
 # Indexes kept per process: the current snapshot, the previous one, and one spare.
 CACHED_VERSIONS = 3
 
@@ -38,8 +41,6 @@ _build_locks: dict[tuple[str, str], threading.Lock] = {}
 
 def get_index(snapshot_root: Path | str, version: str | None = None) -> Engine:
     """The engine for ``version`` (None = the current snapshot), built on first use."""
-    from data.store import SnapshotStore
-
     store = SnapshotStore(Path(snapshot_root))
     version = version or store.current_version()
     if version is None:
@@ -63,9 +64,7 @@ def get_index(snapshot_root: Path | str, version: str | None = None) -> Engine:
         return engine
 
 
-def _build(store: Any, version: str) -> Engine:
-    import matching
-
+def _build(store: SnapshotStore, version: str) -> Engine:
     try:
         watchlist = store.open(version)
     except (FileNotFoundError, LookupError) as error:

@@ -96,7 +96,7 @@ def _why_not_runnable(root: Path, meta: JobMeta) -> str | None:
     if meta.attempts >= settings.MAX_JOB_ATTEMPTS:
         return f"gave up after {meta.attempts} runs"
     version = meta.watchlist_version
-    if version is not None and not SnapshotStore(Path(root)).path(version).exists():
+    if version is not None and version not in SnapshotStore(Path(root)).versions():
         return f"its pinned watchlist snapshot {version} is no longer available"
     return None
 

@@ -17,7 +17,9 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Cancelled, State
 
+import matching
 from data.jobs import ChunkStats, JobMeta, JobStore, utc_now
 from flows.engine import get_index
 from kyc import settings
@@ -113,8 +115,6 @@ async def screen_chunk(
 def _screen_chunk(
     store_uri: str | None, snapshot_root: str, job_id: str, chunk: int, chunk_size: int
 ) -> ChunkStats:
-    import matching
-
     store = _store(store_uri)
     meta = store.get_job(job_id)
     assert meta is not None
@@ -151,7 +151,7 @@ async def screen_job(
     tenant: str,
     store_uri: str | None = None,
     snapshot_root: str | None = None,
-) -> dict[str, int]:
+) -> dict[str, int] | State:
     """Screen every entity of a stored job against its pinned snapshot, chunk by chunk.
 
     ``store_uri`` and ``snapshot_root`` default to the configured ones (tests pass theirs).
@@ -185,6 +185,8 @@ async def screen_job(
         store.update_job(job_id, watchlist_version=version)
     started, processed_here = time.monotonic(), 0
     for chunk in todo:
+        if _cancelled(store, job_id):
+            return Cancelled(message="cancelled through the API")
         done[chunk] = await screen_chunk(store_uri, root, job_id, chunk, chunk_size)
         processed_here += done[chunk].rows
         rate = processed_here / max(time.monotonic() - started, 1e-6)
@@ -197,6 +199,14 @@ async def screen_job(
         "failed": progress.failed,
         "matches_found": progress.matches_found,
     }
+
+
+def _cancelled(store: JobStore, job_id: str) -> bool:
+    """Cancel asked through the API (flows.deployments.cancel_flow_run records it first).
+
+    Checked between chunks, so a run stops within one chunk wherever it executes."""
+    meta = store.get_job(job_id)
+    return meta is not None and meta.status == "cancelled"
 
 
 def _checked_meta(store: JobStore, job_id: str, tenant: str) -> JobMeta:

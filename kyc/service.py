@@ -16,6 +16,7 @@ SIGTERM from the kernel if this process dies first (PR_SET_PDEATHSIG), so it nev
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import logging
 import os
 import signal
@@ -46,6 +47,7 @@ def serve(mode: str, from_dir: Path | None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Prefect poll otherwise
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
     server: subprocess.Popen | None = None
     runner = None
     try:
@@ -54,6 +56,9 @@ def serve(mode: str, from_dir: Path | None) -> None:
         elif not os.environ.get("PREFECT_API_URL"):
             raise ServiceError(f"--mode {mode} needs PREFECT_API_URL (the shared Prefect server)")
         _point_prefect_at_environment()
+        if mode in ("all", "api"):
+            import api.app  # noqa: F401  (imported before the runner thread starts: two
+            # threads importing the same C extensions at once deadlocked here once)
         if mode in ("all", "worker"):
             ensure_watchlists(from_dir)
             from flows.runner import start_embedded_runner

@@ -141,3 +141,14 @@ def test_wrong_tenant_is_refused(job_store: JobStore, snapshot_store, listed_nam
 
 def test_store_uri_is_a_path_too(tmp_path: Path) -> None:
     assert JobStore(str(tmp_path)).uri == tmp_path.as_uri()
+
+
+def test_cancelled_job_stops_before_the_next_chunk(
+    job_store: JobStore, snapshot_store, listed_names
+) -> None:
+    job = make_job(job_store, listed_names)
+    job_store.update_job(job.job_id, status="cancelled")  # what cancel_flow_run records
+    state = run_flow(job_store, snapshot_store, job)
+    assert state.is_cancelled()
+    assert job_store.written_chunks(job.job_id) == []
+    assert job_store.get_job(job.job_id).status == "cancelled"

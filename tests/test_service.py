@@ -19,7 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from data.jobs import JobStore
+from data.entities import entities_from_records
+from data.jobs import JobMeta, JobStore, new_job_id
 
 pytestmark = pytest.mark.timeout(1200)
 
@@ -153,6 +154,13 @@ def wait_finished(service: Service, key: str, job_id: str) -> dict:
     pytest.fail(f"job {job_id} still processing after {JOB_TIMEOUT_S} s:\n{service.log_tail()}")
 
 
+def stored_without_run(store: JobStore, prefix: str, **meta: object) -> str:
+    """A job written to the store whose flow run was never created."""
+    job = JobMeta(job_id=new_job_id(), tenant="acme", **meta)
+    store.create_job(job, entities_from_records(entities(30, prefix)))
+    return job.job_id
+
+
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, watchlist_dir: Path):
     running = Service(tmp_path_factory.mktemp("service"), watchlist_dir)
@@ -175,12 +183,20 @@ def test_kill_and_restart_loses_no_job(service: Service) -> None:
     service.signal_group(signal.SIGKILL)
     assert service.wait_group_gone(30), "a process of the killed group survived"
     assert service.wait_port_free(service.prefect_port, 60), "the Prefect server outlived us"
-    before = JobStore(str(service.home / "jobs")).get_job(big)
+    store = JobStore(str(service.home / "jobs"))
+    before = store.get_job(big)
     assert before.status == "processing"
     assert before.attempts == 1
+    # Two jobs as a crash between storing a job and creating its flow run leaves them:
+    # one recovery must start, one whose pinned snapshot is gone, which must fail.
+    unstarted = stored_without_run(store, "c")
+    orphaned = stored_without_run(store, "d", watchlist_version="deleted-snapshot")
 
     service.start()
-    for job_id, total in ((big, 20 * CHUNK_SIZE), (small, 30)):
+    orphan = wait_finished(service, key, orphaned)
+    assert orphan["job_status"] == "failed"
+    assert "deleted-snapshot" in orphan["error"]
+    for job_id, total in ((big, 20 * CHUNK_SIZE), (small, 30), (unstarted, 30)):
         job = wait_finished(service, key, job_id)
         assert job["job_status"] in ("completed", "failed"), job
         if job["job_status"] == "failed":
