@@ -200,12 +200,20 @@ class Bench:
         latencies: list[float] = []
         finished = asyncio.Event()
 
+        errors: list[str] = []
+
         async def poll(client: httpx.AsyncClient) -> None:
             while not finished.is_set():
                 begun = time.perf_counter()
-                response = await client.get(url, params={"limit": 10}, headers=self.headers)
+                try:
+                    response = await client.get(url, params={"limit": 10}, headers=self.headers)
+                except httpx.TransportError as error:
+                    errors.append(repr(error))
+                    continue
                 latencies.append(time.perf_counter() - begun)
-                if response.json()["job_status"] != "processing":
+                if response.status_code != 200:
+                    errors.append(f"HTTP {response.status_code}")
+                elif response.json()["job_status"] != "processing":
                     finished.set()
                 await asyncio.sleep(0.2)
 
@@ -222,6 +230,7 @@ class Bench:
             "<= 100 ms",
             unit="ms",
         )
+        self.report(f"{pollers} clients polling: failed requests", len(errors), "0", unit="")
         self.report(f"{frame.height:,}-entity job, submit -> completed", total, "-")
         return total
 
