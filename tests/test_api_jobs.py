@@ -215,3 +215,42 @@ def test_concurrent_retries_make_one_job(client: TestClient, headers: dict[str, 
         )
     assert {r.status_code for r in responses} == {200}
     assert len({r.json()["job_id"] for r in responses}) == 1
+
+
+@pytest.mark.timeout(180)
+def test_job_status_follows_the_flow_run_state(
+    tmp_path, headers: dict[str, str], served_snapshot: str
+) -> None:
+    """A job the store still records as processing takes its status from its Prefect run."""
+    from prefect import flow, get_client
+    from prefect.states import Cancelled, Crashed, Failed, Running
+
+    from data.entities import entities_from_records
+    from data.jobs import JobMeta, JobStore, new_job_id
+
+    @flow(name="state-probe")
+    def probe() -> None: ...
+
+    def run_in(state) -> str:
+        with get_client(sync_client=True) as prefect:
+            return str(prefect.create_flow_run(probe, state=state).id)
+
+    store = JobStore(str(tmp_path / "jobs"))
+    entities = entities_from_records([{"subject": {"full_name": "Ann Example"}}])
+    expected = {
+        "running": (Running(), "processing", None),
+        "crashed": (Crashed(message="worker lost"), "failed", "worker lost"),
+        "failed": (Failed(message="chunk 3 failed"), "failed", "chunk 3 failed"),
+        "cancelled": (Cancelled(), "cancelled", None),
+    }
+    jobs = {}
+    for name, (state, _, _) in expected.items():
+        meta = JobMeta(job_id=new_job_id(), tenant="acme", flow_run_id=run_in(state))
+        store.create_job(meta, entities)
+        jobs[name] = meta.job_id
+    with TestClient(create_app(ApiConfig(job_store_uri=store.uri))) as probe_client:
+        for name, (_, status, error) in expected.items():
+            body = probe_client.get(f"/kyc/jobs/{jobs[name]}", headers=headers).json()
+            assert body["job_status"] == status, (name, body)
+            assert body.get("error") == error, (name, body)
+            assert ("completed_at" in body) == (status != "processing")
