@@ -457,3 +457,18 @@ def test_no_snapshot_yet_is_503_and_no_job(
     assert response.status_code == 503
     assert "snapshot" in response.json()["message"]
     assert job_count(config) == before
+
+
+def test_internal_errors_say_nothing_of_internals(
+    client: TestClient, config: ApiConfig, keys: dict[str, str]
+) -> None:
+    """A damaged progress file is a 500 with the error body: no traceback, no exception text."""
+    store = JobStore(config.job_store_uri)
+    meta = JobMeta(job_id=new_job_id(), tenant="acme")
+    store.create_job(meta, entities_from_records([{"subject": {"full_name": "Ann Example"}}]))
+    (Path(config.job_store_uri) / "jobs" / meta.job_id / "progress.json").write_text("{damaged")
+    response = client.get(f"/kyc/jobs/{meta.job_id}", headers=bearer(keys["full"]))
+    assert response.status_code == 500
+    body = response.json()
+    assert body["status"] == "error" and body["error"] == "internal_error"
+    assert "Traceback" not in response.text and "JSON" not in response.text
