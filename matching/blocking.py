@@ -28,7 +28,9 @@ PARTS_UNIT = 1000.0
 
 
 def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
-    """queries: qid Int64 (0..n-1), tokens List(Utf8) -> qid, name_id, block_score."""
+    """queries: qid Int64 (0..n-1), tokens List(Utf8), lists List(Utf8) (null = every
+    list) -> qid, name_id, block_score. Names of lists a query excludes never compete for
+    its candidate places."""
     n_queries = queries.height
     parts = (
         queries.select("qid", pl.col("tokens").alias("token")).explode("token").drop_nulls("token")
@@ -58,11 +60,29 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     t_linked.data[:] = 1.0
     pair_hits = _pair_hits((q_weight @ t_sim).tocsr(), index, n_queries)
     found = ((q_encoded @ t_linked) @ index.token_names).maximum(pair_hits).tocsr()
-    return _select(found, q_weight, index)
+    return _select(found, q_weight, _allowed_lists(queries, index), index)
+
+
+def _allowed_lists(queries: pl.DataFrame, index: WatchlistIndex) -> np.ndarray:
+    """Per query a bit mask of the lists it screens against (bit = index.list_codes order)."""
+    every = (1 << len(index.list_codes)) - 1
+    if "lists" not in queries.columns:
+        return np.full(queries.height, every, dtype=np.int64)
+    bits = {code: 1 << i for i, code in enumerate(index.list_codes)}
+    mask = queries.select(
+        pl.col("lists")
+        .list.eval(pl.element().replace_strict(bits, default=0, return_dtype=pl.Int64))
+        .list.sum()
+        .fill_null(every)
+    ).to_series()
+    return mask.to_numpy().astype(np.int64)
 
 
 def _select(
-    found: sparse.csr_matrix, q_weight: sparse.csr_matrix, index: WatchlistIndex
+    found: sparse.csr_matrix,
+    q_weight: sparse.csr_matrix,
+    allowed: np.ndarray,
+    index: WatchlistIndex,
 ) -> pl.DataFrame:
     """Decode, filter and rank the product with numpy: per query the best MAX_CANDIDATES
     names whose found share reaches MIN_BLOCKING_SCORE and that hold two distinguishing
@@ -75,18 +95,37 @@ def _select(
     strong = np.asarray((q_weight >= config.STRONG_PART_WEIGHT).sum(axis=1)).ravel()
     matched = np.minimum(found.data - count * PARTS_UNIT, total[rows])
     block = matched / np.maximum(total[rows], 1e-9)
-    keep = (block >= config.MIN_BLOCKING_SCORE) & ((count >= 2) | (strong[rows] <= 1))
+    listed = (allowed[rows] >> index.name_lists[cols]) & 1 == 1
+    keep = listed & (block >= config.MIN_BLOCKING_SCORE) & ((count >= 2) | (strong[rows] <= 1))
     rows, cols, block, matched = rows[keep], cols[keep], block[keep], matched[keep]
     # Ranked by the share of the query found, then of the list name covered (a short name
     # fully covered beats a long one sharing a part).
     rank = block + 0.5 * np.clip(matched / np.maximum(index.name_weights[cols], 1e-9), 0, 1)
+    # At most NAMES_PER_ENTRY names of one entry per query: an entry with many aliases
+    # must not crowd the others out of the MAX_CANDIDATES.
+    entry = index.name_entries[cols]
+    order = np.lexsort((-rank, entry, rows))
+    rows, cols, block, rank, entry = (
+        rows[order],
+        cols[order],
+        block[order],
+        rank[order],
+        entry[order],
+    )
+    group = rows * (int(index.name_entries.max()) + 1) + entry
+    first = _position_in_group(group) < config.NAMES_PER_ENTRY
+    rows, cols, block, rank = rows[first], cols[first], block[first], rank[first]
     order = np.lexsort((-rank, rows))
     rows, cols, block = rows[order], cols[order], block[order]
-    position = np.arange(rows.size) - np.searchsorted(rows, rows, side="left")
-    top = position < config.MAX_CANDIDATES
+    top = _position_in_group(rows) < config.MAX_CANDIDATES
     return pl.DataFrame(
         {"qid": rows[top].astype(np.int64), "name_id": cols[top], "block_score": block[top]}
     )
+
+
+def _position_in_group(keys: np.ndarray) -> np.ndarray:
+    """0, 1, 2 ... within each run of equal keys (keys sorted)."""
+    return np.arange(keys.size) - np.searchsorted(keys, keys, side="left")
 
 
 def _empty() -> pl.DataFrame:
@@ -185,7 +224,7 @@ def _pair_hits(
     shape = (n_queries, index.names.height)
     coo = mapped.tocoo()
     common = ~index.vocab["blocking"].to_numpy()[coo.col]
-    if not index.pair_ids or not common.any():
+    if index.pair_ids.is_empty() or not common.any():
         return sparse.csr_matrix(shape, dtype=np.float64)
     tokens = index.vocab["token"]
     found = pl.DataFrame(
@@ -208,16 +247,11 @@ def _pair_hits(
             .alias("pair"),
             (2 * PARTS_UNIT + pl.col("value") + pl.col("value_b")).alias("weight"),
         )
-        .with_columns(
-            pl.col("pair")
-            .replace_strict(index.pair_ids, default=None, return_dtype=pl.Int64)
-            .alias("pair_id")
-        )
-        .drop_nulls("pair_id")
+        .join(index.pair_ids, on="pair")
     )
     if pairs.is_empty():
         return sparse.csr_matrix(shape, dtype=np.float64)
-    q_pairs = _matrix(pairs, "qid", "pair_id", "weight", (n_queries, len(index.pair_ids)))
+    q_pairs = _matrix(pairs, "qid", "pair_id", "weight", (n_queries, index.pair_ids.height))
     return (q_pairs @ index.pair_names).tocsr()
 
 

@@ -29,11 +29,11 @@ MIN_TOKEN_SIM = 0.70
 
 # Two tokens with the same transliteration-tolerant phonetic key (Yevgeny / Evgeniy,
 # Poutine / Putin) are this similar at least.
-PHONETIC_SIM = 0.90
+PHONETIC_SIM = 0.95
 
 # Two tokens with the same consonant skeleton (vowels dropped: Arabic script written
 # without short vowels, Mhmd / Muhammad) are this similar at least.
-SKELETON_SIM = 0.85
+SKELETON_SIM = 0.9
 
 # Skeletons shorter than this collide too often to count (Mary / Moore / Maria).
 MIN_SKELETON_LEN = 3
@@ -54,7 +54,7 @@ LONG_KEY_LEN = 5
 INITIAL_SIM = 0.75
 
 # Tokens this short match only exactly (or as an initial): one edit in "Li" is a new name.
-MIN_FUZZY_TOKEN_LEN = 4
+MIN_FUZZY_TOKEN_LEN = 5
 
 # --- Name score -------------------------------------------------------------------------
 
@@ -64,11 +64,11 @@ BOTH_UNMATCHED_PENALTY = 1.6
 
 # Penalty per unit of unmatched share on one side only (a dropped middle name or a shorter
 # alias is normal, so this is small).
-ONE_SIDE_UNMATCHED_PENALTY = 0.3
+ONE_SIDE_UNMATCHED_PENALTY = 0.2
 
 # Penalty per unit of weighted similarity shortfall of parts matched inexactly (typos,
 # transliteration variants): milder than a missing part, which means a different name.
-FUZZY_PART_PENALTY = 1.0
+FUZZY_PART_PENALTY = 0.8
 
 # A name whose matched parts carry less rarity weight than this (in units of one rare
 # token) is weak evidence: a lone common first name, a legal form.
@@ -117,7 +117,10 @@ QUALIFIER_MIN_NAME_SCORE = 0.5
 MAX_BLOCKING_DF = 150
 
 # Candidates kept per query after the cheap blocking score, best first.
-MAX_CANDIDATES = 24
+MAX_CANDIDATES = 40
+
+# ... of which at most this many names of one entry (its aliases).
+NAMES_PER_ENTRY = 3
 
 # Candidates whose blocking score (matched rarity weight share of the query) is below this
 # are dropped before scoring.

@@ -21,19 +21,21 @@ import polars as pl
 from scipy import sparse
 
 from matching import config
-from matching.normalize import GENERIC_TOKENS, normalize_names, token_keys
+from matching.normalize import GENERIC_SERIES, normalize_names, token_keys
 
 
 @dataclass
 class WatchlistIndex:
     names: pl.DataFrame  # name_id, entity_id, list_code, name, tokens, transliterated
     name_weights: np.ndarray  # per name_id: the rarity weight of all its tokens
+    name_entries: np.ndarray  # per name_id: an integer code of its entry
+    name_lists: np.ndarray  # per name_id: the position of its list in list_codes
     entries: pl.DataFrame  # entity_id, list_code, entity_type, programs, birth_dates, ...
     token_weights: pl.DataFrame  # token, weight
     vocab: pl.DataFrame  # token, token_id, df, blocking (df small enough to block on)
     token_keys: pl.DataFrame  # key, token_id: every blocking key of every list token
     token_names: sparse.csr_matrix  # token_id x name_id, 1 where the name has the token
-    pair_ids: dict[str, int]  # "a b" (sorted token pair) -> pair id
+    pair_ids: pl.DataFrame  # pair ("a b", sorted token pair), pair_id
     pair_names: sparse.csr_matrix  # pair id x name_id
     identifiers: pl.DataFrame  # value_key, entity_id, id_type, value
     list_codes: list[str]
@@ -74,6 +76,7 @@ def build_index(watchlist: object) -> WatchlistIndex:
     keys = _token_keys(vocab)
     token_names = _token_names(names, vocab)
     pair_ids, pair_names = _pair_names(names)
+    list_codes = sorted(names["list_code"].unique().to_list())
     name_weights = (
         names.select("name_id", pl.col("tokens").alias("token"))
         .explode("token")
@@ -85,6 +88,10 @@ def build_index(watchlist: object) -> WatchlistIndex:
     return WatchlistIndex(
         names=names.select("name_id", "entity_id", "list_code", "name", "tokens", "transliterated"),
         name_weights=name_weights["weight"].to_numpy(),
+        name_entries=names["entity_id"].rank("dense").cast(pl.Int64).to_numpy(),
+        name_lists=names["list_code"]
+        .replace_strict(list_codes, list(range(len(list_codes))), return_dtype=pl.Int64)
+        .to_numpy(),
         entries=_entries(watchlist, entity_id),
         token_weights=weights,
         vocab=vocab,
@@ -93,7 +100,7 @@ def build_index(watchlist: object) -> WatchlistIndex:
         pair_ids=pair_ids,
         pair_names=pair_names,
         identifiers=_identifiers(watchlist, entity_id),
-        list_codes=sorted(names["list_code"].unique().to_list()),
+        list_codes=list_codes,
     )
 
 
@@ -111,7 +118,7 @@ def _vocab(names: pl.DataFrame) -> pl.DataFrame:
         .with_row_index("token_id")
         .with_columns(
             pl.col("token_id").cast(pl.Int64),
-            pl.when(pl.col("token").is_in(list(GENERIC_TOKENS)))
+            pl.when(pl.col("token").is_in(GENERIC_SERIES))
             .then(config.GENERIC_TOKEN_WEIGHT)
             .otherwise(rarity.clip(config.MIN_TOKEN_WEIGHT, 1.0))
             .alias("weight"),
@@ -204,7 +211,7 @@ def token_pairs(frame: pl.DataFrame, id_column: str) -> pl.DataFrame:
     return parts.select(id_column, (pl.col("a") + " " + pl.col("b")).alias("pair"))
 
 
-def _pair_names(names: pl.DataFrame) -> tuple[dict[str, int], sparse.csr_matrix]:
+def _pair_names(names: pl.DataFrame) -> tuple[pl.DataFrame, sparse.csr_matrix]:
     pairs = token_pairs(names, "name_id").unique()
     counts = pairs.group_by("pair").agg(pl.len().alias("n"))
     kept = counts.filter(pl.col("n") <= config.MAX_PAIR_DF).sort("pair").with_row_index("pair_id")
@@ -214,7 +221,7 @@ def _pair_names(names: pl.DataFrame) -> tuple[dict[str, int], sparse.csr_matrix]
         (ones, (pairs["pair_id"].to_numpy(), pairs["name_id"].to_numpy())),
         shape=(kept.height, names.height),
     )
-    return dict(zip(kept["pair"].to_list(), kept["pair_id"].to_list(), strict=True)), matrix
+    return kept.select("pair", pl.col("pair_id").cast(pl.Int64)), matrix
 
 
 def _identifiers(watchlist: object, entity_id: pl.Expr) -> pl.DataFrame:

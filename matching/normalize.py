@@ -183,6 +183,14 @@ TOKEN_VARIANTS: dict[str, str] = {
 }
 
 # "Abdulrahman" -> "abdul rahman": the joined and split forms meet in the split form.
+# The tables as Series, built once (Polars would rebuild them from Python on every call).
+_TITLES = pl.Series(sorted(TITLES), dtype=pl.Utf8)
+GENERIC_SERIES = pl.Series(sorted(GENERIC_TOKENS), dtype=pl.Utf8)
+_VARIANT_FROM = pl.Series(list(TOKEN_VARIANTS), dtype=pl.Utf8)
+_VARIANT_TO = pl.Series(list(TOKEN_VARIANTS.values()), dtype=pl.Utf8)
+_LEGAL_FROM = pl.Series(list(LEGAL_FORM_TOKENS), dtype=pl.Utf8)
+_LEGAL_TO = pl.Series(list(LEGAL_FORM_TOKENS.values()), dtype=pl.Utf8)
+
 _JOINED_PREFIX = re.compile(r"^(abdul|abdel|abdal|abdol|abdoul|abdur|abdar)(\w{4,})$")
 
 
@@ -235,7 +243,7 @@ def normalize_names(names: pl.Series) -> pl.DataFrame:
         .with_columns(_canonical_token_expr(pl.col("token")).alias("token"))
         .explode("token")
         .filter(pl.col("token").is_not_null() & (pl.col("token") != ""))
-        .filter(~pl.col("token").is_in(list(TITLES)))
+        .filter(~pl.col("token").is_in(_TITLES))
         .unique(["name", "token"], keep="first", maintain_order=True)
         .group_by("name", maintain_order=True)
         .agg(pl.col("token").head(config.MAX_NAME_TOKENS).alias("tokens"))
@@ -254,12 +262,12 @@ def normalize_names(names: pl.Series) -> pl.DataFrame:
 
 def _canonical_token_expr(token: pl.Expr) -> pl.Expr:
     """One token -> a list of tokens: variants and legal forms canonical, joined prefixes split."""
-    canonical = token.replace(TOKEN_VARIANTS).replace(LEGAL_FORM_TOKENS)
+    canonical = token.replace(_VARIANT_FROM, _VARIANT_TO).replace(_LEGAL_FROM, _LEGAL_TO)
     prefix = canonical.str.extract(_JOINED_PREFIX.pattern, 1)
     rest = canonical.str.extract(_JOINED_PREFIX.pattern, 2)
     return (
         pl.when(prefix.is_not_null())
-        .then(pl.concat_list(pl.lit("abdul"), rest.replace(TOKEN_VARIANTS)))
+        .then(pl.concat_list(pl.lit("abdul"), rest.replace(_VARIANT_FROM, _VARIANT_TO)))
         .otherwise(pl.concat_list(canonical))
     )
 

@@ -74,10 +74,15 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
         (pl.col("edit") >= config.MIN_LONG_KEY_EDIT_SIM)
         & (pl.col("q_phonetic").str.len_chars() >= config.LONG_KEY_LEN)
     )
-    phonetic = pl.when(pl.col("same_phonetic") & long_enough & alike).then(config.PHONETIC_SIM)
+    # A shared sound key lifts the spelling similarity halfway to PHONETIC_SIM /
+    # SKELETON_SIM: it confirms a likely variant, it does not make two names equal.
+    edit = pl.col("edit")
+    phonetic = pl.when(pl.col("same_phonetic") & long_enough & alike).then(
+        pl.max_horizontal(edit, (edit + config.PHONETIC_SIM) / 2)
+    )
     skeleton = pl.when(
         ((pl.col("same_skeleton") & alike) | pl.col("same_shape")) & ~has_digit
-    ).then(config.SKELETON_SIM)
+    ).then(pl.max_horizontal(edit, (edit + config.SKELETON_SIM) / 2))
     best = pl.max_horizontal(fuzzy, phonetic.fill_null(0.0), skeleton.fill_null(0.0))
     sim = (
         pl.when(pl.col("q_token") == pl.col("c_token"))
@@ -165,11 +170,9 @@ def _parts(pairs: pl.DataFrame, side: str, weights: pl.DataFrame | None) -> pl.D
 def part_weight(token: pl.Expr, listed: pl.Expr | None) -> pl.Expr:
     """A part's weight: its list rarity where known, else 1 (generic words less); an
     initial weighs at most INITIAL_WEIGHT whatever its rarity."""
-    from matching.normalize import GENERIC_TOKENS
+    from matching.normalize import GENERIC_SERIES
 
-    fallback = (
-        pl.when(token.is_in(list(GENERIC_TOKENS))).then(config.GENERIC_TOKEN_WEIGHT).otherwise(1.0)
-    )
+    fallback = pl.when(token.is_in(GENERIC_SERIES)).then(config.GENERIC_TOKEN_WEIGHT).otherwise(1.0)
     weight = fallback if listed is None else listed.fill_null(fallback)
     return (
         pl.when(token.str.len_chars() == 1)
