@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
@@ -21,6 +24,8 @@ from data.api_keys import ApiKeyStore
 from data.jobs import JobStore
 
 API_VERSION = "1.0.0"
+
+logger = logging.getLogger("kyc.api")
 
 
 def create_app(config: ApiConfig | None = None, embedded_runner: bool = False) -> Litestar:
@@ -58,7 +63,7 @@ def create_app(config: ApiConfig | None = None, embedded_runner: bool = False) -
             ),
             security=[{"bearer": []}],
         ),
-        lifespan=[_lifespan(embedded_runner)],
+        lifespan=[_lifespan(embedded_runner, config.snapshot_dir)],
         state=_state(config),
         debug=False,
     )
@@ -70,10 +75,21 @@ def _state(config: ApiConfig) -> Any:
     return State({"kyc": AppState(config=config, jobs=JobStore(config.job_store_uri))})
 
 
-def _lifespan(embedded_runner: bool) -> Callable[[Litestar], Any]:
+def _warm_index(snapshot_dir: Path) -> None:
+    """Build the current snapshot's matching index now, not on the first POST /kyc."""
+    from flows.engine import get_index
+
+    try:
+        get_index(snapshot_dir)
+    except Exception as error:  # no snapshot yet: the first check will say so
+        logger.info("no matching index warmed at start-up: %s", error)
+
+
+def _lifespan(embedded_runner: bool, snapshot_dir: Path) -> Callable[[Litestar], Any]:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         runner = None
+        asyncio.get_running_loop().run_in_executor(None, _warm_index, snapshot_dir)
         if embedded_runner:
             from flows.runner import start_embedded_runner
 

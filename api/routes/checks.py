@@ -5,17 +5,22 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import TYPE_CHECKING
 
 import msgspec
 import polars as pl
 from litestar import Request, post
 
 from api.auth import requires
+from api.config import ApiConfig
 from api.errors import ApiError
 from api.openapi import errors, inline_schema, with_request_body
-from api.routes.common import caller, decode_json_object, options_from, state_of
+from api.routes.common import decode_json_object, options_from, state_of
 from api.schemas import CheckRequest, CheckResult
 from data.entities import entities_from_records
+
+if TYPE_CHECKING:
+    from flows.engine import Engine
 
 
 @post(
@@ -30,7 +35,6 @@ from data.entities import entities_from_records
 )
 async def check(request: Request) -> CheckResult:
     state = state_of(request)
-    caller(request)
     if request.content_type[0] not in ("application/json", "", "text/plain"):
         raise ApiError(415, "POST /kyc takes a JSON body (application/json)")
     data = decode_json_object(await request.body())
@@ -68,7 +72,9 @@ async def check(request: Request) -> CheckResult:
     )
 
 
-def _screen(config, entity: pl.DataFrame, threshold: float):
+def _screen(
+    config: ApiConfig, entity: pl.DataFrame, threshold: float
+) -> tuple[Engine, pl.DataFrame]:
     """The engine of the current snapshot (built once per process) and its verdict."""
     import matching
     from flows.engine import SnapshotGone, get_index
@@ -89,7 +95,7 @@ def _screen(config, entity: pl.DataFrame, threshold: float):
     return engine, result
 
 
-def _loaded_lists(engine) -> list[str]:
+def _loaded_lists(engine: Engine) -> list[str]:
     return sorted(engine.watchlist.lists["list_code"].to_list())
 
 
