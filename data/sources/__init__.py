@@ -11,6 +11,7 @@ staging folder when online, or taken from ``<from_dir>/<FOLDER>/`` when offline.
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import importlib
 import importlib.util
 import os
@@ -22,9 +23,22 @@ import httpx
 
 from data.schema import LIST_CODES
 
-# Bump whenever any parser changes what it outputs: it is part of every snapshot's content
-# version, so the same files parsed by a newer parser make a new snapshot.
-PARSER_VERSION = "1"
+
+def _parser_version() -> str:
+    """A hash of the parsers' own source code (this package, the schema, the country table).
+
+    It is part of every snapshot's content version, so the same files read by changed parsers
+    make a new snapshot, without anyone having to remember to bump a number.
+    """
+    here = Path(__file__).parent
+    code = [*sorted(here.glob("*.py")), here.parent / "schema.py", here.parent / "countries.py"]
+    digest = hashlib.sha256()
+    for path in code:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+PARSER_VERSION = _parser_version()
 
 
 class UnknownListError(ValueError):
