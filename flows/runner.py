@@ -109,6 +109,19 @@ async def _serve(handle: EmbeddedRunner, recover: bool) -> None:
         await close_client()
 
 
+def register_deployments() -> None:
+    """Create or update the deployments now (so the API can start runs before a worker polls)."""
+    from flows.deployments import close_client
+
+    async def register() -> None:
+        try:
+            await _register_deployments()
+        finally:
+            await close_client()
+
+    asyncio.run(register())
+
+
 async def _register_deployments() -> dict[Any, Any]:
     """Create or update both deployments; deployment id -> flow."""
     from flows.deployments import REFRESH_WATCHLISTS_DEPLOYMENT, SCREEN_JOB_DEPLOYMENT

@@ -3,9 +3,11 @@
 Modes (KYC_SERVE_MODE or --mode):
 - ``all`` (embedded default): a Prefect server subprocess on SQLite under the data
   directory (UI on http://127.0.0.1:PREFECT_PORT), the lists loaded on first start, the
-  embedded runner (recovery first) and the API, all in this process group.
+  embedded runner in a child process (recovery first) and the API in this process.
 - ``api``: only the API, against the Prefect server at PREFECT_API_URL (runs on workers).
-- ``worker``: only the runner serving the deployments, against PREFECT_API_URL.
+- ``worker``: only the runner serving the deployments, against PREFECT_API_URL; with
+  ``--recover`` it first resumes the jobs a dead process left (only safe when it is the
+  one worker, which is how "all" mode starts it).
 
 Prefect reads its settings when it is imported, so the environment is set before anything
 imports it (or the global settings are refreshed if something already did). SIGINT and
@@ -40,43 +42,59 @@ class ServiceError(RuntimeError):
     """The service could not start (the message says which part and why)."""
 
 
-def serve(mode: str, from_dir: Path | None) -> None:
-    """Run the service in ``mode`` until SIGINT or SIGTERM."""
+def serve(mode: str, from_dir: Path | None, recover: bool | None = None) -> None:
+    """Run the service in ``mode`` until SIGINT or SIGTERM.
+
+    In "all" mode the runner is a child process (`kyc serve --mode worker --recover`), not a
+    thread of the API process: screening holds the GIL for long stretches, and in the same
+    process it made API polls wait seconds. ``recover`` (default: only for that embedded
+    worker) runs start-up recovery before the runner polls.
+    """
     if mode not in MODES:
         raise ServiceError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Prefect poll otherwise
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
-    server: subprocess.Popen | None = None
+    children: list[subprocess.Popen] = []  # stopped in reverse order: worker, then server
     runner = None
     try:
         if mode == "all":
-            server = start_prefect_server()
+            children.append(start_prefect_server())
         elif not os.environ.get("PREFECT_API_URL"):
             raise ServiceError(f"--mode {mode} needs PREFECT_API_URL (the shared Prefect server)")
         _point_prefect_at_environment()
-        if mode in ("all", "api"):
-            import api.app  # noqa: F401  (imported before the runner thread starts: two
-            # threads importing the same C extensions at once deadlocked here once)
-        if mode in ("all", "worker"):
-            ensure_watchlists(from_dir)
+        ensure_watchlists(from_dir)
+        if mode == "all":
+            from flows.runner import register_deployments
+
+            register_deployments()  # before the API accepts a job: runs need them
+            children.append(start_embedded_worker())
+        if mode == "worker":
             from flows.runner import start_embedded_runner
 
-            runner = start_embedded_runner(recover=mode == "all")
+            runner = start_embedded_runner(recover=bool(recover))
             for job_id, outcome in runner.recovered.items():
                 logger.info("recovery: job %s %s", job_id, outcome)
-        if mode in ("all", "api"):
-            run_api()
-        else:
             _wait_forever()
+        else:
+            run_api()
     except KeyboardInterrupt:
         logger.info("stopping")
     finally:
         if runner is not None:
             runner.stop()
-        if server is not None:
-            stop_process(server)
+        for child in reversed(children):
+            stop_process(child)
+
+
+def start_embedded_worker() -> subprocess.Popen:
+    """The runner of "all" mode: `kyc serve --mode worker --recover` in a child process."""
+    command = [sys.executable, "-c", "from kyc.cli import app; app()"]
+    command += ["serve", "--mode", "worker", "--recover"]
+    process = subprocess.Popen(command, preexec_fn=_die_with_parent)
+    logger.info("embedded worker started (pid %d)", process.pid)
+    return process
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:

@@ -25,6 +25,14 @@ def serve(
             help="all: Prefect server, runner and API; api: the API only; worker: the runner only.",
         ),
     ] = settings.SERVE_MODE,
+    recover: Annotated[
+        bool,
+        typer.Option(
+            "--recover",
+            help="Worker mode: resume or fail jobs left processing by a dead process first "
+            "(only when no other worker can be running them).",
+        ),
+    ] = False,
 ) -> None:
     """Start the service; Ctrl-C (or SIGTERM) stops every part of it."""
     from kyc.service import MODES, ServiceError
@@ -35,7 +43,7 @@ def serve(
     if from_dir is not None and not from_dir.is_dir():
         raise typer.BadParameter(f"{from_dir}: no such folder", param_hint="--from")
     try:
-        run_service(mode, from_dir.resolve() if from_dir else None)
+        run_service(mode, from_dir.resolve() if from_dir else None, recover)
     except ServiceError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
