@@ -27,6 +27,9 @@ MAX_NAME_TOKENS = 12
 # tokens that share a few letters).
 MIN_TOKEN_SIM = 0.70
 
+# Shorter tokens match by a doubled letter or two swapped neighbours only, at this.
+SHORT_TYPO_SIM = 0.85
+
 # Two tokens with the same transliteration-tolerant phonetic key (Yevgeny / Evgeniy,
 # Poutine / Putin) are this similar at least.
 PHONETIC_SIM = 0.95

@@ -92,13 +92,20 @@ def transliterate(text: str) -> str:
 
 
 def _transliterate_column(names: pl.Series) -> pl.Series:
-    """Transliterate only the distinct non-ASCII values of a column."""
+    """Transliterate the non-ASCII values of a column, word by word: a book repeats its
+    given names and surnames far more than whole names, and each distinct word is
+    transliterated once (cached across calls)."""
     distinct = names.unique().drop_nulls()
     foreign = distinct.filter(~distinct.str.contains(r"^[\x00-\x7F]*$"))
     if foreign.is_empty():
         return names
-    mapping = dict(zip(foreign.to_list(), map(transliterate, foreign.to_list()), strict=True))
-    return names.replace(mapping)
+    words = foreign.str.split(" ").explode().unique().drop_nulls()
+    words = words.filter(~words.str.contains(r"^[\x00-\x7F]*$"))
+    ascii_words = pl.Series([transliterate(w) for w in words.to_list()], dtype=pl.Utf8)
+    ascii_names = (
+        foreign.str.split(" ").list.eval(pl.element().replace(words, ascii_words)).list.join(" ")
+    )
+    return names.replace(foreign, ascii_names)
 
 
 # --- Canonical forms ----------------------------------------------------------------------
@@ -322,7 +329,7 @@ def skeleton_key(token: str) -> str:
 
 
 def token_keys(tokens: pl.Series) -> pl.DataFrame:
-    """Distinct tokens -> token, phonetic, skeleton, shape (Python per distinct token, cached)."""
+    """Distinct tokens -> token and its keys (Python per distinct token, cached)."""
     distinct = tokens.unique().drop_nulls().to_list()
     return pl.DataFrame(
         {
@@ -330,6 +337,15 @@ def token_keys(tokens: pl.Series) -> pl.DataFrame:
             "phonetic": [phonetic_key(t) for t in distinct],
             "skeleton": [skeleton_key(t) for t in distinct],
             "shape": [shape_key(t) for t in distinct],
+            "squeezed": [_DOUBLE.sub(r"\1", t) for t in distinct],
+            "letters": ["".join(sorted(t)) for t in distinct],
         },
-        schema={"token": pl.Utf8, "phonetic": pl.Utf8, "skeleton": pl.Utf8, "shape": pl.Utf8},
+        schema={
+            "token": pl.Utf8,
+            "phonetic": pl.Utf8,
+            "skeleton": pl.Utf8,
+            "shape": pl.Utf8,
+            "squeezed": pl.Utf8,  # doubled letters once: "Essa" / "Esa"
+            "letters": pl.Utf8,  # the letters sorted: "Faiz" / "Afiz"
+        },
     )

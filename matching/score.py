@@ -86,9 +86,12 @@ def score_pairs(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
 
 def _with_joined(aligned: pl.DataFrame) -> pl.DataFrame:
     """Joined-name similarity, computed only where it can change the outcome: the token
-    score falls short and a part is missing (split or run-together words show as missing)."""
+    score falls short and the letters add up to about the same length (words split, run
+    together or cut at another place)."""
+    q_len = pl.col("q_tokens").list.eval(pl.element().str.len_chars()).list.sum()
+    c_len = pl.col("c_tokens").list.eval(pl.element().str.len_chars()).list.sum()
     could_help = (pl.col("token_score") < config.MIN_JOINED_SIM) & (
-        (pl.col("q_missing") > 0) | (pl.col("c_missing") > 0)
+        (q_len - c_len).abs() <= (1 - config.MIN_JOINED_SIM) * pl.max_horizontal(q_len, c_len)
     )
     mask = aligned.select(could_help.fill_null(False)).to_series()
     joined = np.zeros(aligned.height)

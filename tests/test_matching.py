@@ -143,10 +143,10 @@ def test_identifier_hit_is_value_first(index, watchlist):
         index,
         [{"full_name": "Nobody In Particular", "document_id": spaced, "document_type": "whatever"}],
     )
-    match = result["matches"][0][0]
+    hits = {m["entity_id"]: m for m in result["matches"][0]}
+    match = hits[f"{listed['list_code']}-{listed['entry_id']}"]  # other lists may list it too
     assert match["confidence_score"] == 1.0
     assert match["match_type"] == "identifier"
-    assert match["entity_id"] == f"{listed['list_code']}-{listed['entry_id']}"
     no_name = run(
         index, [{"full_name": "", "identifiers": [{"type": "x", "value": listed["value"]}]}]
     )
@@ -169,11 +169,11 @@ def test_qualifiers_refine_but_never_create(index, watchlist):
     )
     entity = f"{entry['list_code']}-{entry['entry_id']}"
 
-    def score(i: int) -> float:
-        return next(m["confidence_score"] for m in result["matches"][i] if m["entity_id"] == entity)
+    def match(i: int) -> dict:
+        return next(m for m in result["matches"][i] if m["entity_id"] == entity)
 
-    assert score(0) > score(1)
-    assert json.loads(result["matches"][1][0]["details"])["birth_date"]["verdict"] == "mismatch"
+    assert match(0)["confidence_score"] > match(1)["confidence_score"]
+    assert json.loads(match(1)["details"])["birth_date"]["verdict"] == "mismatch"
     assert not any(m["entity_id"] == entity for m in result["matches"][2])
 
 
@@ -187,7 +187,7 @@ def test_lists_filter_and_max_matches(index):
 
 
 def test_search_types(index):
-    rows = [{"full_name": "Vladimir Putin"}, {"full_name": "Vladimir Putn"}]
+    rows = [{"full_name": "Vladimir Putin"}, {"full_name": "Vladimir Puttin"}]
     exact = run(index, rows, search_type="exact")
     assert exact["is_match"].to_list() == [True, False]
     fuzzy = run(index, rows, search_type="fuzzy")
@@ -201,6 +201,6 @@ def test_search_types(index):
 
 
 def test_per_row_threshold(index):
-    rows = [{"full_name": "Vladimir Putn", "threshold": 0.99}, {"full_name": "Vladimir Putn"}]
+    rows = [{"full_name": "Vladimir Puttin", "threshold": 0.99}, {"full_name": "Vladimir Puttin"}]
     result = run(index, rows)
     assert result["is_match"].to_list() == [False, True]

@@ -66,7 +66,21 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
     initial = (pl.min_horizontal(q_len, c_len) == 1) & (
         pl.col("q_token").str.slice(0, 1) == pl.col("c_token").str.slice(0, 1)
     )
-    fuzzy = pl.when(long_enough & ~has_digit).then(pl.col("edit")).otherwise(0.0)
+    # Short tokens take only the typos that keep the name: a doubled or undoubled letter
+    # ("Essa" / "Esa") or two neighbours swapped ("Faiz" / "Afiz"), not a changed letter
+    # ("Tim" / "Tom").
+    doubled = pl.col("q_squeezed") == pl.col("c_squeezed")
+    swapped = (pl.col("q_letters") == pl.col("c_letters")) & (
+        pl.col("edit") >= 1 - 1 / pl.max_horizontal(q_len, c_len)
+    )
+    short_typo = (pl.min_horizontal(q_len, c_len) >= 2) & (doubled | swapped) & ~has_digit
+    fuzzy = (
+        pl.when(long_enough & ~has_digit)
+        .then(pl.col("edit"))
+        .when(short_typo)
+        .then(config.SHORT_TYPO_SIM)
+        .otherwise(0.0)
+    )
     # Sound keys of short or unlike tokens collide by chance (Vita / Fuad): they count only
     # when the spellings are also somewhat alike.
     # Long keys collide less, so they need less spelling agreement (Volodymyr / Vladimir).
@@ -183,10 +197,10 @@ def part_weight(token: pl.Expr, listed: pl.Expr | None) -> pl.Expr:
 
 def _best(cross: pl.DataFrame, side: str) -> pl.DataFrame:
     """Per part: its best similarity; per pair: the unmatched share of this side's weight."""
-    best = (
-        cross.sort("sim", descending=True)
-        .group_by("pair", f"{side}_pos")
-        .agg(pl.col(f"{side}_weight").first().alias("w"), pl.col("sim", "how").first())
+    best = cross.group_by("pair", f"{side}_pos").agg(
+        pl.col(f"{side}_weight").first().alias("w"),
+        pl.col("sim").max(),
+        pl.col("how").get(pl.col("sim").arg_max()),
     )
     total = pl.col("w").sum()
     missing = pl.col("sim") <= 0
