@@ -66,7 +66,7 @@ REFRESH_CRON: str = _env("REFRESH_CRON", "0 */6 * * *")
 # --- Screening -------------------------------------------------------------------------
 
 # Matches scoring below this confidence are not reported (0-1). Overridable per request.
-DEFAULT_THRESHOLD: float = _env_float("DEFAULT_THRESHOLD", 0.7)
+DEFAULT_THRESHOLD: float = _env_float("DEFAULT_THRESHOLD", 0.8)
 
 # At most this many matches are reported per screened entity, best first.
 MAX_MATCHES: int = _env_int("MAX_MATCHES", 10)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 # Matches scoring below this are not reported. Calibrated on cases.csv (F1) and on Faker
 # non-listed names (false alerts); kyc/settings.py DEFAULT_THRESHOLD mirrors it.
-DEFAULT_THRESHOLD = 0.75
+DEFAULT_THRESHOLD = 0.8
 
 # --- Normalisation ----------------------------------------------------------------------
 
@@ -80,6 +80,9 @@ MIN_MATCHED_WEIGHT = 0.75
 # Parts weighing at least this count as distinguishing evidence (legal forms and particles
 # such as "al" or "bin" weigh less).
 STRONG_PART_WEIGHT = 0.35
+
+# A one-part query ("Putin") is evidence enough when its part matches at least this well.
+LONE_PART_MIN_SIM = 0.85
 
 # How far below the threshold weak evidence is capped.
 WEAK_EVIDENCE_CAP = 0.6

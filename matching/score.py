@@ -45,12 +45,12 @@ def score_pairs(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
     )
     uses_joined = joined > pl.col("token_score")
     # Weak evidence: a single part in common while the names differ otherwise ("Ake
-    # Karlsson" / "AKI"). Exception: the whole query is one rare part found exactly
-    # ("Putin"), a legitimate alert on a listed surname.
+    # Karlsson" / "AKI"). Exception: the whole query is one rare part found (nearly)
+    # exactly ("Putin", "Putyin"), a legitimate alert on a listed surname.
     something_missing = (pl.col("q_missing") > 0) | (pl.col("c_missing") > 0)
     lone_rare_query = (
         (pl.col("q_missing") == 0)
-        & (pl.col("n_exact") == pl.col("n_matched"))
+        & (pl.col("q_deficit") <= 1 - config.LONE_PART_MIN_SIM)
         & (pl.col("matched_weight") >= config.MIN_MATCHED_WEIGHT)
     )
     weak = (pl.col("n_matched") <= 1) & something_missing & ~lone_rare_query
