@@ -73,6 +73,9 @@ def serve(mode: str, from_dir: Path | None, recover: bool | None = None) -> None
         if mode == "worker":
             from flows.runner import start_embedded_runner
 
+            # Batch screening yields the CPU to the API and the Prefect server beside it.
+            os.nice(settings.WORKER_NICE)
+
             runner = start_embedded_runner(recover=bool(recover))
             for job_id, outcome in runner.recovered.items():
                 logger.info("recovery: job %s %s", job_id, outcome)

@@ -118,6 +118,10 @@ WORK_POOL: str = _env("WORK_POOL", "kyc-pool")
 RUNNER_POLL_S: float = _env_float("RUNNER_POLL_S", 1.0)
 RUNNER_LIMIT: int = _env_int("RUNNER_LIMIT", 2)
 
+# Niceness of a `kyc serve --mode worker` process (the embedded runner included): screening
+# is batch work and should not slow the API's answers on the same machine (0 = no change).
+WORKER_NICE: int = _env_int("WORKER_NICE", 10)
+
 # Recovery fails a job with a reason instead of resuming it after this many flow runs.
 MAX_JOB_ATTEMPTS: int = _env_int("MAX_JOB_ATTEMPTS", 5)
 
