@@ -13,8 +13,8 @@ Everything goes through pyarrow's filesystem layer, so a local directory, ``file
 
 Every file is written to a temporary name and then moved into place, so a crash never leaves
 a half-written chunk behind under a name that counts. Chunk ``i`` always holds input rows
-``[i * chunk_size, (i + 1) * chunk_size)``, so reading a page of results opens only the
-chunks that page covers.
+``[i * chunk_size, (i + 1) * chunk_size)`` and progress.json keeps each chunk's counts, so
+reading a page of results opens only the chunks that page covers.
 """
 
 from __future__ import annotations
@@ -286,11 +286,20 @@ class JobStore:
         return ChunkStats.of(pl.from_arrow(table))
 
     def write_progress(
-        self, job_id: str, chunks: dict[int, ChunkStats], rate: float | None
+        self,
+        job_id: str,
+        chunks: dict[int, ChunkStats],
+        rate: float | None,
+        chunk_size: int | None = None,
     ) -> JobProgress:
+        """Record the counts (and the chunk size the run splits by) after a chunk.
+
+        progress.json is written by the job's run only, so it is where the run's own facts
+        live; job.json is also written by the API and could lose a concurrent change."""
         progress = _sum_progress(chunks, rate)
         data = {
             "progress": asdict(progress),
+            "chunk_size": chunk_size or self.chunk_size(job_id),
             "chunks": {str(index): asdict(stats) for index, stats in chunks.items()},
         }
         self._write_json(f"{self._job_dir(job_id)}/progress.json", data)
@@ -308,8 +317,13 @@ class JobStore:
         chunks = self._progress_data(job_id).get("chunks", {})
         return {int(index): ChunkStats(**stats) for index, stats in chunks.items()}
 
-    def _chunk_size(self, meta: JobMeta) -> int:
-        return meta.chunk_size or max(meta.total_entities, 1)
+    def chunk_size(self, job_id: str) -> int | None:
+        """Entities per chunk of the job's runs (None before its first run started)."""
+        recorded = self._progress_data(job_id).get("chunk_size")
+        if recorded:
+            return recorded
+        meta = self.get_job(job_id)
+        return meta.chunk_size if meta else None
 
     def read_results(
         self, job_id: str, offset: int = 0, limit: int = 1000, only_matches: bool = False
@@ -318,18 +332,14 @@ class JobStore:
 
         With ``only_matches``, ``offset`` and ``limit`` count matching rows only.
         """
-        meta = self.get_job(job_id)
-        if meta is None:
+        if self.get_job(job_id) is None:
             raise KeyError(f"no job {job_id}")
         written = self.written_chunks(job_id)
         stats = self.recorded_chunks(job_id)
-        size = self._chunk_size(meta)
         pages, seen = [], 0
         for chunk in written:
-            if only_matches:
-                rows = (stats.get(chunk) or self.chunk_stats(job_id, chunk)).matched_rows
-            else:
-                rows = min(size, meta.total_entities - chunk * size)
+            counts = stats.get(chunk) or self.chunk_stats(job_id, chunk)
+            rows = counts.matched_rows if only_matches else counts.rows
             if seen + rows <= offset:
                 seen += rows
                 continue

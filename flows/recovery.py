@@ -102,6 +102,6 @@ def _why_not_runnable(root: Path, meta: JobMeta) -> str | None:
 
 
 def _all_chunks_written(store: JobStore, meta: JobMeta) -> bool:
-    size = meta.chunk_size or max(meta.total_entities, 1)
+    size = store.chunk_size(meta.job_id) or max(meta.total_entities, 1)
     expected = -(-meta.total_entities // size)
     return len(store.written_chunks(meta.job_id)) >= expected

@@ -159,9 +159,7 @@ async def screen_job(
     logger = get_run_logger()
     store = _store(store_uri)
     meta = _checked_meta(store, job_id, tenant)
-    chunk_size = meta.chunk_size or settings.CHUNK_SIZE
-    if meta.chunk_size is None:
-        store.update_job(job_id, chunk_size=chunk_size)
+    chunk_size = store.chunk_size(job_id) or settings.CHUNK_SIZE  # a resumed run keeps its split
     total_chunks = math.ceil(meta.total_entities / chunk_size)
     done = _finished_chunks(store, job_id)
     todo = [chunk for chunk in range(total_chunks) if chunk not in done]
@@ -173,7 +171,7 @@ async def screen_job(
         chunk_size,
         len(done),
     )
-    progress = store.write_progress(job_id, done, rate=None)
+    progress = store.write_progress(job_id, done, rate=None, chunk_size=chunk_size)
     artifact = await acreate_progress_artifact(
         progress=_percent(progress.processed, meta.total_entities),
         key=f"job-{job_id}".lower(),
@@ -190,7 +188,7 @@ async def screen_job(
         done[chunk] = await screen_chunk(store_uri, root, job_id, chunk, chunk_size)
         processed_here += done[chunk].rows
         rate = processed_here / max(time.monotonic() - started, 1e-6)
-        progress = store.write_progress(job_id, done, rate=rate)
+        progress = store.write_progress(job_id, done, rate=rate, chunk_size=chunk_size)
         await aupdate_progress_artifact(
             artifact, _percent(progress.processed, meta.total_entities), _describe(progress)
         )
