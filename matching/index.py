@@ -118,7 +118,7 @@ def _vocab(names: pl.DataFrame) -> pl.DataFrame:
         .with_row_index("token_id")
         .with_columns(
             pl.col("token_id").cast(pl.Int64),
-            pl.when(pl.col("token").is_in(GENERIC_SERIES))
+            pl.when(pl.col("token").is_in(GENERIC_SERIES.implode()))
             .then(config.GENERIC_TOKEN_WEIGHT)
             .otherwise(rarity.clip(config.MIN_TOKEN_WEIGHT, 1.0))
             .alias("weight"),

@@ -146,14 +146,14 @@ def _words(text: str) -> list[str]:
     return text.split()
 
 
-# Titles and honorifics: never part of a person's identity. Dropped.
+# Titles, honorifics and the article "the": never what tells two parties apart. Dropped.
 TITLES = frozenset(
     _words(
         """mr mrs ms miss mister dr prof professor sir dame lord lady sheikh shaikh shaykh sayed
     sayyid hajji haji mullah maulana maulvi mawlawi imam hon honorable honourable excellency
     president presidente prezident prasident president predsjednik presedintele presiden
     prezydent elnok prezidente colonel capt captain lieutenant senator rev reverend
-    monsieur madame mme mlle herr frau senor senora dona gospodin"""
+    monsieur madame mme mlle herr frau senor senora dona gospodin the"""
     )
 )
 
@@ -231,9 +231,10 @@ def normalize_names(names: pl.Series) -> pl.DataFrame:
     split = cut.str.replace_all(r"(\p{Ll}{2})(\p{Lu}\p{Ll})", "$1 $2")
     # Dotted initialisms are one word: "A.B.C." -> "ABC.", "p.l.c." -> "plc.", "B.V." -> "BV.";
     # spaced initials of a person ("V. V. Putin") stay apart.
-    split = split.str.replace_all(r"(\b\p{L})\.(\p{L})\.", "$1$2.")
-    for _ in range(3):  # "G.m.b.H." -> "Gm.b.H." -> "Gmb.H." -> "GmbH."
-        split = split.str.replace_all(r"(\b\p{L}{2,4})\.(\p{L})\.", "$1$2.")
+    letter = r"(\p{L})\."
+    for count in (4, 3, 2):  # "G.m.b.H." -> "GmbH", "S.A.R.L." -> "SARL", "B.V." -> "BV"
+        joined = "".join(f"${i}" for i in range(1, count + 1))
+        split = split.str.replace_all(r"\b" + letter * count, joined + " ")
     frame = pl.DataFrame(
         {
             "name": distinct,
@@ -250,7 +251,7 @@ def normalize_names(names: pl.Series) -> pl.DataFrame:
         .with_columns(_canonical_token_expr(pl.col("token")).alias("token"))
         .explode("token")
         .filter(pl.col("token").is_not_null() & (pl.col("token") != ""))
-        .filter(~pl.col("token").is_in(_TITLES))
+        .filter(~pl.col("token").is_in(_TITLES.implode()))
         .unique(["name", "token"], keep="first", maintain_order=True)
         .group_by("name", maintain_order=True)
         .agg(pl.col("token").head(config.MAX_NAME_TOKENS).alias("tokens"))

@@ -47,7 +47,7 @@ def score_pairs(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
     # Weak evidence: a single part in common while the names differ otherwise ("Ake
     # Karlsson" / "AKI"). Exception: the whole query is one rare part found (nearly)
     # exactly ("Putin", "Putyin"), a legitimate alert on a listed surname.
-    something_missing = (pl.col("q_missing") > 0) | (pl.col("c_missing") > 0)
+    something_missing = (pl.col("q_missing_parts") + pl.col("c_missing_parts")) > 0
     lone_rare_query = (
         (pl.col("q_missing") == 0)
         & (pl.col("q_deficit") <= 1 - config.LONE_PART_MIN_SIM)

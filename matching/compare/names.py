@@ -157,6 +157,7 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
         .with_columns(
             pl.col("q_unmatched", "c_unmatched", "q_missing", "c_missing").fill_null(1.0),
             pl.col("q_deficit", "c_deficit").fill_null(0.0),
+            pl.col("q_missing_parts", "c_missing_parts").fill_null(1),
             pl.col(COUNTS).fill_null(0),
         )
     )
@@ -186,7 +187,11 @@ def part_weight(token: pl.Expr, listed: pl.Expr | None) -> pl.Expr:
     initial weighs at most INITIAL_WEIGHT whatever its rarity."""
     from matching.normalize import GENERIC_SERIES
 
-    fallback = pl.when(token.is_in(GENERIC_SERIES)).then(config.GENERIC_TOKEN_WEIGHT).otherwise(1.0)
+    fallback = (
+        pl.when(token.is_in(GENERIC_SERIES.implode()))
+        .then(config.GENERIC_TOKEN_WEIGHT)
+        .otherwise(1.0)
+    )
     weight = fallback if listed is None else listed.fill_null(fallback)
     return (
         pl.when(token.str.len_chars() == 1)
@@ -209,6 +214,7 @@ def _best(cross: pl.DataFrame, side: str) -> pl.DataFrame:
     aggs = [
         ((pl.col("w") * (1.0 - pl.col("sim"))).sum() / total).alias(f"{side}_unmatched"),
         (pl.col("w").filter(missing).sum() / total).alias(f"{side}_missing"),
+        (missing & strong).sum().alias(f"{side}_missing_parts"),
         ((pl.col("w") * (1.0 - pl.col("sim"))).filter(~missing).sum() / total).alias(
             f"{side}_deficit"
         ),
