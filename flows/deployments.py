@@ -8,6 +8,7 @@ SQLite slows from ~45 to 2-3 creations/s under concurrent writes (stack-notes.md
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -94,8 +95,16 @@ async def submit_screen_job(job_id: str, tenant: str, idempotency_key: str | Non
             except ObjectNotFound:
                 if attempt == 2:
                     raise
+    _remember_created(str(flow_run.id))
     await asyncio.to_thread(_record_run, job_id, str(flow_run.id))
     return str(flow_run.id)
+
+
+def _remember_created(flow_run_id: str) -> None:
+    now = time.monotonic()
+    for old_id in [i for i, t in _created.items() if now - t > CREATED_FRESH_S]:
+        _created.pop(old_id, None)
+    _created[flow_run_id] = now
 
 
 _deployment_ids: dict[str, Any] = {}
@@ -142,8 +151,30 @@ def _record_cancel(job_id: str, flow_run_id: str) -> None:
         store.update_job(job_id, status="cancelled", completed_at=utc_now())
 
 
+# Runs this process just created, with when: they are Scheduled (or just claimed, which
+# maps to the same job status), so the API's answer to the POST itself needs no read.
+_created: dict[str, float] = {}
+CREATED_FRESH_S = 2.0
+
+# Reads in flight per run id: concurrent pollers of one job share one Prefect request.
+_reads: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Task] = {}
+
+
 async def flow_run_state(flow_run_id: str) -> tuple[str, str | None]:
     """The run's state type name (RUNNING, COMPLETED, CRASHED ...) and message."""
+    created = _created.get(flow_run_id)
+    if created is not None and time.monotonic() - created < CREATED_FRESH_S:
+        return "SCHEDULED", None
+    key = (asyncio.get_running_loop(), flow_run_id)
+    read = _reads.get(key)
+    if read is None:
+        read = asyncio.ensure_future(_read_state(flow_run_id))
+        _reads[key] = read
+        read.add_done_callback(lambda _: _reads.pop(key, None))
+    return await asyncio.shield(read)
+
+
+async def _read_state(flow_run_id: str) -> tuple[str, str | None]:
     client = await prefect_client()
     flow_run = await client.read_flow_run(flow_run_id)
     if flow_run.state is None:
