@@ -9,6 +9,7 @@ so fifty clients polling one running job cost Prefect one read per second.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -35,6 +36,7 @@ STARTUP_S = 3.0  # a runner picks a new run up in 1.5-3 s (stack-notes.md)
 STATE_TTL_S = 1.0
 
 _state_cache: dict[str, tuple[float, tuple[str, str | None]]] = {}
+_in_flight: dict[tuple[int, str], asyncio.Future[tuple[str, str | None] | None]] = {}
 
 
 def iso(moment: datetime) -> str:
@@ -46,20 +48,32 @@ def parse_iso(text: str) -> datetime:
 
 
 async def run_state(flow_run_id: str) -> tuple[str, str | None] | None:
-    """(state type, message) of a flow run, cached briefly; None when Prefect cannot say."""
+    """(state type, message) of a flow run, cached briefly; None when Prefect cannot say.
+
+    Concurrent pollers of one run share a single Prefect read (one in flight per run).
+    """
+    cached = _state_cache.get(flow_run_id)
+    if cached and time.monotonic() - cached[0] < STATE_TTL_S:
+        return cached[1]
+    key = (id(asyncio.get_running_loop()), flow_run_id)
+    pending = _in_flight.get(key)
+    if pending is None:
+        pending = asyncio.ensure_future(_read_state(flow_run_id))
+        _in_flight[key] = pending
+        pending.add_done_callback(lambda _: _in_flight.pop(key, None))
+    return await asyncio.shield(pending)
+
+
+async def _read_state(flow_run_id: str) -> tuple[str, str | None] | None:
     from flows.deployments import flow_run_state
 
-    now = time.monotonic()
-    cached = _state_cache.get(flow_run_id)
-    if cached and now - cached[0] < STATE_TTL_S:
-        return cached[1]
     try:
         state = await flow_run_state(flow_run_id)
     except Exception:  # Prefect unreachable or the run unknown: keep the store's view
         return None
     if len(_state_cache) > 10_000:
         _state_cache.clear()
-    _state_cache[flow_run_id] = (now, state)
+    _state_cache[flow_run_id] = (time.monotonic(), state)
     return state
 
 

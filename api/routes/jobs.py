@@ -167,7 +167,7 @@ async def _accept(
         )
         raise ApiError(503, reason + "; the job was not accepted, retry later") from error
     stored = state.jobs.get_job(meta.job_id) or meta
-    return await _created(stored)
+    return await _created(stored, just_submitted=True)
 
 
 def _parse_job(body: bytes, fmt: str, query: Options, max_entities: int) -> tuple[Any, Options]:
@@ -195,8 +195,9 @@ def _too_many(count: int, limit: int) -> ApiError:
     return ApiError(400, message, [{"loc": "entities", "message": message}])
 
 
-async def _created(meta: JobMeta) -> JobCreated:
-    status, _ = await resolve_status(meta)
+async def _created(meta: JobMeta, just_submitted: bool = False) -> JobCreated:
+    """The creation response; a job submitted this instant is processing (no Prefect call)."""
+    status = "processing" if just_submitted else (await resolve_status(meta))[0]
     return JobCreated(
         status="success",
         job_id=meta.job_id,
