@@ -20,7 +20,7 @@ from scipy import sparse
 
 from matching import config
 from matching.compare.names import part_weight, token_similarity
-from matching.index import WatchlistIndex, blocking_keys
+from matching.index import WatchlistIndex, blocking_keys, name_key
 
 # Candidate values carry two numbers: PARTS_UNIT per distinguishing query part found, plus
 # the rarity weight found (always far below PARTS_UNIT). One product then gives both.
@@ -60,7 +60,23 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     t_linked.data[:] = 1.0
     pair_hits = _pair_hits((q_weight @ t_sim).tocsr(), index, n_queries)
     found = ((q_encoded @ t_linked) @ index.token_names).maximum(pair_hits).tocsr()
-    return _select(found, q_weight, _allowed_lists(queries, index), index)
+    allowed = _allowed_lists(queries, index)
+    selected = _select(found, q_weight, allowed, index)
+    return pl.concat([selected, _same_parts(queries, allowed, index)]).unique(
+        ["qid", "name_id"], keep="first", maintain_order=True
+    )
+
+
+def _same_parts(queries: pl.DataFrame, allowed: np.ndarray, index: WatchlistIndex) -> pl.DataFrame:
+    """Names with exactly the query's parts, in any order: always candidates, however
+    common their parts ("Muhammad Omar" is one name among thousands sharing its tokens)."""
+    keyed = queries.select("qid", name_key(pl.col("tokens")).alias("key"))
+    hits = keyed.join(index.name_keys, on="key").select("qid", "name_id")
+    if hits.is_empty():
+        return _empty()
+    rows, cols = hits["qid"].to_numpy(), hits["name_id"].to_numpy()
+    listed = (allowed[rows] >> index.name_lists[cols]) & 1 == 1
+    return hits.filter(pl.Series(listed)).with_columns(pl.lit(1.0).alias("block_score"))
 
 
 def _allowed_lists(queries: pl.DataFrame, index: WatchlistIndex) -> np.ndarray:

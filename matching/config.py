@@ -47,7 +47,7 @@ MIN_KEY_EDIT_SIM = 0.6
 
 # Tokens with the same vowel-blind shape (consonant classes kept, every vowel "a": Perez /
 # Biriz) count as skeleton matches whatever their edit similarity, from this shape length.
-MIN_SHAPE_LEN = 5
+MIN_SHAPE_LEN = 6
 
 # ... or at least this when the phonetic key has LONG_KEY_LEN+ sounds.
 MIN_LONG_KEY_EDIT_SIM = 0.5
@@ -97,7 +97,7 @@ GENERIC_TOKEN_WEIGHT = 0.2
 
 # Whole-name similarity with spaces removed (joined and split words: "Abdulrahman" /
 # "Abdul Rahman") replaces the token score when it is higher and at least this much.
-MIN_JOINED_SIM = 0.90
+MIN_JOINED_SIM = 0.92
 
 # --- Qualifiers (refine a name match; never create one) ---------------------------------
 

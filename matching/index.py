@@ -36,6 +36,7 @@ class WatchlistIndex:
     token_keys: pl.DataFrame  # key, token_id: every blocking key of every list token
     token_names: sparse.csr_matrix  # token_id x name_id, 1 where the name has the token
     pair_ids: pl.DataFrame  # pair ("a b", sorted token pair), pair_id
+    name_keys: pl.DataFrame  # key (the name's tokens sorted), name_id
     pair_names: sparse.csr_matrix  # pair id x name_id
     identifiers: pl.DataFrame  # value_key, entity_id, id_type, value
     list_codes: list[str]
@@ -50,6 +51,11 @@ class WatchlistIndex:
     @property
     def size(self) -> int:
         return self.names.height
+
+
+def name_key(tokens: pl.Expr) -> pl.Expr:
+    """A name's parts sorted and joined: equal for the same parts in any order."""
+    return tokens.list.sort().list.join(" ")
 
 
 def normalize_identifier(expr: pl.Expr) -> pl.Expr:
@@ -98,6 +104,7 @@ def build_index(watchlist: object) -> WatchlistIndex:
         token_keys=keys,
         token_names=token_names,
         pair_ids=pair_ids,
+        name_keys=names.select(name_key(pl.col("tokens")).alias("key"), "name_id"),
         pair_names=pair_names,
         identifiers=_identifiers(watchlist, entity_id),
         list_codes=list_codes,

@@ -125,7 +125,6 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
 
 COUNTS = [
     "matched_weight",
-    "n_matched",
     "n_exact",
     "n_fuzzy",
     "n_phonetic",
@@ -159,6 +158,11 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
             pl.col("q_deficit", "c_deficit").fill_null(0.0),
             pl.col("q_missing_parts", "c_missing_parts").fill_null(1),
             pl.col(COUNTS).fill_null(0),
+        )
+        # Distinguishing parts in common: counted on both sides, as two query parts may
+        # lean on one list part ("Hussein Hassan" / "Hassan").
+        .with_columns(
+            pl.min_horizontal("q_found_parts", "c_found_parts").fill_null(0).alias("n_matched")
         )
     )
 
@@ -215,6 +219,9 @@ def _best(cross: pl.DataFrame, side: str) -> pl.DataFrame:
         ((pl.col("w") * (1.0 - pl.col("sim"))).sum() / total).alias(f"{side}_unmatched"),
         (pl.col("w").filter(missing).sum() / total).alias(f"{side}_missing"),
         (missing & strong).sum().alias(f"{side}_missing_parts"),
+        ((pl.col("sim") > 0) & strong & (pl.col("how") != INITIAL))
+        .sum()
+        .alias(f"{side}_found_parts"),
         ((pl.col("w") * (1.0 - pl.col("sim"))).filter(~missing).sum() / total).alias(
             f"{side}_deficit"
         ),
@@ -223,7 +230,6 @@ def _best(cross: pl.DataFrame, side: str) -> pl.DataFrame:
         aggs += [
             (pl.col("w") * pl.col("sim")).sum().alias("matched_weight"),
             # Parts that tell names apart (not legal forms, "al", "bin") found on the other side.
-            ((pl.col("sim") > 0) & strong).sum().alias("n_matched"),
             ((pl.col("how") == EXACT) & strong).sum().alias("n_exact"),
             *[
                 (pl.col("how") == how).sum().alias(f"n_{how}")
