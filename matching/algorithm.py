@@ -48,6 +48,25 @@ one_side_unmatched = _share(
 # Matched parts that are not equal: the weighted similarity shortfall, both sides averaged.
 fuzzy_deficit = _share((pl.col("q_deficit") + pl.col("c_deficit")) / 2)
 
+# The same shortfall again when the match rests on a single distinguishing part: one
+# misspelt word ("Bazin" / "Barzin") is much weaker evidence than a misspelt part among
+# several that agree.
+lone_part_deficit = _share(
+    pl.when(pl.col("n_matched") <= 1)
+    .then((pl.col("q_deficit") + pl.col("c_deficit")) / 2)
+    .otherwise(0.0)
+)
+
+# The same shortfall again when the list name also has distinguishing parts the query
+# lacks: a variant spelling plus an unexplained list part ("Mario Hernandez" / "Hernandez
+# Salazar, Maria") is two doubts at once. (A query's own extra parts, a patronymic the
+# list omits, are normal; a match on one part is lone_fuzzy_part's concern.)
+fuzzy_with_missing = _share(
+    pl.when((pl.col("c_missing_parts") > 0) & (pl.col("n_matched") >= 2))
+    .then((pl.col("q_deficit") + pl.col("c_deficit")) / 2)
+    .otherwise(0.0)
+)
+
 
 FEATURES: tuple[Feature, ...] = (
     Feature(
@@ -70,6 +89,20 @@ FEATURES: tuple[Feature, ...] = (
         -config.FUZZY_PART_PENALTY,
         qualifier=False,
         description="parts matched by spelling or sound rather than equal: their shortfall",
+    ),
+    Feature(
+        "lone_fuzzy_part",
+        lone_part_deficit,
+        -config.LONE_FUZZY_PART_PENALTY,
+        qualifier=False,
+        description="the only distinguishing part in common is matched inexactly",
+    ),
+    Feature(
+        "fuzzy_with_missing",
+        fuzzy_with_missing,
+        -config.FUZZY_WITH_MISSING_PENALTY,
+        qualifier=False,
+        description="parts matched inexactly while other parts are missing",
     ),
     Feature(
         "birth_date",

@@ -73,6 +73,13 @@ ONE_SIDE_UNMATCHED_PENALTY = 0.2
 # transliteration variants): milder than a missing part, which means a different name.
 FUZZY_PART_PENALTY = 0.8
 
+# Added to FUZZY_PART_PENALTY when the match rests on one distinguishing part only: a
+# single misspelt word is a coincidence more often than a variant.
+LONE_FUZZY_PART_PENALTY = 0.4
+
+# Added to FUZZY_PART_PENALTY when parts are also missing on either side.
+FUZZY_WITH_MISSING_PENALTY = 1.6
+
 # A name whose matched parts carry less rarity weight than this (in units of one rare
 # token) is weak evidence: a lone common first name, a legal form.
 MIN_MATCHED_WEIGHT = 0.75

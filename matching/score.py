@@ -12,6 +12,7 @@ import polars as pl
 
 from matching import config
 from matching.algorithm import NAME_FEATURES, QUALIFIERS
+from matching.compare.entities import is_person
 from matching.compare.names import align_parts, joined_similarity
 
 # Qualifier columns a pair frame may lack (a name-only benchmark, a query without them).
@@ -46,12 +47,16 @@ def score_pairs(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
     uses_joined = joined > pl.col("token_score")
     # Weak evidence: a single part in common while the names differ otherwise ("Ake
     # Karlsson" / "AKI"). Exception: the whole query is one rare part found (nearly)
-    # exactly ("Putin", "Putyin"), a legitimate alert on a listed surname.
+    # exactly ("Putin", "Putyin"), a legitimate alert on a listed surname. A query known
+    # to be an organisation needs the list name to have no other distinguishing part
+    # ("Acme Ltd" / "ACME"): one word of a company name ("Nelson Inc" / "Kal Nelson
+    # Aviation Inc") is not the company.
     something_missing = (pl.col("q_missing_parts") + pl.col("c_missing_parts")) > 0
     lone_rare_query = (
         (pl.col("q_missing") == 0)
         & (pl.col("q_deficit") <= 1 - config.LONE_PART_MIN_SIM)
         & (pl.col("matched_weight") >= config.MIN_MATCHED_WEIGHT)
+        & ((pl.col("c_missing_parts") == 0) | is_person("q_entity_type").fill_null(True))
     )
     weak = (pl.col("n_matched") <= 1) & something_missing & ~lone_rare_query
     name_score = pl.max_horizontal("token_score", joined)

@@ -33,14 +33,15 @@ def nationality_contribution(pairs: pl.DataFrame) -> pl.DataFrame:
     return pairs.select(value.fill_null(0.0).alias("value"), verdict.alias("verdict"))
 
 
-def _is_person(column: str) -> pl.Expr:
+def is_person(column: str) -> pl.Expr:
+    """True for a person, False for an organisation, vessel ..., null when unknown."""
     text = pl.col(column).str.to_lowercase().str.strip_chars()
     return pl.when(text.is_in(_PERSON)).then(True).when(text.is_in(_NOT_PERSON)).then(False)
 
 
 def entity_type_contribution(pairs: pl.DataFrame) -> pl.DataFrame:
     """pairs: q_entity_type Utf8, c_entity_type Utf8. Only person vs non-person counts."""
-    q, c = _is_person("q_entity_type"), _is_person("c_entity_type")
+    q, c = is_person("q_entity_type"), is_person("c_entity_type")
     known = q.is_not_null() & c.is_not_null()
     verdict = (
         pl.when(~known)
