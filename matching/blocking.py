@@ -21,6 +21,7 @@ from scipy import sparse
 from matching import config
 from matching.compare.names import part_weight, token_similarity
 from matching.index import WatchlistIndex, blocking_keys, name_key
+from matching.lookup import join_sorted, sorted_by
 
 # Candidate values carry two numbers: PARTS_UNIT per distinguishing query part found, plus
 # the rarity weight found (always far below PARTS_UNIT). One product then gives both.
@@ -71,7 +72,7 @@ def _same_parts(queries: pl.DataFrame, allowed: np.ndarray, index: WatchlistInde
     """Names with exactly the query's parts, in any order: always candidates, however
     common their parts ("Muhammad Omar" is one name among thousands sharing its tokens)."""
     keyed = queries.select("qid", name_key(pl.col("tokens")).alias("key"))
-    hits = keyed.join(index.name_keys, on="key").select("qid", "name_id")
+    hits = join_sorted(keyed, sorted_by(index, "name_keys", "key"), "key").select("qid", "name_id")
     if hits.is_empty():
         return _empty()
     rows, cols = hits["qid"].to_numpy(), hits["name_id"].to_numpy()
@@ -151,7 +152,7 @@ def _empty() -> pl.DataFrame:
 def _query_weights(parts: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """qid, token, weight: list rarity where the token is listed, else 1 (generic words less)."""
     return (
-        parts.join(index.token_weights, on="token", how="left")
+        join_sorted(parts, sorted_by(index, "token_weights", "token"), "token", how="left")
         .with_columns(part_weight(pl.col("token"), pl.col("weight")).alias("weight"))
         .unique(["qid", "token"])
     )
@@ -193,11 +194,12 @@ def _map_tokens(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
 
 
 def _linked(tokens: pl.DataFrame, keys: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
+    vocab = sorted_by(index, "vocab", "token_id").select("token_id", c_token="token")
     hits = (
-        keys.join(index.token_keys, on="key")
+        join_sorted(keys.select("token", "key"), sorted_by(index, "token_keys", "key"), "key")
         .select("token", "token_id")
         .unique()
-        .join(index.vocab.select("token_id", pl.col("token").alias("c_token")), on="token_id")
+        .pipe(join_sorted, vocab, "token_id")
         .rename({"token": "q_token"})
     )
     sims = token_similarity(hits.select("q_token", "c_token").unique())
@@ -263,7 +265,7 @@ def _pair_hits(
             .alias("pair"),
             (2 * PARTS_UNIT + pl.col("value") + pl.col("value_b")).alias("weight"),
         )
-        .join(index.pair_ids, on="pair")
+        .pipe(join_sorted, sorted_by(index, "pair_ids", "pair"), "pair")
     )
     if pairs.is_empty():
         return sparse.csr_matrix(shape, dtype=np.float64)

@@ -47,6 +47,8 @@ class WatchlistIndex:
             schema={"token": pl.Utf8, "token_id": pl.Int64, "sim": pl.Float64}
         )
     )
+    # Tables above sorted by a key, made on first use: joins by binary search (lookup.py).
+    lookups: dict[tuple[str, str], pl.DataFrame] = field(default_factory=dict, repr=False)
 
     @property
     def size(self) -> int:

@@ -16,6 +16,7 @@ import polars as pl
 from matching import config
 from matching.blocking import candidates
 from matching.index import WatchlistIndex, normalize_identifier
+from matching.lookup import join_sorted, sorted_by
 from matching.normalize import normalize_names
 from matching.score import score_pairs
 from matching.version import ENGINE_VERSION
@@ -145,7 +146,7 @@ def _query_identifiers() -> pl.Expr:
             pl.element().is_not_null()
             & (normalize_identifier(pl.element()).str.len_chars() >= config.MIN_IDENTIFIER_LEN)
         )
-    ).list.unique()
+    ).list.unique(maintain_order=True)
 
 
 def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
@@ -162,7 +163,7 @@ def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     if found.is_empty():
         return found
     pairs = (
-        found.join(index.names, on="name_id")
+        join_sorted(found, sorted_by(index, "names", "name_id"), "name_id")
         .join(frame.select("qid", "lists"), on="qid")
         .filter(pl.col("lists").is_null() | pl.col("lists").list.contains(pl.col("list_code")))
         .join(
@@ -177,14 +178,15 @@ def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
             ),
             on="qid",
         )
-        .join(
-            index.entries.select(
+        .pipe(
+            join_sorted,
+            sorted_by(index, "entries", "entity_id").select(
                 "entity_id",
                 pl.col("birth_dates").alias("c_birth_dates"),
                 pl.col("nationalities").alias("c_nationalities"),
                 pl.col("entity_type").alias("c_entity_type"),
             ),
-            on="entity_id",
+            "entity_id",
             how="left",
         )
         .rename(
@@ -195,8 +197,9 @@ def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     scored = score_pairs(pairs, index.token_weights)
     return (
         scored.filter(_search_type_allows())
-        .sort(["qid", "entity_id", "score"], descending=[False, False, True])
-        .unique(["qid", "entity_id"], keep="first")
+        # Ties broken by name, so one entity gets the same answer in any batch.
+        .sort(["qid", "entity_id", "score", "matched_name"], descending=[False, False, True, False])
+        .unique(["qid", "entity_id"], keep="first", maintain_order=True)
         .select("qid", "entity_id", "score", "match_type", "matched_name", "details")
     )
 
@@ -226,7 +229,7 @@ def _identifier_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFr
         frame.select("qid", pl.col("id_values").alias("value_key"), "lists")
         .explode("value_key")
         .drop_nulls("value_key")
-        .join(index.identifiers, on="value_key")
+        .pipe(join_sorted, sorted_by(index, "identifiers", "value_key"), "value_key")
         .with_columns(pl.col("entity_id").str.extract(r"^(.*)-[^-]*$", 1).alias("list_code"))
         .filter(pl.col("lists").is_null() | pl.col("lists").list.contains(pl.col("list_code")))
     )
@@ -250,16 +253,16 @@ def _select_matches(
     """Per query: entries at or above its threshold, best first, at most max_matches."""
     if scored.is_empty():
         return pl.DataFrame(schema={"qid": pl.Int64, "matches": pl.List(MATCH)})
-    entries = index.entries.select(
+    entries = sorted_by(index, "entries", "entity_id").select(
         "entity_id", pl.col("list_code").alias("list_name"), "programs", "match_data"
     )
     best = (
         scored.join(frame.select("qid", "threshold"), on="qid")
         .filter(pl.col("score") >= pl.col("threshold"))
-        .sort(["qid", "score", "match_type"], descending=[False, True, False])
+        .sort(["qid", "score", "match_type", "entity_id"], descending=[False, True, False, False])
         .unique(["qid", "entity_id"], keep="first", maintain_order=True)
         .filter(pl.int_range(pl.len()).over("qid") < max_matches)
-        .join(entries, on="entity_id", how="left", maintain_order="left")
+        .pipe(join_sorted, entries, "entity_id", how="left")
         .with_columns(pl.col("matched_name").fill_null(pl.col("match_data").struct.field("name")))
     )
     match = pl.struct(

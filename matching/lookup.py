@@ -1,0 +1,62 @@
+"""Joins against the index's big tables by binary search: the cost follows the query side.
+
+A hash join of a one-row query against a 90,000-row index table hashes all 90,000 keys on
+every call (milliseconds, most of a single check's budget). A copy of the table sorted by
+its key, made once per index, answers the same join with a binary search per query key
+(microseconds), and a 50,000-query chunk just as well.
+
+    entries = sorted_by(index, "entries", "entity_id")   # once, then cached on the index
+    rows = join_sorted(pairs, entries, "entity_id", how="left")
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import polars as pl
+
+
+def sorted_by(index: object, table: str, key: str) -> pl.DataFrame:
+    """index.<table> sorted by `key`, null keys dropped (they never join): made once and
+    kept in index.lookups."""
+    cache: dict[tuple[str, str], pl.DataFrame] = index.lookups
+    if (table, key) not in cache:
+        frame = getattr(index, table)
+        cache[(table, key)] = frame.drop_nulls(key).sort(key).rechunk()
+    return cache[(table, key)]
+
+
+def join_sorted(
+    frame: pl.DataFrame,
+    table: pl.DataFrame,
+    on: str,
+    how: Literal["inner", "left"] = "inner",
+) -> pl.DataFrame:
+    """frame.join(table, on=on, how=how) for a `table` sorted by `on` without null keys.
+
+    Rows come in frame order, each frame row's matches in table order; a left join keeps a
+    frame row without match once, its table columns null. Columns other than `on` must not
+    clash (as in a hash join without suffix).
+    """
+    probe = frame[on]
+    keys = table[on]
+    if probe.dtype != keys.dtype:
+        probe = probe.cast(keys.dtype)
+    low = keys.search_sorted(probe, side="left").to_numpy().astype(np.int64)
+    high = keys.search_sorted(probe, side="right").to_numpy().astype(np.int64)
+    found = np.where(probe.is_null().to_numpy(), 0, high - low)
+    kept = found if how == "inner" else np.maximum(found, 1)
+    frame_rows = np.repeat(np.arange(frame.height, dtype=np.int64), kept)
+    # Position of each output row within its frame row's run of matches.
+    within = np.arange(frame_rows.size, dtype=np.int64) - np.repeat(np.cumsum(kept) - kept, kept)
+    table_rows = pl.Series(np.repeat(low, kept) + within, dtype=pl.Int64)
+    if how == "left":
+        table_rows = table_rows.scatter(np.flatnonzero(np.repeat(found, kept) == 0), None)
+    return pl.concat(
+        [
+            frame.select(pl.all().gather(pl.Series(frame_rows, dtype=pl.Int64))),
+            table.drop(on).select(pl.all().gather(table_rows)),
+        ],
+        how="horizontal",
+    )
