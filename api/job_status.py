@@ -3,17 +3,16 @@
 The store's status wins once it is terminal (completed, failed, cancelled): the flow records
 it when it ends, so polling a finished job never calls Prefect. While the store still says
 "processing", the flow run's state type decides (design.md): a run that crashed or was
-cancelled without recording it is reported as such. Prefect answers are cached for a moment,
-so fifty clients polling one running job cost Prefect one read per second.
+cancelled without recording it is reported as such. flows.deployments caches Prefect's
+answers for a moment, so fifty clients polling one running job cost Prefect one read a second.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import UTC, datetime, timedelta
 
 from data.jobs import JobMeta, JobProgress
+from flows.deployments import flow_run_state
 
 STATE_TO_STATUS = {
     "SCHEDULED": "processing",
@@ -32,12 +31,6 @@ TERMINAL = ("completed", "failed", "cancelled")
 NOMINAL_RATE = 16_000.0  # entities per second (the engine's target on 2 cores)
 STARTUP_S = 3.0  # a runner picks a new run up in 1.5-3 s (stack-notes.md)
 
-# Seconds a flow run's state is reused for other pollers of the same job.
-STATE_TTL_S = 1.0
-
-_state_cache: dict[str, tuple[float, tuple[str, str | None]]] = {}
-_in_flight: dict[tuple[int, str], asyncio.Future[tuple[str, str | None] | None]] = {}
-
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -48,33 +41,11 @@ def parse_iso(text: str) -> datetime:
 
 
 async def run_state(flow_run_id: str) -> tuple[str, str | None] | None:
-    """(state type, message) of a flow run, cached briefly; None when Prefect cannot say.
-
-    Concurrent pollers of one run share a single Prefect read (one in flight per run).
-    """
-    cached = _state_cache.get(flow_run_id)
-    if cached and time.monotonic() - cached[0] < STATE_TTL_S:
-        return cached[1]
-    key = (id(asyncio.get_running_loop()), flow_run_id)
-    pending = _in_flight.get(key)
-    if pending is None:
-        pending = asyncio.ensure_future(_read_state(flow_run_id))
-        _in_flight[key] = pending
-        pending.add_done_callback(lambda _: _in_flight.pop(key, None))
-    return await asyncio.shield(pending)
-
-
-async def _read_state(flow_run_id: str) -> tuple[str, str | None] | None:
-    from flows.deployments import flow_run_state
-
+    """(state type, message) of a flow run; None when Prefect cannot say."""
     try:
-        state = await flow_run_state(flow_run_id)
+        return await flow_run_state(flow_run_id)
     except Exception:  # Prefect unreachable or the run unknown: keep the store's view
         return None
-    if len(_state_cache) > 10_000:
-        _state_cache.clear()
-    _state_cache[flow_run_id] = (time.monotonic(), state)
-    return state
 
 
 async def resolve_status(meta: JobMeta) -> tuple[str, str | None]:

@@ -159,12 +159,22 @@ CREATED_FRESH_S = 2.0
 # Reads in flight per run id: concurrent pollers of one job share one Prefect request.
 _reads: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Task] = {}
 
+# Seconds a run's state is reused for other pollers of the same job, and the answers kept.
+STATE_TTL_S = 1.0
+_states: dict[str, tuple[float, tuple[str, str | None]]] = {}
+
 
 async def flow_run_state(flow_run_id: str) -> tuple[str, str | None]:
-    """The run's state type name (RUNNING, COMPLETED, CRASHED ...) and message."""
+    """The run's state type name (RUNNING, COMPLETED, CRASHED ...) and message.
+
+    Answers are reused for STATE_TTL_S, and concurrent callers share one read in flight.
+    """
     created = _created.get(flow_run_id)
     if created is not None and time.monotonic() - created < CREATED_FRESH_S:
         return "SCHEDULED", None
+    cached = _states.get(flow_run_id)
+    if cached and time.monotonic() - cached[0] < STATE_TTL_S:
+        return cached[1]
     key = (asyncio.get_running_loop(), flow_run_id)
     read = _reads.get(key)
     if read is None:
@@ -177,9 +187,12 @@ async def flow_run_state(flow_run_id: str) -> tuple[str, str | None]:
 async def _read_state(flow_run_id: str) -> tuple[str, str | None]:
     client = await prefect_client()
     flow_run = await client.read_flow_run(flow_run_id)
-    if flow_run.state is None:
-        return "SCHEDULED", None
-    return flow_run.state.type.name, flow_run.state.message
+    state = flow_run.state
+    answer = (state.type.name, state.message) if state else ("SCHEDULED", None)
+    if len(_states) > 10_000:
+        _states.clear()
+    _states[flow_run_id] = (time.monotonic(), answer)
+    return answer
 
 
 async def read_flow_run(flow_run_id: str) -> Any | None:

@@ -20,28 +20,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Cancelled, State
 
 import matching
+from data.entities import SUBJECT_FIELDS
 from data.jobs import ChunkStats, JobMeta, JobStore, utc_now
 from flows.engine import get_index
 from kyc import settings
 
 # Columns of the entity frame that matching.screen reads (interfaces.md section 3).
-QUERY_COLUMNS = (
-    "row",
-    "full_name",
-    "entity_type",
-    "document_id",
-    "document_type",
-    "nationality",
-    "birth_date",
-    "identifiers",
-    "wallet_address",
-    "imo_number",
-    "call_sign",
-    "country",
-    "lists",
-    "search_type",
-    "threshold",
-)
+QUERY_COLUMNS = ("row", *SUBJECT_FIELDS, "lists", "search_type", "threshold")
 
 
 def _store(store_uri: str | None) -> JobStore:
