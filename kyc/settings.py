@@ -110,9 +110,6 @@ PREFECT_PORT: int = _env_int("PREFECT_PORT", 4200)
 # serves the deployments. See the README.
 SERVE_MODE: str = _env("SERVE_MODE", "all")
 
-# Work pool of the deployments when flows run on workers instead of the embedded runner.
-WORK_POOL: str = _env("WORK_POOL", "kyc-pool")
-
 # Embedded runner: seconds between polls for new runs (a new job waits up to this long),
 # and how many job runs execute at once (each is a child process holding a list index).
 RUNNER_POLL_S: float = _env_float("RUNNER_POLL_S", 1.0)
