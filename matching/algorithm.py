@@ -67,6 +67,21 @@ fuzzy_with_missing = _share(
     .otherwise(0.0)
 )
 
+# Names written in short syllables (Chinese, Korean, Vietnamese: "Wang Ying" / "Wang Guo
+# Ying") lose a part of the given name, not a middle name, when a syllable is missing:
+# the list name's unexplained parts count again when every query part is that short.
+syllable_parts_missing = _share(
+    pl.when(
+        (pl.col("c_missing_parts") > 0)
+        & (
+            pl.col("q_tokens").list.eval(pl.element().str.len_chars()).list.max()
+            <= config.SYLLABLE_MAX_LEN
+        )
+    )
+    .then(pl.col("c_missing"))
+    .otherwise(0.0)
+)
+
 
 FEATURES: tuple[Feature, ...] = (
     Feature(
@@ -103,6 +118,13 @@ FEATURES: tuple[Feature, ...] = (
         -config.FUZZY_WITH_MISSING_PENALTY,
         qualifier=False,
         description="parts matched inexactly while other parts are missing",
+    ),
+    Feature(
+        "syllable_missing",
+        syllable_parts_missing,
+        -config.SYLLABLE_MISSING_PENALTY,
+        qualifier=False,
+        description="a short-syllable name lacks a syllable of the list name",
     ),
     Feature(
         "birth_date",

@@ -75,10 +75,16 @@ FUZZY_PART_PENALTY = 0.8
 
 # Added to FUZZY_PART_PENALTY when the match rests on one distinguishing part only: a
 # single misspelt word is a coincidence more often than a variant.
-LONE_FUZZY_PART_PENALTY = 0.4
+LONE_FUZZY_PART_PENALTY = 0.5
 
 # Added to FUZZY_PART_PENALTY when parts are also missing on either side.
 FUZZY_WITH_MISSING_PENALTY = 1.6
+
+# A query whose parts are all this short is written in syllables (Chinese, Korean,
+# Vietnamese); a syllable of the list name it lacks then costs this much more per unit of
+# missing share.
+SYLLABLE_MAX_LEN = 4
+SYLLABLE_MISSING_PENALTY = 0.5
 
 # A name whose matched parts carry less rarity weight than this (in units of one rare
 # token) is weak evidence: a lone common first name, a legal form.

@@ -58,7 +58,13 @@ def score_pairs(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
         & (pl.col("matched_weight") >= config.MIN_MATCHED_WEIGHT)
         & ((pl.col("c_missing_parts") == 0) | is_person("q_entity_type").fill_null(True))
     )
-    weak = (pl.col("n_matched") <= 1) & something_missing & ~lone_rare_query
+    # A single part in common that is frequent in the lists, beside query parts the list
+    # name lacks ("John Le" / the alias "JOHN"), is weak even when those parts are minor:
+    # a short alias needs more evidence than its one word.
+    common_lone_part = (pl.col("matched_weight") < config.MIN_MATCHED_WEIGHT) & (
+        pl.col("q_missing") > 0
+    )
+    weak = (pl.col("n_matched") <= 1) & (something_missing | common_lone_part) & ~lone_rare_query
     name_score = pl.max_horizontal("token_score", joined)
     name_score = (
         pl.when(weak & ~uses_joined)
