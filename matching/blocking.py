@@ -162,14 +162,10 @@ def _token_map(query_vocab: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame
     """q_token_id, token_id, sim: each query token's similar list tokens. Tokens seen in an
     earlier chunk come from the index's cache (a book repeats its names a lot)."""
     cache = index.token_cache
-    unknown = query_vocab.join(cache.select("token").unique(), on="token", how="anti")
+    unknown = query_vocab.filter(~cache.known(query_vocab["token"]))
     if not unknown.is_empty():
-        fresh = _map_tokens(unknown.select("token"), index)
-        if cache.height + fresh.height > config.MAX_CACHED_TOKEN_LINKS:
-            cache = cache.clear()
-        cache = pl.concat([cache, fresh], rechunk=False)
-        index.token_cache = cache
-    mapped = cache.join(query_vocab, on="token")
+        cache.add(_map_tokens(unknown.select("token"), index), config.MAX_CACHED_TOKEN_LINKS)
+    mapped = cache.find(query_vocab)
     return mapped.filter(pl.col("token_id") >= 0).select("q_token_id", "token_id", "sim")
 
 

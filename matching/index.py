@@ -22,6 +22,7 @@ from scipy import sparse
 
 from matching import config
 from matching.normalize import GENERIC_SERIES, normalize_names, token_keys
+from matching.token_links import TokenLinks
 
 
 @dataclass
@@ -42,11 +43,7 @@ class WatchlistIndex:
     list_codes: list[str]
     # Query token -> similar list tokens, filled as chunks are screened (token, token_id,
     # sim; token_id -1 = no neighbour). A cache only: losing it costs time, not results.
-    token_cache: pl.DataFrame = field(
-        default_factory=lambda: pl.DataFrame(
-            schema={"token": pl.Utf8, "token_id": pl.Int64, "sim": pl.Float64}
-        )
-    )
+    token_cache: TokenLinks = field(default_factory=TokenLinks)
     # Tables above sorted by a key, made on first use: joins by binary search (lookup.py).
     lookups: dict[tuple[str, str], pl.DataFrame] = field(default_factory=dict, repr=False)
 
