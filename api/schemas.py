@@ -109,6 +109,7 @@ class JobStatus(msgspec.Struct):
     created_at: str
     updated_at: str
     watchlist_version: str | None
+    engine_version: str | UnsetType = UNSET
     completed_at: str | UnsetType = UNSET
     estimated_completion: str | UnsetType = UNSET
     error: str | UnsetType = UNSET
@@ -139,6 +140,7 @@ class CheckResult(msgspec.Struct):
     matches: list[Match]
     lists_checked: list[str]
     watchlist_version: str
+    engine_version: str
     processing_time_ms: float
 
 

@@ -90,6 +90,7 @@ class JobProgress:
     chunks_done: int = 0
     rate: float | None = None  # entities per second over the current run's chunks
     updated_at: str | None = None
+    engine_version: str | None = None  # the matching engine that screened the chunks
 
 
 @dataclass
@@ -291,12 +292,13 @@ class JobStore:
         chunks: dict[int, ChunkStats],
         rate: float | None,
         chunk_size: int | None = None,
+        engine_version: str | None = None,
     ) -> JobProgress:
         """Record the counts (and the chunk size the run splits by) after a chunk.
 
         progress.json is written by the job's run only, so it is where the run's own facts
         live; job.json is also written by the API and could lose a concurrent change."""
-        progress = _sum_progress(chunks, rate)
+        progress = _sum_progress(chunks, rate, engine_version)
         data = {
             "progress": asdict(progress),
             "chunk_size": chunk_size or self.chunk_size(job_id),
@@ -371,7 +373,9 @@ def _listing_key(meta: JobMeta) -> str:
     return f"{_FAR_FUTURE_US - micros:017d}_{meta.job_id}"
 
 
-def _sum_progress(chunks: dict[int, ChunkStats], rate: float | None) -> JobProgress:
+def _sum_progress(
+    chunks: dict[int, ChunkStats], rate: float | None, engine_version: str | None
+) -> JobProgress:
     return JobProgress(
         processed=sum(s.rows for s in chunks.values()),
         completed=sum(s.completed for s in chunks.values()),
@@ -380,4 +384,5 @@ def _sum_progress(chunks: dict[int, ChunkStats], rate: float | None) -> JobProgr
         chunks_done=len(chunks),
         rate=rate,
         updated_at=utc_now(),
+        engine_version=engine_version,
     )

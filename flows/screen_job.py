@@ -156,7 +156,9 @@ async def screen_job(
         chunk_size,
         len(done),
     )
-    progress = store.write_progress(job_id, done, rate=None, chunk_size=chunk_size)
+    progress = store.write_progress(
+        job_id, done, rate=None, chunk_size=chunk_size, engine_version=matching.ENGINE_VERSION
+    )
     artifact = await acreate_progress_artifact(
         progress=_percent(progress.processed, meta.total_entities),
         key=f"job-{job_id}".lower(),
@@ -173,7 +175,9 @@ async def screen_job(
         done[chunk] = await screen_chunk(store_uri, root, job_id, chunk, chunk_size)
         processed_here += done[chunk].rows
         rate = processed_here / max(time.monotonic() - started, 1e-6)
-        progress = store.write_progress(job_id, done, rate=rate, chunk_size=chunk_size)
+        progress = store.write_progress(
+            job_id, done, rate, chunk_size=chunk_size, engine_version=matching.ENGINE_VERSION
+        )
         await aupdate_progress_artifact(
             artifact, _percent(progress.processed, meta.total_entities), _describe(progress)
         )

@@ -18,6 +18,7 @@ from api import create_app
 from api.config import ApiConfig
 from data.api_keys import PERMISSIONS, ApiKeyStore
 from kyc import settings
+from matching import ENGINE_VERSION
 
 UNLISTED = ["Quentin Zyxwvut", "Marigold Pennyfeather", "Oswin Quillbrook"]
 
@@ -74,6 +75,7 @@ def test_single_check_finds_a_listed_person(
     body = response.json()
     assert body["status"] == "success" and body["is_match"] is True
     assert body["watchlist_version"] == served_snapshot
+    assert body["engine_version"] == ENGINE_VERSION
     assert body["match_count"] == len(body["matches"]) >= 1
     found = {m["entity_id"]: m for m in body["matches"]}
     expected = f"{person['list_code']}-{person['entry_id']}"
@@ -112,6 +114,7 @@ def test_json_job_from_submission_to_results(
     assert job["processed_entities"] == job["completed_entities"] == 6
     assert job["failed_entities"] == 0
     assert job["watchlist_version"] == served_snapshot
+    assert job["engine_version"] == ENGINE_VERSION
     assert job["completed_at"].endswith("Z") and "estimated_completion" not in job
     results = job["results"]
     assert [r["entity_id"] for r in results] == [f"e{i}" for i in range(6)]

@@ -18,6 +18,7 @@ from api.openapi import errors, inline_schema, with_request_body
 from api.routes.common import decode_json_object, options_from, state_of
 from api.schemas import CheckRequest, CheckResult
 from data.entities import entities_from_records
+from matching.version import ENGINE_VERSION
 
 if TYPE_CHECKING:
     from flows.engine import Engine
@@ -68,6 +69,7 @@ async def check(request: Request) -> CheckResult:
         matches=matches,  # type: ignore[arg-type]  # plain dicts in the Match shape
         lists_checked=options.lists or _loaded_lists(engine),
         watchlist_version=engine.version,
+        engine_version=ENGINE_VERSION,
         processing_time_ms=round((time.perf_counter() - started) * 1000, 3),
     )
 

@@ -266,6 +266,7 @@ async def job_status(state: AppState, meta: JobMeta) -> JobStatus:
         created_at=meta.created_at,
         updated_at=progress.updated_at or meta.updated_at or meta.created_at,
         watchlist_version=meta.watchlist_version,
+        engine_version=progress.engine_version or UNSET,
         completed_at=(meta.completed_at or meta.updated_at or utc_now())
         if status in TERMINAL
         else UNSET,
