@@ -25,7 +25,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -105,7 +104,10 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
 
 
 def _wait_forever() -> None:
-    threading.Event().wait()
+    # A plain sleep, not Event().wait(): a KeyboardInterrupt raised by the signal handler
+    # inside a lock's wait surfaces as "release unlocked lock" instead of a clean stop.
+    while True:
+        time.sleep(3600)
 
 
 # --- the Prefect server ----------------------------------------------------------------
