@@ -118,7 +118,7 @@ def _prepare(
         pl.col("threshold").fill_null(threshold).alias("threshold"),
         pl.col("search_type").fill_null(search_type).str.to_lowercase().alias("search_type"),
         (pl.col("lists") if default_lists is None else pl.col("lists").fill_null(default_lists)),
-        _query_identifiers().alias("id_values"),
+        _query_identifiers(frame).alias("id_values"),
     )
     no_name = pl.col("tokens").list.len() == 0
     no_ids = pl.col("id_values").list.len() == 0
@@ -134,8 +134,13 @@ def _prepare(
     return frame.with_columns(error.alias("error"))
 
 
-def _query_identifiers() -> pl.Expr:
+_IDENTIFIER_FIELDS = ("document_id", "wallet_address", "imo_number", "call_sign", "identifiers")
+
+
+def _query_identifiers(frame: pl.DataFrame) -> pl.Expr:
     """Every identifier value the query gives, normalised, from every identifier field."""
+    if all(frame[col].null_count() == frame.height for col in _IDENTIFIER_FIELDS):
+        return pl.lit([], dtype=pl.List(pl.Utf8))  # nothing to normalise: skip the work
     listed = pl.col("identifiers").list.eval(pl.element().struct.field("value"))
     singles = pl.concat_list(
         pl.col("document_id"), pl.col("wallet_address"), pl.col("imo_number"), pl.col("call_sign")
@@ -223,8 +228,20 @@ def _search_type_allows() -> pl.Expr:
     )
 
 
+_IDENTIFIER_HITS = {
+    "qid": pl.Int64,
+    "entity_id": pl.Utf8,
+    "score": pl.Float64,
+    "match_type": pl.Utf8,
+    "matched_name": pl.Utf8,
+    "details": pl.Utf8,
+}
+
+
 def _identifier_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """Exact identifier hits, value first: any query identifier equal to any listed one."""
+    if frame.select(pl.col("id_values").list.len().sum()).item() == 0:
+        return pl.DataFrame(schema=_IDENTIFIER_HITS)
     hits = (
         frame.select("qid", pl.col("id_values").alias("value_key"), "lists")
         .explode("value_key")
