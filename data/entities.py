@@ -1,4 +1,4 @@
-"""Entities in, results out: the one place that knows the input and output formats of a job.
+"""Entities in: the one place that knows the input formats of a job (results: data/results.py).
 
 Input: JSON records (the ``entities[]`` of POST /kyc/jobs), or CSV, NDJSON and Parquet files
 (one entity per row, columns named after the subject fields plus ``entity_id``, ``lists``
@@ -6,10 +6,6 @@ and ``search_type``). Every input becomes the same *canonical entity frame* (ENT
 validated as a whole with Polars expressions (never row by row), so a million-row upload is
 checked in about a second. Problems are collected, up to MAX_PROBLEMS, into one
 EntityValidationError whose ``details`` name the row and field.
-
-Output: a job's results (``matching.screen`` rows plus ``entity_id``) as CSV (one row per
-match, flattened), NDJSON (one api.md per-entity result per line) or Parquet (nested), written
-batch by batch so a big job never has to be in memory at once.
 """
 
 from __future__ import annotations
@@ -17,20 +13,18 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import Any, Literal
 
 import msgspec
 import polars as pl
-import pyarrow.parquet as pq
 import pycountry
 
 from data.schema import LIST_CODES
 
 InputFormat = Literal["json", "csv", "ndjson", "parquet"]
-OutputFormat = Literal["csv", "ndjson", "parquet"]
 
 # --- The canonical entity frame ----------------------------------------------------------
 
@@ -499,195 +493,10 @@ def _problems(frame: pl.DataFrame, locate: _Locator) -> list[dict[str, str]]:
     return [detail for _, _, detail in problems[:MAX_PROBLEMS]]
 
 
-# --- Results out --------------------------------------------------------------------------
-
-# The per-entity result of api.md, without its matches: these columns, in this order.
-RESULT_FIELDS = ("entity_id", "status", "is_match", "match_count")
-
-
-def result_json(frame: pl.DataFrame) -> pl.Series:
-    """Each result row as its api.md per-entity JSON object (text), built with Polars.
-
-    The matches' ``details`` are JSON text in the store; they are spliced in as objects, not
-    re-encoded as strings, which is why this builds text rather than calling json_encode once.
-    """
-    match_fields = pl.element().struct.field
-    match_json = pl.concat_str(
-        pl.element()
-        .struct.with_fields(details=None)
-        .struct.json_encode()
-        .str.head(-len(',"details":null}')),
-        pl.lit(',"details":'),
-        match_fields("details").fill_null("{}"),
-        pl.lit("}"),
-    )
-    head = pl.struct(RESULT_FIELDS).struct.json_encode().str.head(-1)
-    matches = pl.col("matches").list.eval(match_json).list.join(",").fill_null("")
-    error = pl.when(pl.col("error").is_not_null()).then(
-        pl.lit(',"error":') + pl.struct("error").struct.json_encode().str.slice(9).str.head(-1)
-    )
-    line = pl.concat_str(
-        head, pl.lit(',"matches":['), matches, pl.lit("]"), error.fill_null(""), pl.lit("}")
-    )
-    return frame.select(line.alias("json")).to_series()
-
-
-def _csv_rows(frame: pl.DataFrame) -> pl.DataFrame:
-    """One row per match (an entity without matches keeps one row), nested fields flattened."""
-    matches = frame.select(
-        *RESULT_FIELDS,
-        "error",
-        pl.col("matches").list.eval(
-            pl.element().struct.with_fields(rank=pl.int_range(1, pl.len() + 1))
-        ),
-    ).explode("matches", empty_as_null=True)
-    match = pl.col("matches").struct.field
-    return matches.select(
-        *RESULT_FIELDS,
-        "error",
-        match("rank").alias("match_rank"),
-        match("entity_id").alias("match_entity_id"),
-        match("list_name"),
-        match("confidence_score"),
-        match("match_type"),
-        match("matched_name"),
-        match("programs").list.join(";").alias("programs"),
-        match("match_data").struct.field("name").alias("listed_name"),
-        match("match_data").struct.field("entity_type").alias("listed_entity_type"),
-        match("match_data").struct.field("nationality").list.join(";").alias("listed_nationality"),
-        match("match_data").struct.field("birth_dates").list.join(";").alias("listed_birth_dates"),
-        match("details"),
-    )
-
-
-def write_results(
-    results: pl.DataFrame | Iterable[pl.DataFrame], fmt: OutputFormat, sink: Path | IO[bytes]
-) -> None:
-    """Write result frames (one or many batches) to a file or binary stream as fmt."""
-    if isinstance(sink, Path):
-        with sink.open("wb") as stream:
-            write_results(results, fmt, stream)
-        return
-    for chunk in iter_result_bytes(results, fmt):
-        sink.write(chunk)
-
-
-def iter_result_bytes(
-    results: pl.DataFrame | Iterable[pl.DataFrame], fmt: OutputFormat
-) -> Iterator[bytes]:
-    """The encoded output, one piece per input batch: what a streamed HTTP download sends."""
-    batches = [results] if isinstance(results, pl.DataFrame) else results
-    if fmt == "parquet":
-        yield from _parquet_bytes(batches)
-        return
-    if fmt not in ("csv", "ndjson"):
-        raise ValueError(f"unknown result format {fmt!r}")
-    first = True
-    for batch in batches:
-        if fmt == "ndjson":
-            if batch.height:
-                yield ("\n".join(result_json(batch).to_list()) + "\n").encode()
-            continue
-        buffer = io.BytesIO()
-        _csv_rows(batch).write_csv(buffer, include_header=first)
-        first = False
-        yield buffer.getvalue()
-    if fmt == "csv" and first:  # no batch at all: still a header
-        yield b",".join(c.encode() for c in _csv_rows(_empty_results()).columns) + b"\n"
-
-
-class _Drain(io.RawIOBase):
-    """A write-only stream whose bytes are taken out after each Parquet row group."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-        self.position = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        chunk = bytes(data)
-        self.parts.append(chunk)
-        self.position += len(chunk)
-        return len(chunk)
-
-    def tell(self) -> int:
-        return self.position
-
-    def take(self) -> bytes:
-        out, self.parts = b"".join(self.parts), []
-        return out
-
-
-def _parquet_bytes(batches: Iterable[pl.DataFrame]) -> Iterator[bytes]:
-    drain = _Drain()
-    writer: pq.ParquetWriter | None = None
-    for batch in batches:
-        table = _parquet_frame(batch).to_arrow()
-        if writer is None:
-            writer = pq.ParquetWriter(drain, table.schema)
-        writer.write_table(table)
-        yield drain.take()
-    if writer is None:
-        writer = pq.ParquetWriter(drain, _parquet_frame(_empty_results()).to_arrow().schema)
-    writer.close()
-    yield drain.take()
-
-
-def _parquet_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.select(*RESULT_FIELDS, "matches", "error")
-
-
-def _empty_results() -> pl.DataFrame:
-    return pl.DataFrame(schema=RESULT_SCHEMA)
-
-
-MATCH = pl.Struct(
-    {
-        "entity_id": pl.Utf8,
-        "list_name": pl.Utf8,
-        "confidence_score": pl.Float64,
-        "match_type": pl.Utf8,
-        "matched_name": pl.Utf8,
-        "programs": pl.List(pl.Utf8),
-        "match_data": pl.Struct(
-            {
-                "name": pl.Utf8,
-                "aliases": pl.List(pl.Utf8),
-                "entity_type": pl.Utf8,
-                "nationality": pl.List(pl.Utf8),
-                "birth_dates": pl.List(pl.Utf8),
-                "identifiers": pl.List(IDENTIFIER),
-                "addresses": pl.List(pl.Utf8),
-                "remarks": pl.Utf8,
-            }
-        ),
-        "details": pl.Utf8,
-    }
-)
-
-# A stored result row: matching.screen's output plus the entity's id (interfaces.md 3 and 5).
-RESULT_SCHEMA = pl.Schema(
-    {
-        "row": pl.Int64,
-        "entity_id": pl.Utf8,
-        "status": pl.Utf8,
-        "is_match": pl.Boolean,
-        "match_count": pl.Int64,
-        "matches": pl.List(MATCH),
-        "error": pl.Utf8,
-    }
-)
-
 __all__ = [
     "ENTITY_SCHEMA",
-    "RESULT_SCHEMA",
     "EntityValidationError",
     "entities_from_records",
     "format_for_path",
-    "iter_result_bytes",
     "read_entities",
-    "result_json",
-    "write_results",
 ]

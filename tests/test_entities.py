@@ -10,14 +10,8 @@ import msgspec
 import polars as pl
 import pytest
 
-from data.entities import (
-    ENTITY_SCHEMA,
-    RESULT_SCHEMA,
-    EntityValidationError,
-    entities_from_records,
-    read_entities,
-    write_results,
-)
+from data.entities import ENTITY_SCHEMA, EntityValidationError, entities_from_records, read_entities
+from data.results import RESULT_SCHEMA, write_results
 
 GOOD = [
     {

@@ -31,8 +31,9 @@ from api.routes.common import (
     state_of,
 )
 from api.schemas import JobCreated, JobList, JobRequest, JobStatus, JobSummary
-from data.entities import entities_from_records, iter_result_bytes, read_entities, result_json
+from data.entities import entities_from_records, read_entities
 from data.jobs import JobMeta, new_job_id, utc_now
+from data.results import iter_result_bytes, result_json
 from data.store import SnapshotStore
 
 # Body Content-Types a job accepts, and the entity format each one is.

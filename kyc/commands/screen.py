@@ -16,13 +16,8 @@ import polars as pl
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from data.entities import (
-    EntityValidationError,
-    OutputFormat,
-    format_for_path,
-    read_entities,
-    write_results,
-)
+from data.entities import EntityValidationError, format_for_path, read_entities
+from data.results import OutputFormat, write_results
 from data.schema import LIST_CODES
 from kyc import settings
 
