@@ -38,6 +38,12 @@ PHONETIC_SIM = 0.95
 # without short vowels, Mhmd / Muhammad) are this similar at least.
 SKELETON_SIM = 0.9
 
+# A name transliterated from another script (Arabic, Hebrew: vowels guessed) against a
+# Latin name: the same consonant skeleton is at least this similar whatever the vowels
+# (just above MIN_TOKEN_SIM: it completes a match of several parts, it cannot carry one
+# word alone, "МАКС" / "MAGUS").
+CROSS_SCRIPT_SKELETON_SIM = 0.75
+
 # Skeletons shorter than this collide too often to count (Mary / Moore / Maria).
 MIN_SKELETON_LEN = 3
 

@@ -38,7 +38,7 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
     a = pairs["q_token"].to_list()
     b = pairs["c_token"].to_list()
     if not a:
-        return pairs.with_columns(sim=pl.lit(0.0), how=pl.lit(NONE))
+        return pairs.with_columns(sim=pl.lit(0.0), how=pl.lit(NONE), vowel_blind=pl.lit(False))
     # Optimal string alignment: an adjacent transposition ("Marcon" / "Macron") is one edit.
     edit = process.cpdist(a, b, scorer=OSA.normalized_similarity, workers=-1)
     # Sound keys once per distinct token, joined to the pairs (not computed per pair).
@@ -120,7 +120,12 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit(PHONETIC))
         .otherwise(pl.lit(SKELETON))
     )
-    return frame.select("q_token", "c_token", sim.alias("sim"), how.alias("how"))
+    # Same consonant skeleton whatever the vowels: evidence only across scripts, where a
+    # script written without short vowels (Arabic, Hebrew) leaves them to a guess.
+    vowel_blind = pl.col("same_skeleton") & ~has_digit
+    return frame.select(
+        "q_token", "c_token", sim.alias("sim"), how.alias("how"), vowel_blind.alias("vowel_blind")
+    )
 
 
 COUNTS = [
@@ -146,7 +151,9 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
     c = _parts(pairs, "c", weights)
     cross = q.join(c, on="pair", how="inner")
     sims = token_similarity(cross.select("q_token", "c_token").unique())
-    cross = cross.join(sims, on=["q_token", "c_token"], how="left")
+    cross = cross.join(sims, on=["q_token", "c_token"], how="left").with_columns(
+        _cross_script_skeleton()
+    )
     q_best = _best(cross, "q")
     c_best = _best(cross, "c")
     return (
@@ -167,9 +174,33 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
     )
 
 
+def _cross_script_skeleton() -> list[pl.Expr]:
+    """A name transliterated from another script against a Latin one: tokens with the same
+    consonant skeleton match at CROSS_SCRIPT_SKELETON_SIM at least ("biriz" from Arabic
+    script / "Perez"), as the transliteration had to guess the vowels."""
+    cross_script = pl.col("q_script") != pl.col("c_script")
+    lifted = (
+        cross_script & pl.col("vowel_blind") & (pl.col("sim") < config.CROSS_SCRIPT_SKELETON_SIM)
+    )
+    return [
+        pl.when(lifted)
+        .then(config.CROSS_SCRIPT_SKELETON_SIM)
+        .otherwise(pl.col("sim"))
+        .alias("sim"),
+        pl.when(lifted).then(pl.lit(SKELETON)).otherwise(pl.col("how")).alias("how"),
+    ]
+
+
 def _parts(pairs: pl.DataFrame, side: str, weights: pl.DataFrame | None) -> pl.DataFrame:
+    script = (
+        pl.col(f"{side}_transliterated").fill_null(False)
+        if f"{side}_transliterated" in pairs.columns
+        else pl.lit(False)
+    )
     parts = (
-        pairs.select("pair", pl.col(f"{side}_tokens").alias(f"{side}_token"))
+        pairs.select(
+            "pair", pl.col(f"{side}_tokens").alias(f"{side}_token"), script.alias(f"{side}_script")
+        )
         .explode(f"{side}_token")
         .drop_nulls(f"{side}_token")
         .with_columns(pl.int_range(pl.len()).over("pair").alias(f"{side}_pos"))
