@@ -103,8 +103,8 @@ def _select(
 ) -> pl.DataFrame:
     """Decode, filter and rank the product with numpy: per query the best MAX_CANDIDATES
     names whose found share reaches MIN_BLOCKING_SCORE and that hold two distinguishing
-    parts (one for a one-part query). A name sharing one part with a longer query would be
-    capped as weak evidence by scoring anyway."""
+    parts (one for a one-part query, or for a query no name shares two parts with). A name
+    sharing one part with a longer query is otherwise capped as weak evidence by scoring."""
     rows = np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))
     cols = found.indices.astype(np.int64)
     count = np.floor(found.data / PARTS_UNIT)
@@ -113,7 +113,15 @@ def _select(
     matched = np.minimum(found.data - count * PARTS_UNIT, total[rows])
     block = matched / np.maximum(total[rows], 1e-9)
     listed = (allowed[rows] >> index.name_lists[cols]) & 1 == 1
-    keep = listed & (block >= config.MIN_BLOCKING_SCORE) & ((count >= 2) | (strong[rows] <= 1))
+    usable = listed & (block >= config.MIN_BLOCKING_SCORE)
+    two_parts = usable & (count >= 2)
+    # A query no name shares two parts with keeps its one-part names as a fallback: its
+    # other part may be a spelling no key links ("Bhladimir" / "Vladimir"), which scoring
+    # still recognises; without one, scoring caps a one-part match as weak evidence.
+    has_two = np.bincount(rows[two_parts], minlength=found.shape[0]) > 0
+    fallback = ~has_two & (strong >= 2)  # per query
+    keep = two_parts | (usable & ((strong[rows] <= 1) | fallback[rows]))
+    limit = np.where(fallback, config.FALLBACK_CANDIDATES, config.MAX_CANDIDATES)
     rows, cols, block, matched = rows[keep], cols[keep], block[keep], matched[keep]
     # Ranked by the share of the query found, then of the list name covered (a short name
     # fully covered beats a long one sharing a part).
@@ -134,7 +142,7 @@ def _select(
     rows, cols, block, rank = rows[first], cols[first], block[first], rank[first]
     order = np.lexsort((-rank, rows))
     rows, cols, block = rows[order], cols[order], block[order]
-    top = _position_in_group(rows) < config.MAX_CANDIDATES
+    top = _position_in_group(rows) < limit[rows]
     return pl.DataFrame(
         {"qid": rows[top].astype(np.int64), "name_id": cols[top], "block_score": block[top]}
     )

@@ -144,6 +144,11 @@ MAX_BLOCKING_DF = 150
 # Candidates kept per query after the cheap blocking score, best first.
 MAX_CANDIDATES = 40
 
+# A query no list name shares two parts with keeps this many one-part names (its best) as
+# a fallback: its other part may be a spelling no key links. Few, as most such queries are
+# simply not listed and each candidate costs scoring time.
+FALLBACK_CANDIDATES = 3
+
 # ... of which at most this many names of one entry (its aliases).
 NAMES_PER_ENTRY = 3
 
