@@ -179,11 +179,11 @@ _VARIANTS = {
     "osama": "usama usamah",
     "and": "und et y",
     "international": "intl internationale internacional",
-    "1": "one first",
-    "2": "two second ii",
-    "3": "three third iii",
-    "4": "four fourth iv",
-    "5": "five fifth",
+    "1": "one first 1st",
+    "2": "two second ii 2nd",
+    "3": "three third iii 3rd",
+    "4": "four fourth iv 4th",
+    "5": "five fifth 5th",
 }
 TOKEN_VARIANTS: dict[str, str] = {
     variant: canonical for canonical, variants in _VARIANTS.items() for variant in variants.split()
