@@ -37,13 +37,15 @@ def join_sorted(
     on: str,
     how: Literal["inner", "left"] = "inner",
 ) -> pl.DataFrame:
-    """frame.join(table, on=on, how=how) for a `table` sorted by `on` without null keys.
+    """frame.join(table, on=on, how=how) for a `table` sorted by `on` without null keys
+    (a table not flagged sorted, e.g. not from sorted_by, takes the hash join).
 
     Rows come in frame order, each frame row's matches in table order; a left join keeps a
     frame row without match once, its table columns null. Columns other than `on` must not
     clash (as in a hash join without suffix).
     """
-    if frame.height * BINARY_SEARCH_RATIO > table.height:
+    unsorted = not table[on].flags["SORTED_ASC"]
+    if unsorted or frame.height * BINARY_SEARCH_RATIO > table.height:
         # Many probes: one hash join is cheaper than a binary search per probe.
         return frame.join(table, on=on, how=how, maintain_order="left")
     probe = frame[on]

@@ -199,7 +199,7 @@ def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
         )
         .with_row_index("pair")
     )
-    scored = score_pairs(pairs, index.token_weights)
+    scored = score_pairs(pairs, sorted_by(index, "token_weights", "token"))
     return (
         scored.filter(_search_type_allows())
         # Ties broken by name, so one entity gets the same answer in any batch.

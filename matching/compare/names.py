@@ -14,6 +14,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
 from matching import config
+from matching.lookup import join_sorted
 from matching.normalize import token_keys
 
 # How a token pair matched, best evidence first; kept per part for match_type and details.
@@ -209,7 +210,8 @@ def _parts(pairs: pl.DataFrame, side: str, weights: pl.DataFrame | None) -> pl.D
         weight = part_weight(pl.col(f"{side}_token"), None)
         return parts.with_columns(weight.alias(f"{side}_weight"))
     return (
-        parts.join(weights.rename({"token": f"{side}_token"}), on=f"{side}_token", how="left")
+        # A binary search in the (sorted) weights: a few parts need not hash the whole table.
+        join_sorted(parts, weights.rename({"token": f"{side}_token"}), f"{side}_token", "left")
         .with_columns(
             part_weight(pl.col(f"{side}_token"), pl.col("weight")).alias(f"{side}_weight")
         )
