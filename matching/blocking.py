@@ -62,7 +62,7 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     pair_hits = _pair_hits((q_weight @ t_sim).tocsr(), index, n_queries)
     found = ((q_encoded @ t_linked) @ index.token_names).maximum(pair_hits).tocsr()
     allowed = _allowed_lists(queries, index)
-    selected = _select(found, q_weight, allowed, index)
+    selected = _select(found, q_weight, allowed, _transliterated(queries), index)
     return pl.concat([selected, _same_parts(queries, allowed, index)]).unique(
         ["qid", "name_id"], keep="first", maintain_order=True
     )
@@ -78,6 +78,13 @@ def _same_parts(queries: pl.DataFrame, allowed: np.ndarray, index: WatchlistInde
     rows, cols = hits["qid"].to_numpy(), hits["name_id"].to_numpy()
     listed = (allowed[rows] >> index.name_lists[cols]) & 1 == 1
     return hits.filter(pl.Series(listed)).with_columns(pl.lit(1.0).alias("block_score"))
+
+
+def _transliterated(queries: pl.DataFrame) -> np.ndarray:
+    """Per query: was its name written in another script (transliterated)?"""
+    if "transliterated" not in queries.columns:
+        return np.zeros(queries.height, dtype=bool)
+    return queries["transliterated"].fill_null(False).to_numpy()
 
 
 def _allowed_lists(queries: pl.DataFrame, index: WatchlistIndex) -> np.ndarray:
@@ -99,12 +106,14 @@ def _select(
     found: sparse.csr_matrix,
     q_weight: sparse.csr_matrix,
     allowed: np.ndarray,
+    transliterated: np.ndarray,
     index: WatchlistIndex,
 ) -> pl.DataFrame:
     """Decode, filter and rank the product with numpy: per query the best MAX_CANDIDATES
     names whose found share reaches MIN_BLOCKING_SCORE and that hold two distinguishing
-    parts (one for a one-part query, or for a query no name shares two parts with). A name
-    sharing one part with a longer query is otherwise capped as weak evidence by scoring."""
+    parts (one for a one-part query, or a few for a transliterated query no name shares two
+    parts with). A name sharing one part with a longer query is otherwise capped as weak
+    evidence by scoring."""
     rows = np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))
     cols = found.indices.astype(np.int64)
     count = np.floor(found.data / PARTS_UNIT)
@@ -115,12 +124,14 @@ def _select(
     listed = (allowed[rows] >> index.name_lists[cols]) & 1 == 1
     usable = listed & (block >= config.MIN_BLOCKING_SCORE)
     two_parts = usable & (count >= 2)
-    # A query no name shares two parts with keeps its one-part names as a fallback: its
-    # other part may be a spelling no key links ("Bhladimir" / "Vladimir"), which scoring
-    # still recognises; without one, scoring caps a one-part match as weak evidence.
+    # A transliterated query no name shares two parts with keeps its best one-part names
+    # as a fallback: its other part may be a spelling no key links ("Bhladimir" /
+    # "Vladimir"), which scoring still recognises. Only transliterated names, where
+    # spellings vary most: for every query it would cost a third of the throughput.
     has_two = np.bincount(rows[two_parts], minlength=found.shape[0]) > 0
-    fallback = ~has_two & (strong >= 2)  # per query
-    keep = two_parts | (usable & ((strong[rows] <= 1) | fallback[rows]))
+    fallback = ~has_two & (strong >= 2) & transliterated  # per query
+    rare_part = block >= config.FALLBACK_MIN_BLOCK_SCORE
+    keep = two_parts | (usable & ((strong[rows] <= 1) | (fallback[rows] & rare_part)))
     limit = np.where(fallback, config.FALLBACK_CANDIDATES, config.MAX_CANDIDATES)
     rows, cols, block, matched = rows[keep], cols[keep], block[keep], matched[keep]
     # Ranked by the share of the query found, then of the list name covered (a short name

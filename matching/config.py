@@ -149,6 +149,10 @@ MAX_CANDIDATES = 40
 # simply not listed and each candidate costs scoring time.
 FALLBACK_CANDIDATES = 3
 
+# ... and only names whose one part carries at least this share of the query's weight (a
+# rare part, not a common given name).
+FALLBACK_MIN_BLOCK_SCORE = 0.4
+
 # ... of which at most this many names of one entry (its aliases).
 NAMES_PER_ENTRY = 3
 
