@@ -137,7 +137,7 @@ def _details(parts: list[str], qualifiers: list[str]) -> pl.Expr:
     applies = pl.col("name_score") >= config.QUALIFIER_MIN_NAME_SCORE
     fields = [
         pl.lit(1.0).alias("base"),
-        *[pl.col(f"_part_{p}").round(4).alias(p) for p in parts],
+        *[_unsigned_zero(pl.col(f"_part_{p}").round(4)).alias(p) for p in parts],
         pl.col("token_score").round(4),
         pl.when(pl.col("uses_joined")).then(pl.col("joined").round(4)).alias("joined_name"),
         pl.when(pl.col("weak")).then(pl.lit(config.WEAK_EVIDENCE_CAP)).alias("weak_evidence_cap"),
@@ -156,3 +156,8 @@ def _details(parts: list[str], qualifiers: list[str]) -> pl.Expr:
         pl.col("score").alias("total"),
     ]
     return pl.struct(fields).struct.json_encode()
+
+
+def _unsigned_zero(value: pl.Expr) -> pl.Expr:
+    """An unused penalty is 0.0 for the reader, not the -0.0 that weight x 0 gives."""
+    return pl.when(value == 0).then(0.0).otherwise(value)
