@@ -48,6 +48,10 @@ class SnapshotNotFoundError(LookupError):
     """There is no such snapshot (or no snapshot at all yet)."""
 
 
+# Every way a refresh fails on its inputs or checks: callers report these as one line.
+REFRESH_ERRORS = (SourceError, sources.FetchError, sources.UnknownListError, RefreshError)
+
+
 @dataclass
 class RefreshReport:
     """What a refresh did."""

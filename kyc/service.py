@@ -207,7 +207,7 @@ def _point_prefect_at_environment() -> None:
 
 def ensure_watchlists(from_dir: Path | None) -> None:
     """Load the lists on first start: a refresh when there is no current snapshot yet."""
-    from data.store import SnapshotStore
+    from data.store import REFRESH_ERRORS, SnapshotStore
 
     store = SnapshotStore(settings.SNAPSHOT_DIR)
     if store.current_version() is not None:
@@ -215,13 +215,17 @@ def ensure_watchlists(from_dir: Path | None) -> None:
     folder = from_dir or (Path(settings.WATCHLIST_DIR) if settings.WATCHLIST_DIR else None)
     where = folder or "the official publishers"
     logger.info("no watchlist snapshot yet: loading the lists from %s", where)
-    report = store.refresh(
-        settings.LISTS,
-        from_dir=folder,
-        max_shrink=settings.MAX_LIST_SHRINK,
-        keep=settings.SNAPSHOTS_KEEP,
-        timeout=settings.DOWNLOAD_TIMEOUT_S,
-    )
+    try:
+        report = store.refresh(
+            settings.LISTS,
+            from_dir=folder,
+            max_shrink=settings.MAX_LIST_SHRINK,
+            keep=settings.SNAPSHOTS_KEEP,
+            timeout=settings.DOWNLOAD_TIMEOUT_S,
+        )
+    except REFRESH_ERRORS as error:
+        hint = "" if folder else " (offline? load them from a folder: --from DIR)"
+        raise ServiceError(f"could not load the watchlists{hint}: {error}") from error
     logger.info("watchlist snapshot %s loaded: %s", report.version, report.lists)
 
 

@@ -9,15 +9,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from data.schema import SourceError
-from data.sources import FetchError, UnknownListError
-from data.store import RefreshError, RefreshReport, SnapshotNotFoundError, SnapshotStore
+from data.store import REFRESH_ERRORS, RefreshReport, SnapshotNotFoundError, SnapshotStore
 from kyc import settings
 
 app = typer.Typer(help="Watchlist snapshots: refresh them from the sources, show the current one.")
 
 # Failures we explain in one line; anything else is a bug and keeps its traceback.
-EXPECTED_ERRORS = (SourceError, FetchError, UnknownListError, RefreshError, SnapshotNotFoundError)
+EXPECTED_ERRORS = (*REFRESH_ERRORS, SnapshotNotFoundError)
 
 
 def _fail(exc: Exception) -> typer.Exit:
