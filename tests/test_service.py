@@ -28,6 +28,7 @@ KYC = str(Path(sys.executable).parent / "kyc")
 START_TIMEOUT_S = 400  # the Prefect server alone took 75 s to start on a loaded machine
 JOB_TIMEOUT_S = 400
 CHUNK_SIZE = 200
+BIG_JOB_CHUNKS = 100
 
 
 def free_port() -> int:
@@ -173,7 +174,8 @@ def service(tmp_path_factory: pytest.TempPathFactory, watchlist_dir: Path):
 
 def test_kill_and_restart_loses_no_job(service: Service) -> None:
     key = service.create_key()
-    big = submit(service, key, 20 * CHUNK_SIZE, "a")
+    # Enough chunks that the job is still running when it is killed, on a quiet machine too.
+    big = submit(service, key, BIG_JOB_CHUNKS * CHUNK_SIZE, "a")
     deadline = time.monotonic() + JOB_TIMEOUT_S
     while get_job(service, key, big)["processed_entities"] == 0:
         assert time.monotonic() < deadline, service.log_tail()
@@ -196,7 +198,7 @@ def test_kill_and_restart_loses_no_job(service: Service) -> None:
     orphan = wait_finished(service, key, orphaned)
     assert orphan["job_status"] == "failed"
     assert "deleted-snapshot" in orphan["error"]
-    for job_id, total in ((big, 20 * CHUNK_SIZE), (small, 30), (unstarted, 30)):
+    for job_id, total in ((big, BIG_JOB_CHUNKS * CHUNK_SIZE), (small, 30), (unstarted, 30)):
         job = wait_finished(service, key, job_id)
         assert job["job_status"] in ("completed", "failed"), job
         if job["job_status"] == "failed":
