@@ -22,16 +22,29 @@ from api.routes import checks, health, jobs, watchlists
 from api.routes.common import AppState
 from data.api_keys import ApiKeyStore
 from data.jobs import JobStore
+from flows.submitter import RunSubmitter, SubmitPolicy
+from kyc import settings
 
 API_VERSION = "1.0.0"
 
 logger = logging.getLogger("kyc.api")
 
 
-def create_app(config: ApiConfig | None = None, embedded_runner: bool = False) -> Litestar:
+def create_app(
+    config: ApiConfig | None = None,
+    embedded_runner: bool = False,
+    submit_policy: SubmitPolicy | None = None,
+) -> Litestar:
     """The API. With ``embedded_runner`` its lifespan also serves the flow deployments in-process
-    (flows/runner.py), which is how `kyc serve` and the tests run jobs without a worker."""
+    (flows/runner.py), which is how `kyc serve` and the tests run jobs without a worker.
+
+    Its lifespan runs the run submitter (flows/submitter.py) that creates accepted jobs'
+    flow runs; ``submit_policy`` (default: kyc/settings.py SUBMIT_*) says how it retries."""
     config = config or ApiConfig()
+    policy = submit_policy or SubmitPolicy(
+        settings.SUBMIT_BACKOFF_S, settings.SUBMIT_BACKOFF_MAX_S, settings.SUBMIT_GIVE_UP_S
+    )
+    submitter = RunSubmitter(JobStore(config.job_store_uri), config.snapshot_dir, policy)
     authenticator = Authenticator(
         AuthConfig(
             keys=ApiKeyStore(config.api_keys_file),
@@ -63,16 +76,17 @@ def create_app(config: ApiConfig | None = None, embedded_runner: bool = False) -
             ),
             security=[{"bearer": []}],
         ),
-        lifespan=[_lifespan(embedded_runner, config.snapshot_dir)],
-        state=_state(config),
+        lifespan=[_lifespan(embedded_runner, config.snapshot_dir, submitter)],
+        state=_state(config, submitter),
         debug=False,
     )
 
 
-def _state(config: ApiConfig) -> Any:
+def _state(config: ApiConfig, submitter: RunSubmitter) -> Any:
     from litestar.datastructures import State
 
-    return State({"kyc": AppState(config=config, jobs=JobStore(config.job_store_uri))})
+    jobs = JobStore(config.job_store_uri)
+    return State({"kyc": AppState(config=config, jobs=jobs), "submitter": submitter})
 
 
 def _warm_index(snapshot_dir: Path) -> None:
@@ -85,7 +99,9 @@ def _warm_index(snapshot_dir: Path) -> None:
         logger.info("no matching index warmed at start-up: %s", error)
 
 
-def _lifespan(embedded_runner: bool, snapshot_dir: Path) -> Callable[[Litestar], Any]:
+def _lifespan(
+    embedded_runner: bool, snapshot_dir: Path, submitter: RunSubmitter
+) -> Callable[[Litestar], Any]:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         runner = None
@@ -94,9 +110,11 @@ def _lifespan(embedded_runner: bool, snapshot_dir: Path) -> Callable[[Litestar],
             from flows.runner import start_embedded_runner
 
             runner = start_embedded_runner()
+        await submitter.start()
         try:
             yield
         finally:
+            await submitter.stop()
             if runner is not None:
                 runner.stop()
             try:

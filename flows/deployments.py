@@ -12,7 +12,7 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from data.jobs import JobStore, utc_now
+from data.jobs import JobMeta, JobStore, utc_now
 from kyc import settings
 
 if TYPE_CHECKING:
@@ -65,11 +65,22 @@ def _job_store() -> JobStore:
 
 
 async def submit_screen_job(job_id: str, tenant: str, idempotency_key: str | None = None) -> str:
-    """Create a flow run of screen-job for a stored job; return its id at once.
+    """Create a flow run of screen-job for a stored job, record it in the job store, return its id.
 
-    The run's id is also recorded in the job store (with the attempt count). The default
-    Prefect idempotency key is the job id, so submitting the same job twice (a retry after a
-    crash between run creation and that record) returns the first run.
+    Used by recovery; the API creates runs through flows/submitter.py, which records them
+    itself so that a cancel arriving meanwhile cannot be overwritten.
+    """
+    flow_run_id = await create_screen_run(job_id, tenant, idempotency_key)
+    await asyncio.to_thread(record_run, _job_store(), job_id, flow_run_id)
+    return flow_run_id
+
+
+async def create_screen_run(job_id: str, tenant: str, idempotency_key: str | None = None) -> str:
+    """Create a flow run of screen-job for a stored job (one at a time per process).
+
+    The default Prefect idempotency key is the job id, so creating the run of the same job
+    twice (a retry after a crash between run creation and its record, or the API and
+    recovery both finding a job without a run) returns the first run.
 
     This is `run_deployment(SCREEN_JOB, timeout=0, ...)` minus its per-call deployment
     lookup: the deployment id is resolved once per process, halving the Prefect requests
@@ -96,7 +107,6 @@ async def submit_screen_job(job_id: str, tenant: str, idempotency_key: str | Non
                 if attempt == 2:
                     raise
     _remember_created(str(flow_run.id))
-    await asyncio.to_thread(_record_run, job_id, str(flow_run.id))
     return str(flow_run.id)
 
 
@@ -116,11 +126,12 @@ async def _deployment_id(client: PrefectClient, name: str, refresh: bool = False
     return _deployment_ids[name]
 
 
-def _record_run(job_id: str, flow_run_id: str) -> None:
-    store = _job_store()
+def record_run(store: JobStore, job_id: str, flow_run_id: str) -> JobMeta | None:
+    """Record a job's new flow run (and count the attempt); the job's meta as now stored."""
     meta = store.get_job(job_id)
     if meta is not None and meta.flow_run_id != flow_run_id:
-        store.update_job(job_id, flow_run_id=flow_run_id, attempts=meta.attempts + 1)
+        meta = store.update_job(job_id, flow_run_id=flow_run_id, attempts=meta.attempts + 1)
+    return meta
 
 
 async def cancel_flow_run(flow_run_id: str) -> None:
@@ -160,28 +171,48 @@ CREATED_FRESH_S = 2.0
 _reads: dict[tuple[asyncio.AbstractEventLoop, str], asyncio.Task] = {}
 
 # Seconds a run's state is reused for other pollers of the same job, and the answers kept.
+# An answer older than STATE_TTL_S (but younger than STATE_STALE_S) is still returned at once
+# while one read refreshes it in the background: with the read on the request's path, every
+# TTL one poller waited a Prefect round trip (tens of ms on a busy server), which was the
+# p99 of 50 pollers. The job store's terminal status, read on every request, wins anyway.
 STATE_TTL_S = 1.0
+STATE_STALE_S = 3.0
 _states: dict[str, tuple[float, tuple[str, str | None]]] = {}
 
 
 async def flow_run_state(flow_run_id: str) -> tuple[str, str | None]:
     """The run's state type name (RUNNING, COMPLETED, CRASHED ...) and message.
 
-    Answers are reused for STATE_TTL_S, and concurrent callers share one read in flight.
+    Answers are reused for STATE_TTL_S, refreshed in the background until STATE_STALE_S,
+    and concurrent callers share one read in flight.
     """
+    now = time.monotonic()
     created = _created.get(flow_run_id)
-    if created is not None and time.monotonic() - created < CREATED_FRESH_S:
+    if created is not None and now - created < CREATED_FRESH_S:
         return "SCHEDULED", None
     cached = _states.get(flow_run_id)
-    if cached and time.monotonic() - cached[0] < STATE_TTL_S:
+    if cached and now - cached[0] < STATE_STALE_S:
+        if now - cached[0] >= STATE_TTL_S:
+            _state_read(flow_run_id)  # refresh for the next caller; this one gets the last answer
         return cached[1]
+    return await asyncio.shield(_state_read(flow_run_id))
+
+
+def _state_read(flow_run_id: str) -> asyncio.Task:
+    """The read of a run's state in flight on this loop, started if there is none."""
     key = (asyncio.get_running_loop(), flow_run_id)
     read = _reads.get(key)
     if read is None:
         read = asyncio.ensure_future(_read_state(flow_run_id))
         _reads[key] = read
-        read.add_done_callback(lambda _: _reads.pop(key, None))
-    return await asyncio.shield(read)
+        read.add_done_callback(lambda done: _read_finished(key, done))
+    return read
+
+
+def _read_finished(key: tuple[asyncio.AbstractEventLoop, str], read: asyncio.Task) -> None:
+    _reads.pop(key, None)
+    if not read.cancelled():
+        read.exception()  # a failed background refresh is not an error: callers keep the cache
 
 
 async def _read_state(flow_run_id: str) -> tuple[str, str | None]:

@@ -4,7 +4,8 @@ Runs before the embedded runner starts polling, so every screen-job run still Pe
 Running at that moment belonged to a process that is gone (open-source Prefect has no
 zombie detection by default). For each job the store still records as processing:
 
-- no flow run (crash between storing the job and creating its run): create it;
+- no flow run (crash between storing the job and creating its run): create it (the API
+  does the same at its start-up, see unsubmitted_jobs, for the split-up mode);
 - run Scheduled: leave it, the runner picks it up;
 - run Pending / Running / Paused / Cancelling: mark it Crashed with the reason, resubmit;
 - run Crashed, or Cancelled by a shutdown: resubmit (it resumes from its written chunks);
@@ -46,6 +47,28 @@ async def recover_jobs(store_uri: str | None = None, snapshot_root: Path | None 
     if outcomes:
         logger.info("recovered jobs: %s", outcomes)
     return outcomes
+
+
+def unsubmitted_jobs(store: JobStore, snapshot_root: Path) -> list[JobMeta]:
+    """Jobs recorded processing whose flow run was never created, ready to get one.
+
+    Safe wherever workers run (no run exists that could be alive), so the API calls it at
+    start-up in every mode: an API process that died between storing a job and creating its
+    run leaves such jobs, and in split-up mode no worker recovery would ever see them. A job
+    that cannot run any more is failed with the reason here, as recovery does.
+    """
+    ready = []
+    for job_id in store.active_jobs():
+        meta = store.get_job(job_id)
+        if meta is None or meta.status != "processing" or meta.flow_run_id is not None:
+            continue
+        problem = _why_not_runnable(snapshot_root, meta)
+        if problem is None:
+            ready.append(meta)
+        else:
+            reason = f"could not start the job (its flow run was never created): {problem}"
+            store.update_job(job_id, status="failed", error=reason, completed_at=utc_now())
+    return sorted(ready, key=lambda meta: meta.created_at)
 
 
 async def _recover(store: JobStore, root: Path, meta: JobMeta) -> str:

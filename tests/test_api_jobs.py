@@ -257,3 +257,72 @@ def test_job_status_follows_the_flow_run_state(
             assert body["job_status"] == status, (name, body)
             assert body.get("error") == error, (name, body)
             assert ("completed_at" in body) == (status != "processing")
+
+
+def test_a_burst_of_submissions_is_accepted_and_completes(
+    client: TestClient, headers: dict[str, str]
+) -> None:
+    """Run creation happens behind the answers: every POST is accepted, every job runs."""
+    count = 12
+    bodies = [
+        {"entities": [{"subject": {"full_name": f"{UNLISTED[2]} {i}"}}]} for i in range(count)
+    ]
+    with ThreadPoolExecutor(count) as pool:
+        responses = list(
+            pool.map(lambda b: client.post("/kyc/jobs", json=b, headers=headers), bodies)
+        )
+    assert [r.status_code for r in responses] == [200] * count, [r.text for r in responses]
+    assert {r.json()["job_status"] for r in responses} == {"processing"}
+    job_ids = {r.json()["job_id"] for r in responses}
+    assert len(job_ids) == count
+    for job_id in job_ids:
+        job = wait_until_finished(client, headers, job_id)
+        assert job["job_status"] == "completed", job
+        assert job["processed_entities"] == 1
+
+
+def test_a_stored_job_without_a_run_gets_one_when_the_api_starts(
+    client: TestClient, headers: dict[str, str], served_snapshot: str
+) -> None:
+    """An API process that died between storing a job and creating its run: the next API
+    start creates it (in every mode, split-up included, where no worker recovery runs); a
+    job that cannot run any more is failed with the reason."""
+    from data.entities import entities_from_records
+    from data.jobs import JobMeta, JobStore, new_job_id
+
+    store = JobStore(settings.JOB_STORE_URI)
+    entities = entities_from_records([{"subject": {"full_name": UNLISTED[0]}}])
+    stranded = JobMeta(job_id=new_job_id(), tenant="acme", watchlist_version=served_snapshot)
+    unrunnable = JobMeta(job_id=new_job_id(), tenant="acme", watchlist_version="deleted-snapshot")
+    for meta in (stranded, unrunnable):
+        store.create_job(meta, entities)
+
+    with TestClient(create_app(ApiConfig())):  # an API start, no runner of its own
+        pass  # its shutdown waits until the queued runs are created
+    assert store.get_job(stranded.job_id).flow_run_id is not None
+    job = wait_until_finished(client, headers, stranded.job_id)  # the module's runner runs it
+    assert job["job_status"] == "completed", job
+    failed = client.get(f"/kyc/jobs/{unrunnable.job_id}", headers=headers).json()
+    assert failed["job_status"] == "failed" and "deleted-snapshot" in failed["error"]
+
+
+def test_cancel_while_the_run_is_being_created(client: TestClient, headers: dict[str, str]) -> None:
+    """Cancel right behind a burst: the run of the cancelled job is not created yet, or is
+    cancelled once it is; either way the job ends cancelled and nothing screens it."""
+    count = 8
+    bodies = [
+        {"entities": [{"subject": {"full_name": f"{UNLISTED[1]} {i}"}}]} for i in range(count)
+    ]
+    with ThreadPoolExecutor(count) as pool:
+        responses = list(
+            pool.map(lambda b: client.post("/kyc/jobs", json=b, headers=headers), bodies)
+        )
+    last = responses[-1].json()["job_id"]
+    cancelled = client.post(f"/kyc/jobs/{last}/cancel", headers=headers)
+    assert cancelled.status_code == 200 and cancelled.json()["job_status"] == "cancelled"
+    for response in responses[:-1]:
+        assert wait_until_finished(client, headers, response.json()["job_id"])["job_status"] == (
+            "completed"
+        )
+    job = client.get(f"/kyc/jobs/{last}", headers=headers).json()
+    assert job["job_status"] == "cancelled" and job["processed_entities"] == 0, job

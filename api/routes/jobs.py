@@ -1,13 +1,15 @@
 """Batch jobs: create (JSON or a file body), poll with paged results, list, download, cancel.
 
-Creating a job validates every row, stores the entities in the job store and starts one
-Prefect flow run of the screen-job deployment; it returns at once. Everything else reads the
+Creating a job validates every row and stores the entities in the job store, then answers;
+the job's Prefect flow run (screen-job deployment) is created right after in the background
+by the app's run submitter (flows/submitter.py). Everything else reads the
 job store (and, while a job runs, the flow run's state): see api/job_status.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Annotated, Any
 
 import msgspec
@@ -35,6 +37,7 @@ from data.entities import entities_from_records, read_entities
 from data.jobs import JobMeta, new_job_id, utc_now
 from data.results import iter_result_bytes, result_json
 from data.store import SnapshotStore
+from flows.submitter import RunSubmitter
 
 # Body Content-Types a job accepts, and the entity format each one is.
 BODY_FORMATS = {
@@ -153,22 +156,13 @@ async def _accept(
         idempotency_key=key,
     )
     await asyncio.to_thread(state.jobs.create_job, meta, entities)
-    try:
-        from flows.deployments import submit_screen_job
+    # Stored, so accepted: the flow run is created in the background (flows/submitter.py).
+    submitter_of(request).submit(meta.job_id)
+    return await _created(replace(meta, total_entities=entities.height), just_submitted=True)
 
-        await submit_screen_job(meta.job_id, meta.tenant)
-    except Exception as error:
-        reason = f"could not start the job's flow run: {type(error).__name__}"
-        await asyncio.to_thread(
-            state.jobs.update_job,
-            meta.job_id,
-            status="failed",
-            error=reason,
-            completed_at=utc_now(),
-        )
-        raise ApiError(503, reason + "; the job was not accepted, retry later") from error
-    stored = state.jobs.get_job(meta.job_id) or meta
-    return await _created(stored, just_submitted=True)
+
+def submitter_of(request: Request) -> RunSubmitter:
+    return request.app.state.submitter
 
 
 def _parse_job(body: bytes, fmt: str, query: Options, max_entities: int) -> tuple[Any, Options]:
@@ -363,14 +357,25 @@ async def cancel_job(request: Request, job_id: FromPath[str]) -> JobStatus:
     if status in ("completed", "failed"):
         raise ApiError(409, f"job {job_id} already {status}")
     if status == "processing":
-        if meta.flow_run_id:
-            from flows.deployments import cancel_flow_run
-
-            await cancel_flow_run(meta.flow_run_id)
-        meta = state.jobs.get_job(job_id) or meta
-        if meta.status == "processing":
-            meta = state.jobs.update_job(job_id, status="cancelled", completed_at=utc_now())
+        meta = await _cancel(state, meta)
     return await job_status(state, meta)
+
+
+async def _cancel(state: AppState, meta: JobMeta) -> JobMeta:
+    """Record a processing job cancelled and stop its run, if it has one yet."""
+    meta = state.jobs.get_job(meta.job_id) or meta
+    if meta.status == "processing" and meta.flow_run_id is None:
+        # No run yet: recorded now, with no await between read and write, so the submitter
+        # (same event loop) either skips the job or sees it cancelled and cancels its run.
+        return state.jobs.update_job(meta.job_id, status="cancelled", completed_at=utc_now())
+    if meta.flow_run_id:
+        from flows.deployments import cancel_flow_run
+
+        await cancel_flow_run(meta.flow_run_id)
+    meta = state.jobs.get_job(meta.job_id) or meta
+    if meta.status == "processing":
+        meta = state.jobs.update_job(meta.job_id, status="cancelled", completed_at=utc_now())
+    return meta
 
 
 ROUTES = [create_job, get_job, list_jobs, download_results, cancel_job]
