@@ -74,6 +74,8 @@ class JobMeta:
     chunk_size: int | None = None
     # Flow runs created for this job (recovery gives up after too many).
     attempts: int = 0
+    # Who made the job: None for a client's job, "rescreen" for flows/rescreen_book.py.
+    origin: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict) -> JobMeta:

@@ -2,17 +2,20 @@
 
 Orchestration only: the work is data.store.SnapshotStore.refresh, the same code as
 `kyc lists refresh`. One task so the run shows in Prefect's UI with its own state and
-retries, and a markdown artifact summarising what changed.
+retries, and a markdown artifact summarising what changed. When the refresh switched to a
+new snapshot, it starts a run of the rescreen-book deployment (flows/rescreen_book.py), by
+name, so the monitored books are screened against the new lists wherever flows are served.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
 from data.store import SnapshotStore
+from flows.rescreen_book import RESCREEN_BOOK
 from kyc import settings
 
 
@@ -41,7 +44,25 @@ def refresh_watchlists(
     summary = refresh_snapshot(lists, from_dir, force)
     create_markdown_artifact(_markdown(summary), key="watchlist-refresh")
     print(f"watchlists {summary['status']}: snapshot {summary['version']}")
+    if summary["status"] == "created":
+        start_rescreen(summary["version"])
     return summary
+
+
+def start_rescreen(version: str) -> str | None:
+    """Start a rescreen of the monitored books; its flow run id, or None if it could not.
+
+    A failure is logged, not raised: the new snapshot serves either way, and the rescreen
+    deployment's schedule catches up (a rescreen is idempotent per snapshot version)."""
+    from prefect.deployments import run_deployment
+
+    try:
+        run = run_deployment(RESCREEN_BOOK, timeout=0, idempotency_key=f"rescreen-{version}")
+    except Exception as error:
+        get_run_logger().warning("could not start %s: %r", RESCREEN_BOOK, error)
+        return None
+    print(f"rescreen of the monitored books started: flow run {run.id}")
+    return str(run.id)
 
 
 def _markdown(summary: dict) -> str:

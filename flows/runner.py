@@ -1,10 +1,10 @@
 """The embedded runner: executes the deployments' flow runs inside this process.
 
-It registers the deployments (screen-job; refresh-watchlists with its cron), then polls
-Prefect for their scheduled runs, claims each (Scheduled -> Pending, so two runners never
-take the same run) and executes it with Prefect's flow engine on its own event loop in its
-own thread. Before polling starts, recovery resumes or fails the jobs a dead process left
-behind (flows/recovery.py).
+It registers the deployments (screen-job; refresh-watchlists and rescreen-book with their
+crons), then polls Prefect for their scheduled runs, claims each (Scheduled -> Pending, so
+two runners never take the same run) and executes it with Prefect's flow engine on its own
+event loop in its own thread. Before polling starts, recovery resumes or fails the jobs a
+dead process left behind (flows/recovery.py).
 
 Why in-process and not prefect.runner.Runner: a Runner starts a fresh Python process per
 flow run, which re-imports the stack and rebuilds the list index for every job (10-30 s on
@@ -123,15 +123,17 @@ def register_deployments() -> None:
 
 
 async def _register_deployments() -> dict[Any, Any]:
-    """Create or update both deployments; deployment id -> flow."""
+    """Create or update the deployments; deployment id -> flow."""
     from flows.deployments import REFRESH_WATCHLISTS_DEPLOYMENT, SCREEN_JOB_DEPLOYMENT
     from flows.refresh_watchlists import refresh_watchlists
+    from flows.rescreen_book import RESCREEN_BOOK_DEPLOYMENT, rescreen_book
     from flows.screen_job import screen_job
 
     served = {}
     for flow, name, cron in (
         (screen_job, SCREEN_JOB_DEPLOYMENT, None),
         (refresh_watchlists, REFRESH_WATCHLISTS_DEPLOYMENT, settings.REFRESH_CRON or None),
+        (rescreen_book, RESCREEN_BOOK_DEPLOYMENT, settings.RESCREEN_CRON or None),
     ):
         deployment = await flow.ato_deployment(name=name, cron=cron)
         served[await deployment.aapply()] = flow

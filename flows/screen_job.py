@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -20,8 +21,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Cancelled, State
 
 import matching
+from data.book import BookStore, changed_since, keep_new_matches
 from data.entities import SUBJECT_FIELDS
 from data.jobs import ChunkStats, JobMeta, JobStore, utc_now
+from data.store import SnapshotStore
 from flows.engine import get_index
 from kyc import settings
 
@@ -115,10 +118,39 @@ def _screen_chunk(
         lists=meta.lists,
         search_type=meta.search_type or "composite",
     )
+    if "since_version" in entities.columns:  # a delta rescreen: only the new matches
+        results = _new_matches_only(results, entities["since_version"], snapshot_root, engine)
     results = results.with_columns(entities["entity_id"]).select(
         "row", "entity_id", pl.exclude("row", "entity_id")
     )
     return store.write_chunk(job_id, chunk, results)
+
+
+def _new_matches_only(
+    results: pl.DataFrame, since: pl.Series, snapshot_root: str, engine: Any
+) -> pl.DataFrame:
+    snapshots = SnapshotStore(Path(snapshot_root))
+    changes, unreachable = changed_since(snapshots, engine.version, since.unique().to_list())
+    return keep_new_matches(results, since, changes, unreachable)
+
+
+@task(
+    name="update-monitored-book",
+    retries=2,
+    retry_delay_seconds=2,
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
+async def update_book(store_uri: str | None, job_id: str) -> None:
+    """A monitored job's entities join the book; a rescreen's are marked screened again."""
+    await asyncio.to_thread(_update_book, store_uri, job_id)
+
+
+def _update_book(store_uri: str | None, job_id: str) -> None:
+    store = _store(store_uri)
+    meta = store.get_job(job_id)
+    assert meta is not None
+    BookStore(store.uri).record_screened_job(meta, store.read_entities(job_id))
 
 
 # --- the flow --------------------------------------------------------------------------
@@ -181,6 +213,8 @@ async def screen_job(
         await aupdate_progress_artifact(
             artifact, _percent(progress.processed, meta.total_entities), _describe(progress)
         )
+    if meta.monitor or meta.origin is not None:
+        await update_book(store_uri, job_id)
     return {
         "processed": progress.processed,
         "failed": progress.failed,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kyc.commands import keys, lists, screen, serve
+from kyc.commands import book, keys, lists, screen, serve
 
 app = typer.Typer(
     help="Batch KYC screening against the official sanctions lists.",
@@ -18,3 +18,4 @@ app.add_typer(lists.app, name="lists")
 app.command(name="serve")(serve.serve)
 app.add_typer(keys.app, name="keys")
 app.command(name="screen")(screen.screen)
+app.add_typer(book.app, name="book")

@@ -132,3 +132,14 @@ MAX_JOB_ATTEMPTS: int = _env_int("MAX_JOB_ATTEMPTS", 5)
 
 # Seconds `kyc serve` waits for the Prefect server to answer its health check.
 PREFECT_START_TIMEOUT_S: float = _env_float("PREFECT_START_TIMEOUT_S", 90.0)
+
+# --- Monitoring ------------------------------------------------------------------------
+
+# Cron schedule of the rescreen-book deployment (UTC); empty disables it. A refresh that
+# makes a new snapshot starts a rescreen at once; the schedule catches up on anything that
+# trigger missed (a rescreen of a version already screened does nothing).
+RESCREEN_CRON: str = _env("RESCREEN_CRON", "30 */6 * * *")
+
+# Rescreen jobs report only matches whose list entry was added or changed since the entity
+# was last screened (the alerts of a list update). "false" reports every match again.
+RESCREEN_DELTA: bool = _env("RESCREEN_DELTA", "true").strip().lower() in ("1", "true", "yes")

@@ -1,0 +1,87 @@
+"""The ``rescreen_book`` flow: screen every tenant's monitored book again after a list change.
+
+For each tenant with a book it makes one ordinary screening job of that tenant (job store,
+screen-job deployment), so the rescreen shows in GET /kyc/jobs and in Prefect's UI and has
+all of a job's chunking, resume and recovery. The job is marked ``origin: "rescreen"`` and
+holds only the book entries not yet screened against the current snapshot; in delta mode
+(KYC_RESCREEN_DELTA) each entry carries the version it was last screened against, and the
+job keeps only the matches on list entries added or changed since then (data/book.py).
+
+Idempotent: a tenant whose rescreen for the current version is processing or completed, or
+whose book has nothing left to screen against it, is skipped. Started by the schedule of the
+rescreen-book deployment and by refresh_watchlists after it switches to a new snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import acreate_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from data.book import RESCREEN_ORIGIN, BookStore, rescreen_entities
+from data.jobs import JobMeta, JobStore, new_job_id
+from data.store import SnapshotStore
+from kyc import settings
+
+RESCREEN_BOOK_DEPLOYMENT = "rescreen-book"
+RESCREEN_BOOK = f"rescreen_book/{RESCREEN_BOOK_DEPLOYMENT}"
+
+# A tenant's earlier rescreen job in one of these states means the version is taken care of.
+LIVE_OR_DONE = ("processing", "completed")
+
+
+@task(name="rescreen-tenant", task_run_name="rescreen-{tenant}", cache_policy=NO_CACHE)
+async def rescreen_tenant(tenant: str, version: str) -> str:
+    """Make and submit the tenant's rescreen job for ``version``; what was done, in words."""
+    from flows.deployments import submit_screen_job
+
+    made = await asyncio.to_thread(_make_job, tenant, version)
+    if not made.startswith("job "):
+        return made
+    job_id = made.removeprefix("job ")
+    await submit_screen_job(job_id, tenant)
+    return made
+
+
+def _make_job(tenant: str, version: str) -> str:
+    """Store the rescreen job (or say why there is none): "job <id>" or a reason."""
+    jobs, book = JobStore(settings.JOB_STORE_URI), BookStore(settings.JOB_STORE_URI)
+    earlier = book.rescreen_job(tenant, version)
+    earlier_meta = jobs.get_job(earlier) if earlier else None
+    if earlier_meta is not None and earlier_meta.status in LIVE_OR_DONE:
+        return f"skipped: job {earlier} is {earlier_meta.status} for this version"
+    due = book.due(tenant, version)
+    if due.is_empty():
+        return "skipped: nothing in the book left to screen against this version"
+    meta = JobMeta(
+        job_id=new_job_id(), tenant=tenant, watchlist_version=version, origin=RESCREEN_ORIGIN
+    )
+    jobs.create_job(meta, rescreen_entities(due, delta=settings.RESCREEN_DELTA))
+    book.record_rescreen(tenant, version, meta.job_id)
+    return f"job {meta.job_id}"
+
+
+@flow(name="rescreen_book", persist_result=False)
+async def rescreen_book(tenants: list[str] | None = None) -> dict[str, str]:
+    """Rescreen the monitored books (of ``tenants``, default all) against the current
+    snapshot; tenant -> "job <id>" or why it was skipped."""
+    logger = get_run_logger()
+    version = SnapshotStore(settings.SNAPSHOT_DIR).current_version()
+    if version is None:
+        logger.info("no watchlist snapshot yet: nothing to rescreen against")
+        return {}
+    book = BookStore(settings.JOB_STORE_URI)
+    names = tenants if tenants is not None else await asyncio.to_thread(book.tenants)
+    outcomes = {tenant: await rescreen_tenant(tenant, version) for tenant in names}
+    for tenant, outcome in outcomes.items():
+        logger.info("tenant %s: %s", tenant, outcome)
+    await acreate_markdown_artifact(_markdown(version, outcomes), key="rescreen-book")
+    return outcomes
+
+
+def _markdown(version: str, outcomes: dict[str, str]) -> str:
+    lines = [f"**Rescreen against snapshot {version}**", "", "| tenant | outcome |", "|---|---|"]
+    lines += [f"| {tenant} | {outcome} |" for tenant, outcome in outcomes.items()]
+    return "\n".join(lines)
