@@ -115,6 +115,7 @@ class JobStatus(msgspec.Struct):
     error: str | UnsetType = UNSET
     results: list[EntityResult] | UnsetType = UNSET
     next_cursor: str | UnsetType | None = UNSET
+    origin: str | UnsetType = UNSET  # extension: "rescreen" for a monitored book's rescreen
 
 
 class JobSummary(msgspec.Struct):
@@ -124,6 +125,7 @@ class JobSummary(msgspec.Struct):
     created_at: str
     watchlist_version: str | None
     completed_at: str | UnsetType = UNSET
+    origin: str | UnsetType = UNSET  # extension, as in JobStatus
 
 
 class JobList(msgspec.Struct):

@@ -55,6 +55,10 @@ BOOK_SCHEMA = pl.Schema(
 )
 LOG_SCHEMA = pl.Schema({"event": pl.Utf8, **BOOK_SCHEMA})
 
+# Log files older than this many seconds may be folded into one (BookStore.compact); a
+# writer takes milliseconds between choosing its file's key and writing it.
+COMPACT_AFTER_S = 600.0
+
 # A snapshot chain longer than this is not walked (a loop guard; stores keep a few versions).
 MAX_CHAIN = 1000
 
@@ -75,9 +79,10 @@ class BookStore:
         """Tenants that have (or had) a book."""
         return [unquote(name) for name in self._names_in(self.root)]
 
-    def read(self, tenant: str) -> pl.DataFrame:
-        """The tenant's book now: one row per entity_id (BOOK_SCHEMA), in first-added order."""
-        log = self._log(tenant)
+    def read(self, tenant: str, upto: str | None = None) -> pl.DataFrame:
+        """The tenant's book now (or as of log file ``upto``): one row per entity_id
+        (BOOK_SCHEMA), in first-added order."""
+        log = self._log(tenant, upto)
         state = (
             log.filter(pl.col("event") != "screened")
             .group_by("entity_id", maintain_order=True)
@@ -165,6 +170,26 @@ class BookStore:
         payload = json.dumps({"job_id": job_id, "version": version, "at": utc_now()})
         self._write_bytes(self._rescreen_path(tenant, version), payload.encode())
 
+    def compact(self, tenant: str, older_than_s: float = COMPACT_AFTER_S) -> int:
+        """Fold the log files older than ``older_than_s`` into one; how many it replaced.
+
+        The folded file holds the book as of the newest folded file, as upserts, and sorts
+        right after it: a crash between writing it and deleting the folded files replays to
+        the same book. Recent files are left alone, so a writer still on its way is never
+        folded over (their keys are their start times)."""
+        directory = f"{self._tenant_dir(tenant)}/log"
+        cutoff = time.time_ns() - int(older_than_s * 1e9)
+        old = [name for name in self._names_in(directory) if int(name[:20]) < cutoff]
+        if len(old) < 2:
+            return 0
+        state = self.read(tenant, upto=old[-1])
+        folded = f"{directory}/{old[-1].removesuffix('.parquet')}~folded.parquet"
+        self._write_bytes(folded, _parquet(_as_log(state.with_columns(event=pl.lit("upsert")))))
+        for name in old:
+            if f"{directory}/{name}" != folded:
+                self.fs.delete_file(f"{directory}/{name}")
+        return len(old)
+
     # --- files -------------------------------------------------------------------------
 
     def _tenant_dir(self, tenant: str) -> str:
@@ -177,19 +202,15 @@ class BookStore:
 
     def _append(self, tenant: str, events: pl.DataFrame) -> None:
         """One new log file; keys sort by time, then by a random part (two writers at once)."""
-        frame = events.with_columns(
-            pl.lit(None, dtype).alias(n) for n, dtype in LOG_SCHEMA.items() if n not in events
-        ).select([pl.col(n).cast(dtype) for n, dtype in LOG_SCHEMA.items()])
-        buffer = io.BytesIO()
-        frame.write_parquet(buffer)
         key = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.parquet"
-        self._write_bytes(f"{self._tenant_dir(tenant)}/log/{key}", buffer.getvalue())
+        self._write_bytes(f"{self._tenant_dir(tenant)}/log/{key}", _parquet(_as_log(events)))
 
-    def _log(self, tenant: str) -> pl.DataFrame:
-        """Every event of the tenant's book, oldest first."""
+    def _log(self, tenant: str, upto: str | None = None) -> pl.DataFrame:
+        """Every event of the tenant's book (up to log file ``upto``), oldest first."""
         directory = f"{self._tenant_dir(tenant)}/log"
         frames = [pl.DataFrame(schema=LOG_SCHEMA)]
-        for name in self._names_in(directory):
+        names = self._names_in(directory)
+        for name in names if upto is None else [n for n in names if n <= upto]:
             with self.fs.open_input_file(f"{directory}/{name}") as src:
                 frames.append(pl.from_arrow(pq.read_table(src)).cast(LOG_SCHEMA))  # type: ignore[arg-type]
         return pl.concat(frames, how="vertical")
@@ -209,6 +230,19 @@ class BookStore:
             for info in self.fs.get_file_info(selector)
             if not info.base_name.startswith(".tmp-")
         )
+
+
+def _as_log(events: pl.DataFrame) -> pl.DataFrame:
+    """Events in LOG_SCHEMA: its columns, in its order, missing ones null."""
+    return events.with_columns(
+        pl.lit(None, dtype).alias(n) for n, dtype in LOG_SCHEMA.items() if n not in events
+    ).select([pl.col(n).cast(dtype) for n, dtype in LOG_SCHEMA.items()])
+
+
+def _parquet(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    return buffer.getvalue()
 
 
 # --- rescreen jobs ---------------------------------------------------------------------

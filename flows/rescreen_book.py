@@ -8,7 +8,9 @@ holds only the book entries not yet screened against the current snapshot; in de
 job keeps only the matches on list entries added or changed since then (data/book.py).
 
 Idempotent: a tenant whose rescreen for the current version is processing or completed, or
-whose book has nothing left to screen against it, is skipped. Started by the schedule of the
+whose book has nothing left to screen against it, is skipped; so is one whose entries cannot
+get a new match (no list entry added or changed since they were screened: a delta rescreen
+would report nothing), whose entries are then recorded as screened against this version. Started by the schedule of the
 rescreen-book deployment and by refresh_watchlists after it switches to a new snapshot.
 """
 
@@ -16,11 +18,12 @@ from __future__ import annotations
 
 import asyncio
 
+import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from data.book import RESCREEN_ORIGIN, BookStore, rescreen_entities
+from data.book import RESCREEN_ORIGIN, BookStore, changed_since, rescreen_entities
 from data.jobs import JobMeta, JobStore, new_job_id
 from data.store import SnapshotStore
 from kyc import settings
@@ -52,15 +55,26 @@ def _make_job(tenant: str, version: str) -> str:
     earlier_meta = jobs.get_job(earlier) if earlier else None
     if earlier_meta is not None and earlier_meta.status in LIVE_OR_DONE:
         return f"skipped: job {earlier} is {earlier_meta.status} for this version"
+    book.compact(tenant)  # keep the book's log short: a few files, whatever its history
     due = book.due(tenant, version)
     if due.is_empty():
         return "skipped: nothing in the book left to screen against this version"
+    if settings.RESCREEN_DELTA and not _anything_new(version, due):
+        book.mark_screened(tenant, due["entity_id"], version)
+        return "skipped: no list entry was added or changed since the book's last screen"
     meta = JobMeta(
         job_id=new_job_id(), tenant=tenant, watchlist_version=version, origin=RESCREEN_ORIGIN
     )
     jobs.create_job(meta, rescreen_entities(due, delta=settings.RESCREEN_DELTA))
     book.record_rescreen(tenant, version, meta.job_id)
     return f"job {meta.job_id}"
+
+
+def _anything_new(version: str, due: pl.DataFrame) -> bool:
+    """Whether a delta rescreen of these book rows could report anything at all."""
+    baselines = due["screened_version"].unique().to_list()
+    changes, unreachable = changed_since(SnapshotStore(settings.SNAPSHOT_DIR), version, baselines)
+    return bool(unreachable) or not changes.is_empty()
 
 
 @flow(name="rescreen_book", persist_result=False)

@@ -294,7 +294,63 @@ def test_a_second_rescreen_of_the_same_version_does_nothing(scenario: Scenario) 
     assert sum(job.origin == "rescreen" for job in listed) == 1
 
 
-# --- delta filter and the CLI -------------------------------------------------------------
+def test_the_api_marks_rescreen_jobs(scenario: Scenario, tmp_path: Path) -> None:
+    from litestar.testing import TestClient
+
+    from api import create_app
+    from api.config import ApiConfig
+    from data.api_keys import PERMISSIONS, ApiKeyStore
+
+    keys = tmp_path / "api_keys.json"
+    token, _ = ApiKeyStore(keys).create("acme", list(PERMISSIONS))
+    config = ApiConfig(
+        job_store_uri=scenario.jobs.uri, snapshot_dir=settings.SNAPSHOT_DIR, api_keys_file=keys
+    )
+    rescreen, first = scenario.rescreens["acme"].job_id, scenario.first_jobs["acme"]
+    with TestClient(create_app(config)) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        job = client.get(f"/kyc/jobs/{rescreen}", headers=headers).json()
+        assert job["origin"] == "rescreen" and job["job_status"] == "completed"
+        listed = client.get("/kyc/jobs", headers=headers).json()["jobs"]
+    origins = {job["job_id"]: job.get("origin") for job in listed}
+    assert origins[rescreen] == "rescreen" and origins[first] is None
+
+
+def test_a_snapshot_without_changes_needs_no_rescreen_job(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    """The same UN list in a file that differs (a comment): a new version, an empty diff."""
+    from flows.rescreen_book import rescreen_book
+
+    source = tmp_path / "un"
+    source.mkdir()
+    (source / UN_XML.name).write_bytes(UN_XML.read_bytes() + b"<!-- republished -->\n")
+    report = SnapshotStore(settings.SNAPSHOT_DIR).refresh(["un"], from_dir=tmp_path)
+    assert report.status == "created" and report.changes == {}
+    outcomes = asyncio.run(rescreen_book())
+    assert all("no list entry was added or changed" in o for o in outcomes.values()), outcomes
+    assert (scenario.book.read("acme")["screened_version"] == report.version).all()
+    assert scenario.book.rescreen_job("acme", report.version) is None
+
+
+# --- the book's log, the delta filter and the CLI ---------------------------------------
+
+
+def test_compacting_the_log_keeps_the_book(tmp_path: Path) -> None:
+    book = BookStore(str(tmp_path))
+    for n, name in enumerate(["A", "B", "C"]):
+        records = [{"entity_id": f"c{n}", "subject": {"full_name": name}}]
+        meta = JobMeta(job_id=f"job-{n}", tenant="acme", monitor=True, watchlist_version="v1")
+        book.add_job(meta, entities_from_records(records))
+    book.remove("acme", ["c1"])
+    book.mark_screened("acme", pl.Series(["c2"]), "v2")
+    before = book.read("acme")
+    assert before["entity_id"].to_list() == ["c0", "c2"]
+    assert book.compact("acme", older_than_s=0) == 5
+    assert book.read("acme").equals(before)
+    assert len(book._names_in(f"{book.root}/acme/log")) == 1
+    book.remove("acme", ["c0"])  # a later event still applies on top of the folded file
+    assert book.read("acme")["entity_id"].to_list() == ["c2"]
 
 
 def test_a_baseline_no_longer_on_disk_reports_every_match() -> None:

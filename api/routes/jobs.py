@@ -262,6 +262,7 @@ async def job_status(state: AppState, meta: JobMeta) -> JobStatus:
         updated_at=progress.updated_at or meta.updated_at or meta.created_at,
         watchlist_version=meta.watchlist_version,
         engine_version=progress.engine_version or UNSET,
+        origin=meta.origin or UNSET,
         completed_at=(meta.completed_at or meta.updated_at or utc_now())
         if status in TERMINAL
         else UNSET,
@@ -295,6 +296,7 @@ async def list_jobs(
             created_at=meta.created_at,
             watchlist_version=meta.watchlist_version,
             completed_at=meta.completed_at or UNSET,
+            origin=meta.origin or UNSET,
         )
         for meta in jobs
     ]
