@@ -10,8 +10,8 @@ Why a log and not one book file rewritten in place: two monitored jobs of one te
 at the same moment on two workers, and object stores have no locks. Every writer adds its own
 file (atomically: a temporary name, then a move), and reading replays the files in key order:
 the last upsert or remove of an ``entity_id`` decides whether and how it is in the book (an
-upsert), and the last ``screened_version`` it got is the snapshot it was last screened
-against, which is where the next delta rescreen starts from.
+upsert), and the last ``screened_version`` its current subject got is the snapshot it was
+last screened against, which is where the next delta rescreen starts from.
 
 Rescreen jobs report only "new" matches: ``keep_new_matches`` drops the matches whose list
 entry was not added or changed by a snapshot diff since the entity's ``screened_version``.
@@ -89,8 +89,11 @@ class BookStore:
             .last()
             .filter(pl.col("event") == "upsert")
         )
-        screened = (
+        current = state.select("entity_id", pl.col("source_job_id").alias("current_job"))
+        screened = (  # only what was screened of the entity's current subject counts
             log.filter(pl.col("screened_version").is_not_null())
+            .join(current, on="entity_id", maintain_order="left")
+            .filter(pl.col("source_job_id") == pl.col("current_job"))
             .group_by("entity_id")
             .agg(pl.col("screened_version").last())
         )
@@ -145,15 +148,20 @@ class BookStore:
         """What a finished job means for its tenant's book: a monitored job's entities join
         it (screened at the job's snapshot); a rescreen's entities were screened again."""
         if meta.origin == RESCREEN_ORIGIN:
-            self.mark_screened(meta.tenant, entities["entity_id"], meta.watchlist_version or "")
+            screened = entities.select("entity_id", "source_job_id")
+            self.mark_screened(meta.tenant, screened, meta.watchlist_version or "")
         elif meta.monitor:
             self.add_job(meta, entities)
 
-    def mark_screened(self, tenant: str, entity_ids: pl.Series, version: str) -> None:
-        """Record that these entities were screened against ``version`` (a rescreen ended)."""
-        frame = pl.DataFrame({"entity_id": entity_ids.cast(pl.Utf8)}).select(
+    def mark_screened(self, tenant: str, screened: pl.DataFrame, version: str) -> None:
+        """Record that book entries were screened against ``version`` (a rescreen ended).
+
+        ``screened`` has their entity_id and source_job_id: a subject a newer monitored job
+        upserted meanwhile was not the one screened, and keeps its own screened_version."""
+        frame = screened.select(
             pl.lit("screened").alias("event"),
             "entity_id",
+            "source_job_id",
             pl.lit(version).alias("screened_version"),
         )
         self._append(tenant, frame)
@@ -249,9 +257,10 @@ def _parquet(frame: pl.DataFrame) -> bytes:
 
 
 def rescreen_entities(book: pl.DataFrame, delta: bool) -> pl.DataFrame:
-    """A job's entity frame from book rows: ENTITY_SCHEMA plus each entity's ``threshold``
-    and, for a delta rescreen, ``since_version`` (which matches are new to it)."""
-    extra = [pl.col("threshold")]
+    """A job's entity frame from book rows: ENTITY_SCHEMA plus each entity's ``threshold``,
+    its ``source_job_id`` (which subject was screened) and, for a delta rescreen,
+    ``since_version`` (which matches are new to it)."""
+    extra = [pl.col("threshold"), pl.col("source_job_id")]
     if delta:
         extra.append(pl.col("screened_version").alias("since_version"))
     return book.select(

@@ -7,11 +7,13 @@ holds only the book entries not yet screened against the current snapshot; in de
 (KYC_RESCREEN_DELTA) each entry carries the version it was last screened against, and the
 job keeps only the matches on list entries added or changed since then (data/book.py).
 
-Idempotent: a tenant whose rescreen for the current version is processing or completed, or
-whose book has nothing left to screen against it, is skipped; so is one whose entries cannot
-get a new match (no list entry added or changed since they were screened: a delta rescreen
-would report nothing), whose entries are then recorded as screened against this version. Started by the schedule of the
-rescreen-book deployment and by refresh_watchlists after it switches to a new snapshot.
+Idempotent: a tenant is skipped while its rescreen for the current version is processing,
+and when its book has nothing left to screen against that version (entries that joined the
+book after a completed rescreen, from a job at an older snapshot, get a job of their own).
+In delta mode it is also skipped when no list entry was added or changed since its entries
+were screened (a rescreen could report nothing); they are then recorded as screened.
+Started by the schedule of the rescreen-book deployment and by refresh_watchlists after it
+switches to a new snapshot.
 """
 
 from __future__ import annotations
@@ -30,9 +32,6 @@ from kyc import settings
 
 RESCREEN_BOOK_DEPLOYMENT = "rescreen-book"
 RESCREEN_BOOK = f"rescreen_book/{RESCREEN_BOOK_DEPLOYMENT}"
-
-# A tenant's earlier rescreen job in one of these states means the version is taken care of.
-LIVE_OR_DONE = ("processing", "completed")
 
 
 @task(name="rescreen-tenant", task_run_name="rescreen-{tenant}", cache_policy=NO_CACHE)
@@ -53,14 +52,14 @@ def _make_job(tenant: str, version: str) -> str:
     jobs, book = JobStore(settings.JOB_STORE_URI), BookStore(settings.JOB_STORE_URI)
     earlier = book.rescreen_job(tenant, version)
     earlier_meta = jobs.get_job(earlier) if earlier else None
-    if earlier_meta is not None and earlier_meta.status in LIVE_OR_DONE:
-        return f"skipped: job {earlier} is {earlier_meta.status} for this version"
+    if earlier_meta is not None and earlier_meta.status == "processing":
+        return f"skipped: job {earlier} is still rescreening against this version"
     book.compact(tenant)  # keep the book's log short: a few files, whatever its history
     due = book.due(tenant, version)
     if due.is_empty():
         return "skipped: nothing in the book left to screen against this version"
     if settings.RESCREEN_DELTA and not _anything_new(version, due):
-        book.mark_screened(tenant, due["entity_id"], version)
+        book.mark_screened(tenant, due.select("entity_id", "source_job_id"), version)
         return "skipped: no list entry was added or changed since the book's last screen"
     meta = JobMeta(
         job_id=new_job_id(), tenant=tenant, watchlist_version=version, origin=RESCREEN_ORIGIN

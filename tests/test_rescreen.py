@@ -343,10 +343,16 @@ def test_compacting_the_log_keeps_the_book(tmp_path: Path) -> None:
         meta = JobMeta(job_id=f"job-{n}", tenant="acme", monitor=True, watchlist_version="v1")
         book.add_job(meta, entities_from_records(records))
     book.remove("acme", ["c1"])
-    book.mark_screened("acme", pl.Series(["c2"]), "v2")
+    book.mark_screened(
+        "acme", pl.DataFrame({"entity_id": ["c2"], "source_job_id": ["job-2"]}), "v2"
+    )
+    book.mark_screened("acme", pl.DataFrame({"entity_id": ["c0"], "source_job_id": ["old"]}), "v2")
     before = book.read("acme")
     assert before["entity_id"].to_list() == ["c0", "c2"]
-    assert book.compact("acme", older_than_s=0) == 5
+    assert before["screened_version"].to_list() == ["v1", "v2"], (
+        "c0's mark was of a subject it no longer has"
+    )
+    assert book.compact("acme", older_than_s=0) == 6
     assert book.read("acme").equals(before)
     assert len(book._names_in(f"{book.root}/acme/log")) == 1
     book.remove("acme", ["c0"])  # a later event still applies on top of the folded file
