@@ -263,7 +263,7 @@ def test_a_burst_of_submissions_is_accepted_and_completes(
     client: TestClient, headers: dict[str, str]
 ) -> None:
     """Run creation happens behind the answers: every POST is accepted, every job runs."""
-    count = 12
+    count = 8
     bodies = [
         {"entities": [{"subject": {"full_name": f"{UNLISTED[2]} {i}"}}]} for i in range(count)
     ]
@@ -309,7 +309,7 @@ def test_a_stored_job_without_a_run_gets_one_when_the_api_starts(
 def test_cancel_while_the_run_is_being_created(client: TestClient, headers: dict[str, str]) -> None:
     """Cancel right behind a burst: the run of the cancelled job is not created yet, or is
     cancelled once it is; either way the job ends cancelled and nothing screens it."""
-    count = 8
+    count = 5
     bodies = [
         {"entities": [{"subject": {"full_name": f"{UNLISTED[1]} {i}"}}]} for i in range(count)
     ]
