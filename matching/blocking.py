@@ -121,8 +121,9 @@ def _select(
     strong = np.asarray((q_weight >= config.STRONG_PART_WEIGHT).sum(axis=1)).ravel()
     matched = np.minimum(found.data - count * PARTS_UNIT, total[rows])
     block = matched / np.maximum(total[rows], 1e-9)
-    listed = (allowed[rows] >> index.name_lists[cols]) & 1 == 1
-    usable = listed & (block >= config.MIN_BLOCKING_SCORE)
+    usable = block >= config.MIN_BLOCKING_SCORE
+    if (allowed != (1 << len(index.list_codes)) - 1).any():  # some query filters its lists
+        usable &= (allowed[rows] >> index.name_lists[cols]) & 1 == 1
     two_parts = usable & (count >= 2)
     # A transliterated query no name shares two parts with keeps its best one-part names
     # as a fallback: its other part may be a spelling no key links ("Bhladimir" /
@@ -140,23 +141,35 @@ def _select(
     # At most NAMES_PER_ENTRY names of one entry per query: an entry with many aliases
     # must not crowd the others out of the MAX_CANDIDATES.
     entry = index.name_entries[cols]
-    order = np.lexsort((-rank, entry, rows))
-    rows, cols, block, rank, entry = (
-        rows[order],
-        cols[order],
-        block[order],
-        rank[order],
-        entry[order],
-    )
-    group = rows * (int(index.name_entries.max()) + 1) + entry
-    first = _position_in_group(group) < config.NAMES_PER_ENTRY
-    rows, cols, block, rank = rows[first], cols[first], block[first], rank[first]
-    order = np.lexsort((-rank, rows))
+    order = _ranked(rows, entry, rank, int(index.name_entries.max()))
+    rows, cols, block, rank, entry = (a[order] for a in (rows, cols, block, rank, entry))
+    first = _position_in_group(rows * (int(index.name_entries.max()) + 1) + entry)
+    rows, cols, block, rank = (a[first < config.NAMES_PER_ENTRY] for a in (rows, cols, block, rank))
+    order = _ranked(rows, np.zeros_like(rows), rank, 0)
     rows, cols, block = rows[order], cols[order], block[order]
     top = _position_in_group(rows) < limit[rows]
     return pl.DataFrame(
         {"qid": rows[top].astype(np.int64), "name_id": cols[top], "block_score": block[top]}
     )
+
+
+# Ranks (0-1.5) are compared in steps of 1.5 / 2**RANK_BITS (about 1e-7), the same in
+# every batch, so a query ranks its candidates alike alone and in a chunk.
+RANK_BITS = 24
+
+
+def _ranked(rows: np.ndarray, group: np.ndarray, rank: np.ndarray, max_group: int) -> np.ndarray:
+    """The order by query, then group, then rank descending (ties by position): one integer
+    argsort on a packed key, several times faster than a lexsort over floats."""
+    descending = np.round((1.0 - np.clip(rank, 0.0, 1.5) / 1.5) * ((1 << RANK_BITS) - 1))
+    row_bits = int(rows.max(initial=0)).bit_length()
+    group_bits = max_group.bit_length()
+    if row_bits + group_bits + RANK_BITS > 63:  # a huge chunk: the general, slower sort
+        return np.lexsort((descending, group, rows))
+    key = (rows.astype(np.int64) << (group_bits + RANK_BITS)) | (
+        group.astype(np.int64) << RANK_BITS
+    )
+    return np.argsort(key | descending.astype(np.int64), kind="stable")
 
 
 def _position_in_group(keys: np.ndarray) -> np.ndarray:

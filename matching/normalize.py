@@ -329,24 +329,31 @@ def skeleton_key(token: str) -> str:
     return _DOUBLE.sub(r"\1", _VOWELS.sub("", folded))
 
 
+@lru_cache(maxsize=500_000)
+def _keys_of(token: str) -> tuple[str, str, str, str, str]:
+    return (
+        phonetic_key(token),
+        skeleton_key(token),
+        shape_key(token),
+        _DOUBLE.sub(r"\1", token),
+        "".join(sorted(token)),
+    )
+
+
+_KEY_COLUMNS = {
+    "phonetic": pl.Utf8,
+    "skeleton": pl.Utf8,
+    "shape": pl.Utf8,
+    "squeezed": pl.Utf8,  # doubled letters once: "Essa" / "Esa"
+    "letters": pl.Utf8,  # the letters sorted: "Faiz" / "Afiz"
+}
+
+
 def token_keys(tokens: pl.Series) -> pl.DataFrame:
     """Distinct tokens -> token and its keys (Python per distinct token, cached)."""
     distinct = tokens.unique().drop_nulls().to_list()
+    keys = list(zip(*map(_keys_of, distinct), strict=True)) or [()] * len(_KEY_COLUMNS)
     return pl.DataFrame(
-        {
-            "token": distinct,
-            "phonetic": [phonetic_key(t) for t in distinct],
-            "skeleton": [skeleton_key(t) for t in distinct],
-            "shape": [shape_key(t) for t in distinct],
-            "squeezed": [_DOUBLE.sub(r"\1", t) for t in distinct],
-            "letters": ["".join(sorted(t)) for t in distinct],
-        },
-        schema={
-            "token": pl.Utf8,
-            "phonetic": pl.Utf8,
-            "skeleton": pl.Utf8,
-            "shape": pl.Utf8,
-            "squeezed": pl.Utf8,  # doubled letters once: "Essa" / "Esa"
-            "letters": pl.Utf8,  # the letters sorted: "Faiz" / "Afiz"
-        },
+        {"token": distinct, **dict(zip(_KEY_COLUMNS, keys, strict=True))},
+        schema={"token": pl.Utf8, **_KEY_COLUMNS},
     )

@@ -29,7 +29,8 @@ EXACT, FUZZY, PHONETIC, SKELETON, INITIAL, NONE = (
 
 
 def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
-    """Distinct (q_token, c_token) pairs -> the same with sim Float64 and how Utf8.
+    """Distinct (q_token, c_token) pairs (other columns ride along) -> the same with sim
+    Float64, how Utf8 and vowel_blind Boolean.
 
     Edit similarity (normalised Levenshtein) counts only for tokens of at least
     MIN_FUZZY_TOKEN_LEN letters; equal phonetic keys or consonant skeletons raise it to
@@ -42,31 +43,28 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
         return pairs.with_columns(sim=pl.lit(0.0), how=pl.lit(NONE), vowel_blind=pl.lit(False))
     # Optimal string alignment: an adjacent transposition ("Marcon" / "Macron") is one edit.
     edit = process.cpdist(a, b, scorer=OSA.normalized_similarity, workers=-1)
-    # Sound keys once per distinct token, joined to the pairs (not computed per pair).
-    keys = token_keys(pl.concat([pairs["q_token"], pairs["c_token"]]))
-    frame = (
-        pairs.with_columns(pl.Series("edit", edit, dtype=pl.Float64))
-        .join(keys.rename(lambda c: f"q_{c}"), on="q_token", how="left")
-        .join(keys.rename(lambda c: f"c_{c}"), on="c_token", how="left")
-        .with_columns(
-            (pl.col("q_phonetic") == pl.col("c_phonetic")).alias("same_phonetic"),
-            (
-                (pl.col("q_skeleton") == pl.col("c_skeleton"))
-                & (pl.col("q_skeleton").str.len_chars() >= config.MIN_SKELETON_LEN)
-            ).alias("same_skeleton"),
-            (
-                (pl.col("q_shape") == pl.col("c_shape"))
-                & (pl.col("q_shape").str.len_chars() >= config.MIN_SHAPE_LEN)
-            ).alias("same_shape"),
-        )
+    # Sound keys once per distinct token, gathered to the pairs as numbers (a key is
+    # compared by its number: integer work, not string work, per pair).
+    features = _token_features(pl.concat([pairs["q_token"], pairs["c_token"]]))
+    q_rows = features["token"].search_sorted(pairs["q_token"])
+    c_rows = features["token"].search_sorted(pairs["c_token"])
+    frame = pl.concat(
+        [
+            pairs.with_columns(pl.Series("edit", edit, dtype=pl.Float64)),
+            features.select(pl.all().gather(q_rows).name.prefix("q_")).drop("q_token"),
+            features.select(pl.all().gather(c_rows).name.prefix("c_")).drop("c_token"),
+        ],
+        how="horizontal",
+    ).with_columns(
+        (pl.col("q_phonetic") == pl.col("c_phonetic")).alias("same_phonetic"),
+        (pl.col("q_skeleton") == pl.col("c_skeleton")).fill_null(False).alias("same_skeleton"),
+        (pl.col("q_shape") == pl.col("c_shape")).fill_null(False).alias("same_shape"),
     )
-    q_len = pl.col("q_token").str.len_chars()
-    c_len = pl.col("c_token").str.len_chars()
+    q_len = pl.col("q_len")
+    c_len = pl.col("c_len")
     long_enough = pl.min_horizontal(q_len, c_len) >= config.MIN_FUZZY_TOKEN_LEN
-    has_digit = pl.col("q_token").str.contains(r"\d") | pl.col("c_token").str.contains(r"\d")
-    initial = (pl.min_horizontal(q_len, c_len) == 1) & (
-        pl.col("q_token").str.slice(0, 1) == pl.col("c_token").str.slice(0, 1)
-    )
+    has_digit = pl.col("q_has_digit") | pl.col("c_has_digit")
+    initial = (pl.min_horizontal(q_len, c_len) == 1) & (pl.col("q_first") == pl.col("c_first"))
     # Short tokens take only the typos that keep the name: a doubled or undoubled letter
     # ("Essa" / "Esa") or two neighbours swapped ("Faiz" / "Afiz"), not a changed letter
     # ("Tim" / "Tom").
@@ -87,7 +85,7 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
     # Long keys collide less, so they need less spelling agreement (Volodymyr / Vladimir).
     alike = (pl.col("edit") >= config.MIN_KEY_EDIT_SIM) | (
         (pl.col("edit") >= config.MIN_LONG_KEY_EDIT_SIM)
-        & (pl.col("q_phonetic").str.len_chars() >= config.LONG_KEY_LEN)
+        & (pl.col("q_phonetic_len") >= config.LONG_KEY_LEN)
     )
     # A shared sound key lifts the spelling similarity halfway to PHONETIC_SIM /
     # SKELETON_SIM: it confirms a likely variant, it does not make two names equal.
@@ -98,9 +96,17 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
     skeleton = pl.when(
         ((pl.col("same_skeleton") & alike) | pl.col("same_shape")) & ~has_digit
     ).then(pl.max_horizontal(edit, (edit + config.SKELETON_SIM) / 2))
-    best = pl.max_horizontal(fuzzy, phonetic.fill_null(0.0), skeleton.fill_null(0.0))
+    # Each piece of evidence once, as a column (an eager select would recompute shared
+    # sub-expressions).
+    frame = frame.with_columns(
+        fuzzy.alias("fuzzy"),
+        phonetic.fill_null(0.0).alias("phonetic"),
+        skeleton.fill_null(0.0).alias("skeleton"),
+    ).with_columns(pl.max_horizontal("fuzzy", "phonetic", "skeleton").alias("best"))
+    best = pl.col("best")
+    same = pl.col("q_id") == pl.col("c_id")
     sim = (
-        pl.when(pl.col("q_token") == pl.col("c_token"))
+        pl.when(same)
         .then(1.0)
         .when(initial)
         .then(config.INITIAL_SIM)
@@ -109,15 +115,15 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
         .otherwise(0.0)
     )
     how = (
-        pl.when(pl.col("q_token") == pl.col("c_token"))
+        pl.when(same)
         .then(pl.lit(EXACT))
         .when(initial)
         .then(pl.lit(INITIAL))
         .when(best < config.MIN_TOKEN_SIM)
         .then(pl.lit(NONE))
-        .when(fuzzy >= best)
+        .when(pl.col("fuzzy") >= best)
         .then(pl.lit(FUZZY))
-        .when(phonetic.fill_null(0.0) >= best)
+        .when(pl.col("phonetic") >= best)
         .then(pl.lit(PHONETIC))
         .otherwise(pl.lit(SKELETON))
     )
@@ -125,9 +131,40 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
     # script written without short vowels (Arabic, Hebrew) leaves them to a guess.
     vowel_blind = pl.col("same_skeleton") & ~has_digit
     return frame.select(
-        "q_token", "c_token", sim.alias("sim"), how.alias("how"), vowel_blind.alias("vowel_blind")
+        *pairs.columns, sim.alias("sim"), how.alias("how"), vowel_blind.alias("vowel_blind")
     )
 
+
+def _token_features(tokens: pl.Series) -> pl.DataFrame:
+    """Distinct tokens, sorted, with what token_similarity compares: lengths, digits, the
+    first letter, and each key as a number (the same key, the same number). A skeleton or
+    shape too short to count is null: it never equals anything."""
+    keys = token_keys(tokens).sort("token")
+    return keys.select(
+        "token",
+        _number(pl.col("token")).alias("id"),
+        pl.col("token").str.len_chars().alias("len"),
+        pl.col("token").str.contains(r"\d").alias("has_digit"),
+        _number(pl.col("token").str.slice(0, 1)).alias("first"),
+        _number(pl.col("phonetic")).alias("phonetic"),
+        pl.col("phonetic").str.len_chars().alias("phonetic_len"),
+        pl.when(pl.col("skeleton").str.len_chars() >= config.MIN_SKELETON_LEN)
+        .then(_number(pl.col("skeleton")))
+        .alias("skeleton"),
+        pl.when(pl.col("shape").str.len_chars() >= config.MIN_SHAPE_LEN)
+        .then(_number(pl.col("shape")))
+        .alias("shape"),
+        _number(pl.col("squeezed")).alias("squeezed"),
+        _number(pl.col("letters")).alias("letters"),
+    )
+
+
+def _number(key: pl.Expr) -> pl.Expr:
+    return key.rank("dense")
+
+
+# The evidence names as a categorical: group-bys and comparisons on it stay integer work.
+HOW = pl.Enum([EXACT, FUZZY, PHONETIC, SKELETON, INITIAL, NONE])
 
 COUNTS = [
     "matched_weight",
@@ -147,14 +184,28 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
     Each part of either name takes its best counterpart on the other side; the result per
     pair: q_unmatched and c_unmatched (rarity-weighted share of each name left unmatched),
     matched_weight (rarity weight of the query parts matched), and the evidence counts.
+
+    Tokens are numbered once per call, so the cross product of parts (about ten rows per
+    pair) joins and deduplicates integers, not strings.
     """
-    q = _parts(pairs, "q", weights)
-    c = _parts(pairs, "c", weights)
-    cross = q.join(c, on="pair", how="inner")
-    sims = token_similarity(cross.select("q_token", "c_token").unique())
-    cross = cross.join(sims, on=["q_token", "c_token"], how="left").with_columns(
-        _cross_script_skeleton()
+    q = _parts(pairs, "q")
+    c = _parts(pairs, "c")
+    vocab = _part_vocab(q, c, weights)
+    q = _numbered(q, vocab, "q")
+    c = _numbered(c, vocab, "c")
+    cross = q.join(c, on="pair", how="inner").with_columns(
+        (pl.col("q_id") * vocab.height + pl.col("c_id")).alias("token_pair")
     )
+    token_pairs = cross.select("token_pair").unique()
+    tokens = vocab["token"]
+    sims = token_similarity(
+        token_pairs.select(
+            "token_pair",
+            tokens.gather(token_pairs["token_pair"] // vocab.height).alias("q_token"),
+            tokens.gather(token_pairs["token_pair"] % vocab.height).alias("c_token"),
+        )
+    ).select("token_pair", "sim", pl.col("how").cast(HOW), "vowel_blind")
+    cross = cross.join(sims, on="token_pair", how="left").with_columns(_cross_script_skeleton())
     q_best = _best(cross, "q")
     c_best = _best(cross, "c")
     return (
@@ -188,17 +239,18 @@ def _cross_script_skeleton() -> list[pl.Expr]:
         .then(config.CROSS_SCRIPT_SKELETON_SIM)
         .otherwise(pl.col("sim"))
         .alias("sim"),
-        pl.when(lifted).then(pl.lit(SKELETON)).otherwise(pl.col("how")).alias("how"),
+        pl.when(lifted).then(pl.lit(SKELETON, HOW)).otherwise(pl.col("how")).alias("how"),
     ]
 
 
-def _parts(pairs: pl.DataFrame, side: str, weights: pl.DataFrame | None) -> pl.DataFrame:
+def _parts(pairs: pl.DataFrame, side: str) -> pl.DataFrame:
+    """pair, <side>_token, <side>_script, <side>_pos: one row per part of one side."""
     script = (
         pl.col(f"{side}_transliterated").fill_null(False)
         if f"{side}_transliterated" in pairs.columns
         else pl.lit(False)
     )
-    parts = (
+    return (
         pairs.select(
             "pair", pl.col(f"{side}_tokens").alias(f"{side}_token"), script.alias(f"{side}_script")
         )
@@ -206,16 +258,26 @@ def _parts(pairs: pl.DataFrame, side: str, weights: pl.DataFrame | None) -> pl.D
         .drop_nulls(f"{side}_token")
         .with_columns(pl.int_range(pl.len()).over("pair").alias(f"{side}_pos"))
     )
+
+
+def _part_vocab(q: pl.DataFrame, c: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFrame:
+    """Every distinct token of both sides, numbered (token_id = row), with its weight."""
+    vocab = (
+        pl.concat([q["q_token"].unique(), c["c_token"].unique()]).unique().sort().to_frame("token")
+    )
     if weights is None:
-        weight = part_weight(pl.col(f"{side}_token"), None)
-        return parts.with_columns(weight.alias(f"{side}_weight"))
-    return (
-        # A binary search in the (sorted) weights: a few parts need not hash the whole table.
-        join_sorted(parts, weights.rename({"token": f"{side}_token"}), f"{side}_token", "left")
-        .with_columns(
-            part_weight(pl.col(f"{side}_token"), pl.col("weight")).alias(f"{side}_weight")
-        )
-        .drop("weight")
+        return vocab.with_columns(part_weight(pl.col("token"), None).alias("weight"))
+    # A binary search in the (sorted) weights: a few parts need not hash the whole table.
+    return join_sorted(vocab, weights, "token", "left").with_columns(
+        part_weight(pl.col("token"), pl.col("weight")).alias("weight")
+    )
+
+
+def _numbered(parts: pl.DataFrame, vocab: pl.DataFrame, side: str) -> pl.DataFrame:
+    """A side's parts with their token number and weight in place of the token."""
+    ids = vocab["token"].search_sorted(parts[f"{side}_token"]).cast(pl.Int64)
+    return parts.drop(f"{side}_token").with_columns(
+        ids.alias(f"{side}_id"), vocab["weight"].gather(ids).alias(f"{side}_weight")
     )
 
 
