@@ -96,36 +96,42 @@ class RunSubmitter:
                 self._queue.task_done()
 
     async def _submit(self, job_id: str, give_up_at: float) -> None:
-        delay = self.policy.backoff_s
-        attempts = 0
-        while True:
-            meta = self.store.get_job(job_id)
-            if meta is None or meta.status != "processing" or meta.flow_run_id is not None:
-                return  # cancelled before its run existed, or a run was made elsewhere
-            attempts += 1
-            try:
-                flow_run_id = await create_screen_run(job_id, meta.tenant)
-                break
-            except Exception as error:
-                if time.monotonic() + delay > give_up_at:
-                    self._give_up(job_id, attempts, error)
-                    return
-                logger.warning(
-                    "creating the run of job %s failed (%r); retry in %.1f s", job_id, error, delay
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.policy.backoff_max_s)
+        flow_run_id = await self._create_run(job_id, give_up_at)
+        if flow_run_id is None:
+            return
         # Recorded without an await between its read and write: a cancel handled on this
         # loop cannot interleave and be overwritten (both write job.json).
         recorded = record_run(self.store, job_id, flow_run_id)
         if recorded is not None and recorded.status == "cancelled":
-            await cancel_flow_run(flow_run_id)  # the job was cancelled while its run was made
+            # Cancelled while its run was made. Should this fail, the run still stops before
+            # its first chunk: screen_job checks the job's recorded status.
+            await cancel_flow_run(flow_run_id)
+
+    async def _create_run(self, job_id: str, give_up_at: float) -> str | None:
+        """The new run's id; None when the job needs none (any more) or was failed."""
+        delay, attempts = self.policy.backoff_s, 0
+        while True:
+            meta = self.store.get_job(job_id)
+            if meta is None or meta.status != "processing" or meta.flow_run_id is not None:
+                return None  # cancelled before its run existed, or a run was made elsewhere
+            attempts += 1
+            try:
+                return await create_screen_run(job_id, meta.tenant)
+            except Exception as error:
+                if time.monotonic() + delay > give_up_at:
+                    self._give_up(job_id, attempts, error)
+                    return None
+                logger.warning(
+                    "creating the run of job %s failed (%r); retry in %.1f s", job_id, error, delay
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.policy.backoff_max_s)
 
     def _give_up(self, job_id: str, attempts: int, error: Exception) -> None:
         reason = (
             f"could not create the job's flow run ({attempts} attempts over "
             f"{self.policy.give_up_s:.0f} s; Prefect unreachable?): {type(error).__name__}: "
-            f"{error}"
+            f"{str(error)[:300]}"
         )
         meta = self.store.get_job(job_id)
         if meta is not None and meta.status == "processing" and meta.flow_run_id is None:
