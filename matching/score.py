@@ -28,9 +28,12 @@ _OPTIONAL = {
 }
 
 
-def score_pairs(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFrame:
+def score_pairs(
+    pairs: pl.DataFrame, weights: pl.DataFrame | None, min_score: float = 0.0
+) -> pl.DataFrame:
     """pairs: pair, q_tokens, c_tokens (+ optional qualifier columns) -> the same rows with
-    score, name_score, match_type, details."""
+    score, name_score, match_type, details; rows scoring below min_score are left out
+    before their details are written (most pairs of a batch are not matches)."""
     pairs = pairs.with_columns(
         pl.lit(None, dtype).alias(col)
         for col, dtype in _OPTIONAL.items()
@@ -90,6 +93,7 @@ def score_pairs(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
         (pl.col("name_score") + pl.col("_qualifiers")).clip(0.0, 1.0).round(4).alias("score"),
         _match_type().alias("match_type"),
     )
+    scored = scored.filter(pl.col("score") >= min_score)
     return scored.with_columns(_details(list(parts), list(qualifiers)).alias("details")).drop(
         pl.selectors.starts_with("_")
     )

@@ -201,7 +201,9 @@ def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
         )
         .with_row_index("pair")
     )
-    scored = score_pairs(pairs, sorted_by(index, "token_weights", "token"))
+    # Pairs below every threshold of the chunk can never be reported.
+    min_score = frame["threshold"].min() or 0.0
+    scored = score_pairs(pairs, sorted_by(index, "token_weights", "token"), min_score)
     return (
         scored.filter(_search_type_allows())
         # Ties broken by name, so one entity gets the same answer in any batch.

@@ -29,9 +29,12 @@ def _parts(column: str, prefix: str) -> list[pl.Expr]:
 
 def birth_date_contribution(pairs: pl.DataFrame) -> pl.DataFrame:
     """pairs: q_birth_date Utf8, c_birth_dates List(Utf8) -> value Float64, verdict Utf8."""
+    # Only pairs whose query gives a date have anything to compare.
     rows = (
-        pairs.select(
-            pl.int_range(pl.len()).alias("_i"),
+        pairs.select(pl.int_range(pl.len()).alias("_i"), "q_birth_date", "c_birth_dates")
+        .filter(pl.col("q_birth_date").is_not_null())
+        .select(
+            "_i",
             "q_birth_date",
             # An entry without dates still needs its row (explode drops empty lists).
             pl.when(pl.col("c_birth_dates").list.len() > 0)
@@ -69,4 +72,7 @@ def birth_date_contribution(pairs: pl.DataFrame) -> pl.DataFrame:
         .group_by("_i", maintain_order=True)
         .agg(pl.col("verdict").drop_nulls().first(), pl.col("value").first())
     )
-    return best.select(pl.col("value").fill_null(0.0), "verdict")
+    every_pair = pl.DataFrame({"_i": pl.int_range(pairs.height, eager=True)})
+    return every_pair.join(best, on="_i", how="left", maintain_order="left").select(
+        pl.col("value").fill_null(0.0), "verdict"
+    )

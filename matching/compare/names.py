@@ -250,13 +250,16 @@ def _parts(pairs: pl.DataFrame, side: str) -> pl.DataFrame:
         if f"{side}_transliterated" in pairs.columns
         else pl.lit(False)
     )
+    tokens = pl.col(f"{side}_tokens")
     return (
         pairs.select(
-            "pair", pl.col(f"{side}_tokens").alias(f"{side}_token"), script.alias(f"{side}_script")
+            "pair",
+            tokens.alias(f"{side}_token"),
+            pl.int_ranges(0, tokens.list.len(), dtype=pl.Int64).alias(f"{side}_pos"),
+            script.alias(f"{side}_script"),
         )
-        .explode(f"{side}_token")
+        .explode(f"{side}_token", f"{side}_pos")
         .drop_nulls(f"{side}_token")
-        .with_columns(pl.int_range(pl.len()).over("pair").alias(f"{side}_pos"))
     )
 
 
