@@ -35,8 +35,6 @@ from data.entities import ENTITY_SCHEMA, SUBJECT_FIELDS
 from data.jobs import JobMeta, utc_now
 from data.store import SnapshotStore
 
-EVENTS = ("upsert", "remove", "screened")
-
 # JobMeta.origin of the jobs flows/rescreen_book.py makes.
 RESCREEN_ORIGIN = "rescreen"
 
@@ -53,6 +51,7 @@ BOOK_SCHEMA = pl.Schema(
         "screened_version": pl.Utf8,  # the snapshot it was last screened against
     }
 )
+# A log file's rows: an event ("upsert", "remove" or "screened") and the book columns it sets.
 LOG_SCHEMA = pl.Schema({"event": pl.Utf8, **BOOK_SCHEMA})
 
 # Log files older than this many seconds may be folded into one (BookStore.compact); a

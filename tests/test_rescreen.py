@@ -15,7 +15,7 @@ import pytest
 from conftest import WATCHLISTS
 from typer.testing import CliRunner
 
-from data.book import BookStore, keep_new_matches
+from data.book import BookStore, changed_since, keep_new_matches
 from data.entities import entities_from_records
 from data.jobs import JobMeta, JobStore, new_job_id
 from data.store import SnapshotStore
@@ -331,6 +331,17 @@ def test_a_snapshot_without_changes_needs_no_rescreen_job(
     assert all("no list entry was added or changed" in o for o in outcomes.values()), outcomes
     assert (scenario.book.read("acme")["screened_version"] == report.version).all()
     assert scenario.book.rescreen_job("acme", report.version) is None
+
+    # The chain of diffs from the new snapshot back to the 2021 one goes through 2024's.
+    snapshots = SnapshotStore(settings.SNAPSHOT_DIR)
+    two_steps, none = changed_since(snapshots, report.version, [scenario.old_version])
+    one_step, _ = changed_since(snapshots, scenario.new_version, [scenario.old_version])
+    assert not none and two_steps["match_key"].sort().equals(one_step["match_key"].sort())
+    assert f"ofac-{scenario.added['entry_id']}" in two_steps["match_key"]
+    nothing, _ = changed_since(snapshots, report.version, [scenario.new_version])
+    assert nothing.is_empty()
+    _, unknown = changed_since(snapshots, report.version, ["0123456789abcdef"])
+    assert unknown == ["0123456789abcdef"], "a baseline not on disk: report every match"
 
 
 # --- the book's log, the delta filter and the CLI ---------------------------------------
