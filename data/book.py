@@ -80,24 +80,29 @@ class BookStore:
 
     def read(self, tenant: str, upto: str | None = None) -> pl.DataFrame:
         """The tenant's book now (or as of log file ``upto``): one row per entity_id
-        (BOOK_SCHEMA), in first-added order."""
-        log = self._log(tenant, upto)
-        state = (
-            log.filter(pl.col("event") != "screened")
-            .group_by("entity_id", maintain_order=True)
-            .last()
+        (BOOK_SCHEMA), in the order of their last upserts.
+
+        The replay works on the few key columns and then gathers the winning rows, so a
+        million-entity book never goes through a group-by with all its columns."""
+        log = self._log(tenant, upto).with_row_index("seq")
+        keys = log.select("seq", "entity_id", "event", "source_job_id", "screened_version")
+        last = (
+            keys.filter(pl.col("event") != "screened")
+            .group_by("entity_id")
+            .agg(pl.col("seq", "event", "source_job_id").sort_by("seq").last())
             .filter(pl.col("event") == "upsert")
         )
-        current = state.select("entity_id", pl.col("source_job_id").alias("current_job"))
+        current = last.select("entity_id", pl.col("source_job_id").alias("current_job"))
         screened = (  # only what was screened of the entity's current subject counts
-            log.filter(pl.col("screened_version").is_not_null())
-            .join(current, on="entity_id", maintain_order="left")
+            keys.filter(pl.col("screened_version").is_not_null())
+            .join(current, on="entity_id")
             .filter(pl.col("source_job_id") == pl.col("current_job"))
             .group_by("entity_id")
-            .agg(pl.col("screened_version").last())
+            .agg(pl.col("screened_version").sort_by("seq").last())
         )
+        rows = log.select(pl.all().gather(last["seq"].sort()))
         return (
-            state.drop("screened_version")
+            rows.drop("screened_version")
             .join(screened, on="entity_id", how="left", maintain_order="left")
             .select(BOOK_SCHEMA.names())
         )
