@@ -111,11 +111,12 @@ def _transliterate_column(names: pl.Series) -> pl.Series:
 # --- Canonical forms ----------------------------------------------------------------------
 
 # Legal forms across languages, to one canonical token per kind. Multi-word forms are
-# matched on the lower-cased, punctuation-free string; single tokens per token.
+# regular expressions over the lower-cased, punctuation-free string (transliterated
+# Russian endings vary: ogranichennoy / ogranichennoi); single tokens per token.
 _LEGAL_PHRASES = {
     "llc": [
         "limited liability company", "limited liability partnership", "private limited company",
-        "obshchestvo s ogranichennoy otvetstvennostyu", "obshchestvo s ogranichennoi otvetstvennostiu",
+        "obshchestvo s ogranichenn[a-z]* otvetstvennost[a-z]*",
         "tovarystvo z obmezhenoyu vidpovidalnistyu", "sp z o o", "sp zoo", "s de rl",
         "s r l", "s a r l", "l l c", "societe a responsabilite limitee",
         "gesellschaft mit beschrankter haftung", "sociedad de responsabilidad limitada",
@@ -124,8 +125,8 @@ _LEGAL_PHRASES = {
     ],
     "jsc": [
         "public joint stock company", "closed joint stock company", "open joint stock company",
-        "joint stock company", "joint-stock company", "aktsionernoe obshchestvo",
-        "aktsionernoye obshchestvo", "publichnoe aktsionernoe obshchestvo", "societe anonyme",
+        "joint stock company", "(?:publichnoe |zakrytoe |otkrytoe )?aktsionern[a-z]* obshchestv[a-z]*",
+        "societe anonyme",
         "sociedad anonima", "public limited company", "aktiengesellschaft", "societa per azioni",
         "naamloze vennootschap", "societe par actions simplifiee", "s p a",
     ],
@@ -203,7 +204,7 @@ _JOINED_PREFIX = re.compile(r"^(abdul|abdel|abdal|abdol|abdoul|abdur|abdar)(\w{4
 
 def _legal_phrase_expr(expr: pl.Expr) -> pl.Expr:
     for canonical, phrases in _LEGAL_PHRASES.items():
-        alternation = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+        alternation = "|".join(sorted(phrases, key=len, reverse=True))
         expr = expr.str.replace_all(rf"(?:^|\s)(?:{alternation})(?:\s|$)", f" {canonical} ")
     return expr
 

@@ -206,6 +206,7 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
         )
     ).select("token_pair", "sim", pl.col("how").cast(HOW), "vowel_blind")
     cross = cross.join(sims, on="token_pair", how="left").with_columns(_cross_script_skeleton())
+    cross = _letters_used_once(cross)
     q_best = _best(cross, "q")
     c_best = _best(cross, "c")
     return (
@@ -223,6 +224,34 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
         .with_columns(
             pl.min_horizontal("q_found_parts", "c_found_parts").fill_null(0).alias("n_matched")
         )
+    )
+
+
+def _letters_used_once(cross: pl.DataFrame) -> pl.DataFrame:
+    """A single letter equal to a letter of the other name is that letter, not also the
+    initial of another part: the "s" of "obshchestvo s ..." (Russian "with") found in both
+    names must not stand for "Signum" as well."""
+    is_initial = pl.col("how") == INITIAL
+    letters = cross.filter(is_initial)
+    if letters.is_empty():
+        return cross
+    exact = cross.filter(pl.col("how") == EXACT)
+    reused = pl.concat(
+        [
+            letters.join(exact.select("pair", "q_pos"), on=["pair", "q_pos"], how="semi"),
+            letters.join(exact.select("pair", "c_pos"), on=["pair", "c_pos"], how="semi"),
+        ]
+    ).select("pair", "q_pos", "c_pos", pl.lit(True).alias("reused"))
+    if reused.is_empty():
+        return cross
+    reused_letter = pl.col("reused").fill_null(False)
+    return (
+        cross.join(reused.unique(), on=["pair", "q_pos", "c_pos"], how="left")
+        .with_columns(
+            pl.when(reused_letter).then(0.0).otherwise(pl.col("sim")).alias("sim"),
+            pl.when(reused_letter).then(pl.lit(NONE, HOW)).otherwise(pl.col("how")).alias("how"),
+        )
+        .drop("reused")
     )
 
 
