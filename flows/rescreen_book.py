@@ -28,6 +28,7 @@ from prefect.cache_policies import NO_CACHE
 from data.book import RESCREEN_ORIGIN, BookStore, changed_since, rescreen_entities
 from data.jobs import JobMeta, JobStore, new_job_id
 from data.store import SnapshotStore
+from flows.deployments import submit_screen_job
 from kyc import settings
 
 RESCREEN_BOOK_DEPLOYMENT = "rescreen-book"
@@ -37,8 +38,6 @@ RESCREEN_BOOK = f"rescreen_book/{RESCREEN_BOOK_DEPLOYMENT}"
 @task(name="rescreen-tenant", task_run_name="rescreen-{tenant}", cache_policy=NO_CACHE)
 async def rescreen_tenant(tenant: str, version: str) -> str:
     """Make and submit the tenant's rescreen job for ``version``; what was done, in words."""
-    from flows.deployments import submit_screen_job
-
     made = await asyncio.to_thread(_make_job, tenant, version)
     if not made.startswith("job "):
         return made
