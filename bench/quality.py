@@ -180,7 +180,7 @@ def false_alert_report(index, threshold: float, per_locale: int = 200) -> dict[s
     sample = flagged.join(names, on="row").select(
         "full_name", pl.col("matches").list.first().struct.field("matched_name", "confidence_score")
     )
-    for row in sample.head(15).iter_rows():
+    for row in sample.head(40).iter_rows():
         print("   ", row)
     return {"false_alert_rate": rate}
 

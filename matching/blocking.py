@@ -203,18 +203,19 @@ def _token_map(query_vocab: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame
 
 def _map_tokens(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """token, token_id, sim for new tokens: first through the cheap keys; tokens with no
-    neighbour then through two-deletion keys and as two joined words. A token that maps to
+    neighbour then through two-deletion keys; tokens not listed as such also as two joined
+    words ("epicf" / "EP-ICF", even when "epic" is a neighbour). A token that maps to
     nothing gets a row with token_id -1, so the cache remembers it."""
     mapped = _linked(tokens, blocking_keys(tokens), index)
     lonely = tokens.join(mapped, on="token", how="anti")
-    if not lonely.is_empty():
-        mapped = pl.concat(
-            [
-                mapped,
-                _linked(lonely, blocking_keys(lonely, query=True), index),
-                _split_joined(lonely, index),
-            ]
-        ).unique(["token", "token_id"])
+    unlisted = tokens.join(index.vocab.select("token"), on="token", how="anti")
+    mapped = pl.concat(
+        [
+            mapped,
+            _linked(lonely, blocking_keys(lonely, query=True), index),
+            _split_joined(unlisted, index),
+        ]
+    ).unique(["token", "token_id"])
     nothing = tokens.join(mapped, on="token", how="anti").with_columns(
         pl.lit(-1, pl.Int64).alias("token_id"), pl.lit(0.0).alias("sim")
     )
@@ -241,18 +242,21 @@ def _linked(tokens: pl.DataFrame, keys: pl.DataFrame, index: WatchlistIndex) -> 
 def _split_joined(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """A token matching nothing, tried as two list words run together ("vladimirputin")."""
     length = pl.col("token").str.len_chars()
-    vocab = index.vocab.filter(pl.col("blocking")).select("token", "token_id")
+    vocab = index.vocab.select("token", "token_id", "blocking")
     halves = (
-        tokens.filter(length >= 6)
-        .select("token", pl.int_ranges(3, length - 2).alias("cut"))
+        tokens.filter(length >= 4)
+        .select("token", pl.int_ranges(2, length - 1).alias("cut"))
         .explode("cut")
         .drop_nulls("cut")
         .with_columns(
             pl.col("token").str.slice(0, pl.col("cut")).alias("left"),
             pl.col("token").str.slice(pl.col("cut")).alias("right"),
         )
-        .join(vocab.rename({"token": "left", "token_id": "left_id"}), on="left")
-        .join(vocab.rename({"token": "right", "token_id": "right_id"}), on="right")
+        .join(vocab.rename({"token": "left", "token_id": "left_id", "blocking": "b1"}), on="left")
+        .join(
+            vocab.rename({"token": "right", "token_id": "right_id", "blocking": "b2"}), on="right"
+        )
+        .filter(pl.col("b1") | pl.col("b2"))  # one half rare enough to block on
     )
     return pl.concat(
         [

@@ -230,6 +230,9 @@ def normalize_names(names: pl.Series) -> pl.DataFrame:
     cut = distinct.str.slice(0, config.MAX_NAME_CHARS)
     # camelCase is split on the original letters, before transliteration can invent case.
     split = cut.str.replace_all(r"(\p{Ll}{2})(\p{Lu}\p{Ll})", "$1 $2")
+    # ... and so is a capitalised word run into a capitals-only one ("SiemensAG",
+    # "VladimirPUTIN").
+    split = split.str.replace_all(r"(\p{Lu}\p{Ll}+)(\p{Lu}{2,})\b", "$1 $2")
     # Dotted initialisms are one word: "A.B.C." -> "ABC.", "p.l.c." -> "plc.", "B.V." -> "BV.";
     # spaced initials of a person ("V. V. Putin") stay apart.
     letter = r"(\p{L})\."
@@ -243,9 +246,11 @@ def normalize_names(names: pl.Series) -> pl.DataFrame:
             "transliterated": ~cut.str.contains(r"^[\p{Latin}\P{L}]*$"),
         }
     )
+    frame = frame.with_columns(_clean_expr(pl.col("ascii")).alias("clean"))
+    frame = frame.with_columns(_with_numbers_spelt(frame["clean"]))
     tokens = (
         frame.lazy()
-        .with_columns(_clean_expr(pl.col("ascii")).str.split(" ").alias("token"))
+        .with_columns(pl.col("clean").str.split(" ").alias("token"))
         .select("name", "token")
         .explode("token")
         .with_columns(pl.int_range(pl.len()).over("name").alias("position"))
@@ -267,6 +272,58 @@ def normalize_names(names: pl.Series) -> pl.DataFrame:
         )
         .collect()
     )
+
+
+# Number words to digits ("Brigade Forty-Four" / "Brigade 44"), and digits standing for
+# look-alike letters inside a word ("Ig0r Sech1n", OCR and deliberate evasion alike).
+_UNITS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+_TEENS = [
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = {
+    "twenty": 2, "thirty": 3, "forty": 4, "fourty": 4, "fifty": 5,
+    "sixty": 6, "seventy": 7, "eighty": 8, "ninety": 9,
+}  # fmt: skip
+_UNIT_VALUE = {word: i for i, word in enumerate(_UNITS, start=1)} | {
+    str(i): i for i in range(1, 10)
+}
+_NUMBER_WORDS = re.compile(
+    rf"\b(?:(?P<tens>{'|'.join(_TENS)})(?: (?P<unit>{'|'.join(_UNIT_VALUE)}))?"
+    rf"|(?P<word>{'|'.join(_UNITS + _TEENS)}))\b"
+)
+_LOOK_ALIKE_DIGITS = str.maketrans("013457", "oieast") | {ord("9"): "g"}
+_DIGIT_IN_WORD = re.compile(r"\b[a-z]+[0134579][a-z0-9]*[a-z]\b|\b[a-z][0134579]+[a-z]+\b")
+_NEEDS_SPELLING = re.compile(f"{_NUMBER_WORDS.pattern}|{_DIGIT_IN_WORD.pattern}")
+
+
+def _spelt_number(match: re.Match[str]) -> str:
+    if match["word"]:
+        words = _UNITS + _TEENS
+        return str(words.index(match["word"]) + 1)
+    return str(_TENS[match["tens"]] * 10 + _UNIT_VALUE.get(match["unit"] or "", 0))
+
+
+def _spell(text: str) -> str:
+    text = _DIGIT_IN_WORD.sub(lambda m: m[0].translate(_LOOK_ALIKE_DIGITS), text)
+    return _NUMBER_WORDS.sub(_spelt_number, text)
+
+
+def _with_numbers_spelt(clean: pl.Series) -> pl.Series:
+    """Cleaned names with number words as digits and look-alike digits as letters: Python
+    for the few names that have either, found by one regular expression over the column."""
+    rows = clean.str.contains(_NEEDS_SPELLING.pattern).fill_null(False).arg_true()
+    if rows.is_empty():
+        return clean
+    return clean.scatter(rows, [_spell(text) for text in clean.gather(rows).to_list()])
 
 
 def _canonical_token_expr(token: pl.Expr) -> pl.Expr:

@@ -14,6 +14,10 @@ from matching import config
 from matching.algorithm import NAME_FEATURES, QUALIFIERS
 from matching.compare.entities import is_person
 from matching.compare.names import align_parts, joined_similarity
+from matching.normalize import GENERIC_SERIES
+
+# Particles of Arabic names: with the name they precede they make one name, not two.
+NAME_PARTICLES = ["abdul", "abd", "al", "el", "bin", "ibn", "bint", "abu", "umm", "ould"]
 
 # Qualifier columns a pair frame may lack (a name-only benchmark, a query without them).
 _OPTIONAL = {
@@ -67,7 +71,23 @@ def score_pairs(
     common_lone_part = (pl.col("matched_weight") < config.MIN_MATCHED_WEIGHT) & (
         pl.col("q_missing") > 0
     )
-    weak = (pl.col("n_matched") <= 1) & (something_missing | common_lone_part) & ~lone_rare_query
+    # Exception too: every part of a list name of two names or more found, and enough
+    # rarity weight in them ("Mohammad Yaqoub Haqqani" / the alias "MOHAMMAD YAQOUB"):
+    # the query adds a part to the listed name, it does not share one word with it. A name
+    # with its particle ("Abdul Baqi", "al-Nimr") is one name.
+    whole_list_name = (
+        _names_of_people()
+        & (pl.col("c_missing") == 0)
+        & (pl.col("c_tokens").list.eval(~pl.element().is_in(NAME_PARTICLES)).list.sum() >= 2)
+        & (pl.col("matched_weight") >= config.MIN_MATCHED_WEIGHT)
+        & (pl.col("q_deficit") + pl.col("c_deficit") == 0)
+    )
+    weak = (
+        (pl.col("n_matched") <= 1)
+        & (something_missing | common_lone_part)
+        & ~lone_rare_query
+        & ~whole_list_name
+    )
     name_score = pl.max_horizontal("token_score", joined)
     name_score = (
         pl.when(weak & ~uses_joined)
@@ -97,6 +117,19 @@ def score_pairs(
     return scored.with_columns(_details(list(parts), list(qualifiers)).alias("details")).drop(
         pl.selectors.starts_with("_")
     )
+
+
+def _names_of_people() -> pl.Expr:
+    """People, as far as known: by the entity types, else by the names (no legal form or
+    company word on either side). A company with an extra word ("Deutsche Bank Trust
+    Company" / "Deutsche Bank") is another company; a person with one is a middle name."""
+    org_word = pl.element().is_in(GENERIC_SERIES.implode())
+    no_org_words = ~(
+        pl.col("q_tokens").list.eval(org_word).list.any()
+        | pl.col("c_tokens").list.eval(org_word).list.any()
+    )
+    typed = pl.coalesce(is_person("q_entity_type"), is_person("c_entity_type"))
+    return typed.fill_null(no_org_words)
 
 
 def _with_joined(aligned: pl.DataFrame) -> pl.DataFrame:

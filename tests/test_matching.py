@@ -60,6 +60,25 @@ def test_name_part_variants_and_joined_words_meet():
     assert tokens("Dr. John Smith") == ["john", "smith"]
 
 
+def test_russian_legal_forms_in_any_transliteration():
+    llc = tokens("OBSHCHESTVO S OGRANICHENNOI OTVETSTVENNOSTYU TABAK")
+    assert llc == tokens("Obshchestvo s ogranichennoy otvetstvennostyu Tabak") == ["llc", "tabak"]
+    assert tokens("ZAKRYTOE AKTSIONERNOE OBSHCHESTVO TABAK") == ["jsc", "tabak"]
+
+
+def test_number_words_and_look_alike_digits():
+    assert tokens("Brigade Forty-Four") == tokens("Brigade Fourty 4") == ["brigade", "44"]
+    assert tokens("Ig0r Sech1n") == tokens("I9or Sechin") == ["igor", "sechin"]
+    # Digits that are numbers stay numbers.
+    assert tokens("Snow Storm 1") == ["snow", "storm", "1"]
+    assert tokens("RA-82030") == ["ra", "82030"]
+
+
+def test_a_word_run_into_capitals_splits():
+    assert tokens("SiemensAG") == tokens("Siemens AG")
+    assert tokens("VladimirPUTIN") == ["vladimir", "putin"]
+
+
 def test_unusable_names_give_no_tokens():
     assert tokens("   ") == []
     assert tokens("😀😀") == []
@@ -81,6 +100,18 @@ def test_name_score_orders_evidence():
     assert pair("Angelo Cruz", "Angela Merkel") < DEFAULT_THRESHOLD
     # Both sides have a part the other lacks: a different party.
     assert pair("Alpha Trading Co", "Omega Trading Co") < DEFAULT_THRESHOLD
+
+
+def test_a_letter_in_both_names_is_not_also_an_initial():
+    # The Russian "s" ("with") of both legal phrases must not stand for "Signum".
+    assert pair("OOO S Tabak Rus", "OOO S Signum Rus") < DEFAULT_THRESHOLD
+
+
+def test_a_whole_listed_name_within_a_longer_one():
+    # A person's extra part is a middle or family name: the listed name is all there.
+    assert pair("Mohammad Yaqoub Haqqani", "MOHAMMAD YAQOUB") >= DEFAULT_THRESHOLD
+    # A company's extra word is another company.
+    assert pair("Deutsche Bank Trust Company", "Deutsche Bank") < DEFAULT_THRESHOLD
 
 
 def test_score_name_pairs_is_vectorised_and_aligned():
