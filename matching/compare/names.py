@@ -371,8 +371,9 @@ def joined_similarity(q_tokens: pl.Series, c_tokens: pl.Series) -> np.ndarray:
     the parts sorted: "abdulrahman" / "abdul rahman", "vladimirputin" / "putin vladimir"."""
     q_join = q_tokens.list.join("").to_list()
     c_join = c_tokens.list.join("").to_list()
-    q_sort = q_tokens.list.sort().list.join("").to_list()
-    c_sort = c_tokens.list.sort().list.join("").to_list()
+    # list.eval(sort) rather than list.sort(): the latter takes a slow path (20x here).
+    q_sort = q_tokens.list.eval(pl.element().sort()).list.join("").to_list()
+    c_sort = c_tokens.list.eval(pl.element().sort()).list.join("").to_list()
     as_given = process.cpdist(q_join, c_join, scorer=Levenshtein.normalized_similarity, workers=-1)
     sorted_ = process.cpdist(q_sort, c_sort, scorer=Levenshtein.normalized_similarity, workers=-1)
     return np.maximum(as_given, sorted_)
