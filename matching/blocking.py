@@ -203,19 +203,20 @@ def _token_map(query_vocab: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame
 
 def _map_tokens(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """token, token_id, sim for new tokens: first through the cheap keys; tokens with no
-    neighbour then through two-deletion keys; tokens not listed as such also as two joined
-    words ("epicf" / "EP-ICF", even when "epic" is a neighbour). A token that maps to
-    nothing gets a row with token_id -1, so the cache remembers it."""
+    neighbour then through two-deletion keys and as two joined words. (Splitting every
+    unlisted token too would find "epicf" / "EP-ICF" beside its neighbour "epic", but
+    splits most unlisted words into two short listed ones: 12% more pairs to score.) A
+    token that maps to nothing gets a row with token_id -1, so the cache remembers it."""
     mapped = _linked(tokens, blocking_keys(tokens), index)
     lonely = tokens.join(mapped, on="token", how="anti")
-    unlisted = tokens.join(index.vocab.select("token"), on="token", how="anti")
-    mapped = pl.concat(
-        [
-            mapped,
-            _linked(lonely, blocking_keys(lonely, query=True), index),
-            _split_joined(unlisted, index),
-        ]
-    ).unique(["token", "token_id"])
+    if not lonely.is_empty():
+        mapped = pl.concat(
+            [
+                mapped,
+                _linked(lonely, blocking_keys(lonely, query=True), index),
+                _split_joined(lonely, index),
+            ]
+        ).unique(["token", "token_id"])
     nothing = tokens.join(mapped, on="token", how="anti").with_columns(
         pl.lit(-1, pl.Int64).alias("token_id"), pl.lit(0.0).alias("sim")
     )

@@ -207,8 +207,11 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
     ).select("token_pair", "sim", pl.col("how").cast(HOW), "vowel_blind")
     cross = cross.join(sims, on="token_pair", how="left").with_columns(_cross_script_skeleton())
     cross = _letters_used_once(cross)
-    q_best = _best(cross, "q")
-    c_best = _best(cross, "c")
+    # Only token pairs that match at all compete for a part's best counterpart; a part
+    # with none is then found unmatched in its side's part list.
+    found = cross.filter(pl.col("sim") > 0)
+    q_best = _best(_best_counterparts(q, found, "q", pairs), "q")
+    c_best = _best(_best_counterparts(c, found, "c", pairs), "c")
     return (
         pairs.select("pair")
         .join(q_best, on="pair", how="left")
@@ -331,13 +334,29 @@ def part_weight(token: pl.Expr, listed: pl.Expr | None) -> pl.Expr:
     )
 
 
-def _best(cross: pl.DataFrame, side: str) -> pl.DataFrame:
-    """Per part: its best similarity; per pair: the unmatched share of this side's weight."""
-    best = cross.group_by("pair", f"{side}_pos").agg(
-        pl.col(f"{side}_weight").first().alias("w"),
-        pl.col("sim").max(),
-        pl.col("how").get(pl.col("sim").arg_max()),
+def _best_counterparts(
+    parts: pl.DataFrame, found: pl.DataFrame, side: str, pairs: pl.DataFrame
+) -> pl.DataFrame:
+    """Every part of one side (of pairs whose names both have parts): pair, w, its best
+    similarity on the other side (0 for none) and how."""
+    pos = f"{side}_pos"
+    best = found.group_by("pair", pos).agg(
+        pl.col("sim").max(), pl.col("how").get(pl.col("sim").arg_max())
     )
+    both_named = (pl.col("q_tokens").list.len() > 0) & (pl.col("c_tokens").list.len() > 0)
+    named = pairs.filter(both_named).select("pair")
+    if named.height < pairs.height:  # a pair with an empty name aligns nothing
+        parts = parts.join(named, on="pair", how="semi")
+    return (
+        parts.select("pair", pos, pl.col(f"{side}_weight").alias("w"))
+        .join(best, on=["pair", pos], how="left")
+        .with_columns(pl.col("sim").fill_null(0.0), pl.col("how").fill_null(NONE))
+    )
+
+
+def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
+    """best: per part, w, sim and how -> per pair: the unmatched share of this side's
+    weight and the evidence counts."""
     total = pl.col("w").sum()
     missing = pl.col("sim") <= 0
     # Parts that tell names apart (not legal forms, "al", "bin"), found on the other side.
