@@ -115,16 +115,27 @@ def _select(
     parts with). A name sharing one part with a longer query is otherwise capped as weak
     evidence by scoring."""
     rows = np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))
-    cols = found.indices.astype(np.int64)
-    count = np.floor(found.data / PARTS_UNIT)
     total = np.asarray(q_weight.sum(axis=1)).ravel()
     strong = np.asarray((q_weight >= config.STRONG_PART_WEIGHT).sum(axis=1)).ravel()
-    matched = np.minimum(found.data - count * PARTS_UNIT, total[rows])
-    block = matched / np.maximum(total[rows], 1e-9)
-    usable = block >= config.MIN_BLOCKING_SCORE
+    count = np.floor(found.data / PARTS_UNIT)
+    query_total = total[rows]
+    matched = np.minimum(found.data - count * PARTS_UNIT, query_total)
+    usable = matched >= config.MIN_BLOCKING_SCORE * query_total
+    # Most of the product is below MIN_BLOCKING_SCORE: drop it before anything else.
+    rows, count, matched, query_total = (
+        rows[usable],
+        count[usable],
+        matched[usable],
+        query_total[usable],
+    )
+    cols = found.indices[usable].astype(np.int64)
     if (allowed != (1 << len(index.list_codes)) - 1).any():  # some query filters its lists
-        usable &= (allowed[rows] >> index.name_lists[cols]) & 1 == 1
-    two_parts = usable & (count >= 2)
+        listed = (allowed[rows] >> index.name_lists[cols]) & 1 == 1
+        rows, cols, count, matched, query_total = (
+            a[listed] for a in (rows, cols, count, matched, query_total)
+        )
+    block = matched / np.maximum(query_total, 1e-9)
+    two_parts = count >= 2
     # A transliterated query no name shares two parts with keeps its best one-part names
     # as a fallback: its other part may be a spelling no key links ("Bhladimir" /
     # "Vladimir"), which scoring still recognises. Only transliterated names, where
@@ -132,7 +143,7 @@ def _select(
     has_two = np.bincount(rows[two_parts], minlength=found.shape[0]) > 0
     fallback = ~has_two & (strong >= 2) & transliterated  # per query
     rare_part = block >= config.FALLBACK_MIN_BLOCK_SCORE
-    keep = two_parts | (usable & ((strong[rows] <= 1) | (fallback[rows] & rare_part)))
+    keep = two_parts | (strong[rows] <= 1) | (fallback[rows] & rare_part)
     limit = np.where(fallback, config.FALLBACK_CANDIDATES, config.MAX_CANDIDATES)
     rows, cols, block, matched = rows[keep], cols[keep], block[keep], matched[keep]
     # Ranked by the share of the query found, then of the list name covered (a short name
@@ -173,8 +184,12 @@ def _ranked(rows: np.ndarray, group: np.ndarray, rank: np.ndarray, max_group: in
 
 
 def _position_in_group(keys: np.ndarray) -> np.ndarray:
-    """0, 1, 2 ... within each run of equal keys (keys sorted)."""
-    return np.arange(keys.size) - np.searchsorted(keys, keys, side="left")
+    """0, 1, 2 ... within each run of equal keys (keys sorted): linear, no search."""
+    position = np.arange(keys.size)
+    starts = np.empty(keys.size, dtype=bool)
+    starts[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=starts[1:])
+    return position - np.maximum.accumulate(np.where(starts, position, 0))
 
 
 def _empty() -> pl.DataFrame:
