@@ -32,7 +32,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from data.entities import ENTITY_SCHEMA, SUBJECT_FIELDS
-from data.jobs import JobMeta, utc_now
+from data.jobs import JobMeta, utc_now, write_atomically
 from data.store import SnapshotStore
 
 # JobMeta.origin of the jobs flows/rescreen_book.py makes.
@@ -228,12 +228,7 @@ class BookStore:
         return pl.concat(frames, how="vertical")
 
     def _write_bytes(self, path: str, payload: bytes) -> None:
-        parent = path.rsplit("/", 1)[0]
-        self.fs.create_dir(parent, recursive=True)
-        tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
-        with self.fs.open_output_stream(tmp) as out:
-            out.write(payload)
-        self.fs.move(tmp, path)
+        write_atomically(self.fs, path, payload)
 
     def _names_in(self, directory: str) -> list[str]:
         selector = pafs.FileSelector(directory, allow_not_found=True)

@@ -42,6 +42,17 @@ ENTITY_ROW_GROUP = 10_000
 _FAR_FUTURE_US = 10**17
 
 
+def write_atomically(fs: pafs.FileSystem, path: str, payload: bytes) -> None:
+    """Write to a temporary name beside ``path``, then move it into place: a reader sees
+    the old file or the new one, never half of one."""
+    parent = path.rsplit("/", 1)[0]
+    fs.create_dir(parent, recursive=True)
+    tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
+    with fs.open_output_stream(tmp) as out:
+        out.write(payload)
+    fs.move(tmp, path)
+
+
 def utc_now() -> str:
     """Now as ISO 8601 UTC with a Z suffix, the API's timestamp format."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -144,13 +155,7 @@ class JobStore:
     # --- low-level file helpers --------------------------------------------------------
 
     def _write_bytes(self, path: str, payload: bytes) -> None:
-        """Write to a temporary name beside ``path``, then move it into place."""
-        parent = path.rsplit("/", 1)[0]
-        self.fs.create_dir(parent, recursive=True)
-        tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
-        with self.fs.open_output_stream(tmp) as out:
-            out.write(payload)
-        self.fs.move(tmp, path)
+        write_atomically(self.fs, path, payload)
 
     def _write_json(self, path: str, data: dict) -> None:
         self._write_bytes(path, json.dumps(data).encode())
