@@ -96,6 +96,11 @@ SYLLABLE_MISSING_PENALTY = 0.5
 # token) is weak evidence: a lone common first name, a legal form.
 MIN_MATCHED_WEIGHT = 0.75
 
+# A whole listed person name found within a longer query ("Mohammad Yaqoub Haqqani" /
+# "MOHAMMAD YAQOUB") is not weak evidence when its parts weigh at least this: one rare
+# part and more (two common given names, "Wali Mohammad", stay weak).
+WHOLE_NAME_MIN_WEIGHT = 1.0
+
 # Parts weighing at least this count as distinguishing evidence (legal forms and particles
 # such as "al" or "bin" weigh less).
 STRONG_PART_WEIGHT = 0.35

@@ -79,7 +79,7 @@ def score_pairs(
         _names_of_people()
         & (pl.col("c_missing") == 0)
         & (pl.col("c_tokens").list.eval(~pl.element().is_in(NAME_PARTICLES)).list.sum() >= 2)
-        & (pl.col("matched_weight") >= config.MIN_MATCHED_WEIGHT)
+        & (pl.col("matched_weight") >= config.WHOLE_NAME_MIN_WEIGHT)
         & (pl.col("q_deficit") + pl.col("c_deficit") == 0)
     )
     weak = (
