@@ -46,7 +46,10 @@ def score_pairs(
     aligned = pairs.join(align_parts(pairs, weights), on="pair", how="left")
     parts = {f.name: f.func(aligned)["value"] * f.weight for f in NAME_FEATURES}
     token_score = (1.0 + pl.sum_horizontal(list(parts.values())).fill_null(0.0)).alias("t")
-    aligned = aligned.with_columns(token_score.clip(0.0, 1.0).alias("token_score"))
+    aligned = aligned.with_columns(
+        token_score.clip(0.0, 1.0).alias("token_score"),
+        *[(value * 1.0).alias(f"_part_{name}") for name, value in parts.items()],
+    )
     aligned = _with_joined(aligned)
     joined = (
         pl.when(pl.col("joined") >= config.MIN_JOINED_SIM).then(pl.col("joined")).otherwise(0.0)
@@ -71,22 +74,11 @@ def score_pairs(
     common_lone_part = (pl.col("matched_weight") < config.MIN_MATCHED_WEIGHT) & (
         pl.col("q_missing") > 0
     )
-    # Exception too: every part of a list name of two names or more found, and enough
-    # rarity weight in them ("Mohammad Yaqoub Haqqani" / the alias "MOHAMMAD YAQOUB"):
-    # the query adds a part to the listed name, it does not share one word with it. A name
-    # with its particle ("Abdul Baqi", "al-Nimr") is one name.
-    whole_list_name = (
-        _names_of_people()
-        & (pl.col("c_missing") == 0)
-        & (pl.col("c_tokens").list.eval(~pl.element().is_in(NAME_PARTICLES)).list.sum() >= 2)
-        & (pl.col("matched_weight") >= config.WHOLE_NAME_MIN_WEIGHT)
-        & (pl.col("q_deficit") + pl.col("c_deficit") == 0)
-    )
     weak = (
         (pl.col("n_matched") <= 1)
         & (something_missing | common_lone_part)
         & ~lone_rare_query
-        & ~whole_list_name
+        & ~_whole_list_name(aligned)
     )
     name_score = pl.max_horizontal("token_score", joined)
     name_score = (
@@ -97,13 +89,17 @@ def score_pairs(
     aligned = aligned.with_columns(
         name_score.alias("name_score"), uses_joined.alias("uses_joined"), weak.alias("weak")
     )
+    # A pair below both the qualifiers' floor and min_score keeps its name score, so it is
+    # dropped below: drop it before the qualifiers' work.
+    aligned = aligned.filter(
+        pl.col("name_score") >= min(config.QUALIFIER_MIN_NAME_SCORE, min_score)
+    )
     qualifiers = {f.name: f.func(aligned) for f in QUALIFIERS}
     applies = pl.col("name_score") >= config.QUALIFIER_MIN_NAME_SCORE
     qualifier_sum = pl.sum_horizontal(
         [qualifiers[f.name]["value"] * f.weight for f in QUALIFIERS]
     ).fill_null(0.0)
     scored = aligned.with_columns(
-        *[(value * 1.0).alias(f"_part_{name}") for name, value in parts.items()],
         *[q["value"].alias(f"_q_{name}") for name, q in qualifiers.items()],
         *[q["verdict"].alias(f"_v_{name}") for name, q in qualifiers.items()],
     ).with_columns(
@@ -117,6 +113,27 @@ def score_pairs(
     return scored.with_columns(_details(list(parts), list(qualifiers)).alias("details")).drop(
         pl.selectors.starts_with("_")
     )
+
+
+def _whole_list_name(aligned: pl.DataFrame) -> pl.Series:
+    """Per pair: every part of a person's list name of two names or more found exactly,
+    with enough rarity weight ("Mohammad Yaqoub Haqqani" / the alias "MOHAMMAD YAQOUB"):
+    the query adds a part to the listed name, it does not share one word with it. A name
+    with its particle ("Abdul Baqi", "al-Nimr") is one name. The list work runs only on
+    the few pairs the cheap conditions leave."""
+    cheap = (
+        (pl.col("n_matched") <= 1)
+        & (pl.col("c_missing") == 0)
+        & (pl.col("matched_weight") >= config.WHOLE_NAME_MIN_WEIGHT)
+        & (pl.col("q_deficit") + pl.col("c_deficit") == 0)
+    )
+    rows = aligned.select(cheap.fill_null(False)).to_series().arg_true()
+    names = pl.Series("whole_list_name", [False] * aligned.height, dtype=pl.Boolean)
+    if rows.is_empty():
+        return names
+    two_names = pl.col("c_tokens").list.eval(~pl.element().is_in(NAME_PARTICLES)).list.sum() >= 2
+    found = aligned[rows].select((_names_of_people() & two_names).fill_null(False)).to_series()
+    return names.scatter(rows, found)
 
 
 def _names_of_people() -> pl.Expr:
