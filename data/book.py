@@ -32,7 +32,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from data.entities import ENTITY_SCHEMA, SUBJECT_FIELDS
-from data.jobs import JobMeta, utc_now, write_atomically
+from data.jobs import JobMeta, files_in, utc_now, write_atomically
 from data.store import SnapshotStore
 
 # JobMeta.origin of the jobs flows/rescreen_book.py makes.
@@ -231,12 +231,7 @@ class BookStore:
         write_atomically(self.fs, path, payload)
 
     def _names_in(self, directory: str) -> list[str]:
-        selector = pafs.FileSelector(directory, allow_not_found=True)
-        return sorted(
-            info.base_name
-            for info in self.fs.get_file_info(selector)
-            if not info.base_name.startswith(".tmp-")
-        )
+        return files_in(self.fs, directory)
 
 
 def _as_log(events: pl.DataFrame) -> pl.DataFrame:

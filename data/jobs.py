@@ -53,6 +53,16 @@ def write_atomically(fs: pafs.FileSystem, path: str, payload: bytes) -> None:
     fs.move(tmp, path)
 
 
+def files_in(fs: pafs.FileSystem, directory: str) -> list[str]:
+    """The names in ``directory``, sorted, without unfinished atomic writes."""
+    selector = pafs.FileSelector(directory, allow_not_found=True)
+    return sorted(
+        info.base_name
+        for info in fs.get_file_info(selector)
+        if not info.base_name.startswith(".tmp-")
+    )
+
+
 def utc_now() -> str:
     """Now as ISO 8601 UTC with a Z suffix, the API's timestamp format."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -180,12 +190,7 @@ class JobStore:
         return self.fs.get_file_info(path).type != pafs.FileType.NotFound
 
     def _names_in(self, directory: str) -> list[str]:
-        selector = pafs.FileSelector(directory, allow_not_found=True)
-        return sorted(
-            info.base_name
-            for info in self.fs.get_file_info(selector)
-            if not info.base_name.startswith(".tmp-")
-        )
+        return files_in(self.fs, directory)
 
     # --- jobs --------------------------------------------------------------------------
 
