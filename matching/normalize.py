@@ -237,7 +237,7 @@ def normalize_names(names: pl.Series) -> pl.DataFrame:
     split = cut.str.replace_all(r"(\p{Ll}{2})(\p{Lu}\p{Ll})", "$1 $2")
     # ... and so is a capitalised word run into a capitals-only one ("SiemensAG",
     # "VladimirPUTIN").
-    split = split.str.replace_all(r"(\p{Lu}\p{Ll}+)(\p{Lu}{2,})\b", "$1 $2")
+    split = split.str.replace_all(r"\b(\p{Lu}\p{Ll}{2,})(\p{Lu}{2,})\b", "$1 $2")
     # Dotted initialisms are one word: "A.B.C." -> "ABC.", "p.l.c." -> "plc.", "B.V." -> "BV.";
     # spaced initials of a person ("V. V. Putin") stay apart.
     letter = r"(\p{L})\."

@@ -77,6 +77,8 @@ def test_number_words_and_look_alike_digits():
 def test_a_word_run_into_capitals_splits():
     assert tokens("SiemensAG") == tokens("Siemens AG")
     assert tokens("VladimirPUTIN") == ["vladimir", "putin"]
+    # One lower-case letter in a word of capitals is a typo, not two words.
+    assert tokens("ReDIOPRIBOR") == ["rediopribor"]
 
 
 def test_unusable_names_give_no_tokens():
