@@ -258,7 +258,6 @@ def normalize_names(names: pl.Series) -> pl.DataFrame:
         .with_columns(pl.col("clean").str.split(" ").alias("token"))
         .select("name", "token")
         .explode("token")
-        .with_columns(pl.int_range(pl.len()).over("name").alias("position"))
         .with_columns(_canonical_token_expr(pl.col("token")).alias("token"))
         .explode("token")
         .filter(pl.col("token").is_not_null() & (pl.col("token") != ""))
