@@ -120,7 +120,11 @@ def _select(
     count = np.floor(found.data / PARTS_UNIT)
     query_total = total[rows]
     matched = np.minimum(found.data - count * PARTS_UNIT, query_total)
-    usable = matched >= config.MIN_BLOCKING_SCORE * query_total
+    # Enough of the query found, or a list name of two parts or more found whole (a short
+    # alias inside a long query: "Ali Omar" in "Moussa ben Omar ben Ali Essaadi"), as
+    # scoring sees it. (0.99 of its weight: a tolerance for the float sums, no more.)
+    whole_name = (count >= 2) & (matched >= 0.99 * index.name_weights[found.indices])
+    usable = (matched >= config.MIN_BLOCKING_SCORE * query_total) | whole_name
     # Most of the product is below MIN_BLOCKING_SCORE: drop it before anything else.
     rows, count, matched, query_total = (
         rows[usable],
