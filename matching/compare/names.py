@@ -205,11 +205,15 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
             tokens.gather(token_pairs["token_pair"] % vocab.height).alias("c_token"),
         )
     ).select("token_pair", "sim", pl.col("how").cast(HOW), "vowel_blind")
-    cross = cross.join(sims, on="token_pair", how="left").with_columns(_cross_script_skeleton())
-    cross = _letters_used_once(cross)
-    # Only token pairs that match at all compete for a part's best counterpart; a part
-    # with none is then found unmatched in its side's part list.
-    found = cross.filter(pl.col("sim") > 0)
+    # Only token pairs that match at all (or may, across scripts) compete for a part's
+    # best counterpart; a part with none is then found unmatched in its side's part list.
+    maybe = sims.filter((pl.col("sim") > 0) | pl.col("vowel_blind"))
+    found = (
+        cross.join(maybe, on="token_pair", how="inner")
+        .with_columns(_cross_script_skeleton())
+        .filter(pl.col("sim") > 0)
+        .pipe(_letters_used_once)
+    )
     q_best = _best(_best_counterparts(q, found, "q", pairs), "q")
     c_best = _best(_best_counterparts(c, found, "c", pairs), "c")
     return (
@@ -230,32 +234,22 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
     )
 
 
-def _letters_used_once(cross: pl.DataFrame) -> pl.DataFrame:
-    """A single letter equal to a letter of the other name is that letter, not also the
-    initial of another part: the "s" of "obshchestvo s ..." (Russian "with") found in both
-    names must not stand for "Signum" as well."""
-    is_initial = pl.col("how") == INITIAL
-    letters = cross.filter(is_initial)
+def _letters_used_once(found: pl.DataFrame) -> pl.DataFrame:
+    """found (matching token pairs) without the initials that reuse a letter: a single
+    letter equal to a letter of the other name is that letter, not also the initial of
+    another part (the "s" of "obshchestvo s ..." (Russian "with") found in both names must
+    not stand for "Signum" as well)."""
+    letters = found.filter(pl.col("how") == INITIAL)
     if letters.is_empty():
-        return cross
-    exact = cross.filter(pl.col("how") == EXACT)
+        return found
+    exact = found.filter(pl.col("how") == EXACT)
     reused = pl.concat(
         [
             letters.join(exact.select("pair", "q_pos"), on=["pair", "q_pos"], how="semi"),
             letters.join(exact.select("pair", "c_pos"), on=["pair", "c_pos"], how="semi"),
         ]
-    ).select("pair", "q_pos", "c_pos", pl.lit(True).alias("reused"))
-    if reused.is_empty():
-        return cross
-    reused_letter = pl.col("reused").fill_null(False)
-    return (
-        cross.join(reused.unique(), on=["pair", "q_pos", "c_pos"], how="left")
-        .with_columns(
-            pl.when(reused_letter).then(0.0).otherwise(pl.col("sim")).alias("sim"),
-            pl.when(reused_letter).then(pl.lit(NONE, HOW)).otherwise(pl.col("how")).alias("how"),
-        )
-        .drop("reused")
-    )
+    ).select("pair", "q_pos", "c_pos")
+    return found.join(reused, on=["pair", "q_pos", "c_pos"], how="anti")
 
 
 def _cross_script_skeleton() -> list[pl.Expr]:
