@@ -28,11 +28,10 @@ from urllib.parse import quote, unquote
 
 import duckdb
 import polars as pl
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from data.entities import ENTITY_SCHEMA, SUBJECT_FIELDS
-from data.jobs import JobMeta, files_in, utc_now, write_atomically
+from data.jobs import JobMeta, files_in, open_root, utc_now, write_atomically
 from data.store import SnapshotStore
 
 # JobMeta.origin of the jobs flows/rescreen_book.py makes.
@@ -66,11 +65,8 @@ class BookStore:
     """Every tenant's monitored book under one root URI (the job store's)."""
 
     def __init__(self, uri: str) -> None:
-        if "://" not in uri:
-            uri = Path(uri).resolve().as_uri()
-        self.uri = uri
-        self.fs, root = pafs.FileSystem.from_uri(uri)
-        self.root = f"{root.rstrip('/')}/books"
+        self.uri, self.fs, root = open_root(uri)
+        self.root = f"{root}/books"
 
     # --- reading -----------------------------------------------------------------------
 

@@ -42,6 +42,15 @@ ENTITY_ROW_GROUP = 10_000
 _FAR_FUTURE_US = 10**17
 
 
+def open_root(uri: str) -> tuple[str, pafs.FileSystem, str]:
+    """A store's root as (URI, filesystem, path): a plain path becomes a file:// URI, so
+    local folders and s3://bucket/prefix go through the same pyarrow filesystem calls."""
+    if "://" not in uri:
+        uri = Path(uri).resolve().as_uri()
+    fs, root = pafs.FileSystem.from_uri(uri)
+    return uri, fs, root.rstrip("/")
+
+
 def write_atomically(fs: pafs.FileSystem, path: str, payload: bytes) -> None:
     """Write to a temporary name beside ``path``, then move it into place: a reader sees
     the old file or the new one, never half of one."""
@@ -142,11 +151,7 @@ class JobStore:
     """Jobs under one root URI. Safe to share between threads; every write is one file."""
 
     def __init__(self, uri: str) -> None:
-        if "://" not in uri:
-            uri = Path(uri).resolve().as_uri()
-        self.uri = uri
-        self.fs, self.root = pafs.FileSystem.from_uri(uri)
-        self.root = self.root.rstrip("/")
+        self.uri, self.fs, self.root = open_root(uri)
         self.fs.create_dir(self.root, recursive=True)
 
     # --- paths ------------------------------------------------------------------------

@@ -67,8 +67,9 @@ def _job_store() -> JobStore:
 async def submit_screen_job(job_id: str, tenant: str, idempotency_key: str | None = None) -> str:
     """Create a flow run of screen-job for a stored job, record it in the job store, return its id.
 
-    Used by recovery; the API creates runs through flows/submitter.py, which records them
-    itself so that a cancel arriving meanwhile cannot be overwritten.
+    Used by recovery and by the rescreen flow; the API creates runs through
+    flows/submitter.py, which records them itself so that a cancel arriving meanwhile
+    cannot be overwritten.
     """
     flow_run_id = await create_screen_run(job_id, tenant, idempotency_key)
     await asyncio.to_thread(record_run, _job_store(), job_id, flow_run_id)

@@ -104,8 +104,7 @@ def _screen_chunk(
     store_uri: str | None, snapshot_root: str, job_id: str, chunk: int, chunk_size: int
 ) -> ChunkStats:
     store = _store(store_uri)
-    meta = store.get_job(job_id)
-    assert meta is not None
+    meta = _stored_meta(store, job_id)
     engine = get_index(snapshot_root, meta.watchlist_version)
     start = chunk * chunk_size
     entities = store.read_entities(job_id, start, start + chunk_size)
@@ -148,9 +147,15 @@ async def update_book(store_uri: str | None, job_id: str) -> None:
 
 def _update_book(store_uri: str | None, job_id: str) -> None:
     store = _store(store_uri)
-    meta = store.get_job(job_id)
-    assert meta is not None
+    meta = _stored_meta(store, job_id)
     BookStore(store.uri).record_screened_job(meta, store.read_entities(job_id))
+
+
+def _stored_meta(store: JobStore, job_id: str) -> JobMeta:
+    meta = store.get_job(job_id)
+    if meta is None:  # deleted under a running flow: the run fails with this reason
+        raise ValueError(f"job {job_id} is not in the job store")
+    return meta
 
 
 # --- the flow --------------------------------------------------------------------------

@@ -157,11 +157,11 @@ async def _accept(
     )
     await asyncio.to_thread(state.jobs.create_job, meta, entities)
     # Stored, so accepted: the flow run is created in the background (flows/submitter.py).
-    submitter_of(request).submit(meta.job_id)
+    _submitter(request).submit(meta.job_id)
     return await _created(replace(meta, total_entities=entities.height), just_submitted=True)
 
 
-def submitter_of(request: Request) -> RunSubmitter:
+def _submitter(request: Request) -> RunSubmitter:
     return request.app.state.submitter
 
 
