@@ -42,7 +42,7 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
     if not a:
         return pairs.with_columns(sim=pl.lit(0.0), how=pl.lit(NONE), vowel_blind=pl.lit(False))
     # Optimal string alignment: an adjacent transposition ("Marcon" / "Macron") is one edit.
-    edit = process.cpdist(a, b, scorer=OSA.normalized_similarity, workers=-1)
+    edit = process.cpdist(a, b, scorer=OSA.normalized_similarity, workers=-1, dtype=np.float64)
     # Sound keys once per distinct token, gathered to the pairs as numbers (a key is
     # compared by its number: integer work, not string work, per pair).
     features = _token_features(pl.concat([pairs["q_token"], pairs["c_token"]]))
@@ -387,6 +387,10 @@ def joined_similarity(q_tokens: pl.Series, c_tokens: pl.Series) -> np.ndarray:
     # list.eval(sort) rather than list.sort(): the latter takes a slow path (20x here).
     q_sort = q_tokens.list.eval(pl.element().sort()).list.join("").to_list()
     c_sort = c_tokens.list.eval(pl.element().sort()).list.join("").to_list()
-    as_given = process.cpdist(q_join, c_join, scorer=Levenshtein.normalized_similarity, workers=-1)
-    sorted_ = process.cpdist(q_sort, c_sort, scorer=Levenshtein.normalized_similarity, workers=-1)
+    as_given = process.cpdist(
+        q_join, c_join, scorer=Levenshtein.normalized_similarity, workers=-1, dtype=np.float64
+    )
+    sorted_ = process.cpdist(
+        q_sort, c_sort, scorer=Levenshtein.normalized_similarity, workers=-1, dtype=np.float64
+    )
     return np.maximum(as_given, sorted_)
