@@ -15,7 +15,7 @@ from typing import IO, Any, Literal
 import polars as pl
 import pyarrow.parquet as pq
 
-from matching.screen import MATCH
+from matching.frames import MATCH
 
 OutputFormat = Literal["csv", "ndjson", "parquet"]
 

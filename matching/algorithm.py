@@ -17,8 +17,31 @@ from dataclasses import dataclass
 import polars as pl
 
 from matching import config
-from matching.compare.dates import birth_date_contribution
-from matching.compare.entities import entity_type_contribution, nationality_contribution
+from matching.compare.dates import birth_date_contribution, birth_date_one
+from matching.compare.entities import (
+    entity_type_contribution,
+    entity_type_one,
+    nationality_contribution,
+    nationality_one,
+)
+from matching.compare.names import Alignment
+
+
+@dataclass(slots=True)
+class OnePair:
+    """One (query, list name) pair as the one-entity path scores it."""
+
+    align: Alignment
+    q_tokens: list[str]
+    q_birth_date: str | None
+    c_birth_dates: list[str] | None
+    q_nationality: str | None
+    c_nationalities: list[str] | None
+    q_entity_type: str | None
+    c_entity_type: str | None
+
+
+Verdict = tuple[float, str | None]  # a feature's value and, for qualifiers, its verdict
 
 
 @dataclass(frozen=True)
@@ -28,6 +51,9 @@ class Feature:
     weight: float
     qualifier: bool  # True: refines a name match, never creates one
     description: str
+    # The same feature for one pair in plain Python (the one-entity path); the tests hold
+    # the two to the same answers.
+    one: Callable[[OnePair], Verdict]
 
 
 def _share(expr: pl.Expr) -> Callable[[pl.DataFrame], pl.DataFrame]:
@@ -37,16 +63,25 @@ def _share(expr: pl.Expr) -> Callable[[pl.DataFrame], pl.DataFrame]:
     return func
 
 
+def _share_one(func: Callable[[Alignment, OnePair], float]) -> Callable[[OnePair], Verdict]:
+    return lambda pair: (func(pair.align, pair), None)
+
+
 # Parts missing on BOTH sides (no counterpart at all): the smaller missing share.
 both_sides_unmatched = _share(pl.min_horizontal("q_missing", "c_missing"))
+both_sides_unmatched_one = _share_one(lambda a, _: min(a.q_missing, a.c_missing))
 
 # Parts missing beyond what both sides share: extra or dropped parts on one side only.
 one_side_unmatched = _share(
     pl.max_horizontal("q_missing", "c_missing") - pl.min_horizontal("q_missing", "c_missing")
 )
+one_side_unmatched_one = _share_one(
+    lambda a, _: max(a.q_missing, a.c_missing) - min(a.q_missing, a.c_missing)
+)
 
 # Matched parts that are not equal: the weighted similarity shortfall, both sides averaged.
 fuzzy_deficit = _share((pl.col("q_deficit") + pl.col("c_deficit")) / 2)
+fuzzy_deficit_one = _share_one(lambda a, _: (a.q_deficit + a.c_deficit) / 2)
 
 # The same shortfall again when the match rests on a single distinguishing part: one
 # misspelt word ("Bazin" / "Barzin") is much weaker evidence than a misspelt part among
@@ -55,6 +90,9 @@ lone_part_deficit = _share(
     pl.when(pl.col("n_matched") <= 1)
     .then((pl.col("q_deficit") + pl.col("c_deficit")) / 2)
     .otherwise(0.0)
+)
+lone_part_deficit_one = _share_one(
+    lambda a, _: (a.q_deficit + a.c_deficit) / 2 if a.n_matched <= 1 else 0.0
 )
 
 # The same shortfall again when the list name also has distinguishing parts the query
@@ -65,6 +103,11 @@ fuzzy_with_missing = _share(
     pl.when((pl.col("c_missing_parts") > 0) & (pl.col("n_matched") >= 2))
     .then((pl.col("q_deficit") + pl.col("c_deficit")) / 2)
     .otherwise(0.0)
+)
+fuzzy_with_missing_one = _share_one(
+    lambda a, _: (
+        (a.q_deficit + a.c_deficit) / 2 if a.c_missing_parts > 0 and a.n_matched >= 2 else 0.0
+    )
 )
 
 # Names written in short syllables (Chinese, Korean, Vietnamese: "Wang Ying" / "Wang Guo
@@ -81,6 +124,13 @@ syllable_parts_missing = _share(
     .then(pl.col("c_missing"))
     .otherwise(0.0)
 )
+syllable_parts_missing_one = _share_one(
+    lambda a, pair: (
+        a.c_missing
+        if a.c_missing_parts > 0 and max(map(len, pair.q_tokens)) <= config.SYLLABLE_MAX_LEN
+        else 0.0
+    )
+)
 
 
 FEATURES: tuple[Feature, ...] = (
@@ -90,6 +140,7 @@ FEATURES: tuple[Feature, ...] = (
         -config.BOTH_UNMATCHED_PENALTY,
         qualifier=False,
         description="both names have parts the other lacks: usually a different party",
+        one=both_sides_unmatched_one,
     ),
     Feature(
         "one_side_unmatched",
@@ -97,6 +148,7 @@ FEATURES: tuple[Feature, ...] = (
         -config.ONE_SIDE_UNMATCHED_PENALTY,
         qualifier=False,
         description="parts missing on one side only: a dropped middle name, a shorter alias",
+        one=one_side_unmatched_one,
     ),
     Feature(
         "fuzzy_parts",
@@ -104,6 +156,7 @@ FEATURES: tuple[Feature, ...] = (
         -config.FUZZY_PART_PENALTY,
         qualifier=False,
         description="parts matched by spelling or sound rather than equal: their shortfall",
+        one=fuzzy_deficit_one,
     ),
     Feature(
         "lone_fuzzy_part",
@@ -111,6 +164,7 @@ FEATURES: tuple[Feature, ...] = (
         -config.LONE_FUZZY_PART_PENALTY,
         qualifier=False,
         description="the only distinguishing part in common is matched inexactly",
+        one=lone_part_deficit_one,
     ),
     Feature(
         "fuzzy_with_missing",
@@ -118,6 +172,7 @@ FEATURES: tuple[Feature, ...] = (
         -config.FUZZY_WITH_MISSING_PENALTY,
         qualifier=False,
         description="parts matched inexactly while other parts are missing",
+        one=fuzzy_with_missing_one,
     ),
     Feature(
         "syllable_missing",
@@ -125,6 +180,7 @@ FEATURES: tuple[Feature, ...] = (
         -config.SYLLABLE_MISSING_PENALTY,
         qualifier=False,
         description="a short-syllable name lacks a syllable of the list name",
+        one=syllable_parts_missing_one,
     ),
     Feature(
         "birth_date",
@@ -132,6 +188,7 @@ FEATURES: tuple[Feature, ...] = (
         1.0,
         qualifier=True,
         description="same date, same year, one component off, or contradicting",
+        one=lambda p: birth_date_one(p.q_birth_date, p.c_birth_dates),
     ),
     Feature(
         "nationality",
@@ -139,6 +196,7 @@ FEATURES: tuple[Feature, ...] = (
         1.0,
         qualifier=True,
         description="query nationality among the entry's, or not",
+        one=lambda p: nationality_one(p.q_nationality, p.c_nationalities),
     ),
     Feature(
         "entity_type",
@@ -146,6 +204,7 @@ FEATURES: tuple[Feature, ...] = (
         1.0,
         qualifier=True,
         description="a person against an organisation, or the reverse",
+        one=lambda p: entity_type_one(p.q_entity_type, p.c_entity_type),
     ),
 )
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
 from scipy import sparse
 
 from matching import config
-from matching.normalize import GENERIC_SERIES, normalize_names, token_keys
+from matching.normalize import GENERIC_SERIES, keys_of, normalize_names, token_keys
 from matching.token_links import TokenLinks
 
 
@@ -46,6 +47,8 @@ class WatchlistIndex:
     token_cache: TokenLinks = field(default_factory=TokenLinks)
     # Tables above sorted by a key, made on first use: joins by binary search (lookup.py).
     lookups: dict[tuple[str, str], pl.DataFrame] = field(default_factory=dict, repr=False)
+    # The index as Python values for one-entity screening (one_entity.tables), on first use.
+    one_entity: Any = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
@@ -57,9 +60,13 @@ def name_key(tokens: pl.Expr) -> pl.Expr:
     return tokens.list.eval(pl.element().sort()).list.join(" ")  # list.sort() is far slower
 
 
+# What an identifier value loses before comparison (after upper-casing).
+NOT_IN_IDENTIFIER = r"[^0-9A-Z]"
+
+
 def normalize_identifier(expr: pl.Expr) -> pl.Expr:
     """Identifier values compared value-first: upper-case, only letters and digits."""
-    return expr.str.to_uppercase().str.replace_all(r"[^0-9A-Z]", "")
+    return expr.str.to_uppercase().str.replace_all(NOT_IN_IDENTIFIER, "")
 
 
 def build_index(watchlist: object) -> WatchlistIndex:
@@ -179,6 +186,33 @@ def blocking_keys(tokens: pl.DataFrame, *, query: bool = False) -> pl.DataFrame:
             ),
         ]
     ).unique()
+
+
+def blocking_keys_one(token: str, *, query: bool = False) -> set[str]:
+    """blocking_keys for one token, in plain Python (the one-entity path's twin)."""
+    phonetic, skeleton, *_ = keys_of(token)
+    one = _deletions_one({token}, config.MIN_DELETION_KEY_LEN)
+    deleted = one
+    if query:
+        deleted = one | _deletions_one(
+            {base for base in one if len(base) >= config.MIN_DOUBLE_DELETION_LEN - 1},
+            config.MIN_DOUBLE_DELETION_LEN - 1,
+        )
+    keys = {f"d:{token}", f"p:{phonetic}", *(f"d:{base}" for base in deleted)}
+    if len(skeleton) >= config.MIN_SKELETON_LEN:
+        keys.add(f"s:{skeleton}")
+    if len(token) >= config.STEM_KEY_LEN:
+        keys.add(f"x:{token[: config.STEM_KEY_LEN]}")
+    return keys
+
+
+def _deletions_one(bases: set[str], min_length: int) -> set[str]:
+    return {
+        base[:cut] + base[cut + 1 :]
+        for base in bases
+        if len(base) >= min_length
+        for cut in range(len(base))
+    }
 
 
 def _token_keys(vocab: pl.DataFrame) -> pl.DataFrame:

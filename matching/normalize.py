@@ -491,7 +491,8 @@ def skeleton_key(token: str) -> str:
 
 
 @lru_cache(maxsize=500_000)
-def _keys_of(token: str) -> tuple[str, str, str, str, str]:
+def keys_of(token: str) -> tuple[str, str, str, str, str]:
+    """A token's comparison keys, in _KEY_COLUMNS order (cached per token)."""
     return (
         phonetic_key(token),
         skeleton_key(token),
@@ -513,7 +514,7 @@ _KEY_COLUMNS = {
 def token_keys(tokens: pl.Series) -> pl.DataFrame:
     """Distinct tokens -> token and its keys (Python per distinct token, cached)."""
     distinct = tokens.unique().drop_nulls().to_list()
-    keys = list(zip(*map(_keys_of, distinct), strict=True)) or [()] * len(_KEY_COLUMNS)
+    keys = list(zip(*map(keys_of, distinct), strict=True)) or [()] * len(_KEY_COLUMNS)
     return pl.DataFrame(
         {"token": distinct, **dict(zip(_KEY_COLUMNS, keys, strict=True))},
         schema={"token": pl.Utf8, **_KEY_COLUMNS},

@@ -15,67 +15,21 @@ import polars as pl
 
 from matching import config
 from matching.blocking import candidates
+from matching.frames import (
+    IDENTIFIER_FIELDS,
+    MATCH,
+    NO_NAME,
+    NO_NAME_LEFT,
+    QUERY_COLUMNS,
+    RESULT,
+    SEARCH_TYPES,
+)
 from matching.index import WatchlistIndex, normalize_identifier
 from matching.lookup import join_sorted, sorted_by
 from matching.normalize import normalize_names
+from matching.one_entity import screen_one
 from matching.score import score_pairs
 from matching.version import ENGINE_VERSION
-
-SEARCH_TYPES = ("exact", "token", "fuzzy", "composite")
-
-_IDENTIFIER = pl.Struct({"type": pl.Utf8, "value": pl.Utf8})
-QUERY_COLUMNS: dict[str, pl.DataType] = {
-    "row": pl.Int64,
-    "full_name": pl.Utf8,
-    "entity_type": pl.Utf8,
-    "document_id": pl.Utf8,
-    "document_type": pl.Utf8,
-    "nationality": pl.Utf8,
-    "birth_date": pl.Utf8,
-    "identifiers": pl.List(_IDENTIFIER),
-    "wallet_address": pl.Utf8,
-    "imo_number": pl.Utf8,
-    "call_sign": pl.Utf8,
-    "country": pl.Utf8,
-    "lists": pl.List(pl.Utf8),
-    "search_type": pl.Utf8,
-    "threshold": pl.Float64,
-}
-
-MATCH = pl.Struct(
-    {
-        "entity_id": pl.Utf8,
-        "list_name": pl.Utf8,
-        "confidence_score": pl.Float64,
-        "match_type": pl.Utf8,
-        "matched_name": pl.Utf8,
-        "programs": pl.List(pl.Utf8),
-        "match_data": pl.Struct(
-            {
-                "name": pl.Utf8,
-                "aliases": pl.List(pl.Utf8),
-                "entity_type": pl.Utf8,
-                "nationality": pl.List(pl.Utf8),
-                "birth_dates": pl.List(pl.Utf8),
-                "identifiers": pl.List(_IDENTIFIER),
-                "addresses": pl.List(pl.Utf8),
-                "remarks": pl.Utf8,
-            }
-        ),
-        "details": pl.Utf8,
-    }
-)
-RESULT = pl.Schema(
-    {
-        "row": pl.Int64,
-        "status": pl.Utf8,
-        "is_match": pl.Boolean,
-        "match_count": pl.Int64,
-        "matches": pl.List(MATCH),
-        "error": pl.Utf8,
-        "engine_version": pl.Utf8,
-    }
-)
 
 
 def screen(
@@ -90,6 +44,11 @@ def screen(
     """Screen every row of `queries` against the index; one result row per query row."""
     if search_type not in SEARCH_TYPES:
         raise ValueError(f"search_type must be one of {', '.join(SEARCH_TYPES)}: {search_type!r}")
+    if queries.height == 1:  # a single check: the same rules without Polars' per-call cost
+        query = _with_query_columns(queries).row(0, named=True)
+        options = {"threshold": threshold, "max_matches": max_matches, "lists": lists}
+        result = screen_one(query, index, search_type=search_type, **options)
+        return pl.DataFrame([result], schema=RESULT)
     frame = _prepare(queries, threshold, lists, search_type)
     usable = frame.filter(pl.col("error").is_null())
     scored = pl.concat(
@@ -103,12 +62,11 @@ def _prepare(
     queries: pl.DataFrame, threshold: float, lists: list[str] | None, search_type: str
 ) -> pl.DataFrame:
     """Columns completed, per-row options resolved, names normalised, bad rows marked."""
-    frame = queries.with_columns(
-        pl.lit(None, dtype).alias(col)
-        for col, dtype in QUERY_COLUMNS.items()
-        if col not in queries.columns
-    ).select([pl.col(col).cast(dtype) for col, dtype in QUERY_COLUMNS.items()])
-    frame = frame.with_row_index("qid").with_columns(pl.col("qid").cast(pl.Int64))
+    frame = (
+        _with_query_columns(queries)
+        .with_row_index("qid")
+        .with_columns(pl.col("qid").cast(pl.Int64))
+    )
     normalized = normalize_names(frame["full_name"]).rename({"name": "full_name"})
     frame = frame.join(normalized, on="full_name", how="left", maintain_order="left")
     default_lists = pl.lit(lists, dtype=pl.List(pl.Utf8)) if lists is not None else None
@@ -126,20 +84,24 @@ def _prepare(
         pl.when(~pl.col("search_type").is_in(SEARCH_TYPES))
         .then(pl.format("unknown search_type {}", pl.col("search_type")))
         .when(no_name & no_ids & pl.col("full_name").is_null())
-        .then(pl.lit("no full_name and no identifier to screen"))
+        .then(pl.lit(NO_NAME))
         .when(no_name & no_ids)
-        .then(pl.lit("full_name has no letters or digits left to compare (empty, whitespace, "
-                     "emoji or punctuation only) and there is no identifier"))
+        .then(pl.lit(NO_NAME_LEFT))
     )  # fmt: skip
     return frame.with_columns(error.alias("error"))
 
 
-_IDENTIFIER_FIELDS = ("document_id", "wallet_address", "imo_number", "call_sign", "identifiers")
+def _with_query_columns(queries: pl.DataFrame) -> pl.DataFrame:
+    """Exactly QUERY_COLUMNS, in order and type; the ones missing are null."""
+    return queries.select(
+        pl.col(col).cast(dtype) if col in queries.columns else pl.lit(None, dtype).alias(col)
+        for col, dtype in QUERY_COLUMNS.items()
+    )
 
 
 def _query_identifiers(frame: pl.DataFrame) -> pl.Expr:
     """Every identifier value the query gives, normalised, from every identifier field."""
-    if all(frame[col].null_count() == frame.height for col in _IDENTIFIER_FIELDS):
+    if all(frame[col].null_count() == frame.height for col in IDENTIFIER_FIELDS):
         return pl.lit([], dtype=pl.List(pl.Utf8))  # nothing to normalise: skip the work
     listed = pl.col("identifiers").list.eval(pl.element().struct.field("value"))
     singles = pl.concat_list(

@@ -1,12 +1,15 @@
 """A single check must answer exactly what the batch answers for the same entity.
 
-screen() on one row (the API's POST /kyc) and on a chunk (a job) share one engine; the
-tricks that make a one-row call fast (sorted lookups instead of hash joins over the index,
-cached normalisation) must never change a match, a score or a detail. A few hundred varied
-queries are screened one by one and as one batch, and the results compared field by field.
+screen() on one row (the API's POST /kyc) takes the one-entity path (matching/one_entity.py:
+plain Python, a few ms); on a chunk (a job) it takes the whole-column Polars path. Both
+carry the same rules, so they must never differ in a match, a score or a detail. Varied
+queries and the labelled benchmark names are screened one by one and as one batch and the
+results compared field by field; each rule's one-pair twin is held to its column version.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import polars as pl
@@ -14,6 +17,16 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from matching import DEFAULT_THRESHOLD, build_index, screen
+from matching.compare.dates import birth_date_contribution, birth_date_one
+from matching.compare.entities import (
+    entity_type_contribution,
+    entity_type_one,
+    nationality_contribution,
+    nationality_one,
+)
+from matching.compare.names import pair_similarity, token_similarity
+from matching.index import blocking_keys, blocking_keys_one
+from tests.conftest import EVAL
 
 _IDENTIFIERS = pl.List(pl.Struct({"type": pl.Utf8, "value": pl.Utf8}))
 
@@ -147,3 +160,95 @@ def test_small_frames_equal_batch_with_options(index, watchlist):
         [screen(queries.slice(i, 3), index, **options) for i in range(0, queries.height, 3)]
     )
     assert_same_results(small, batch)
+
+
+def test_benchmark_names_one_by_one_equal_batch(index):
+    """Every name of cases.csv and of the untreated UN positives, with birth dates,
+    nationalities and entity types drawn from list entries, at a low threshold (so that
+    near misses are compared too)."""
+    cases = pl.read_csv(EVAL / "cases.csv")
+    un = pl.read_csv(EVAL / "positives_un_untreated.csv", infer_schema=False)
+    names = pl.concat([cases["name1"], cases["name2"], un["full_name"]]).unique(maintain_order=True)
+    entries = index.entries.sample(names.len(), with_replacement=True, seed=3)
+    queries = pl.DataFrame(
+        {
+            "row": range(names.len()),
+            "full_name": names,
+            "birth_date": entries["birth_dates"].list.first(),
+            "nationality": entries["nationalities"].list.first().fill_null("RU"),
+            "entity_type": [
+                ("individual", "organization", None)[i % 3] for i in range(names.len())
+            ],
+        }
+    )
+    options = {"threshold": 0.6, "max_matches": 10}
+    batch = screen(queries, index, **options)
+    single = pl.concat(
+        [screen(queries.slice(i, 1), index, **options) for i in range(queries.height)]
+    )
+    assert batch["is_match"].sum() >= 500
+    assert_same_results(single, batch)
+
+
+def test_token_pair_twin_equals_column_version(index):
+    """pair_similarity against token_similarity on list tokens paired with their typos,
+    their neighbours in sort order, initials and digits."""
+    tokens = sorted(index.vocab["token"].sample(3000, seed=4).to_list())
+    rng = np.random.default_rng(4)
+    pairs = list(itertools.pairwise(tokens))
+    pairs += [(t, _typo(t, rng)) for t in tokens] + [(t, t[1::-1] + t[2:]) for t in tokens]
+    pairs += [(t[:1], t) for t in tokens[:200]] + [("ig0r", "igor"), ("44", "forty"), ("ab", "ba")]
+    assert sum(pair_similarity(*pair)[0] > 0 for pair in pairs) > 3000
+    frame = pl.DataFrame(pairs, schema=["q_token", "c_token"], orient="row").unique()
+    expected = token_similarity(frame)
+    got = [pair_similarity(q, c) for q, c in frame.select("q_token", "c_token").iter_rows()]
+    assert [(sim, how, blind) for sim, how, blind in got] == list(
+        expected.select("sim", "how", "vowel_blind").iter_rows()
+    )
+
+
+def test_qualifier_twins_equal_column_versions():
+    dates = [None, "1960", "1960-01", "1960-01-10", "1961-01-10", "1960-02-10", "1960-01-11",
+             "1955", " 1960-1-10 ", "not a date", "1960-13-45"]  # fmt: skip
+    listed = [None, [], ["1960"], ["1960-01-10", "1959"], ["1961-01-10"], ["1970-05-05", "1960-01"]]
+    nations = [None, "", "ru", " RU ", "RUS", "US"]
+    kinds = [None, "individual", "Person ", "company", "vessel", "unknown"]
+    rows = [
+        {
+            "q_birth_date": d,
+            "c_birth_dates": c,
+            "q_nationality": nations[i % len(nations)],
+            "c_nationalities": [None, [], ["RU"], ["US", "GB"]][i % 4],
+            "q_entity_type": kinds[i % len(kinds)],
+            "c_entity_type": kinds[(i // 3) % len(kinds)],
+        }
+        for i, (d, c) in enumerate((d, c) for d in dates for c in listed)
+    ]
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "q_birth_date": pl.Utf8,
+            "c_birth_dates": pl.List(pl.Utf8),
+            "q_nationality": pl.Utf8,
+            "c_nationalities": pl.List(pl.Utf8),
+            "q_entity_type": pl.Utf8,
+            "c_entity_type": pl.Utf8,
+        },
+    )
+    for column_version, one, fields in [
+        (birth_date_contribution, birth_date_one, ("q_birth_date", "c_birth_dates")),
+        (nationality_contribution, nationality_one, ("q_nationality", "c_nationalities")),
+        (entity_type_contribution, entity_type_one, ("q_entity_type", "c_entity_type")),
+    ]:
+        expected = list(column_version(frame).iter_rows())
+        assert [one(*(row[f] for f in fields)) for row in rows] == expected, one.__name__
+
+
+def test_blocking_keys_twin_equals_column_version(index):
+    tokens = [*index.vocab["token"].sample(500, seed=6).to_list(), "a", "ab", "abcdefghij", "44"]
+    for query in (False, True):
+        frame = blocking_keys(pl.DataFrame({"token": tokens}), query=query)
+        expected = dict(frame.group_by("token").agg("key").iter_rows())
+        assert {t: blocking_keys_one(t, query=query) for t in tokens} == {
+            t: set(keys) for t, keys in expected.items()
+        }

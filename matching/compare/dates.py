@@ -8,6 +8,8 @@ date is "invalid" and ignored (the API validates dates first; the engine must no
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from matching import config
@@ -76,3 +78,44 @@ def birth_date_contribution(pairs: pl.DataFrame) -> pl.DataFrame:
     return every_pair.join(best, on="_i", how="left", maintain_order="left").select(
         pl.col("value").fill_null(0.0), "verdict"
     )
+
+
+_DATE_PATTERN = re.compile(_DATE)
+
+
+def _date_parts(text: str | None) -> tuple[int | None, int | None, int | None]:
+    found = _DATE_PATTERN.match(text.strip()) if text is not None else None
+    if found is None:
+        return None, None, None
+    year, month, day = (int(part) if part is not None else None for part in found.groups())
+    return year, month, day
+
+
+def _verdict(query: tuple, listed: tuple) -> str | None:
+    (q1, q2, q3), (c1, c2, c3) = query, listed
+    if q1 is None:
+        return "invalid"
+    if c1 is None:
+        return None
+    y_diff = abs(q1 - c1)
+    m_same = q2 is None or c2 is None or q2 == c2
+    d_same = q3 is None or c3 is None or q3 == c3
+    differing = (y_diff > 0) + (not m_same) + (not d_same)
+    if differing == 0:
+        return "match" if q3 is not None and c3 is not None else "same_year"
+    return "one_off" if differing == 1 and y_diff <= 1 else "mismatch"
+
+
+def birth_date_one(
+    q_birth_date: str | None, c_birth_dates: list[str] | None
+) -> tuple[float, str | None]:
+    """birth_date_contribution for one pair, in plain Python: (value, verdict), the best
+    verdict over the entry's dates."""
+    if q_birth_date is None:
+        return 0.0, None
+    query = _date_parts(q_birth_date)
+    verdicts = [_verdict(query, _date_parts(c)) for c in (c_birth_dates or [None])]
+    scored = [(VERDICT_VALUE.get(v, 0.0), v) for v in verdicts if v is not None]
+    if not scored:
+        return 0.0, None
+    return max(scored, key=lambda item: item[0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import polars as pl
 
 from matching import config
@@ -9,12 +11,13 @@ from matching import config
 # Query spellings of the entry types (the API's entity_type and the lists' schema names).
 _PERSON = ["individual", "person", "natural_person"]
 _NOT_PERSON = ["organization", "organisation", "company", "legal_entity", "vessel", "aircraft"]
+_ISO2 = re.compile(r"^[A-Z]{2}$")
 
 
 def nationality_contribution(pairs: pl.DataFrame) -> pl.DataFrame:
     """pairs: q_nationality Utf8 (ISO alpha-2, any case), c_nationalities List(Utf8)."""
     query = pl.col("q_nationality").str.strip_chars().str.to_uppercase()
-    known = query.str.contains(r"^[A-Z]{2}$") & (pl.col("c_nationalities").list.len() > 0)
+    known = query.str.contains(_ISO2.pattern) & (pl.col("c_nationalities").list.len() > 0)
     hit = pl.col("c_nationalities").list.contains(query)
     verdict = (
         pl.when(~known.fill_null(False))
@@ -52,3 +55,31 @@ def entity_type_contribution(pairs: pl.DataFrame) -> pl.DataFrame:
     )
     value = pl.when(verdict == "mismatch").then(config.ENTITY_TYPE_MISMATCH).otherwise(0.0)
     return pairs.select(value.alias("value"), verdict.alias("verdict"))
+
+
+def person_one(entity_type: str | None) -> bool | None:
+    """is_person for one value."""
+    text = entity_type.lower().strip() if entity_type is not None else None
+    return True if text in _PERSON else False if text in _NOT_PERSON else None
+
+
+def nationality_one(
+    q_nationality: str | None, c_nationalities: list[str] | None
+) -> tuple[float, str | None]:
+    """nationality_contribution for one pair, in plain Python: (value, verdict)."""
+    query = q_nationality.strip().upper() if q_nationality is not None else ""
+    if not (_ISO2.match(query) and c_nationalities):
+        return 0.0, None
+    if query in c_nationalities:
+        return config.NATIONALITY_MATCH, "match"
+    return config.NATIONALITY_MISMATCH, "mismatch"
+
+
+def entity_type_one(
+    q_entity_type: str | None, c_entity_type: str | None
+) -> tuple[float, str | None]:
+    """entity_type_contribution for one pair, in plain Python: (value, verdict)."""
+    q, c = person_one(q_entity_type), person_one(c_entity_type)
+    if q is None or c is None:
+        return 0.0, None
+    return (0.0, "match") if q == c else (config.ENTITY_TYPE_MISMATCH, "mismatch")

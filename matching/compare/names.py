@@ -8,6 +8,9 @@ skeleton, an initial.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
+
 import numpy as np
 import polars as pl
 from rapidfuzz import process
@@ -15,7 +18,7 @@ from rapidfuzz.distance import OSA, Levenshtein
 
 from matching import config
 from matching.lookup import join_sorted
-from matching.normalize import token_keys
+from matching.normalize import keys_of, token_keys
 
 # How a token pair matched, best evidence first; kept per part for match_type and details.
 EXACT, FUZZY, PHONETIC, SKELETON, INITIAL, NONE = (
@@ -135,6 +138,60 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@lru_cache(maxsize=500_000)
+def pair_similarity(q_token: str, c_token: str) -> tuple[float, str, bool]:
+    """token_similarity for one token pair, in plain Python: (sim, how, vowel_blind).
+
+    The one-entity path's twin of the column version above, rule for rule; the tests
+    compare the two on every token pair a few hundred screenings make."""
+    edit = OSA.normalized_similarity(q_token, c_token)
+    q_keys, c_keys = keys_of(q_token), keys_of(c_token)
+    (q_phonetic, q_skeleton, q_shape, q_squeezed, q_letters) = q_keys
+    (c_phonetic, c_skeleton, c_shape, c_squeezed, c_letters) = c_keys
+    q_len, c_len = len(q_token), len(c_token)
+    shortest, longest = min(q_len, c_len), max(q_len, c_len)
+    long_enough = shortest >= config.MIN_FUZZY_TOKEN_LEN
+    has_digit = _has_digit(q_token) or _has_digit(c_token)
+    initial = shortest == 1 and q_token[:1] == c_token[:1]
+    same_skeleton = (
+        q_skeleton == c_skeleton
+        and len(q_skeleton) >= config.MIN_SKELETON_LEN
+        and len(c_skeleton) >= config.MIN_SKELETON_LEN
+    )
+    same_shape = (
+        q_shape == c_shape
+        and len(q_shape) >= config.MIN_SHAPE_LEN
+        and len(c_shape) >= config.MIN_SHAPE_LEN
+    )
+    swapped = q_letters == c_letters and edit >= 1 - 1 / longest
+    short_typo = shortest >= 2 and (q_squeezed == c_squeezed or swapped) and not has_digit
+    typo = config.SHORT_TYPO_SIM if short_typo else 0.0
+    fuzzy = edit if long_enough and not has_digit else typo
+    alike = edit >= config.MIN_KEY_EDIT_SIM or (
+        edit >= config.MIN_LONG_KEY_EDIT_SIM and len(q_phonetic) >= config.LONG_KEY_LEN
+    )
+    phonetic = 0.0
+    if q_phonetic == c_phonetic and long_enough and alike:
+        phonetic = max(edit, (edit + config.PHONETIC_SIM) / 2)
+    skeleton = 0.0
+    if ((same_skeleton and alike) or same_shape) and not has_digit:
+        skeleton = max(edit, (edit + config.SKELETON_SIM) / 2)
+    best = max(fuzzy, phonetic, skeleton)
+    vowel_blind = same_skeleton and not has_digit
+    if q_token == c_token:
+        return 1.0, EXACT, vowel_blind
+    if initial:
+        return config.INITIAL_SIM, INITIAL, vowel_blind
+    if best < config.MIN_TOKEN_SIM:
+        return 0.0, NONE, vowel_blind
+    how = FUZZY if fuzzy >= best else PHONETIC if phonetic >= best else SKELETON
+    return best, how, vowel_blind
+
+
+def _has_digit(token: str) -> bool:
+    return any(char.isdigit() for char in token)
+
+
 def _token_features(tokens: pl.Series) -> pl.DataFrame:
     """Distinct tokens, sorted, with what token_similarity compares: lengths, digits, the
     first letter, and each key as a number (the same key, the same number). A skeleton or
@@ -232,6 +289,104 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
             pl.min_horizontal("q_found_parts", "c_found_parts").fill_null(0).alias("n_matched")
         )
     )
+
+
+@dataclass(slots=True)
+class Alignment:
+    """align_parts' columns for one pair (see there)."""
+
+    q_unmatched: float
+    c_unmatched: float
+    q_missing: float
+    c_missing: float
+    q_deficit: float
+    c_deficit: float
+    q_missing_parts: int
+    c_missing_parts: int
+    matched_weight: float
+    n_exact: int
+    n_fuzzy: int
+    n_phonetic: int
+    n_skeleton: int
+    n_initial: int
+    n_matched: int
+
+
+def align_one(
+    q_tokens: list[str],
+    c_tokens: list[str],
+    q_weights: list[float],
+    c_weights: list[float],
+    cross_script: bool,
+) -> Alignment:
+    """align_parts for one pair, in plain Python (the one-entity path's twin, rule for
+    rule: matching token pairs, the cross-script skeleton, letters used once, each part's
+    best counterpart, the weighted shares)."""
+    found = []
+    for q_pos, q_token in enumerate(q_tokens):
+        for c_pos, c_token in enumerate(c_tokens):
+            sim, how, vowel_blind = pair_similarity(q_token, c_token)
+            if cross_script and vowel_blind and sim < config.CROSS_SCRIPT_SKELETON_SIM:
+                sim, how = config.CROSS_SCRIPT_SKELETON_SIM, SKELETON
+            if sim > 0:
+                found.append((q_pos, c_pos, sim, how))
+    if any(how == INITIAL for *_, how in found):
+        exact_q = {q for q, _, _, how in found if how == EXACT}
+        exact_c = {c for _, c, _, how in found if how == EXACT}
+        found = [
+            row
+            for row in found
+            if row[3] != INITIAL or (row[0] not in exact_q and row[1] not in exact_c)
+        ]
+    q_best: dict[int, tuple[float, str]] = {}
+    c_best: dict[int, tuple[float, str]] = {}
+    for q_pos, c_pos, sim, how in found:
+        if sim > q_best.get(q_pos, (0.0, NONE))[0]:
+            q_best[q_pos] = (sim, how)
+        if sim > c_best.get(c_pos, (0.0, NONE))[0]:
+            c_best[c_pos] = (sim, how)
+    q = _side_shares(q_weights, q_best)
+    c = _side_shares(c_weights, c_best)
+    strong = config.STRONG_PART_WEIGHT
+    q_hows = [q_best.get(pos, (0.0, NONE))[1] for pos in range(len(q_weights))]
+    return Alignment(
+        q_unmatched=q[0],
+        c_unmatched=c[0],
+        q_missing=q[1],
+        c_missing=c[1],
+        q_deficit=q[2],
+        c_deficit=c[2],
+        q_missing_parts=q[3],
+        c_missing_parts=c[3],
+        matched_weight=sum(w * q_best.get(pos, (0.0, NONE))[0] for pos, w in enumerate(q_weights)),
+        n_exact=sum(how == EXACT and w >= strong for how, w in zip(q_hows, q_weights, strict=True)),
+        n_fuzzy=q_hows.count(FUZZY),
+        n_phonetic=q_hows.count(PHONETIC),
+        n_skeleton=q_hows.count(SKELETON),
+        n_initial=q_hows.count(INITIAL),
+        n_matched=min(q[4], c[4]),
+    )
+
+
+def _side_shares(
+    weights: list[float], best: dict[int, tuple[float, str]]
+) -> tuple[float, float, float, int, int]:
+    """_best for one side of one pair: unmatched, missing and deficit shares of its weight,
+    missing and found distinguishing parts."""
+    total = unmatched = missing = deficit = 0.0
+    missing_parts = found_parts = 0
+    for pos, w in enumerate(weights):
+        sim, how = best.get(pos, (0.0, NONE))
+        total += w
+        unmatched += w * (1.0 - sim)
+        strong = w >= config.STRONG_PART_WEIGHT
+        if sim <= 0:
+            missing += w
+            missing_parts += strong
+        else:
+            deficit += w * (1.0 - sim)
+            found_parts += strong and how != INITIAL
+    return unmatched / total, missing / total, deficit / total, missing_parts, found_parts
 
 
 def _letters_used_once(found: pl.DataFrame) -> pl.DataFrame:

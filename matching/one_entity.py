@@ -1,0 +1,515 @@
+"""One entity screened in plain Python: screen()'s answer for a one-row frame, in a few ms.
+
+A single check (POST /kyc) is one query. The chunk path spends ~150 Polars operations on
+it, each with 60-150 µs of fixed cost whatever the rows: ~35 ms. Here the same steps run
+on Python values, numpy and the index's sparse matrices:
+
+    normalize_one -> blocking (the chunk path's matrix products and _select, one row) ->
+    align_one + each feature's `one` twin (algorithm.py) -> the chunk path's ordering rules
+
+Every rule is the chunk path's, written once more for one pair where Polars cannot be
+cheap; tests/test_matching_latency.py holds the two paths to identical results.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+from rapidfuzz.distance import Levenshtein
+from scipy import sparse
+
+from matching import config
+from matching.algorithm import NAME_FEATURES, QUALIFIERS, OnePair
+from matching.blocking import PARTS_UNIT, _select
+from matching.compare.entities import person_one
+from matching.compare.names import Alignment, align_one, pair_similarity
+from matching.frames import IDENTIFIER_FIELDS, NO_NAME, NO_NAME_LEFT, SEARCH_TYPES
+from matching.index import NOT_IN_IDENTIFIER, WatchlistIndex, blocking_keys_one
+from matching.normalize import GENERIC_TOKENS, normalize_one
+from matching.score import NAME_PARTICLES
+from matching.version import ENGINE_VERSION
+
+# Query tokens whose list links are kept in memory; past this the memory starts afresh.
+MAX_REMEMBERED_TOKENS = 200_000
+
+_NOT_IN_IDENTIFIER = re.compile(NOT_IN_IDENTIFIER)
+
+
+@dataclass
+class OneEntityTables:
+    """The index as Python values, made once per index on the first one-entity call."""
+
+    token_weight: dict[str, float]
+    vocab_tokens: list[str]  # by token_id
+    vocab_id: dict[str, int]
+    tokens_by_key: dict[str, list[int]]  # blocking key -> list token ids
+    blocking: np.ndarray  # per token_id: rare enough to block on alone
+    pair_id: dict[str, int]
+    names_by_key: dict[str, list[int]]
+    name_tokens: list[list[str]]  # by name_id
+    name_text: list[str]
+    name_entity: list[str]
+    name_list: list[str]
+    name_transliterated: list[bool]
+    entries: dict[str, dict[str, Any]]  # entity_id -> the entries row
+    identifiers: dict[str, list[tuple[str, str, str]]]  # value_key -> entity, type, value
+    links: dict[str, tuple[np.ndarray, np.ndarray]]  # query token -> token_ids, sims
+
+
+def tables(index: WatchlistIndex) -> OneEntityTables:
+    """The index's one-entity tables, made on first use (a few seconds; the API does it
+    at start-up) and kept with the index. Two threads may both make them: the same
+    tables, one of them kept."""
+    if index.one_entity is None:
+        names = index.names
+        keys = index.name_keys.group_by("key").agg(pl.col("name_id").sort())
+        token_keys = index.token_keys.group_by("key").agg("token_id")
+        ids = index.identifiers.group_by("value_key", maintain_order=True).agg(
+            "entity_id", "id_type", "value"
+        )
+        index.one_entity = OneEntityTables(
+            token_weight=dict(zip(*index.token_weights.get_columns(), strict=True)),
+            vocab_tokens=index.vocab.sort("token_id")["token"].to_list(),
+            vocab_id=dict(zip(index.vocab["token"], index.vocab["token_id"], strict=True)),
+            tokens_by_key=dict(
+                zip(token_keys["key"], token_keys["token_id"].to_list(), strict=True)
+            ),
+            blocking=index.vocab.sort("token_id")["blocking"].to_numpy(),
+            pair_id=dict(zip(index.pair_ids["pair"], index.pair_ids["pair_id"], strict=True)),
+            names_by_key=dict(zip(keys["key"], keys["name_id"].to_list(), strict=True)),
+            name_tokens=names["tokens"].to_list(),
+            name_text=names["name"].to_list(),
+            name_entity=names["entity_id"].to_list(),
+            name_list=names["list_code"].to_list(),
+            name_transliterated=names["transliterated"].fill_null(False).to_list(),
+            entries={row["entity_id"]: row for row in index.entries.iter_rows(named=True)},
+            identifiers={
+                key: list(zip(entity, kind, value, strict=True))
+                for key, entity, kind, value in ids.iter_rows()
+            },
+            links={},
+        )
+    return index.one_entity
+
+
+def screen_one(
+    query: dict[str, Any],
+    index: WatchlistIndex,
+    *,
+    threshold: float,
+    max_matches: int,
+    lists: list[str] | None,
+    search_type: str,
+) -> dict[str, Any]:
+    """One query row (QUERY_COLUMNS' fields; missing ones are null) -> its result row."""
+    own = tables(index)
+    tokens, transliterated = normalize_one(query.get("full_name"))
+    threshold = query.get("threshold") if query.get("threshold") is not None else threshold
+    kind = (query.get("search_type") or search_type).lower()
+    lists = query.get("lists") if query.get("lists") is not None else lists
+    id_values = _identifier_values(query)
+    error = _error(query, kind, tokens, id_values)
+    result = {"row": query.get("row"), "error": error, "engine_version": ENGINE_VERSION}
+    if error is not None:
+        return result | {"status": "failed", "is_match": None, "match_count": None, "matches": []}
+    scored = _name_matches(own, index, query, tokens, transliterated, lists, kind, threshold)
+    scored += _identifier_matches(own, id_values, lists)
+    matches = _select_matches(own, scored, threshold, max_matches)
+    return result | {
+        "status": "completed",
+        "is_match": bool(matches),
+        "match_count": len(matches),
+        "matches": matches,
+    }
+
+
+def _error(query: dict[str, Any], kind: str, tokens: list[str], ids: list[str]) -> str | None:
+    """screen._prepare's errors, in the same order."""
+    if kind not in SEARCH_TYPES:
+        return f"unknown search_type {kind}"
+    if not tokens and not ids:
+        return NO_NAME if query.get("full_name") is None else NO_NAME_LEFT
+    return None
+
+
+def _identifier_values(query: dict[str, Any]) -> list[str]:
+    """screen._query_identifiers for one row: normalised, long enough, first of each."""
+    values = [query.get(field) for field in IDENTIFIER_FIELDS[:-1]]
+    values += [item.get("value") for item in query.get("identifiers") or []]
+    keys = (_identifier_key(value) for value in values if value is not None)
+    return list(dict.fromkeys(k for k in keys if len(k) >= config.MIN_IDENTIFIER_LEN))
+
+
+def _identifier_key(value: str) -> str:
+    return _NOT_IN_IDENTIFIER.sub("", value.upper())
+
+
+# --- Candidates: blocking.candidates for one query -----------------------------------------
+
+
+def _candidates(
+    own: OneEntityTables,
+    index: WatchlistIndex,
+    tokens: list[str],
+    transliterated: bool,
+    lists: list[str] | None,
+) -> list[int]:
+    """Name ids, in the chunk path's order: the same matrices, one row each."""
+    vocab = sorted(set(tokens))
+    weights = np.array([_part_weight(own, token) for token in vocab])
+    encoded = weights + PARTS_UNIT * (weights >= config.STRONG_PART_WEIGHT)
+    links = [_links(own, index, token) for token in vocab]
+    rows = np.repeat(np.arange(len(vocab)), [ids.size for ids, _ in links])
+    cols = np.concatenate([ids for ids, _ in links])
+    sims = np.concatenate([sims for _, sims in links])
+    t_sim = sparse.csr_matrix((sims, (rows, cols)), shape=(len(vocab), index.vocab.height))
+    t_linked = t_sim.copy()
+    t_linked.data[:] = 1.0
+    one_row = (np.zeros(len(vocab), dtype=np.int64), np.arange(len(vocab)))
+    q_weight = sparse.csr_matrix((weights, one_row), shape=(1, len(vocab)))
+    q_encoded = sparse.csr_matrix((encoded, one_row), shape=(1, len(vocab)))
+    pair_hits = _pair_hits(own, index, (q_weight @ t_sim).tocoo())
+    found = ((q_encoded @ t_linked) @ index.token_names).maximum(pair_hits).tocsr()
+    allowed = _allowed(index, lists)
+    selected = _select(found, q_weight, np.array([allowed]), np.array([transliterated]), index)
+    same = [
+        name_id
+        for name_id in own.names_by_key.get(" ".join(sorted(tokens)), [])
+        if (allowed >> int(index.name_lists[name_id])) & 1
+    ]
+    return list(dict.fromkeys(selected["name_id"].to_list() + same))
+
+
+def _part_weight(own: OneEntityTables, token: str) -> float:
+    """compare.names.part_weight for one token."""
+    weight = own.token_weight.get(token)
+    if weight is None:
+        weight = config.GENERIC_TOKEN_WEIGHT if token in GENERIC_TOKENS else 1.0
+    return min(weight, config.INITIAL_WEIGHT) if len(token) == 1 else weight
+
+
+def _links(
+    own: OneEntityTables, index: WatchlistIndex, token: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """blocking._map_tokens for one query token: its similar list tokens (token_ids and
+    sims, by token_id), through shared keys; a token with none through two-deletion keys
+    and as two list words run together. Remembered per token."""
+    remembered = own.links.get(token)
+    if remembered is not None:
+        return remembered
+    links = _linked(own, token, blocking_keys_one(token))
+    if not links:
+        links = _linked(own, token, blocking_keys_one(token, query=True))
+        for token_id in _split_joined(own, token):
+            links[token_id] = 1.0
+    ids = np.array(sorted(links), dtype=np.int64)
+    found = (ids, np.array([links[i] for i in ids.tolist()], dtype=np.float64))
+    if len(own.links) >= MAX_REMEMBERED_TOKENS:
+        own.links.clear()
+    own.links[token] = found
+    return found
+
+
+def _linked(own: OneEntityTables, token: str, keys: set[str]) -> dict[int, float]:
+    """List tokens sharing a key with `token` and similar enough: token_id -> sim."""
+    linked = {}
+    for key in keys:
+        for token_id in own.tokens_by_key.get(key, ()):
+            if token_id not in linked:
+                linked[token_id] = pair_similarity(token, own.vocab_tokens[token_id])[0]
+    return {i: sim for i, sim in linked.items() if sim >= config.MIN_TOKEN_SIM}
+
+
+def _split_joined(own: OneEntityTables, token: str) -> list[int]:
+    """blocking._split_joined for one token: the halves that are list tokens, one of them
+    rare enough to block on."""
+    found = []
+    for cut in range(2, len(token) - 1):
+        left, right = own.vocab_id.get(token[:cut]), own.vocab_id.get(token[cut:])
+        if left is not None and right is not None and (own.blocking[left] or own.blocking[right]):
+            found += [left, right]
+    return found
+
+
+def _allowed(index: WatchlistIndex, lists: list[str] | None) -> int:
+    """blocking._allowed_lists for one query: a bit per list it screens against."""
+    if lists is None:
+        return (1 << len(index.list_codes)) - 1
+    bits = {code: 1 << i for i, code in enumerate(index.list_codes)}
+    return sum(bits.get(code, 0) for code in lists)
+
+
+def _pair_hits(
+    own: OneEntityTables, index: WatchlistIndex, mapped: sparse.coo_matrix
+) -> sparse.csr_matrix:
+    """blocking._pair_hits for one query: names holding two mapped list tokens, one of
+    them too common to block on alone."""
+    shape = (1, index.names.height)
+    found = [
+        (own.vocab_tokens[col], value) for col, value in zip(mapped.col, mapped.data, strict=True)
+    ]
+    common = [found[i] for i, col in enumerate(mapped.col) if not own.blocking[col]]
+    best: dict[int, float] = {}
+    for token, value in common:
+        for other, other_value in found:
+            if other == token:
+                continue
+            pair = f"{token} {other}" if token < other else f"{other} {token}"
+            pair_id = own.pair_id.get(pair)
+            if pair_id is not None:
+                weight = 2 * PARTS_UNIT + value + other_value
+                best[pair_id] = max(weight, best.get(pair_id, weight))
+    if not best:
+        return sparse.csr_matrix(shape, dtype=np.float64)
+    ids = np.fromiter(best, dtype=np.int64, count=len(best))
+    values = np.fromiter(best.values(), dtype=np.float64, count=len(best))
+    q_pairs = sparse.csr_matrix(
+        (values, (np.zeros(ids.size, dtype=np.int64), ids)), shape=(1, index.pair_ids.height)
+    )
+    return (q_pairs @ index.pair_names).tocsr()
+
+
+# --- Scoring: score.score_pairs for the pairs of one query --------------------------------
+
+
+def _name_matches(
+    own: OneEntityTables,
+    index: WatchlistIndex,
+    query: dict[str, Any],
+    tokens: list[str],
+    transliterated: bool,
+    lists: list[str] | None,
+    kind: str,
+    threshold: float,
+) -> list[dict[str, Any]]:
+    """Per entry the best-scoring list name (ties: the first name in sort order)."""
+    if not tokens:
+        return []
+    q_weights = [_part_weight(own, token) for token in tokens]
+    best: dict[str, dict[str, Any]] = {}
+    for name_id in _candidates(own, index, tokens, transliterated, lists):
+        if lists is not None and own.name_list[name_id] not in lists:
+            continue
+        hit = _score(own, query, tokens, q_weights, transliterated, name_id, threshold)
+        if hit is None or not _search_type_allows(kind, hit.pop("align")):
+            continue
+        held = best.get(hit["entity_id"])
+        if held is None or (hit["score"], held["matched_name"]) > (
+            held["score"],
+            hit["matched_name"],
+        ):
+            best[hit["entity_id"]] = hit
+    return list(best.values())
+
+
+def _score(
+    own: OneEntityTables,
+    query: dict[str, Any],
+    tokens: list[str],
+    q_weights: list[float],
+    q_transliterated: bool,
+    name_id: int,
+    min_score: float,
+) -> dict[str, Any] | None:
+    """score_pairs for one pair: None below min_score, else its scored match."""
+    c_tokens = own.name_tokens[name_id]
+    c_transliterated = own.name_transliterated[name_id]
+    entry = own.entries[own.name_entity[name_id]]
+    align = align_one(
+        tokens,
+        c_tokens,
+        q_weights,
+        [_part_weight(own, token) for token in c_tokens],
+        q_transliterated != c_transliterated,
+    )
+    pair = OnePair(
+        align,
+        tokens,
+        query.get("birth_date"),
+        entry["birth_dates"],
+        query.get("nationality"),
+        entry["nationalities"],
+        query.get("entity_type"),
+        entry["entity_type"],
+    )
+    parts = {f.name: f.one(pair)[0] * f.weight for f in NAME_FEATURES}
+    token_score = min(max(1.0 + sum(parts.values()), 0.0), 1.0)
+    joined = _joined(tokens, c_tokens, token_score)
+    uses_joined = joined > token_score
+    weak = _weak(pair, c_tokens)
+    name_score = max(token_score, joined)
+    if weak and not uses_joined:
+        name_score = min(name_score, config.WEAK_EVIDENCE_CAP)
+    if name_score < min(config.QUALIFIER_MIN_NAME_SCORE, min_score):
+        return None
+    applies = name_score >= config.QUALIFIER_MIN_NAME_SCORE
+    qualifiers = {f.name: f.one(pair) for f in QUALIFIERS}
+    qualifier_sum = sum(qualifiers[f.name][0] * f.weight for f in QUALIFIERS)
+    score = round(min(max(name_score + (qualifier_sum if applies else 0.0), 0.0), 1.0), 4)
+    if score < min_score:
+        return None
+    details = {
+        "base": 1.0,
+        **{name: _unsigned_zero(round(value, 4)) for name, value in parts.items()},
+        "token_score": round(token_score, 4),
+        "joined_name": round(joined, 4) if uses_joined else None,
+        "weak_evidence_cap": config.WEAK_EVIDENCE_CAP if weak else None,
+        "name_score": round(name_score, 4),
+        **{
+            name: {"verdict": verdict, "contribution": round(value if applies else 0.0, 4)}
+            for name, (value, verdict) in qualifiers.items()
+        },
+        "total": score,
+    }
+    return {
+        "entity_id": own.name_entity[name_id],
+        "score": score,
+        "match_type": _match_type(align, uses_joined, q_transliterated or c_transliterated),
+        "matched_name": own.name_text[name_id],
+        "details": json.dumps(details, separators=(",", ":")),
+        "align": align,
+    }
+
+
+def _joined(tokens: list[str], c_tokens: list[str], token_score: float) -> float:
+    """score._with_joined for one pair: the joined-name similarity where it may count."""
+    q_len, c_len = sum(map(len, tokens)), sum(map(len, c_tokens))
+    could_help = token_score < config.MIN_JOINED_SIM and abs(q_len - c_len) <= (
+        1 - config.MIN_JOINED_SIM
+    ) * max(q_len, c_len)
+    if not could_help:
+        return 0.0
+    joined = max(
+        Levenshtein.normalized_similarity("".join(tokens), "".join(c_tokens)),
+        Levenshtein.normalized_similarity("".join(sorted(tokens)), "".join(sorted(c_tokens))),
+    )
+    return joined if joined >= config.MIN_JOINED_SIM else 0.0
+
+
+def _weak(pair: OnePair, c_tokens: list[str]) -> bool:
+    """score_pairs' weak evidence for one pair: one part in common, the names otherwise
+    apart, not a lone rare query part and not a whole listed name."""
+    a = pair.align
+    if a.n_matched > 1:
+        return False
+    something_missing = a.q_missing_parts + a.c_missing_parts > 0
+    query_person = person_one(pair.q_entity_type)
+    lone_rare_query = (
+        a.q_missing == 0
+        and a.q_deficit <= 1 - config.LONE_PART_MIN_SIM
+        and a.matched_weight >= config.MIN_MATCHED_WEIGHT
+        and (a.c_missing_parts == 0 or query_person is not False)
+    )
+    common_lone_part = a.matched_weight < config.MIN_MATCHED_WEIGHT and a.q_missing > 0
+    return (
+        (something_missing or common_lone_part)
+        and not lone_rare_query
+        and not _whole_list_name(pair, c_tokens)
+    )
+
+
+def _whole_list_name(pair: OnePair, c_tokens: list[str]) -> bool:
+    """score._whole_list_name for one pair."""
+    a = pair.align
+    if not (
+        a.c_missing == 0
+        and a.matched_weight >= config.WHOLE_NAME_MIN_WEIGHT
+        and a.q_deficit + a.c_deficit == 0
+    ):
+        return False
+    people = person_one(pair.q_entity_type)
+    if people is None:
+        people = person_one(pair.c_entity_type)
+    if people is None:
+        people = not any(t in GENERIC_TOKENS for t in [*pair.q_tokens, *c_tokens])
+    return people and sum(t not in NAME_PARTICLES for t in c_tokens) >= 2
+
+
+def _match_type(align: Alignment, uses_joined: bool, transliterated: bool) -> str:
+    """score._match_type for one pair."""
+    exact = align.q_unmatched == 0 and align.c_unmatched == 0
+    if transliterated:
+        return "name_transliterated"
+    if exact and align.n_initial == 0:
+        return "name_exact"
+    if align.n_phonetic + align.n_skeleton > 0:
+        return "name_phonetic"
+    if align.n_fuzzy > 0 or uses_joined:
+        return "name_fuzzy"
+    return "name_token"
+
+
+def _search_type_allows(kind: str, align: Alignment) -> bool:
+    """screen._search_type_allows for one pair."""
+    all_exact = align.n_fuzzy + align.n_phonetic + align.n_skeleton + align.n_initial == 0
+    if kind == "exact":
+        return all_exact and align.q_unmatched == 0 and align.c_unmatched == 0
+    if kind == "token":
+        return all_exact and align.q_unmatched == 0
+    if kind == "fuzzy":
+        return align.n_skeleton == 0
+    return True
+
+
+def _unsigned_zero(value: float) -> float:
+    return 0.0 if value == 0 else value
+
+
+# --- Identifiers and the reported matches ---------------------------------------------------
+
+
+def _identifier_matches(
+    own: OneEntityTables, id_values: list[str], lists: list[str] | None
+) -> list[dict[str, Any]]:
+    """screen._identifier_matches for one query: the first hit per entry."""
+    hits: dict[str, dict[str, Any]] = {}
+    for key in id_values:
+        for entity_id, id_type, value in own.identifiers.get(key, []):
+            if entity_id in hits or (lists is not None and _list_of(entity_id) not in lists):
+                continue
+            details = {"identifier": {"type": id_type, "value": value}, "total": 1.0}
+            hits[entity_id] = {
+                "entity_id": entity_id,
+                "score": 1.0,
+                "match_type": "identifier",
+                "matched_name": None,
+                "details": json.dumps(details, separators=(",", ":")),
+            }
+    return list(hits.values())
+
+
+def _list_of(entity_id: str) -> str | None:
+    return entity_id.rpartition("-")[0] or None
+
+
+def _select_matches(
+    own: OneEntityTables, scored: list[dict[str, Any]], threshold: float, max_matches: int
+) -> list[dict[str, Any]]:
+    """screen._select_matches for one query: best first, one per entry, at most max_matches."""
+    kept = sorted(
+        (hit for hit in scored if hit["score"] >= threshold),
+        key=lambda hit: (-hit["score"], hit["match_type"], hit["entity_id"]),
+    )
+    matches: dict[str, dict[str, Any]] = {}
+    for hit in kept:
+        if hit["entity_id"] in matches:
+            continue
+        if len(matches) == max_matches:
+            break
+        entry = own.entries[hit["entity_id"]]
+        matches[hit["entity_id"]] = {
+            "entity_id": hit["entity_id"],
+            "list_name": entry["list_code"],
+            "confidence_score": hit["score"],
+            "match_type": hit["match_type"],
+            "matched_name": hit["matched_name"] or entry["match_data"]["name"],
+            "programs": entry["programs"],
+            "match_data": entry["match_data"],
+            "details": hit["details"],
+        }
+    return list(matches.values())
