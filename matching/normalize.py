@@ -444,10 +444,11 @@ def _canonical_tokens(token: str) -> list[str]:
 # --- Keys of one token --------------------------------------------------------------------
 
 # Spellings of one sound across transliteration systems (Yevgeny / Evgeniy / Jewgeni,
-# Poutine / Putin, Tchaikovsky / Chaykovskiy): folded to one spelling for the phonetic key.
+# Poutine / Putin, Tchaikovsky / Chaykovskiy, Greek and Bulgarian Christos / Hristos):
+# folded to one spelling for the phonetic key.
 _FOLDS = [
-    ("tsch", "ch"), ("tch", "ch"), ("sch", "sh"), ("dzh", "j"), ("zh", "j"), ("dj", "j"),
-    ("kh", "h"), ("gh", "g"), ("ph", "f"), ("th", "t"), ("ck", "k"), ("ou", "u"), ("oo", "u"),
+    ("chr", "hr"), ("tsch", "ch"), ("tch", "ch"), ("sch", "sh"), ("dzh", "j"), ("zh", "j"),
+    ("dj", "j"), ("kh", "h"), ("gh", "g"), ("ph", "f"), ("th", "t"), ("ck", "k"), ("ou", "u"), ("oo", "u"),
     ("ee", "i"), ("ow", "u"), ("w", "v"), ("y", "i"), ("q", "k"), ("c", "k"), ("z", "s"), ("x", "ks"),
 ]  # fmt: skip
 _DOUBLE = re.compile(r"(.)\1+")
