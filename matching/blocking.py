@@ -123,7 +123,9 @@ def _select(
     # Enough of the query found, or a list name of two parts or more found whole (a short
     # alias inside a long query: "Ali Omar" in "Moussa ben Omar ben Ali Essaadi"), as
     # scoring sees it. (0.99 of its weight: a tolerance for the float sums, no more.)
-    whole_name = (count >= 2) & (matched >= 0.99 * index.name_weights[found.indices])
+    whole_name = (count >= 2) & (
+        matched >= config.WHOLE_NAME_BLOCK_SHARE * index.name_weights[found.indices]
+    )
     usable = (matched >= config.MIN_BLOCKING_SCORE * query_total) | whole_name
     # Most of the product is below MIN_BLOCKING_SCORE: drop it before anything else.
     rows, count, matched, query_total = (
@@ -322,7 +324,20 @@ def _pair_hits(
     if pairs.is_empty():
         return sparse.csr_matrix(shape, dtype=np.float64)
     q_pairs = _matrix(pairs, "qid", "pair_id", "weight", (n_queries, index.pair_ids.height))
-    return (q_pairs @ index.pair_names).tocsr()
+    return counted_once((q_pairs @ index.pair_names).tocsr())
+
+
+def counted_once(hits: sparse.csr_matrix) -> sparse.csr_matrix:
+    """Pair hits per name with each token counted once. A name holding k of the query's
+    tokens is hit by up to k(k-1)/2 pairs, and their sum counts every token k-1 times:
+    "Ansar al-Sharia in Darnah" would outrank "Ansar al-Sharia Brigade in Darnah" for the
+    query "Ansar al-Sharia Brigade Darnah", and names of common parts would crowd out the
+    rest. k comes back from the number of pairs, and the weight found is divided by k-1."""
+    n_pairs = np.floor(hits.data / PARTS_UNIT) / 2
+    weight = hits.data - 2 * PARTS_UNIT * n_pairs
+    parts = (1 + np.sqrt(1 + 8 * n_pairs)) / 2
+    hits.data = PARTS_UNIT * np.floor(parts + 1e-9) + weight / (parts - 1)
+    return hits
 
 
 def _matrix(

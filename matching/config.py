@@ -166,6 +166,10 @@ NAMES_PER_ENTRY = 3
 # are dropped before scoring.
 MIN_BLOCKING_SCORE = 0.3
 
+# ... or a list name of two parts or more is found whole: this share of its weight, with
+# the similarity of variant spellings (Hassan / Hasan is 0.83 of a part).
+WHOLE_NAME_BLOCK_SHARE = 0.8
+
 # Tokens at least this long also get a stem key: their first this-many letters.
 STEM_KEY_LEN = 5
 

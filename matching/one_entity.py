@@ -25,7 +25,7 @@ from scipy import sparse
 
 from matching import config
 from matching.algorithm import NAME_FEATURES, QUALIFIERS, OnePair
-from matching.blocking import PARTS_UNIT, _select
+from matching.blocking import PARTS_UNIT, _select, counted_once
 from matching.compare.entities import person_one
 from matching.compare.names import Alignment, align_one, pair_similarity
 from matching.frames import IDENTIFIER_FIELDS, NO_NAME, NO_NAME_LEFT, SEARCH_TYPES
@@ -271,7 +271,7 @@ def _pair_hits(
     q_pairs = sparse.csr_matrix(
         (values, (np.zeros(ids.size, dtype=np.int64), ids)), shape=(1, index.pair_ids.height)
     )
-    return (q_pairs @ index.pair_names).tocsr()
+    return counted_once((q_pairs @ index.pair_names).tocsr())
 
 
 # --- Scoring: score.score_pairs for the pairs of one query --------------------------------
