@@ -62,7 +62,7 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     pair_hits = _pair_hits((q_weight @ t_sim).tocsr(), index, n_queries)
     found = ((q_encoded @ t_linked) @ index.token_names).maximum(pair_hits).tocsr()
     allowed = _allowed_lists(queries, index)
-    selected = _select(found, q_weight, allowed, _transliterated(queries), index)
+    selected = select_candidates(found, q_weight, allowed, _transliterated(queries), index)
     return pl.concat([selected, _same_parts(queries, allowed, index)]).unique(
         ["qid", "name_id"], keep="first", maintain_order=True
     )
@@ -102,7 +102,7 @@ def _allowed_lists(queries: pl.DataFrame, index: WatchlistIndex) -> np.ndarray:
     return mask.to_numpy().astype(np.int64)
 
 
-def _select(
+def select_candidates(
     found: sparse.csr_matrix,
     q_weight: sparse.csr_matrix,
     allowed: np.ndarray,

@@ -69,5 +69,7 @@ NO_NAME_LEFT = (
     "punctuation only) and there is no identifier"
 )
 
-# The query fields that carry identifiers (the last one a list of {type, value}).
-IDENTIFIER_FIELDS = ("document_id", "wallet_address", "imo_number", "call_sign", "identifiers")
+# The query fields that carry one identifier value each, and all that carry identifiers
+# ("identifiers" is a list of {type, value}).
+IDENTIFIER_VALUES = ("document_id", "wallet_address", "imo_number", "call_sign")
+IDENTIFIER_FIELDS = (*IDENTIFIER_VALUES, "identifiers")

@@ -4,7 +4,7 @@ A single check (POST /kyc) is one query. The chunk path spends ~150 Polars opera
 it, each with 60-150 µs of fixed cost whatever the rows: ~35 ms. Here the same steps run
 on Python values, numpy and the index's sparse matrices:
 
-    normalize_one -> blocking (the chunk path's matrix products and _select, one row) ->
+    normalize_one -> blocking (the chunk path's matrix products and select_candidates) ->
     align_one + each feature's `one` twin (algorithm.py) -> the chunk path's ordering rules
 
 Every rule is the chunk path's, written once more for one pair where Polars cannot be
@@ -25,10 +25,10 @@ from scipy import sparse
 
 from matching import config
 from matching.algorithm import NAME_FEATURES, QUALIFIERS, OnePair
-from matching.blocking import PARTS_UNIT, _select, counted_once
+from matching.blocking import PARTS_UNIT, counted_once, select_candidates
 from matching.compare.entities import person_one
 from matching.compare.names import Alignment, align_one, pair_similarity
-from matching.frames import IDENTIFIER_FIELDS, NO_NAME, NO_NAME_LEFT, SEARCH_TYPES
+from matching.frames import IDENTIFIER_VALUES, NO_NAME, NO_NAME_LEFT, SEARCH_TYPES
 from matching.index import NOT_IN_IDENTIFIER, WatchlistIndex, blocking_keys_one
 from matching.normalize import GENERIC_TOKENS, normalize_one
 from matching.score import NAME_PARTICLES
@@ -139,7 +139,7 @@ def _error(query: dict[str, Any], kind: str, tokens: list[str], ids: list[str]) 
 
 def _identifier_values(query: dict[str, Any]) -> list[str]:
     """screen._query_identifiers for one row: normalised, long enough, first of each."""
-    values = [query.get(field) for field in IDENTIFIER_FIELDS[:-1]]
+    values = [query.get(field) for field in IDENTIFIER_VALUES]
     values += [item.get("value") for item in query.get("identifiers") or []]
     keys = (_identifier_key(value) for value in values if value is not None)
     return list(dict.fromkeys(k for k in keys if len(k) >= config.MIN_IDENTIFIER_LEN))
@@ -164,19 +164,22 @@ def _candidates(
     weights = np.array([_part_weight(own, token) for token in vocab])
     encoded = weights + PARTS_UNIT * (weights >= config.STRONG_PART_WEIGHT)
     links = [_links(own, index, token) for token in vocab]
-    rows = np.repeat(np.arange(len(vocab)), [ids.size for ids, _ in links])
+    # The links are sorted by token_id without repeats: the CSR arrays as they stand.
+    indptr = np.cumsum([0, *(ids.size for ids, _ in links)])
     cols = np.concatenate([ids for ids, _ in links])
     sims = np.concatenate([sims for _, sims in links])
-    t_sim = sparse.csr_matrix((sims, (rows, cols)), shape=(len(vocab), index.vocab.height))
-    t_linked = t_sim.copy()
-    t_linked.data[:] = 1.0
-    one_row = (np.zeros(len(vocab), dtype=np.int64), np.arange(len(vocab)))
-    q_weight = sparse.csr_matrix((weights, one_row), shape=(1, len(vocab)))
-    q_encoded = sparse.csr_matrix((encoded, one_row), shape=(1, len(vocab)))
+    t_shape = (len(vocab), index.vocab.height)
+    t_sim = sparse.csr_matrix((sims, cols, indptr), shape=t_shape)
+    t_linked = sparse.csr_matrix((np.ones(cols.size), cols, indptr), shape=t_shape)
+    one_row = (np.arange(len(vocab)), np.array([0, len(vocab)]))
+    q_weight = sparse.csr_matrix((weights, *one_row), shape=(1, len(vocab)))
+    q_encoded = sparse.csr_matrix((encoded, *one_row), shape=(1, len(vocab)))
     pair_hits = _pair_hits(own, index, (q_weight @ t_sim).tocoo())
     found = ((q_encoded @ t_linked) @ index.token_names).maximum(pair_hits).tocsr()
     allowed = _allowed(index, lists)
-    selected = _select(found, q_weight, np.array([allowed]), np.array([transliterated]), index)
+    selected = select_candidates(
+        found, q_weight, np.array([allowed]), np.array([transliterated]), index
+    )
     same = [
         name_id
         for name_id in own.names_by_key.get(" ".join(sorted(tokens)), [])

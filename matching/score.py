@@ -20,7 +20,7 @@ from matching.normalize import GENERIC_SERIES
 NAME_PARTICLES = ["abdul", "abd", "al", "el", "bin", "ibn", "bint", "abu", "umm", "ould"]
 
 # Qualifier columns a pair frame may lack (a name-only benchmark, a query without them).
-_OPTIONAL = {
+OPTIONAL_PAIR_COLUMNS = {
     "q_transliterated": pl.Boolean,
     "c_transliterated": pl.Boolean,
     "q_birth_date": pl.Utf8,
@@ -40,7 +40,7 @@ def score_pairs(
     before their details are written (most pairs of a batch are not matches)."""
     pairs = pairs.with_columns(
         pl.lit(None, dtype).alias(col)
-        for col, dtype in _OPTIONAL.items()
+        for col, dtype in OPTIONAL_PAIR_COLUMNS.items()
         if col not in pairs.columns
     )
     aligned = pairs.join(align_parts(pairs, weights), on="pair", how="left")

@@ -45,7 +45,10 @@ def screen(
     if search_type not in SEARCH_TYPES:
         raise ValueError(f"search_type must be one of {', '.join(SEARCH_TYPES)}: {search_type!r}")
     if queries.height == 1:  # a single check: the same rules without Polars' per-call cost
-        query = _with_query_columns(queries).row(0, named=True)
+        given = [col for col in QUERY_COLUMNS if col in queries.columns]
+        query = queries.select(pl.col(col).cast(QUERY_COLUMNS[col]) for col in given).row(
+            0, named=True
+        )
         options = {"threshold": threshold, "max_matches": max_matches, "lists": lists}
         result = screen_one(query, index, search_type=search_type, **options)
         return pl.DataFrame([result], schema=RESULT)

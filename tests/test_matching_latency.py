@@ -26,6 +26,7 @@ from matching.compare.entities import (
 )
 from matching.compare.names import pair_similarity, token_similarity
 from matching.index import blocking_keys, blocking_keys_one
+from matching.score import OPTIONAL_PAIR_COLUMNS
 from tests.conftest import EVAL
 
 _IDENTIFIERS = pl.List(pl.Struct({"type": pl.Utf8, "value": pl.Utf8}))
@@ -224,17 +225,7 @@ def test_qualifier_twins_equal_column_versions():
         }
         for i, (d, c) in enumerate((d, c) for d in dates for c in listed)
     ]
-    frame = pl.DataFrame(
-        rows,
-        schema={
-            "q_birth_date": pl.Utf8,
-            "c_birth_dates": pl.List(pl.Utf8),
-            "q_nationality": pl.Utf8,
-            "c_nationalities": pl.List(pl.Utf8),
-            "q_entity_type": pl.Utf8,
-            "c_entity_type": pl.Utf8,
-        },
-    )
+    frame = pl.DataFrame(rows, schema={col: OPTIONAL_PAIR_COLUMNS[col] for col in rows[0]})
     for column_version, one, fields in [
         (birth_date_contribution, birth_date_one, ("q_birth_date", "c_birth_dates")),
         (nationality_contribution, nationality_one, ("q_nationality", "c_nationalities")),

@@ -8,6 +8,7 @@ skeleton, an initial.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -188,8 +189,11 @@ def pair_similarity(q_token: str, c_token: str) -> tuple[float, str, bool]:
     return best, how, vowel_blind
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def _has_digit(token: str) -> bool:
-    return any(char.isdigit() for char in token)
+    return _DIGIT.search(token) is not None
 
 
 def _token_features(tokens: pl.Series) -> pl.DataFrame:
