@@ -108,7 +108,7 @@ def _warm_up(snapshot_dir: Path) -> None:
         engine = get_index(snapshot_dir)
         # One single check now makes the index's one-entity tables (a few seconds).
         probe = pl.DataFrame({"full_name": ["start-up check"]})
-        matching.screen(probe, engine.index, threshold=1.0, max_matches=1)
+        matching.check(probe, engine.index, threshold=1.0, max_matches=1)
     except Exception as error:  # no snapshot yet: the first check will say so
         logger.info("no matching index warmed at start-up: %s", error)
     import prefect.client.orchestration  # noqa: F401  (imported at the first job anyway)

@@ -7,6 +7,13 @@ import polars as pl
 
 SEARCH_TYPES = ("exact", "token", "fuzzy", "composite")
 
+
+def require_search_type(search_type: str) -> None:
+    """The search type of a whole call (a row's own one is checked per row)."""
+    if search_type not in SEARCH_TYPES:
+        raise ValueError(f"search_type must be one of {', '.join(SEARCH_TYPES)}: {search_type!r}")
+
+
 _IDENTIFIER = pl.Struct({"type": pl.Utf8, "value": pl.Utf8})
 QUERY_COLUMNS: dict[str, pl.DataType] = {
     "row": pl.Int64,

@@ -23,11 +23,11 @@ from matching.frames import (
     QUERY_COLUMNS,
     RESULT,
     SEARCH_TYPES,
+    require_search_type,
 )
 from matching.index import WatchlistIndex, normalize_identifier
 from matching.lookup import join_sorted, sorted_by
 from matching.normalize import normalize_names
-from matching.one_entity import screen_one
 from matching.score import score_pairs
 from matching.version import ENGINE_VERSION
 
@@ -42,16 +42,7 @@ def screen(
     search_type: str = "composite",
 ) -> pl.DataFrame:
     """Screen every row of `queries` against the index; one result row per query row."""
-    if search_type not in SEARCH_TYPES:
-        raise ValueError(f"search_type must be one of {', '.join(SEARCH_TYPES)}: {search_type!r}")
-    if queries.height == 1:  # a single check: the same rules without Polars' per-call cost
-        given = [col for col in QUERY_COLUMNS if col in queries.columns]
-        query = queries.select(pl.col(col).cast(QUERY_COLUMNS[col]) for col in given).row(
-            0, named=True
-        )
-        options = {"threshold": threshold, "max_matches": max_matches, "lists": lists}
-        result = screen_one(query, index, search_type=search_type, **options)
-        return pl.DataFrame([result], schema=RESULT)
+    require_search_type(search_type)
     frame = _prepare(queries, threshold, lists, search_type)
     usable = frame.filter(pl.col("error").is_null())
     scored = pl.concat(

@@ -1,10 +1,11 @@
 """A single check must answer exactly what the batch answers for the same entity.
 
-screen() on one row (the API's POST /kyc) takes the one-entity path (matching/one_entity.py:
-plain Python, a few ms); on a chunk (a job) it takes the whole-column Polars path. Both
+check() (the API's POST /kyc) screens one row on the one-entity path (matching/one_entity.py:
+plain Python, a few ms); screen() (a job's chunk) takes the whole-column Polars path. Both
 carry the same rules, so they must never differ in a match, a score or a detail. Varied
-queries and the labelled benchmark names are screened one by one and as one batch and the
-results compared field by field; each rule's one-pair twin is held to its column version.
+queries and the labelled benchmark names are checked one by one and screened as one batch
+and the results compared field by field; each rule's one-pair twin is held to its column
+version.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from matching import DEFAULT_THRESHOLD, build_index, screen
+from matching import DEFAULT_THRESHOLD, build_index, check, screen
 from matching.compare.dates import birth_date_contribution, birth_date_one
 from matching.compare.entities import (
     entity_type_contribution,
@@ -146,7 +147,7 @@ def test_one_by_one_equals_batch(index, watchlist):
     options = {"threshold": DEFAULT_THRESHOLD, "max_matches": 10}
     batch = screen(queries, index, **options)
     single = pl.concat(
-        [screen(queries.slice(i, 1), index, **options) for i in range(queries.height)]
+        [check(queries.slice(i, 1), index, **options) for i in range(queries.height)]
     )
     assert batch["is_match"].sum() >= 60, "the set must hold plenty of matches to compare"
     assert_same_results(single, batch)
@@ -185,7 +186,7 @@ def test_benchmark_names_one_by_one_equal_batch(index):
     options = {"threshold": 0.6, "max_matches": 10}
     batch = screen(queries, index, **options)
     single = pl.concat(
-        [screen(queries.slice(i, 1), index, **options) for i in range(queries.height)]
+        [check(queries.slice(i, 1), index, **options) for i in range(queries.height)]
     )
     assert batch["is_match"].sum() >= 500
     assert_same_results(single, batch)
@@ -243,3 +244,11 @@ def test_blocking_keys_twin_equals_column_version(index):
         assert {t: blocking_keys_one(t, query=query) for t in tokens} == {
             t: set(keys) for t, keys in expected.items()
         }
+
+
+def test_check_takes_one_row(index):
+    two = pl.DataFrame({"full_name": ["Vladimir Putin", "Osama bin Laden"]})
+    with pytest.raises(ValueError, match="one row"):
+        check(two, index, threshold=DEFAULT_THRESHOLD, max_matches=10)
+    with pytest.raises(ValueError, match="search_type"):
+        check(two.head(1), index, threshold=0.8, max_matches=10, search_type="nearby")

@@ -86,7 +86,7 @@ def _screen(
     except SnapshotGone as error:
         raise ApiError(503, f"no watchlist snapshot is available: {error}") from None
     lists = entity["lists"][0]
-    result = matching.screen(
+    result = matching.check(
         entity,
         engine.index,
         threshold=threshold,
