@@ -125,11 +125,11 @@ def check(
     query = subject.select(pl.col(col).cast(QUERY_COLUMNS[col]) for col in given).row(0, named=True)
     options = {"threshold": threshold, "max_matches": max_matches, "lists": lists}
     return pl.DataFrame(
-        [screen_one(query, index, search_type=search_type, **options)], schema=RESULT
+        [_screen_row(query, index, search_type=search_type, **options)], schema=RESULT
     )
 
 
-def screen_one(
+def _screen_row(
     query: dict[str, Any],
     index: WatchlistIndex,
     *,
