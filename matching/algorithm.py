@@ -24,6 +24,7 @@ from matching.compare.entities import (
     nationality_contribution,
     nationality_one,
 )
+from matching.compare.lineage import lineage_swapped, lineage_swapped_one
 from matching.compare.names import Alignment
 
 
@@ -33,6 +34,7 @@ class OnePair:
 
     align: Alignment
     q_tokens: list[str]
+    c_tokens: list[str]
     q_birth_date: str | None
     c_birth_dates: list[str] | None
     q_nationality: str | None
@@ -181,6 +183,14 @@ FEATURES: tuple[Feature, ...] = (
         qualifier=False,
         description="a short-syllable name lacks a syllable of the list name",
         one=syllable_parts_missing_one,
+    ),
+    Feature(
+        "lineage_swapped",
+        lineage_swapped,
+        -config.LINEAGE_SWAPPED_PENALTY,
+        qualifier=False,
+        description='the same parts in the opposite "son of" order: another person',
+        one=lambda p: (lineage_swapped_one(p.q_tokens, p.c_tokens), None),
     ),
     Feature(
         "birth_date",

@@ -93,6 +93,10 @@ FUZZY_WITH_MISSING_PENALTY = 1.6
 SYLLABLE_MAX_LEN = 4
 SYLLABLE_MISSING_PENALTY = 0.5
 
+# Penalty when the names put the same parts on the two sides of "bin" in opposite order
+# (Muhammad bin Salman / Salman bin Muhammad): father and son, never one person.
+LINEAGE_SWAPPED_PENALTY = 0.5
+
 # A name whose matched parts carry less rarity weight than this (in units of one rare
 # token) is weak evidence: a lone common first name, a legal form.
 MIN_MATCHED_WEIGHT = 0.75

@@ -365,6 +365,7 @@ def _score(
     pair = OnePair(
         align,
         tokens,
+        c_tokens,
         query.get("birth_date"),
         entry["birth_dates"],
         query.get("nationality"),
@@ -374,7 +375,7 @@ def _score(
     )
     parts = {f.name: f.one(pair)[0] * f.weight for f in NAME_FEATURES}
     token_score = min(max(1.0 + sum(parts.values()), 0.0), 1.0)
-    joined = _joined(tokens, c_tokens, token_score)
+    joined = _joined(tokens, c_tokens, token_score) if parts["lineage_swapped"] == 0 else 0.0
     uses_joined = joined > token_score
     weak = _weak(pair, c_tokens)
     name_score = max(token_score, joined)
@@ -412,7 +413,8 @@ def _score(
 
 
 def _joined(tokens: list[str], c_tokens: list[str], token_score: float) -> float:
-    """score._with_joined for one pair: the joined-name similarity where it may count."""
+    """score._with_joined for one pair: the joined-name similarity where it may count
+    (the caller leaves out reversed lineages)."""
     q_len, c_len = sum(map(len, tokens)), sum(map(len, c_tokens))
     could_help = token_score < config.MIN_JOINED_SIM and abs(q_len - c_len) <= (
         1 - config.MIN_JOINED_SIM

@@ -152,13 +152,16 @@ def _names_of_people() -> pl.Expr:
 def _with_joined(aligned: pl.DataFrame) -> pl.DataFrame:
     """Joined-name similarity, computed only where it can change the outcome: the token
     score falls short and the letters add up to about the same length (words split, run
-    together or cut at another place)."""
+    together or cut at another place). Never for a reversed lineage: there the order of
+    the parts is what tells two people apart, and the sorted comparison would undo it."""
     # Tokens are ASCII after normalisation: bytes are letters. (Signed: an unsigned
     # difference would wrap round whenever the query is the shorter name.)
     q_len = pl.col("q_tokens").list.join("").str.len_bytes().cast(pl.Int64)
     c_len = pl.col("c_tokens").list.join("").str.len_bytes().cast(pl.Int64)
-    could_help = (pl.col("token_score") < config.MIN_JOINED_SIM) & (
-        (q_len - c_len).abs() <= (1 - config.MIN_JOINED_SIM) * pl.max_horizontal(q_len, c_len)
+    could_help = (
+        (pl.col("token_score") < config.MIN_JOINED_SIM)
+        & ((q_len - c_len).abs() <= (1 - config.MIN_JOINED_SIM) * pl.max_horizontal(q_len, c_len))
+        & (pl.col("_part_lineage_swapped") == 0)
     )
     mask = aligned.select(could_help.fill_null(False)).to_series()
     joined = np.zeros(aligned.height)

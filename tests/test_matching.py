@@ -116,6 +116,17 @@ def test_a_whole_listed_name_within_a_longer_one():
     assert pair("Deutsche Bank Trust Company", "Deutsche Bank") < DEFAULT_THRESHOLD
 
 
+def test_a_reversed_lineage_is_another_person():
+    # Father and son: the same parts on the two sides of "bin", in opposite order.
+    assert pair("Muhammad bin Salman Al Saud", "SALMAN BIN MUHAMMAD AL SAUD") < DEFAULT_THRESHOLD
+    assert (
+        pair("Ibrahim bin al-Din al-Masri", "SAIF AL-DIN IBN IBRAHIM AL-MASRI") < DEFAULT_THRESHOLD
+    )
+    # The same lineage, however written, is still one name.
+    assert pair("Muhammad ibn Salman Al Saud", "AL SAUD, Muhammad bin Salman") == 1.0
+    assert pair("Osama bin Laden", "BIN LADEN, Usama") >= DEFAULT_THRESHOLD
+
+
 def test_score_name_pairs_is_vectorised_and_aligned():
     left = pl.Series(["Vladimir Putin", "", "Angela Merkel"])
     right = pl.Series(["Vladimir Putin", "Vladimir Putin", "Angela Merkel"])

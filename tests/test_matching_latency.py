@@ -25,6 +25,7 @@ from matching.compare.entities import (
     nationality_contribution,
     nationality_one,
 )
+from matching.compare.lineage import lineage_swapped, lineage_swapped_one
 from matching.compare.names import pair_similarity, token_similarity
 from matching.index import blocking_keys, blocking_keys_one
 from matching.score import OPTIONAL_PAIR_COLUMNS
@@ -252,3 +253,18 @@ def test_check_takes_one_row(index):
         check(two, index, threshold=DEFAULT_THRESHOLD, max_matches=10)
     with pytest.raises(ValueError, match="search_type"):
         check(two.head(1), index, threshold=0.8, max_matches=10, search_type="nearby")
+
+
+def test_lineage_twin_equals_column_version(index):
+    """Every pair of list names holding "bin" among a sample, both directions."""
+    names = index.names.filter(pl.col("tokens").list.contains("bin")).head(120)["tokens"]
+    lists = names.to_list()
+    pairs = [(a, b) for a in lists[:40] for b in lists]
+    pairs += [(["salman", "bin", "muhammad"], ["muhammad", "bin", "salman"])]
+    frame = pl.DataFrame(
+        {"q_tokens": [a for a, _ in pairs], "c_tokens": [b for _, b in pairs]},
+        schema={"q_tokens": pl.List(pl.Utf8), "c_tokens": pl.List(pl.Utf8)},
+    )
+    expected = lineage_swapped(frame)["value"].to_list()
+    assert [lineage_swapped_one(a, b) for a, b in pairs] == expected
+    assert sum(expected) >= 1
