@@ -26,7 +26,7 @@ from scipy import sparse
 from matching import config
 from matching.algorithm import NAME_FEATURES, QUALIFIERS, OnePair
 from matching.blocking import PARTS_UNIT, counted_once, select_candidates
-from matching.compare.entities import person_one
+from matching.compare.entities import names_of_people_one, person_one
 from matching.compare.names import Alignment, align_one, pair_similarity
 from matching.frames import (
     IDENTIFIER_VALUES,
@@ -459,11 +459,7 @@ def _whole_list_name(pair: OnePair, c_tokens: list[str]) -> bool:
         and a.q_deficit + a.c_deficit == 0
     ):
         return False
-    people = person_one(pair.q_entity_type)
-    if people is None:
-        people = person_one(pair.c_entity_type)
-    if people is None:
-        people = not any(t in GENERIC_TOKENS for t in [*pair.q_tokens, *c_tokens])
+    people = names_of_people_one(pair.q_entity_type, pair.c_entity_type, pair.q_tokens, c_tokens)
     return people and sum(t not in NAME_PARTICLES for t in c_tokens) >= 2
 
 

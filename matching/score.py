@@ -12,9 +12,8 @@ import polars as pl
 
 from matching import config
 from matching.algorithm import NAME_FEATURES, QUALIFIERS
-from matching.compare.entities import is_person
+from matching.compare.entities import is_person, names_of_people
 from matching.compare.names import align_parts, joined_similarity
-from matching.normalize import GENERIC_SERIES
 
 # Particles of Arabic names: with the name they precede they make one name, not two.
 NAME_PARTICLES = ["abdul", "abd", "al", "el", "bin", "ibn", "bint", "abu", "umm", "ould"]
@@ -132,21 +131,8 @@ def _whole_list_name(aligned: pl.DataFrame) -> pl.Series:
     if rows.is_empty():
         return names
     two_names = pl.col("c_tokens").list.eval(~pl.element().is_in(NAME_PARTICLES)).list.sum() >= 2
-    found = aligned[rows].select((_names_of_people() & two_names).fill_null(False)).to_series()
+    found = aligned[rows].select((names_of_people() & two_names).fill_null(False)).to_series()
     return names.scatter(rows, found)
-
-
-def _names_of_people() -> pl.Expr:
-    """People, as far as known: by the entity types, else by the names (no legal form or
-    company word on either side). A company with an extra word ("Deutsche Bank Trust
-    Company" / "Deutsche Bank") is another company; a person with one is a middle name."""
-    org_word = pl.element().is_in(GENERIC_SERIES.implode())
-    no_org_words = ~(
-        pl.col("q_tokens").list.eval(org_word).list.any()
-        | pl.col("c_tokens").list.eval(org_word).list.any()
-    )
-    typed = pl.coalesce(is_person("q_entity_type"), is_person("c_entity_type"))
-    return typed.fill_null(no_org_words)
 
 
 def _with_joined(aligned: pl.DataFrame) -> pl.DataFrame:

@@ -7,6 +7,7 @@ import re
 import polars as pl
 
 from matching import config
+from matching.normalize import GENERIC_SERIES, GENERIC_TOKENS
 
 # Query spellings of the entry types (the API's entity_type and the lists' schema names).
 _PERSON = ["individual", "person", "natural_person"]
@@ -83,3 +84,28 @@ def entity_type_one(
     if q is None or c is None:
         return 0.0, None
     return (0.0, "match") if q == c else (config.ENTITY_TYPE_MISMATCH, "mismatch")
+
+
+def names_of_people() -> pl.Expr:
+    """People, as far as known: by the entity types, else by the names (no legal form or
+    company word on either side). A company with an extra word ("Deutsche Bank Trust
+    Company" / "Deutsche Bank") is another company; a person with one is a middle name."""
+    org_word = pl.element().is_in(GENERIC_SERIES.implode())
+    no_org_words = ~(
+        pl.col("q_tokens").list.eval(org_word).list.any()
+        | pl.col("c_tokens").list.eval(org_word).list.any()
+    )
+    typed = pl.coalesce(is_person("q_entity_type"), is_person("c_entity_type"))
+    return typed.fill_null(no_org_words)
+
+
+def names_of_people_one(
+    q_entity_type: str | None, c_entity_type: str | None, q_tokens: list[str], c_tokens: list[str]
+) -> bool:
+    """names_of_people for one pair."""
+    typed = person_one(q_entity_type)
+    if typed is None:
+        typed = person_one(c_entity_type)
+    if typed is None:
+        return not any(token in GENERIC_TOKENS for token in [*q_tokens, *c_tokens])
+    return typed
