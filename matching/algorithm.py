@@ -56,6 +56,9 @@ class Feature:
     # The same feature for one pair in plain Python (the one-entity path); the tests hold
     # the two to the same answers.
     one: Callable[[OnePair], Verdict]
+    # Evidence of two parties whatever the letters say (a reversed lineage): the
+    # joined-name comparison, blind to the order of the parts, may not override it.
+    contradicts: bool = False
 
 
 def _share(expr: pl.Expr) -> Callable[[pl.DataFrame], pl.DataFrame]:
@@ -191,6 +194,7 @@ FEATURES: tuple[Feature, ...] = (
         qualifier=False,
         description='the same parts in the opposite "son of" order: another person',
         one=lambda p: (lineage_swapped_one(p.q_tokens, p.c_tokens), None),
+        contradicts=True,
     ),
     Feature(
         "birth_date",
@@ -219,4 +223,5 @@ FEATURES: tuple[Feature, ...] = (
 )
 
 NAME_FEATURES = tuple(f for f in FEATURES if not f.qualifier)
+CONTRADICTIONS = tuple(f.name for f in NAME_FEATURES if f.contradicts)
 QUALIFIERS = tuple(f for f in FEATURES if f.qualifier)

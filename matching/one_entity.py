@@ -24,7 +24,7 @@ from rapidfuzz.distance import Levenshtein
 from scipy import sparse
 
 from matching import config
-from matching.algorithm import NAME_FEATURES, QUALIFIERS, OnePair
+from matching.algorithm import CONTRADICTIONS, NAME_FEATURES, QUALIFIERS, OnePair
 from matching.blocking import PARTS_UNIT, counted_once, select_candidates
 from matching.compare.entities import names_of_people_one, person_one
 from matching.compare.names import Alignment, align_one, pair_similarity
@@ -375,7 +375,8 @@ def _score(
     )
     parts = {f.name: f.one(pair)[0] * f.weight for f in NAME_FEATURES}
     token_score = min(max(1.0 + sum(parts.values()), 0.0), 1.0)
-    joined = _joined(tokens, c_tokens, token_score) if parts["lineage_swapped"] == 0 else 0.0
+    contradicted = any(parts[name] != 0 for name in CONTRADICTIONS)
+    joined = 0.0 if contradicted else _joined(tokens, c_tokens, token_score)
     uses_joined = joined > token_score
     weak = _weak(pair, c_tokens)
     name_score = max(token_score, joined)
@@ -414,7 +415,7 @@ def _score(
 
 def _joined(tokens: list[str], c_tokens: list[str], token_score: float) -> float:
     """score._with_joined for one pair: the joined-name similarity where it may count
-    (the caller leaves out reversed lineages)."""
+    (the caller leaves out contradicted pairs)."""
     q_len, c_len = sum(map(len, tokens)), sum(map(len, c_tokens))
     could_help = token_score < config.MIN_JOINED_SIM and abs(q_len - c_len) <= (
         1 - config.MIN_JOINED_SIM

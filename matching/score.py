@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from matching import config
-from matching.algorithm import NAME_FEATURES, QUALIFIERS
+from matching.algorithm import CONTRADICTIONS, NAME_FEATURES, QUALIFIERS
 from matching.compare.entities import is_person, names_of_people
 from matching.compare.names import align_parts, joined_similarity
 
@@ -138,8 +138,9 @@ def _whole_list_name(aligned: pl.DataFrame) -> pl.Series:
 def _with_joined(aligned: pl.DataFrame) -> pl.DataFrame:
     """Joined-name similarity, computed only where it can change the outcome: the token
     score falls short and the letters add up to about the same length (words split, run
-    together or cut at another place). Never for a reversed lineage: there the order of
-    the parts is what tells two people apart, and the sorted comparison would undo it."""
+    together or cut at another place). Never against a contradiction (algorithm.py): a
+    reversed lineage is what tells two people apart, and comparing the letters alone
+    would undo it."""
     # Tokens are ASCII after normalisation: bytes are letters. (Signed: an unsigned
     # difference would wrap round whenever the query is the shorter name.)
     q_len = pl.col("q_tokens").list.join("").str.len_bytes().cast(pl.Int64)
@@ -147,7 +148,7 @@ def _with_joined(aligned: pl.DataFrame) -> pl.DataFrame:
     could_help = (
         (pl.col("token_score") < config.MIN_JOINED_SIM)
         & ((q_len - c_len).abs() <= (1 - config.MIN_JOINED_SIM) * pl.max_horizontal(q_len, c_len))
-        & (pl.col("_part_lineage_swapped") == 0)
+        & (pl.sum_horizontal(pl.col(f"_part_{name}") for name in CONTRADICTIONS) == 0)
     )
     mask = aligned.select(could_help.fill_null(False)).to_series()
     joined = np.zeros(aligned.height)
