@@ -1,4 +1,5 @@
-"""Nationality and entity type, whole-column."""
+"""Nationality, entity type, and whether a pair names people or organisations; each
+whole-column, with its one-pair twin for the one-entity path."""
 
 from __future__ import annotations
 
