@@ -334,12 +334,16 @@ def _name_matches(
         if hit is None or not _search_type_allows(kind, hit.pop("align")):
             continue
         held = best.get(hit["entity_id"])
-        if held is None or (hit["score"], held["matched_name"]) > (
-            held["score"],
-            hit["matched_name"],
-        ):
+        if held is None or _better(hit, held):
             best[hit["entity_id"]] = hit
     return list(best.values())
+
+
+def _better(hit: dict[str, Any], held: dict[str, Any]) -> bool:
+    """A higher score, or the same score with a name first in sort order."""
+    if hit["score"] != held["score"]:
+        return hit["score"] > held["score"]
+    return hit["matched_name"] < held["matched_name"]
 
 
 def _score(
