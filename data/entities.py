@@ -15,6 +15,7 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -401,8 +402,10 @@ def _has_text(name: str) -> pl.Expr:
     return pl.col(name).is_not_null()
 
 
+@cache
 def _checks() -> list[tuple[str, pl.Expr, str]]:
-    """(field, expression true on a bad row, message) for every rule, in report order."""
+    """(field, expression true on a bad row, message) for every rule, in report order
+    (built once: the expressions are the same for every call)."""
     has_identifier = pl.any_horizontal(
         _has_text("document_id"),
         _has_text("wallet_address"),
@@ -483,6 +486,8 @@ def _problems(frame: pl.DataFrame, locate: _Locator) -> list[dict[str, str]]:
     )
     any_bad = pl.any_horizontal(pl.exclude("row"))
     bad_rows = flags.filter(any_bad).head(MAX_PROBLEMS)
+    if bad_rows.is_empty():
+        return []
     problems: list[tuple[int, int, dict[str, str]]] = []
     for index, (field, _, message) in enumerate(checks):
         rows = bad_rows.filter(pl.col(f"bad{index}"))["row"].to_list()
