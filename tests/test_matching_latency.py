@@ -268,3 +268,18 @@ def test_lineage_twin_equals_column_version(index):
     expected = lineage_swapped(frame)["value"].to_list()
     assert [lineage_swapped_one(a, b) for a, b in pairs] == expected
     assert sum(expected) >= 1
+
+
+def test_checks_from_many_threads_agree(watchlist):
+    """The API answers checks from worker threads at once, on one index whose single-check
+    tables and token links are made and filled as they come: every answer must still be
+    the batch's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    fresh = build_index(watchlist)  # its tables are made under the threads' race
+    queries = varied_queries(fresh, watchlist, n_listed=40, n_mixed=20)
+    options = {"threshold": DEFAULT_THRESHOLD, "max_matches": 10}
+    rows = [queries.slice(i, 1) for i in range(queries.height)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = pl.concat(pool.map(lambda row: check(row, fresh, **options), rows))
+    assert_same_results(together, screen(queries, fresh, **options))
