@@ -1,7 +1,8 @@
 """The scoring algorithm, declared as data: which features, their weights, and their roles.
 
     score = 1.0 + sum(weight * feature(pair) for name features)      -> name_score
-    name_score = max(name_score, joined-name similarity) , capped when the evidence is weak
+    name_score = max(name_score, joined-name similarity), capped when the evidence is weak
+                 (no joined similarity against a feature that `contradicts`)
     score = name_score + sum(weight * feature(pair) for qualifiers)  (name_score high enough)
 
 Every term is reported in `details` under its feature name, so an auditor can re-add the

@@ -120,9 +120,9 @@ def select_candidates(
     count = np.floor(found.data / PARTS_UNIT)
     query_total = total[rows]
     matched = np.minimum(found.data - count * PARTS_UNIT, query_total)
-    # Enough of the query found, or a list name of two parts or more found whole (a short
-    # alias inside a long query: "Ali Omar" in "Moussa ben Omar ben Ali Essaadi"), as
-    # scoring sees it. (0.99 of its weight: a tolerance for the float sums, no more.)
+    # Enough of the query found, or a list name of two parts or more found whole, its parts
+    # allowing variant spellings (a short alias inside a long query: "Ali Omar" in "Moussa
+    # ben Omar ben Ali Essaadi", "Ahmad Hasan" in "Al-Baydi Ahmad Hassan Kaka").
     whole_name = (count >= 2) & (
         matched >= config.WHOLE_NAME_BLOCK_SHARE * index.name_weights[found.indices]
     )

@@ -159,6 +159,9 @@ TITLES = frozenset(
     )
 )
 
+# Particles of Arabic names: with the name they precede they make one name, not two.
+NAME_PARTICLES = ["abdul", "abd", "al", "el", "bin", "ibn", "bint", "abu", "umm", "ould"]
+
 # Generic words of company names: they rarely tell two parties apart, so they weigh little.
 GENERIC_TOKENS = frozenset(
     _words(
@@ -448,8 +451,9 @@ def _canonical_tokens(token: str) -> list[str]:
 # folded to one spelling for the phonetic key.
 _FOLDS = [
     ("chr", "hr"), ("tsch", "ch"), ("tch", "ch"), ("sch", "sh"), ("dzh", "j"), ("zh", "j"),
-    ("dj", "j"), ("kh", "h"), ("gh", "g"), ("ph", "f"), ("th", "t"), ("ck", "k"), ("ou", "u"), ("oo", "u"),
-    ("ee", "i"), ("ow", "u"), ("w", "v"), ("y", "i"), ("q", "k"), ("c", "k"), ("z", "s"), ("x", "ks"),
+    ("dj", "j"), ("kh", "h"), ("gh", "g"), ("ph", "f"), ("th", "t"), ("ck", "k"), ("ou", "u"),
+    ("oo", "u"), ("ee", "i"), ("ow", "u"), ("w", "v"), ("y", "i"), ("q", "k"), ("c", "k"),
+    ("z", "s"), ("x", "ks"),
 ]  # fmt: skip
 _DOUBLE = re.compile(r"(.)\1+")
 _VOWELS = re.compile(r"[aeiouy]")

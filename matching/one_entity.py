@@ -5,10 +5,13 @@ it, each with 60-150 µs of fixed cost whatever the rows: ~35 ms. Here the same 
 on Python values, numpy and the index's sparse matrices:
 
     normalize_one -> blocking (the chunk path's matrix products and select_candidates) ->
-    align_one + each feature's `one` twin (algorithm.py) -> the chunk path's ordering rules
+    align_one, each feature's `one` twin (algorithm.py) and score.py's *_one rules ->
+    the chunk path's ordering rules
 
 Every rule is the chunk path's, written once more for one pair where Polars cannot be
-cheap; tests/test_matching_latency.py holds the two paths to identical results.
+cheap, and the twin sits beside its column version (compare/, algorithm.py, score.py,
+screen.py, index.py, normalize.py) so that a change to one shows the other;
+tests/test_matching_latency.py holds the two paths to identical results.
 """
 
 from __future__ import annotations
@@ -20,14 +23,12 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from rapidfuzz.distance import Levenshtein
 from scipy import sparse
 
 from matching import config
 from matching.algorithm import CONTRADICTIONS, NAME_FEATURES, QUALIFIERS, OnePair
 from matching.blocking import PARTS_UNIT, counted_once, select_candidates
-from matching.compare.entities import names_of_people_one, person_one
-from matching.compare.names import Alignment, align_one, pair_similarity
+from matching.compare.names import align_one, pair_similarity, part_weight_one
 from matching.frames import (
     IDENTIFIER_VALUES,
     NO_NAME,
@@ -38,8 +39,9 @@ from matching.frames import (
     require_search_type,
 )
 from matching.index import NOT_IN_IDENTIFIER, WatchlistIndex, blocking_keys_one
-from matching.normalize import GENERIC_TOKENS, normalize_one
-from matching.score import NAME_PARTICLES
+from matching.normalize import normalize_one
+from matching.score import joined_one, match_type_one, weak_one
+from matching.screen import search_type_allows_one
 from matching.version import ENGINE_VERSION
 
 # Query tokens whose list links are kept in memory; past this the memory starts afresh.
@@ -193,7 +195,7 @@ def _candidates(
 ) -> list[int]:
     """Name ids, in the chunk path's order: the same matrices, one row each."""
     vocab = sorted(set(tokens))
-    weights = np.array([_part_weight(own, token) for token in vocab])
+    weights = np.array([part_weight_one(token, own.token_weight.get(token)) for token in vocab])
     encoded = weights + PARTS_UNIT * (weights >= config.STRONG_PART_WEIGHT)
     links = [_links(own, index, token) for token in vocab]
     # The links are sorted by token_id without repeats: the CSR arrays as they stand.
@@ -218,14 +220,6 @@ def _candidates(
         if (allowed >> int(index.name_lists[name_id])) & 1
     ]
     return list(dict.fromkeys(selected["name_id"].to_list() + same))
-
-
-def _part_weight(own: OneEntityTables, token: str) -> float:
-    """compare.names.part_weight for one token."""
-    weight = own.token_weight.get(token)
-    if weight is None:
-        weight = config.GENERIC_TOKEN_WEIGHT if token in GENERIC_TOKENS else 1.0
-    return min(weight, config.INITIAL_WEIGHT) if len(token) == 1 else weight
 
 
 def _links(
@@ -325,13 +319,13 @@ def _name_matches(
     """Per entry the best-scoring list name (ties: the first name in sort order)."""
     if not tokens:
         return []
-    q_weights = [_part_weight(own, token) for token in tokens]
+    q_weights = [part_weight_one(token, own.token_weight.get(token)) for token in tokens]
     best: dict[str, dict[str, Any]] = {}
     for name_id in _candidates(own, index, tokens, transliterated, lists):
         if lists is not None and own.name_list[name_id] not in lists:
             continue
         hit = _score(own, query, tokens, q_weights, transliterated, name_id, threshold)
-        if hit is None or not _search_type_allows(kind, hit.pop("align")):
+        if hit is None or not search_type_allows_one(kind, hit.pop("align")):
             continue
         held = best.get(hit["entity_id"])
         if held is None or _better(hit, held):
@@ -363,7 +357,7 @@ def _score(
         tokens,
         c_tokens,
         q_weights,
-        [_part_weight(own, token) for token in c_tokens],
+        [part_weight_one(token, own.token_weight.get(token)) for token in c_tokens],
         q_transliterated != c_transliterated,
     )
     pair = OnePair(
@@ -380,9 +374,9 @@ def _score(
     parts = {f.name: f.one(pair)[0] * f.weight for f in NAME_FEATURES}
     token_score = min(max(1.0 + sum(parts.values()), 0.0), 1.0)
     contradicted = any(parts[name] != 0 for name in CONTRADICTIONS)
-    joined = 0.0 if contradicted else _joined(tokens, c_tokens, token_score)
+    joined = 0.0 if contradicted else joined_one(tokens, c_tokens, token_score)
     uses_joined = joined > token_score
-    weak = _weak(pair, c_tokens)
+    weak = weak_one(pair)
     name_score = max(token_score, joined)
     if weak and not uses_joined:
         name_score = min(name_score, config.WEAK_EVIDENCE_CAP)
@@ -410,88 +404,11 @@ def _score(
     return {
         "entity_id": own.name_entity[name_id],
         "score": score,
-        "match_type": _match_type(align, uses_joined, q_transliterated or c_transliterated),
+        "match_type": match_type_one(align, uses_joined, q_transliterated or c_transliterated),
         "matched_name": own.name_text[name_id],
         "details": json.dumps(details, separators=(",", ":")),
         "align": align,
     }
-
-
-def _joined(tokens: list[str], c_tokens: list[str], token_score: float) -> float:
-    """score._with_joined for one pair: the joined-name similarity where it may count
-    (the caller leaves out contradicted pairs)."""
-    q_len, c_len = sum(map(len, tokens)), sum(map(len, c_tokens))
-    could_help = token_score < config.MIN_JOINED_SIM and abs(q_len - c_len) <= (
-        1 - config.MIN_JOINED_SIM
-    ) * max(q_len, c_len)
-    if not could_help:
-        return 0.0
-    joined = max(
-        Levenshtein.normalized_similarity("".join(tokens), "".join(c_tokens)),
-        Levenshtein.normalized_similarity("".join(sorted(tokens)), "".join(sorted(c_tokens))),
-    )
-    return joined if joined >= config.MIN_JOINED_SIM else 0.0
-
-
-def _weak(pair: OnePair, c_tokens: list[str]) -> bool:
-    """score_pairs' weak evidence for one pair: one part in common, the names otherwise
-    apart, not a lone rare query part and not a whole listed name."""
-    a = pair.align
-    if a.n_matched > 1:
-        return False
-    something_missing = a.q_missing_parts + a.c_missing_parts > 0
-    query_person = person_one(pair.q_entity_type)
-    lone_rare_query = (
-        a.q_missing == 0
-        and a.q_deficit <= 1 - config.LONE_PART_MIN_SIM
-        and a.matched_weight >= config.MIN_MATCHED_WEIGHT
-        and (a.c_missing_parts == 0 or query_person is not False)
-    )
-    common_lone_part = a.matched_weight < config.MIN_MATCHED_WEIGHT and a.q_missing > 0
-    return (
-        (something_missing or common_lone_part)
-        and not lone_rare_query
-        and not _whole_list_name(pair, c_tokens)
-    )
-
-
-def _whole_list_name(pair: OnePair, c_tokens: list[str]) -> bool:
-    """score._whole_list_name for one pair."""
-    a = pair.align
-    if not (
-        a.c_missing == 0
-        and a.matched_weight >= config.WHOLE_NAME_MIN_WEIGHT
-        and a.q_deficit + a.c_deficit == 0
-    ):
-        return False
-    people = names_of_people_one(pair.q_entity_type, pair.c_entity_type, pair.q_tokens, c_tokens)
-    return people and sum(t not in NAME_PARTICLES for t in c_tokens) >= 2
-
-
-def _match_type(align: Alignment, uses_joined: bool, transliterated: bool) -> str:
-    """score._match_type for one pair."""
-    exact = align.q_unmatched == 0 and align.c_unmatched == 0
-    if transliterated:
-        return "name_transliterated"
-    if exact and align.n_initial == 0:
-        return "name_exact"
-    if align.n_phonetic + align.n_skeleton > 0:
-        return "name_phonetic"
-    if align.n_fuzzy > 0 or uses_joined:
-        return "name_fuzzy"
-    return "name_token"
-
-
-def _search_type_allows(kind: str, align: Alignment) -> bool:
-    """screen._search_type_allows for one pair."""
-    all_exact = align.n_fuzzy + align.n_phonetic + align.n_skeleton + align.n_initial == 0
-    if kind == "exact":
-        return all_exact and align.q_unmatched == 0 and align.c_unmatched == 0
-    if kind == "token":
-        return all_exact and align.q_unmatched == 0
-    if kind == "fuzzy":
-        return align.n_skeleton == 0
-    return True
 
 
 def _unsigned_zero(value: float) -> float:

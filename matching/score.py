@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+from rapidfuzz.distance import Levenshtein
 
 from matching import config
-from matching.algorithm import CONTRADICTIONS, NAME_FEATURES, QUALIFIERS
-from matching.compare.entities import is_person, names_of_people
-from matching.compare.names import align_parts, joined_similarity
-
-# Particles of Arabic names: with the name they precede they make one name, not two.
-NAME_PARTICLES = ["abdul", "abd", "al", "el", "bin", "ibn", "bint", "abu", "umm", "ould"]
+from matching.algorithm import CONTRADICTIONS, NAME_FEATURES, QUALIFIERS, OnePair
+from matching.compare.entities import (
+    is_person,
+    names_of_people,
+    names_of_people_one,
+    person_one,
+)
+from matching.compare.names import Alignment, align_parts, joined_similarity
+from matching.normalize import NAME_PARTICLES
 
 # Qualifier columns a pair frame may lack (a name-only benchmark, a query without them).
 OPTIONAL_PAIR_COLUMNS = {
@@ -135,6 +139,21 @@ def _whole_list_name(aligned: pl.DataFrame) -> pl.Series:
     return names.scatter(rows, found)
 
 
+def whole_list_name_one(pair: OnePair) -> bool:
+    """_whole_list_name for one pair."""
+    a = pair.align
+    if not (
+        a.c_missing == 0
+        and a.matched_weight >= config.WHOLE_NAME_MIN_WEIGHT
+        and a.q_deficit + a.c_deficit == 0
+    ):
+        return False
+    people = names_of_people_one(
+        pair.q_entity_type, pair.c_entity_type, pair.q_tokens, pair.c_tokens
+    )
+    return people and sum(t not in NAME_PARTICLES for t in pair.c_tokens) >= 2
+
+
 def _with_joined(aligned: pl.DataFrame) -> pl.DataFrame:
     """Joined-name similarity, computed only where it can change the outcome: the token
     score falls short and the letters add up to about the same length (words split, run
@@ -158,6 +177,44 @@ def _with_joined(aligned: pl.DataFrame) -> pl.DataFrame:
     return aligned.with_columns(pl.Series("joined", joined))
 
 
+def joined_one(tokens: list[str], c_tokens: list[str], token_score: float) -> float:
+    """_with_joined for one pair: the joined-name similarity where it may count (the
+    caller leaves out contradicted pairs)."""
+    q_len, c_len = sum(map(len, tokens)), sum(map(len, c_tokens))
+    could_help = token_score < config.MIN_JOINED_SIM and abs(q_len - c_len) <= (
+        1 - config.MIN_JOINED_SIM
+    ) * max(q_len, c_len)
+    if not could_help:
+        return 0.0
+    joined = max(
+        Levenshtein.normalized_similarity("".join(tokens), "".join(c_tokens)),
+        Levenshtein.normalized_similarity("".join(sorted(tokens)), "".join(sorted(c_tokens))),
+    )
+    return joined if joined >= config.MIN_JOINED_SIM else 0.0
+
+
+def weak_one(pair: OnePair) -> bool:
+    """score_pairs' weak evidence for one pair: one part in common, the names otherwise
+    apart, not a lone rare query part and not a whole listed name."""
+    a = pair.align
+    if a.n_matched > 1:
+        return False
+    something_missing = a.q_missing_parts + a.c_missing_parts > 0
+    query_person = person_one(pair.q_entity_type)
+    lone_rare_query = (
+        a.q_missing == 0
+        and a.q_deficit <= 1 - config.LONE_PART_MIN_SIM
+        and a.matched_weight >= config.MIN_MATCHED_WEIGHT
+        and (a.c_missing_parts == 0 or query_person is not False)
+    )
+    common_lone_part = a.matched_weight < config.MIN_MATCHED_WEIGHT and a.q_missing > 0
+    return (
+        (something_missing or common_lone_part)
+        and not lone_rare_query
+        and not whole_list_name_one(pair)
+    )
+
+
 def _match_type() -> pl.Expr:
     exact = (pl.col("q_unmatched") == 0) & (pl.col("c_unmatched") == 0)
     translit = pl.col("q_transliterated").fill_null(False) | pl.col("c_transliterated").fill_null(
@@ -176,6 +233,20 @@ def _match_type() -> pl.Expr:
         .then(pl.lit("name_fuzzy"))
         .otherwise(pl.lit("name_token"))
     )
+
+
+def match_type_one(align: Alignment, uses_joined: bool, transliterated: bool) -> str:
+    """_match_type for one pair."""
+    exact = align.q_unmatched == 0 and align.c_unmatched == 0
+    if transliterated:
+        return "name_transliterated"
+    if exact and align.n_initial == 0:
+        return "name_exact"
+    if align.n_phonetic + align.n_skeleton > 0:
+        return "name_phonetic"
+    if align.n_fuzzy > 0 or uses_joined:
+        return "name_fuzzy"
+    return "name_token"
 
 
 def _details(parts: list[str], qualifiers: list[str]) -> pl.Expr:

@@ -15,6 +15,7 @@ import polars as pl
 
 from matching import config
 from matching.blocking import candidates
+from matching.compare.names import Alignment
 from matching.frames import (
     IDENTIFIER_FIELDS,
     MATCH,
@@ -186,6 +187,18 @@ def _search_type_allows() -> pl.Expr:
         .then(pl.col("n_skeleton") == 0)
         .otherwise(True)
     )
+
+
+def search_type_allows_one(kind: str, align: Alignment) -> bool:
+    """_search_type_allows for one pair."""
+    all_exact = align.n_fuzzy + align.n_phonetic + align.n_skeleton + align.n_initial == 0
+    if kind == "exact":
+        return all_exact and align.q_unmatched == 0 and align.c_unmatched == 0
+    if kind == "token":
+        return all_exact and align.q_unmatched == 0
+    if kind == "fuzzy":
+        return align.n_skeleton == 0
+    return True
 
 
 _IDENTIFIER_HITS = {

@@ -81,9 +81,10 @@ def birth_date_contribution(pairs: pl.DataFrame) -> pl.DataFrame:
 
 
 _DATE_PATTERN = re.compile(_DATE)
+DateParts = tuple[int | None, int | None, int | None]  # year, month, day as given
 
 
-def _date_parts(text: str | None) -> tuple[int | None, int | None, int | None]:
+def _date_parts(text: str | None) -> DateParts:
     found = _DATE_PATTERN.match(text.strip()) if text is not None else None
     if found is None:
         return None, None, None
@@ -91,7 +92,7 @@ def _date_parts(text: str | None) -> tuple[int | None, int | None, int | None]:
     return year, month, day
 
 
-def _verdict(query: tuple, listed: tuple) -> str | None:
+def _verdict(query: DateParts, listed: DateParts) -> str | None:
     (q1, q2, q3), (c1, c2, c3) = query, listed
     if q1 is None:
         return "invalid"

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import polars as pl
 
+from matching.normalize import NAME_PARTICLES
+
 # "son of" (ibn, ben and bint are written bin by normalisation).
 LINKS = ["bin", "ould"]
 # Parts that belong to the name they precede, not to the lineage order.
-_PARTICLES = ["al", "el", "abdul", "abd", "abu", "umm"]
+_PARTICLES = [particle for particle in NAME_PARTICLES if particle not in LINKS]
 
 
 def lineage_swapped(pairs: pl.DataFrame) -> pl.DataFrame:

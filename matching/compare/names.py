@@ -19,7 +19,7 @@ from rapidfuzz.distance import OSA, Levenshtein
 
 from matching import config
 from matching.lookup import join_sorted
-from matching.normalize import keys_of, token_keys
+from matching.normalize import GENERIC_SERIES, GENERIC_TOKENS, keys_of, token_keys
 
 # How a token pair matched, best evidence first; kept per part for match_type and details.
 EXACT, FUZZY, PHONETIC, SKELETON, INITIAL, NONE = (
@@ -154,16 +154,9 @@ def pair_similarity(q_token: str, c_token: str) -> tuple[float, str, bool]:
     long_enough = shortest >= config.MIN_FUZZY_TOKEN_LEN
     has_digit = _has_digit(q_token) or _has_digit(c_token)
     initial = shortest == 1 and q_token[:1] == c_token[:1]
-    same_skeleton = (
-        q_skeleton == c_skeleton
-        and len(q_skeleton) >= config.MIN_SKELETON_LEN
-        and len(c_skeleton) >= config.MIN_SKELETON_LEN
-    )
-    same_shape = (
-        q_shape == c_shape
-        and len(q_shape) >= config.MIN_SHAPE_LEN
-        and len(c_shape) >= config.MIN_SHAPE_LEN
-    )
+    # A key shorter than its minimum is null in the column version: it equals nothing.
+    same_skeleton = q_skeleton == c_skeleton and len(q_skeleton) >= config.MIN_SKELETON_LEN
+    same_shape = q_shape == c_shape and len(q_shape) >= config.MIN_SHAPE_LEN
     swapped = q_letters == c_letters and edit >= 1 - 1 / longest
     short_typo = shortest >= 2 and (q_squeezed == c_squeezed or swapped) and not has_digit
     typo = config.SHORT_TYPO_SIM if short_typo else 0.0
@@ -472,8 +465,6 @@ def _numbered(parts: pl.DataFrame, vocab: pl.DataFrame, side: str) -> pl.DataFra
 def part_weight(token: pl.Expr, listed: pl.Expr | None) -> pl.Expr:
     """A part's weight: its list rarity where known, else 1 (generic words less); an
     initial weighs at most INITIAL_WEIGHT whatever its rarity."""
-    from matching.normalize import GENERIC_SERIES
-
     fallback = (
         pl.when(token.is_in(GENERIC_SERIES.implode()))
         .then(config.GENERIC_TOKEN_WEIGHT)
@@ -485,6 +476,14 @@ def part_weight(token: pl.Expr, listed: pl.Expr | None) -> pl.Expr:
         .then(pl.min_horizontal(weight, config.INITIAL_WEIGHT))
         .otherwise(weight)
     )
+
+
+def part_weight_one(token: str, listed: float | None) -> float:
+    """part_weight for one token (listed: its list rarity weight, None if unlisted)."""
+    weight = listed
+    if weight is None:
+        weight = config.GENERIC_TOKEN_WEIGHT if token in GENERIC_TOKENS else 1.0
+    return min(weight, config.INITIAL_WEIGHT) if len(token) == 1 else weight
 
 
 def _best_counterparts(
