@@ -106,15 +106,26 @@ lone_part_deficit_one = _share_one(
 # Salazar, Maria") is two doubts at once. (A query's own extra parts, a patronymic the
 # list omits, are normal; a match on one part is lone_fuzzy_part's concern.)
 fuzzy_with_missing = _share(
-    pl.when((pl.col("c_missing_parts") > 0) & (pl.col("n_matched") >= 2))
+    pl.when(
+        (pl.col("c_missing_parts") > pl.col("c_missing_patronymics")) & (pl.col("n_matched") >= 2)
+    )
     .then((pl.col("q_deficit") + pl.col("c_deficit")) / 2)
     .otherwise(0.0)
 )
 fuzzy_with_missing_one = _share_one(
     lambda a, _: (
-        (a.q_deficit + a.c_deficit) / 2 if a.c_missing_parts > 0 and a.n_matched >= 2 else 0.0
+        (a.q_deficit + a.c_deficit) / 2
+        if a.c_missing_parts > a.c_missing_patronymics and a.n_matched >= 2
+        else 0.0
     )
 )
+
+# Parts in place of each other: both names have a part the other lacks, counted whatever
+# their rarity ("Habib ben Mohamed" / "Habib ben Ahmed": another father, another person,
+# although both names are common and so weigh little in both_sides_unmatched).
+parts_substituted = _share(pl.min_horizontal("q_missing_names", "c_missing_names"))
+parts_substituted_one = _share_one(lambda a, _: min(a.q_missing_names, a.c_missing_names))
+
 
 # Names written in short syllables (Chinese, Korean, Vietnamese: "Wang Ying" / "Wang Guo
 # Ying") lose a part of the given name, not a middle name, when a syllable is missing:
@@ -179,6 +190,14 @@ FEATURES: tuple[Feature, ...] = (
         qualifier=False,
         description="parts matched inexactly while other parts are missing",
         one=fuzzy_with_missing_one,
+    ),
+    Feature(
+        "substituted_parts",
+        parts_substituted,
+        -config.SUBSTITUTED_PART_PENALTY,
+        qualifier=False,
+        description="a name part in place of another (each one counts)",
+        one=parts_substituted_one,
     ),
     Feature(
         "syllable_missing",

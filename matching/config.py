@@ -93,6 +93,9 @@ FUZZY_WITH_MISSING_PENALTY = 1.6
 SYLLABLE_MAX_LEN = 4
 SYLLABLE_MISSING_PENALTY = 0.5
 
+# Penalty per name part in place of another, on top of its rarity-weighted share.
+SUBSTITUTED_PART_PENALTY = 0.1
+
 # Penalty when the names put the same parts on the two sides of "bin" in opposite order
 # (Muhammad bin Salman / Salman bin Muhammad): father and son, never one person.
 LINEAGE_SWAPPED_PENALTY = 0.5

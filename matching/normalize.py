@@ -118,7 +118,7 @@ _LEGAL_PHRASES = {
     "llc": [
         "limited liability company", "limited liability partnership", "private limited company",
         "obshchestvo s ogranichenn[a-z]* otvetstvennost[a-z]*",
-        "tovarystvo z obmezhenoyu vidpovidalnistyu", "sp z o o", "sp zoo", "s de rl",
+        "tovarystvo z obmezhenoyu vidpovidalnistyu", "sp z o o", "sp z oo", "sp zoo", "s de rl",
         "s r l", "s a r l", "l l c", "societe a responsabilite limitee",
         "gesellschaft mit beschrankter haftung", "sociedad de responsabilidad limitada",
         "societatea cu raspundere limitata", "spolka z ograniczona odpowiedzialnoscia",

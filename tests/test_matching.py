@@ -16,6 +16,7 @@ from matching import (
     screen,
 )
 from matching.normalize import normalize_names
+from matching.score import score_pairs
 
 
 def tokens(name: str) -> list[str]:
@@ -125,6 +126,28 @@ def test_a_reversed_lineage_is_another_person():
     # The same lineage, however written, is still one name.
     assert pair("Muhammad ibn Salman Al Saud", "AL SAUD, Muhammad bin Salman") == 1.0
     assert pair("Osama bin Laden", "BIN LADEN, Usama") >= DEFAULT_THRESHOLD
+
+
+def test_a_missing_patronymic_does_not_count_against_variant_spellings():
+    # Customers' records leave the patronymic out; the rest is a transliteration variant.
+    assert pair("Jelena Smirnowa", "Elena Viktorovna SMIRNOVA") >= DEFAULT_THRESHOLD
+    assert pair("Aleksandr Lukashenka", "Alyaksandr Ryhoravich LUKASHENKA") >= DEFAULT_THRESHOLD
+
+
+def test_a_common_name_in_place_of_another_is_another_person(index):
+    # Another father's name: common names weigh little, but a substitution still counts.
+    names = ["Habib ben Mohamed al-Tounsi", "Yusuf Ahmed Hassan Jama"]
+    listed = ["HABIB BEN AHMED AL-TOUNSI", "YUSUF ALI HASSAN JAMA"]
+    scores = score_name_pairs(pl.Series(names), pl.Series(listed), index=index)
+    assert (scores < DEFAULT_THRESHOLD).all()
+    details = pair_details(index, "Habib ben Mohamed al-Tounsi", "HABIB BEN AHMED AL-TOUNSI")
+    assert details["substituted_parts"] < 0
+
+
+def pair_details(index, name: str, listed: str) -> dict:
+    q, c = tokens(name), tokens(listed)
+    frame = pl.DataFrame({"pair": [0], "q_tokens": [q], "c_tokens": [c]})
+    return json.loads(score_pairs(frame, index.token_weights)["details"][0])
 
 
 def test_score_name_pairs_is_vectorised_and_aligned():

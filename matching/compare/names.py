@@ -19,7 +19,13 @@ from rapidfuzz.distance import OSA, Levenshtein
 
 from matching import config
 from matching.lookup import join_sorted
-from matching.normalize import GENERIC_SERIES, GENERIC_TOKENS, keys_of, token_keys
+from matching.normalize import (
+    GENERIC_SERIES,
+    GENERIC_TOKENS,
+    NAME_PARTICLES,
+    keys_of,
+    token_keys,
+)
 
 # How a token pair matched, best evidence first; kept per part for match_type and details.
 EXACT, FUZZY, PHONETIC, SKELETON, INITIAL, NONE = (
@@ -278,6 +284,8 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
             pl.col("q_unmatched", "c_unmatched", "q_missing", "c_missing").fill_null(1.0),
             pl.col("q_deficit", "c_deficit").fill_null(0.0),
             pl.col("q_missing_parts", "c_missing_parts").fill_null(1),
+            pl.col("q_missing_names", "c_missing_names").fill_null(1),
+            pl.col("q_missing_patronymics", "c_missing_patronymics").fill_null(0),
             pl.col(COUNTS).fill_null(0),
         )
         # Distinguishing parts in common: counted on both sides, as two query parts may
@@ -300,6 +308,10 @@ class Alignment:
     c_deficit: float
     q_missing_parts: int
     c_missing_parts: int
+    q_missing_patronymics: int
+    c_missing_patronymics: int
+    q_missing_names: int
+    c_missing_names: int
     matched_weight: float
     n_exact: int
     n_fuzzy: int
@@ -342,48 +354,70 @@ def align_one(
             q_best[q_pos] = (sim, how)
         if sim > c_best.get(c_pos, (0.0, NONE))[0]:
             c_best[c_pos] = (sim, how)
-    q = _side_shares(q_weights, q_best)
-    c = _side_shares(c_weights, c_best)
+    q = _side_shares(q_tokens, q_weights, q_best)
+    c = _side_shares(c_tokens, c_weights, c_best)
     strong = config.STRONG_PART_WEIGHT
     q_hows = [q_best.get(pos, (0.0, NONE))[1] for pos in range(len(q_weights))]
     return Alignment(
-        q_unmatched=q[0],
-        c_unmatched=c[0],
-        q_missing=q[1],
-        c_missing=c[1],
-        q_deficit=q[2],
-        c_deficit=c[2],
-        q_missing_parts=q[3],
-        c_missing_parts=c[3],
+        q_unmatched=q.unmatched,
+        c_unmatched=c.unmatched,
+        q_missing=q.missing,
+        c_missing=c.missing,
+        q_deficit=q.deficit,
+        c_deficit=c.deficit,
+        q_missing_parts=q.missing_parts,
+        c_missing_parts=c.missing_parts,
+        q_missing_patronymics=q.missing_patronymics,
+        c_missing_patronymics=c.missing_patronymics,
+        q_missing_names=q.missing_names,
+        c_missing_names=c.missing_names,
         matched_weight=sum(w * q_best.get(pos, (0.0, NONE))[0] for pos, w in enumerate(q_weights)),
         n_exact=sum(how == EXACT and w >= strong for how, w in zip(q_hows, q_weights, strict=True)),
         n_fuzzy=q_hows.count(FUZZY),
         n_phonetic=q_hows.count(PHONETIC),
         n_skeleton=q_hows.count(SKELETON),
         n_initial=q_hows.count(INITIAL),
-        n_matched=min(q[4], c[4]),
+        n_matched=min(q.found_parts, c.found_parts),
     )
 
 
+@dataclass(slots=True)
+class _Side:
+    """_best's columns for one side of one pair."""
+
+    unmatched: float = 0.0
+    missing: float = 0.0
+    deficit: float = 0.0
+    missing_parts: int = 0
+    missing_patronymics: int = 0
+    missing_names: int = 0
+    found_parts: int = 0
+
+
 def _side_shares(
-    weights: list[float], best: dict[int, tuple[float, str]]
-) -> tuple[float, float, float, int, int]:
-    """_best for one side of one pair: unmatched, missing and deficit shares of its weight,
-    missing and found distinguishing parts."""
-    total = unmatched = missing = deficit = 0.0
-    missing_parts = found_parts = 0
-    for pos, w in enumerate(weights):
+    tokens: list[str], weights: list[float], best: dict[int, tuple[float, str]]
+) -> _Side:
+    """_best for one side of one pair: unmatched, missing and deficit shares of its weight;
+    missing parts, patronymics and names; found distinguishing parts."""
+    side = _Side()
+    total = 0.0
+    for pos, (token, w) in enumerate(zip(tokens, weights, strict=True)):
         sim, how = best.get(pos, (0.0, NONE))
         total += w
-        unmatched += w * (1.0 - sim)
+        side.unmatched += w * (1.0 - sim)
         strong = w >= config.STRONG_PART_WEIGHT
         if sim <= 0:
-            missing += w
-            missing_parts += strong
+            side.missing += w
+            side.missing_parts += strong
+            side.missing_patronymics += strong and PATRONYMIC.search(token) is not None
+            side.missing_names += is_given_name_one(token)
         else:
-            deficit += w * (1.0 - sim)
-            found_parts += strong and how != INITIAL
-    return unmatched / total, missing / total, deficit / total, missing_parts, found_parts
+            side.deficit += w * (1.0 - sim)
+            side.found_parts += strong and how != INITIAL
+    side.unmatched /= total
+    side.missing /= total
+    side.deficit /= total
+    return side
 
 
 def _letters_used_once(found: pl.DataFrame) -> pl.DataFrame:
@@ -446,6 +480,10 @@ def _part_vocab(q: pl.DataFrame, c: pl.DataFrame, weights: pl.DataFrame | None) 
     vocab = (
         pl.concat([q["q_token"].unique(), c["c_token"].unique()]).unique().sort().to_frame("token")
     )
+    vocab = vocab.with_columns(
+        is_given_name(pl.col("token")).alias("given"),
+        pl.col("token").str.contains(PATRONYMIC.pattern).alias("patronymic"),
+    )
     if weights is None:
         return vocab.with_columns(part_weight(pl.col("token"), None).alias("weight"))
     # A binary search in the (sorted) weights: a few parts need not hash the whole table.
@@ -454,11 +492,41 @@ def _part_vocab(q: pl.DataFrame, c: pl.DataFrame, weights: pl.DataFrame | None) 
     )
 
 
+# A patronymic (Russian, Ukrainian, Belarusian: "Viktorovich", "Oleksandrovych",
+# "Ivanovna"): lists give it, customers' records often leave it out.
+PATRONYMIC = re.compile(r"(?:ov|ev|iev|yev|av)(?:ich|ych|na)$|(?:ichna|ivna)$")
+_PARTICLES = pl.Series(NAME_PARTICLES, dtype=pl.Utf8)
+
+
+def is_given_name(token: pl.Expr) -> pl.Expr:
+    """A part that names a person or company: not a particle ("bin", "al"), a generic or
+    legal word, an initial or a number."""
+    return (
+        ~token.is_in(_PARTICLES.implode())
+        & ~token.is_in(GENERIC_SERIES.implode())
+        & (token.str.len_chars() >= 2)
+        & ~token.str.contains(r"^\d+$")
+    )
+
+
+def is_given_name_one(token: str) -> bool:
+    """is_given_name for one token."""
+    return (
+        token not in NAME_PARTICLES
+        and token not in GENERIC_TOKENS
+        and len(token) >= 2
+        and not token.isdigit()
+    )
+
+
 def _numbered(parts: pl.DataFrame, vocab: pl.DataFrame, side: str) -> pl.DataFrame:
     """A side's parts with their token number and weight in place of the token."""
     ids = vocab["token"].search_sorted(parts[f"{side}_token"]).cast(pl.Int64)
     return parts.drop(f"{side}_token").with_columns(
-        ids.alias(f"{side}_id"), vocab["weight"].gather(ids).alias(f"{side}_weight")
+        ids.alias(f"{side}_id"),
+        vocab["weight"].gather(ids).alias(f"{side}_weight"),
+        vocab["given"].gather(ids).alias(f"{side}_given"),
+        vocab["patronymic"].gather(ids).alias(f"{side}_patronymic"),
     )
 
 
@@ -500,7 +568,13 @@ def _best_counterparts(
     if named.height < pairs.height:  # a pair with an empty name aligns nothing
         parts = parts.join(named, on="pair", how="semi")
     return (
-        parts.select("pair", pos, pl.col(f"{side}_weight").alias("w"))
+        parts.select(
+            "pair",
+            pos,
+            pl.col(f"{side}_weight").alias("w"),
+            pl.col(f"{side}_given").alias("given"),
+            pl.col(f"{side}_patronymic").alias("patronymic"),
+        )
         .join(best, on=["pair", pos], how="left")
         .with_columns(pl.col("sim").fill_null(0.0), pl.col("how").fill_null(NONE))
     )
@@ -517,6 +591,8 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
         ((pl.col("w") * (1.0 - pl.col("sim"))).sum() / total).alias(f"{side}_unmatched"),
         (pl.col("w").filter(missing).sum() / total).alias(f"{side}_missing"),
         (missing & strong).sum().alias(f"{side}_missing_parts"),
+        (missing & strong & pl.col("patronymic")).sum().alias(f"{side}_missing_patronymics"),
+        (missing & pl.col("given")).sum().alias(f"{side}_missing_names"),
         ((pl.col("sim") > 0) & strong & (pl.col("how") != INITIAL))
         .sum()
         .alias(f"{side}_found_parts"),
