@@ -244,7 +244,9 @@ def exhaustive(queries: list[str], index, list_code: str, threshold: float) -> p
 def blocking_report(index, threshold: float, sample: int = 250) -> dict[str, float]:
     rng = np.random.default_rng(9)
     un = pl.read_csv(EVAL / "positives_un_treated.csv", infer_schema=False)["full_name"].to_list()
-    ofac = index.names.filter(pl.col("list_code") == "ofac")["name"].to_list()
+    # Drawn from the sorted distinct names, so the sample does not move when the index
+    # stores its rows in another order or merges two spellings.
+    ofac = index.names.filter(pl.col("list_code") == "ofac")["name"].unique().sort().to_list()
     ofac_sample = [
         ofac[i] for i in rng.choice(len(ofac), size=min(sample, len(ofac)), replace=False)
     ]

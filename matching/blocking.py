@@ -164,7 +164,13 @@ def select_candidates(
     rows, cols, block, rank = (a[first < config.NAMES_PER_ENTRY] for a in (rows, cols, block, rank))
     order = _ranked(rows, np.zeros_like(rows), rank, 0)
     rows, cols, block = rows[order], cols[order], block[order]
-    top = _position_in_group(rows) < limit[rows]
+    # A query found whole in more names than the limit ("Design Bureau", "Abdul Rehman" /
+    # "Abd al-Rahman") may match them all: those names are kept, up to
+    # MAX_WHOLE_QUERY_CANDIDATES.
+    position = _position_in_group(rows)
+    top = (position < limit[rows]) | (
+        (block >= config.WHOLE_NAME_BLOCK_SHARE) & (position < config.MAX_WHOLE_QUERY_CANDIDATES)
+    )
     return pl.DataFrame(
         {"qid": rows[top].astype(np.int64), "name_id": cols[top], "block_score": block[top]}
     )

@@ -77,12 +77,17 @@ def score_pairs(
     common_lone_part = (pl.col("matched_weight") < config.MIN_MATCHED_WEIGHT) & (
         pl.col("q_missing") > 0
     )
+    # Nothing in common but legal forms, particles and generic words, the names otherwise
+    # apart ("Limited Liability Company" / "LLC I T C"): no name at all.
+    no_name_in_common = (pl.col("q_found_names") == 0) & (
+        (pl.col("q_unmatched") > 0) | (pl.col("c_unmatched") > 0)
+    )
     weak = (
         (pl.col("n_matched") <= 1)
         & (something_missing | common_lone_part)
         & ~lone_rare_query
         & ~_whole_list_name(aligned)
-    )
+    ) | no_name_in_common
     name_score = pl.max_horizontal("token_score", joined)
     name_score = (
         pl.when(weak & ~uses_joined)
@@ -194,9 +199,11 @@ def joined_one(tokens: list[str], c_tokens: list[str], token_score: float) -> fl
 
 
 def weak_one(pair: OnePair) -> bool:
-    """score_pairs' weak evidence for one pair: one part in common, the names otherwise
-    apart, not a lone rare query part and not a whole listed name."""
+    """score_pairs' weak evidence for one pair: no name in common, or one part in common,
+    the names otherwise apart, not a lone rare query part and not a whole listed name."""
     a = pair.align
+    if a.q_found_names == 0 and (a.q_unmatched > 0 or a.c_unmatched > 0):
+        return True
     if a.n_matched > 1:
         return False
     something_missing = a.q_missing_parts + a.c_missing_parts > 0

@@ -12,6 +12,7 @@ from matching import (
     DEFAULT_THRESHOLD,
     ENGINE_VERSION,
     build_index,
+    config,
     score_name_pairs,
     screen,
 )
@@ -126,6 +127,12 @@ def test_a_reversed_lineage_is_another_person():
     # The same lineage, however written, is still one name.
     assert pair("Muhammad ibn Salman Al Saud", "AL SAUD, Muhammad bin Salman") == 1.0
     assert pair("Osama bin Laden", "BIN LADEN, Usama") >= DEFAULT_THRESHOLD
+
+
+def test_legal_forms_alone_are_no_name():
+    assert pair("Limited Liability Company", "LLC I T C") < DEFAULT_THRESHOLD
+    # ... though a name made only of generic words still matches itself.
+    assert pair("First International Bank", "FIRST INTERNATIONAL BANK") == 1.0
 
 
 def test_a_missing_patronymic_does_not_count_against_variant_spellings():
@@ -265,6 +272,12 @@ def test_search_types(index):
         run(index, rows, search_type="llm_enhanced")
     per_row = run(index, [{"full_name": "Vladimir Putin", "search_type": "psychic"}])
     assert per_row["status"][0] == "failed" and "search_type" in per_row["error"][0]
+
+
+def test_a_query_found_whole_in_many_names_keeps_them_all(index):
+    # More list names hold "Design Bureau" than the usual candidate limit.
+    found = run(index, [{"full_name": "Design Bureau"}], max_matches=100, lists=["ofac"])
+    assert found["matches"][0].len() > config.MAX_CANDIDATES
 
 
 def test_per_row_threshold(index):

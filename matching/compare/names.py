@@ -287,6 +287,7 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
             pl.col("q_missing_names", "c_missing_names").fill_null(1),
             pl.col("q_missing_patronymics", "c_missing_patronymics").fill_null(0),
             pl.col(COUNTS).fill_null(0),
+            pl.col("q_found_names").fill_null(0),
         )
         # Distinguishing parts in common: counted on both sides, as two query parts may
         # lean on one list part ("Hussein Hassan" / "Hassan").
@@ -312,6 +313,7 @@ class Alignment:
     c_missing_patronymics: int
     q_missing_names: int
     c_missing_names: int
+    q_found_names: int
     matched_weight: float
     n_exact: int
     n_fuzzy: int
@@ -371,6 +373,7 @@ def align_one(
         c_missing_patronymics=c.missing_patronymics,
         q_missing_names=q.missing_names,
         c_missing_names=c.missing_names,
+        q_found_names=q.found_names,
         matched_weight=sum(w * q_best.get(pos, (0.0, NONE))[0] for pos, w in enumerate(q_weights)),
         n_exact=sum(how == EXACT and w >= strong for how, w in zip(q_hows, q_weights, strict=True)),
         n_fuzzy=q_hows.count(FUZZY),
@@ -392,6 +395,7 @@ class _Side:
     missing_patronymics: int = 0
     missing_names: int = 0
     found_parts: int = 0
+    found_names: int = 0
 
 
 def _side_shares(
@@ -414,6 +418,7 @@ def _side_shares(
         else:
             side.deficit += w * (1.0 - sim)
             side.found_parts += strong and how != INITIAL
+            side.found_names += is_given_name_one(token)
     side.unmatched /= total
     side.missing /= total
     side.deficit /= total
@@ -603,6 +608,7 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
     if side == "q":
         aggs += [
             (pl.col("w") * pl.col("sim")).sum().alias("matched_weight"),
+            (~missing & pl.col("given")).sum().alias("q_found_names"),
             # Parts that tell names apart (not legal forms, "al", "bin") found on the other side.
             ((pl.col("how") == EXACT) & strong).sum().alias("n_exact"),
             *[
