@@ -241,12 +241,12 @@ def exhaustive(queries: list[str], index, list_code: str, threshold: float) -> p
     return scored.filter(pl.col("score") >= threshold).select("row", "entity_id").unique()
 
 
-def blocking_report(index, threshold: float, sample: int = 250) -> dict[str, float]:
+def blocking_report(index, watchlist, threshold: float, sample: int = 250) -> dict[str, float]:
     rng = np.random.default_rng(9)
     un = pl.read_csv(EVAL / "positives_un_treated.csv", infer_schema=False)["full_name"].to_list()
-    # Drawn from the sorted distinct names, so the sample does not move when the index
-    # stores its rows in another order or merges two spellings.
-    ofac = index.names.filter(pl.col("list_code") == "ofac")["name"].unique().sort().to_list()
+    # Drawn from the list's own sorted distinct names, not the index's: the sample must not
+    # move when the index stores its rows in another order or merges two spellings.
+    ofac = watchlist.names.filter(pl.col("list_code") == "ofac")["name"].unique().sort().to_list()
     ofac_sample = [
         ofac[i] for i in rng.choice(len(ofac), size=min(sample, len(ofac)), replace=False)
     ]
@@ -289,7 +289,7 @@ def main() -> None:
     summary |= un_report(index, args.threshold)
     summary |= putin_report(index, args.threshold)
     summary |= false_alert_report(index, args.threshold)
-    summary |= blocking_report(index, args.threshold)
+    summary |= blocking_report(index, watchlist, args.threshold)
     print("\nSummary at threshold", args.threshold)
     targets = {
         "cases_f1": ">= 0.90", "reference_f1": "(logicv2)", "strong_wrong": "0",

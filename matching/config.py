@@ -18,6 +18,10 @@ DEFAULT_THRESHOLD = 0.8
 # is junk input and must not cost the batch its speed.
 MAX_NAME_CHARS = 200
 
+# Words of at least this many letters within one edit of a longer legal-form word
+# ("Aktiengeselschaft", a field cut at "Compan") are read as that word.
+MIN_LEGAL_TYPO_LEN = 6
+
 # At most this many tokens of a name take part in scoring (the longest list names have ~12).
 MAX_NAME_TOKENS = 12
 

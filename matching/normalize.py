@@ -22,9 +22,12 @@ import unicodedata
 from functools import lru_cache
 
 import jellyfish
+import numpy as np
 import polars as pl
 import regex
 from anyascii import anyascii
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from matching import config
 
@@ -142,6 +145,24 @@ _LEGAL_TOKENS = {
 LEGAL_FORM_TOKENS: dict[str, str] = {
     token: canonical for canonical, tokens in _LEGAL_TOKENS.items() for token in tokens.split()
 }
+# The long words of legal forms: one letter off ("Aktiengeselschaft", "Joint Stock Compan"
+# cut by a field length) is still the legal form. Long only: a short word one letter off
+# is often another word, and so are the ordinary words of a phrase ("Action Aid").
+LEGAL_TYPO_TARGETS: tuple[str, ...] = tuple(
+    sorted(
+        (
+            {
+                word
+                for phrases in _LEGAL_PHRASES.values()
+                for phrase in phrases
+                for word in phrase.split()
+                if word.isalpha() and len(word) > config.MIN_LEGAL_TYPO_LEN
+            }
+            | {token for token in LEGAL_FORM_TOKENS if len(token) > config.MIN_LEGAL_TYPO_LEN}
+        )
+        - {"actions", "private"}
+    )
+)
 
 
 def _words(text: str) -> list[str]:
@@ -240,14 +261,47 @@ def _legal_phrase_expr(expr: pl.Expr) -> pl.Expr:
 
 
 def _clean_expr(expr: pl.Expr) -> pl.Expr:
-    """Cut, camelCase split, lower-case and punctuation to spaces: ASCII in, ASCII out."""
-    text = (
+    """Lower-case, punctuation to spaces: ASCII in, ASCII out."""
+    return (
         expr.str.to_lowercase()
         .str.replace_all("&", " and ", literal=True)
         .str.replace_all(_APOSTROPHES, "")
         .str.replace_all(_NOT_ALPHANUMERIC, " ")
     )
-    return _legal_phrase_expr(" " + text + " ").str.strip_chars()
+
+
+def _legal_forms(clean: pl.Series) -> pl.Series:
+    """Cleaned names with misspelt or cut legal-form words spelt right, then each legal
+    phrase as its canonical token. A word is compared with the legal-form words once per
+    distinct word, in one rapidfuzz call."""
+    words = clean.str.split(" ").explode().unique().drop_nulls()
+    words = words.filter(
+        (words.str.len_chars() >= config.MIN_LEGAL_TYPO_LEN)
+        & ~words.is_in(pl.Series(LEGAL_TYPO_TARGETS).implode())
+    )
+    if not words.is_empty():
+        distance = process.cdist(
+            words.to_list(),
+            LEGAL_TYPO_TARGETS,
+            scorer=OSA.distance,
+            score_cutoff=1,
+            dtype=np.int32,
+            workers=-1,
+        )
+        best = distance.argmin(axis=1)
+        typo = distance[np.arange(len(best)), best] <= 1
+        if typo.any():
+            spelt = pl.Series(LEGAL_TYPO_TARGETS).gather(best[typo])
+            clean = (
+                clean.str.split(" ")
+                .list.eval(pl.element().replace(words.filter(typo), spelt))
+                .list.join(" ")
+            )
+    return (
+        pl.DataFrame({"clean": clean})
+        .select(_legal_phrase_expr(" " + pl.col("clean") + " ").str.strip_chars())
+        .to_series()
+    )
 
 
 def normalize_names(names: pl.Series) -> pl.DataFrame:
@@ -275,6 +329,7 @@ def normalize_names(names: pl.Series) -> pl.DataFrame:
         }
     )
     frame = frame.with_columns(_clean_expr(pl.col("ascii")).alias("clean"))
+    frame = frame.with_columns(_legal_forms(frame["clean"]).alias("clean"))
     frame = frame.with_columns(_with_numbers_spelt(frame["clean"]))
     tokens = (
         frame.lazy()
@@ -428,10 +483,19 @@ def _clean_one(text: str) -> str:
     """_clean_expr for one value (the text is ASCII: lower() is Polars' to_lowercase)."""
     text = text.lower().replace("&", " and ")
     text = _NOT_ALPHANUMERIC_ONE.sub(" ", _APOSTROPHES_ONE.sub("", text))
-    text = " " + text + " "
+    text = " " + " ".join(map(_legal_spelling, text.split(" "))) + " "
     for pattern, canonical in _LEGAL_PHRASES_ONE:
         text = pattern.sub(canonical, text)
     return text.strip()
+
+
+@lru_cache(maxsize=200_000)
+def _legal_spelling(word: str) -> str:
+    """_legal_forms' spelling correction for one word."""
+    if len(word) < config.MIN_LEGAL_TYPO_LEN or word in LEGAL_TYPO_TARGETS:
+        return word
+    best = process.extractOne(word, LEGAL_TYPO_TARGETS, scorer=OSA.distance, score_cutoff=1)
+    return word if best is None else best[0]
 
 
 def _canonical_tokens(token: str) -> list[str]:
