@@ -6,8 +6,9 @@
     score = name_score + sum(weight * feature(pair) for qualifiers)  (name_score high enough)
 
 Every term is reported in `details` under its feature name, so an auditor can re-add the
-score by hand. Name features are unmatched shares in [0, 1] (negative weights); qualifier
-features return their contribution directly (the constants in config are the steps).
+score by hand. Name features are unmatched shares in [0, 1] or counts of parts (negative
+weights); qualifier features return their contribution directly (the constants in config
+are the steps).
 """
 
 from __future__ import annotations
@@ -123,8 +124,8 @@ fuzzy_with_missing_one = _share_one(
 # Parts in place of each other: both names have a part the other lacks, counted whatever
 # their rarity ("Habib ben Mohamed" / "Habib ben Ahmed": another father, another person,
 # although both names are common and so weigh little in both_sides_unmatched).
-parts_substituted = _share(pl.min_horizontal("q_missing_names", "c_missing_names"))
-parts_substituted_one = _share_one(lambda a, _: min(a.q_missing_names, a.c_missing_names))
+substituted_parts = _share(pl.min_horizontal("q_missing_names", "c_missing_names"))
+substituted_parts_one = _share_one(lambda a, _: min(a.q_missing_names, a.c_missing_names))
 
 
 # Names written in short syllables (Chinese, Korean, Vietnamese: "Wang Ying" / "Wang Guo
@@ -193,11 +194,11 @@ FEATURES: tuple[Feature, ...] = (
     ),
     Feature(
         "substituted_parts",
-        parts_substituted,
+        substituted_parts,
         -config.SUBSTITUTED_PART_PENALTY,
         qualifier=False,
         description="a name part in place of another (each one counts)",
-        one=parts_substituted_one,
+        one=substituted_parts_one,
     ),
     Feature(
         "syllable_missing",

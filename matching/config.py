@@ -161,8 +161,9 @@ MAX_BLOCKING_DF = 150
 # Candidates kept per query after the cheap blocking score, best first.
 MAX_CANDIDATES = 40
 
-# ... but names in which the whole query is found are all kept, up to this many: a common
-# name matches every listed name that holds it, and blocking must not pick among them.
+# ... but names in which the whole query is found (WHOLE_NAME_BLOCK_SHARE of its weight,
+# variant spellings at their similarity) are all kept, up to this many: a common name
+# matches every listed name that holds it, and blocking must not pick among them.
 MAX_WHOLE_QUERY_CANDIDATES = 100
 
 # A query no list name shares two parts with keeps this many one-part names (its best) as

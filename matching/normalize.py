@@ -227,6 +227,7 @@ GENERIC_SERIES = pl.Series(sorted(GENERIC_TOKENS), dtype=pl.Utf8)
 _VARIANT_FROM = pl.Series(list(TOKEN_VARIANTS), dtype=pl.Utf8)
 _VARIANT_TO = pl.Series(list(TOKEN_VARIANTS.values()), dtype=pl.Utf8)
 _LEGAL_FROM = pl.Series(list(LEGAL_FORM_TOKENS), dtype=pl.Utf8)
+_LEGAL_TYPO_SERIES = pl.Series(LEGAL_TYPO_TARGETS, dtype=pl.Utf8)
 _LEGAL_TO = pl.Series(list(LEGAL_FORM_TOKENS.values()), dtype=pl.Utf8)
 
 _JOINED_PREFIX = re.compile(r"^(abdul|abdel|abdal|abdol|abdoul|abdur|abdar)(\w{4,})$")
@@ -277,7 +278,7 @@ def _legal_forms(clean: pl.Series) -> pl.Series:
     words = clean.str.split(" ").explode().unique().drop_nulls()
     words = words.filter(
         (words.str.len_chars() >= config.MIN_LEGAL_TYPO_LEN)
-        & ~words.is_in(pl.Series(LEGAL_TYPO_TARGETS).implode())
+        & ~words.is_in(_LEGAL_TYPO_SERIES.implode())
     )
     if not words.is_empty():
         distance = process.cdist(
@@ -291,14 +292,14 @@ def _legal_forms(clean: pl.Series) -> pl.Series:
         best = distance.argmin(axis=1)
         typo = distance[np.arange(len(best)), best] <= 1
         if typo.any():
-            spelt = pl.Series(LEGAL_TYPO_TARGETS).gather(best[typo])
+            spelt = _LEGAL_TYPO_SERIES.gather(best[typo])
             clean = (
                 clean.str.split(" ")
                 .list.eval(pl.element().replace(words.filter(typo), spelt))
                 .list.join(" ")
             )
     return (
-        pl.DataFrame({"clean": clean})
+        clean.to_frame("clean")
         .select(_legal_phrase_expr(" " + pl.col("clean") + " ").str.strip_chars())
         .to_series()
     )
@@ -480,7 +481,8 @@ def _transliterate_words(text: str) -> str:
 
 
 def _clean_one(text: str) -> str:
-    """_clean_expr for one value (the text is ASCII: lower() is Polars' to_lowercase)."""
+    """_clean_expr, then _legal_forms, for one value (the text is ASCII: lower() is
+    Polars' to_lowercase)."""
     text = text.lower().replace("&", " and ")
     text = _NOT_ALPHANUMERIC_ONE.sub(" ", _APOSTROPHES_ONE.sub("", text))
     text = " " + " ".join(map(_legal_spelling, text.split(" "))) + " "

@@ -228,6 +228,7 @@ HOW = pl.Enum([EXACT, FUZZY, PHONETIC, SKELETON, INITIAL, NONE])
 
 COUNTS = [
     "matched_weight",
+    "q_found_names",
     "n_exact",
     "n_fuzzy",
     "n_phonetic",
@@ -287,7 +288,6 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
             pl.col("q_missing_names", "c_missing_names").fill_null(1),
             pl.col("q_missing_patronymics", "c_missing_patronymics").fill_null(0),
             pl.col(COUNTS).fill_null(0),
-            pl.col("q_found_names").fill_null(0),
         )
         # Distinguishing parts in common: counted on both sides, as two query parts may
         # lean on one list part ("Hussein Hassan" / "Hassan").
@@ -414,11 +414,11 @@ def _side_shares(
             side.missing += w
             side.missing_parts += strong
             side.missing_patronymics += strong and PATRONYMIC.search(token) is not None
-            side.missing_names += is_given_name_one(token)
+            side.missing_names += is_name_part_one(token)
         else:
             side.deficit += w * (1.0 - sim)
             side.found_parts += strong and how != INITIAL
-            side.found_names += is_given_name_one(token)
+            side.found_names += is_name_part_one(token)
     side.unmatched /= total
     side.missing /= total
     side.deficit /= total
@@ -480,30 +480,13 @@ def _parts(pairs: pl.DataFrame, side: str) -> pl.DataFrame:
     )
 
 
-def _part_vocab(q: pl.DataFrame, c: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFrame:
-    """Every distinct token of both sides, numbered (token_id = row), with its weight."""
-    vocab = (
-        pl.concat([q["q_token"].unique(), c["c_token"].unique()]).unique().sort().to_frame("token")
-    )
-    vocab = vocab.with_columns(
-        is_given_name(pl.col("token")).alias("given"),
-        pl.col("token").str.contains(PATRONYMIC.pattern).alias("patronymic"),
-    )
-    if weights is None:
-        return vocab.with_columns(part_weight(pl.col("token"), None).alias("weight"))
-    # A binary search in the (sorted) weights: a few parts need not hash the whole table.
-    return join_sorted(vocab, weights, "token", "left").with_columns(
-        part_weight(pl.col("token"), pl.col("weight")).alias("weight")
-    )
-
-
 # A patronymic (Russian, Ukrainian, Belarusian: "Viktorovich", "Oleksandrovych",
 # "Ivanovna"): lists give it, customers' records often leave it out.
 PATRONYMIC = re.compile(r"(?:ov|ev|iev|yev|av)(?:ich|ych|na)$|(?:ichna|ivna)$")
 _PARTICLES = pl.Series(NAME_PARTICLES, dtype=pl.Utf8)
 
 
-def is_given_name(token: pl.Expr) -> pl.Expr:
+def is_name_part(token: pl.Expr) -> pl.Expr:
     """A part that names a person or company: not a particle ("bin", "al"), a generic or
     legal word, an initial or a number."""
     return (
@@ -514,13 +497,30 @@ def is_given_name(token: pl.Expr) -> pl.Expr:
     )
 
 
-def is_given_name_one(token: str) -> bool:
-    """is_given_name for one token."""
+def is_name_part_one(token: str) -> bool:
+    """is_name_part for one token."""
     return (
         token not in NAME_PARTICLES
         and token not in GENERIC_TOKENS
         and len(token) >= 2
         and not token.isdigit()
+    )
+
+
+def _part_vocab(q: pl.DataFrame, c: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFrame:
+    """Every distinct token of both sides, numbered (token_id = row), with its weight."""
+    vocab = (
+        pl.concat([q["q_token"].unique(), c["c_token"].unique()]).unique().sort().to_frame("token")
+    )
+    vocab = vocab.with_columns(
+        is_name_part(pl.col("token")).alias("name_part"),
+        pl.col("token").str.contains(PATRONYMIC.pattern).alias("patronymic"),
+    )
+    if weights is None:
+        return vocab.with_columns(part_weight(pl.col("token"), None).alias("weight"))
+    # A binary search in the (sorted) weights: a few parts need not hash the whole table.
+    return join_sorted(vocab, weights, "token", "left").with_columns(
+        part_weight(pl.col("token"), pl.col("weight")).alias("weight")
     )
 
 
@@ -530,7 +530,7 @@ def _numbered(parts: pl.DataFrame, vocab: pl.DataFrame, side: str) -> pl.DataFra
     return parts.drop(f"{side}_token").with_columns(
         ids.alias(f"{side}_id"),
         vocab["weight"].gather(ids).alias(f"{side}_weight"),
-        vocab["given"].gather(ids).alias(f"{side}_given"),
+        vocab["name_part"].gather(ids).alias(f"{side}_name_part"),
         vocab["patronymic"].gather(ids).alias(f"{side}_patronymic"),
     )
 
@@ -577,7 +577,7 @@ def _best_counterparts(
             "pair",
             pos,
             pl.col(f"{side}_weight").alias("w"),
-            pl.col(f"{side}_given").alias("given"),
+            pl.col(f"{side}_name_part").alias("name_part"),
             pl.col(f"{side}_patronymic").alias("patronymic"),
         )
         .join(best, on=["pair", pos], how="left")
@@ -597,7 +597,7 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
         (pl.col("w").filter(missing).sum() / total).alias(f"{side}_missing"),
         (missing & strong).sum().alias(f"{side}_missing_parts"),
         (missing & strong & pl.col("patronymic")).sum().alias(f"{side}_missing_patronymics"),
-        (missing & pl.col("given")).sum().alias(f"{side}_missing_names"),
+        (missing & pl.col("name_part")).sum().alias(f"{side}_missing_names"),
         ((pl.col("sim") > 0) & strong & (pl.col("how") != INITIAL))
         .sum()
         .alias(f"{side}_found_parts"),
@@ -608,7 +608,7 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
     if side == "q":
         aggs += [
             (pl.col("w") * pl.col("sim")).sum().alias("matched_weight"),
-            (~missing & pl.col("given")).sum().alias("q_found_names"),
+            (~missing & pl.col("name_part")).sum().alias("q_found_names"),
             # Parts that tell names apart (not legal forms, "al", "bin") found on the other side.
             ((pl.col("how") == EXACT) & strong).sum().alias("n_exact"),
             *[
