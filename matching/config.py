@@ -32,6 +32,10 @@ MAX_NAME_TOKENS = 12
 # (on cases.csv it adds six false matches and no true one).
 MIN_TOKEN_SIM = 0.701
 
+# Tokens that begin with different letters match by spelling only from this similarity
+# (one edit in four letters); below it, only by a shared sound key or skeleton.
+MIN_OTHER_INITIAL_SIM = 0.75
+
 # Shorter tokens match by a doubled letter or two swapped neighbours only, at this.
 SHORT_TYPO_SIM = 0.85
 

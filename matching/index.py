@@ -59,8 +59,14 @@ class WatchlistIndex:
 
 
 def name_key(tokens: pl.Expr) -> pl.Expr:
-    """A name's parts sorted and joined: equal for the same parts in any order."""
-    return tokens.list.eval(pl.element().sort()).list.join(" ")  # list.sort() is far slower
+    """A name's parts sorted and joined without spaces: equal for the same parts in any
+    order, and for most words split at another place ("A-Lid" / "Al-Id")."""
+    return tokens.list.eval(pl.element().sort()).list.join("")  # list.sort() is far slower
+
+
+def name_key_one(tokens: list[str]) -> str:
+    """name_key for one name."""
+    return "".join(sorted(tokens))
 
 
 # What an identifier value loses before comparison (after upper-casing).
@@ -183,6 +189,14 @@ def blocking_keys(tokens: pl.DataFrame, *, query: bool = False) -> pl.DataFrame:
             keyed.filter(pl.col("skeleton").str.len_chars() >= config.MIN_SKELETON_LEN).select(
                 "token", ("s:" + pl.col("skeleton")).alias("key")
             ),
+            # Tokens too short for deletion keys: swapped or doubled letters ("YK-TAD" /
+            # "YK-ATD", "Yyu" / "Yu"), the typos scoring accepts in them.
+            *[
+                keyed.filter((length >= 2) & (length < config.MIN_DELETION_KEY_LEN)).select(
+                    "token", (prefix + pl.col(column)).alias("key")
+                )
+                for prefix, column in (("l:", "letters"), ("q:", "squeezed"))
+            ],
             # A stem: inflected and suffixed forms (Putinas, Putina) meet their base.
             keyed.filter(length >= config.STEM_KEY_LEN).select(
                 "token", ("x:" + pl.col("token").str.slice(0, config.STEM_KEY_LEN)).alias("key")
@@ -193,7 +207,7 @@ def blocking_keys(tokens: pl.DataFrame, *, query: bool = False) -> pl.DataFrame:
 
 def blocking_keys_one(token: str, *, query: bool = False) -> set[str]:
     """blocking_keys for one token, in plain Python (the one-entity path's twin)."""
-    phonetic, skeleton, *_ = keys_of(token)
+    phonetic, skeleton, _, squeezed, letters = keys_of(token)
     one = _deletions_one({token}, config.MIN_DELETION_KEY_LEN)
     deleted = one
     if query:
@@ -202,6 +216,8 @@ def blocking_keys_one(token: str, *, query: bool = False) -> set[str]:
             config.MIN_DOUBLE_DELETION_LEN - 1,
         )
     keys = {f"d:{token}", f"p:{phonetic}", *(f"d:{base}" for base in deleted)}
+    if 2 <= len(token) < config.MIN_DELETION_KEY_LEN:
+        keys |= {f"l:{letters}", f"q:{squeezed}"}
     if len(skeleton) >= config.MIN_SKELETON_LEN:
         keys.add(f"s:{skeleton}")
     if len(token) >= config.STEM_KEY_LEN:

@@ -38,7 +38,7 @@ from matching.frames import (
     SEARCH_TYPES,
     require_search_type,
 )
-from matching.index import NOT_IN_IDENTIFIER, WatchlistIndex, blocking_keys_one
+from matching.index import NOT_IN_IDENTIFIER, WatchlistIndex, blocking_keys_one, name_key_one
 from matching.normalize import normalize_one
 from matching.score import joined_one, match_type_one, weak_one
 from matching.screen import search_type_allows_one
@@ -216,7 +216,7 @@ def _candidates(
     )
     same = [
         name_id
-        for name_id in own.names_by_key.get(" ".join(sorted(tokens)), [])
+        for name_id in own.names_by_key.get(name_key_one(tokens), [])
         if (allowed >> int(index.name_lists[name_id])) & 1
     ]
     return list(dict.fromkeys(selected["name_id"].to_list() + same))

@@ -133,6 +133,14 @@ def test_a_reversed_lineage_is_another_person():
     assert pair("Osama bin Laden", "BIN LADEN, Usama") >= DEFAULT_THRESHOLD
 
 
+def test_far_spellings_must_begin_alike():
+    # Two letters changed in seven, the first among them: another surname.
+    assert pair("Sergey Polozov", "Sergey Morozov") < DEFAULT_THRESHOLD
+    # ... while a suffix (Lithuanian) or a sound-alike first letter still matches.
+    assert pair("Vladimiras Putinas", "Vladimir Putin") >= DEFAULT_THRESHOLD
+    assert pair("Evgeniy Prigozhin", "Yevgeniy PRIGOZHIN") >= DEFAULT_THRESHOLD
+
+
 def test_legal_forms_alone_are_no_name():
     assert pair("Limited Liability Company", "LLC I T C") < DEFAULT_THRESHOLD
     # ... though a name made only of generic words still matches itself.
@@ -282,6 +290,15 @@ def test_a_query_found_whole_in_many_names_keeps_them_all(index):
     # More list names hold "Design Bureau" than the usual candidate limit.
     found = run(index, [{"full_name": "Design Bureau"}], max_matches=100, lists=["ofac"])
     assert found["matches"][0].len() > config.MAX_CANDIDATES
+
+
+def test_blocking_links_short_swaps_and_shifted_splits(index):
+    # Tokens too short for deletion keys, and a word split at another place: scoring
+    # accepts both, so blocking must bring the listed name.
+    rows = [{"full_name": "YK-TAD"}, {"full_name": "A-LID Nawras"}]
+    found = run(index, rows, lists=["ofac"])["matches"].to_list()
+    assert "YK-ATD" in [m["matched_name"] for m in found[0]]
+    assert "AL-ID, Nawras" in [m["matched_name"] for m in found[1]]
 
 
 def test_per_row_threshold(index):

@@ -83,8 +83,13 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
         pl.col("edit") >= 1 - 1 / pl.max_horizontal(q_len, c_len)
     )
     short_typo = (pl.min_horizontal(q_len, c_len) >= 2) & (doubled | swapped) & ~has_digit
+    # Far-apart spellings must at least begin alike ("Polozov" / "Morozov" are two names);
+    # a sound key may still link them (Yevgeny / Evgeniy).
+    edit_counts = (pl.col("edit") >= config.MIN_OTHER_INITIAL_SIM) | (
+        pl.col("q_first") == pl.col("c_first")
+    )
     fuzzy = (
-        pl.when(long_enough & ~has_digit)
+        pl.when(long_enough & ~has_digit & edit_counts)
         .then(pl.col("edit"))
         .when(short_typo)
         .then(config.SHORT_TYPO_SIM)
@@ -166,7 +171,8 @@ def pair_similarity(q_token: str, c_token: str) -> tuple[float, str, bool]:
     swapped = q_letters == c_letters and edit >= 1 - 1 / longest
     short_typo = shortest >= 2 and (q_squeezed == c_squeezed or swapped) and not has_digit
     typo = config.SHORT_TYPO_SIM if short_typo else 0.0
-    fuzzy = edit if long_enough and not has_digit else typo
+    edit_counts = edit >= config.MIN_OTHER_INITIAL_SIM or q_token[:1] == c_token[:1]
+    fuzzy = edit if long_enough and not has_digit and edit_counts else typo
     alike = edit >= config.MIN_KEY_EDIT_SIM or (
         edit >= config.MIN_LONG_KEY_EDIT_SIM and len(q_phonetic) >= config.LONG_KEY_LEN
     )
