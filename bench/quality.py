@@ -241,19 +241,22 @@ def exhaustive(queries: list[str], index, list_code: str, threshold: float) -> p
     return scored.filter(pl.col("score") >= threshold).select("row", "entity_id").unique()
 
 
-def blocking_report(index, watchlist, threshold: float, sample: int = 250) -> dict[str, float]:
+def perturbed_ofac_sample(watchlist, size: int = 250) -> list[str]:
+    """OFAC names, a fixed random sample, with perturb()'s typos. Drawn from the list's own
+    sorted distinct names, not the index's: the sample must not move when the index stores
+    its rows in another order or merges two spellings."""
     rng = np.random.default_rng(9)
-    un = pl.read_csv(EVAL / "positives_un_treated.csv", infer_schema=False)["full_name"].to_list()
-    # Drawn from the list's own sorted distinct names, not the index's: the sample must not
-    # move when the index stores its rows in another order or merges two spellings.
     ofac = watchlist.names.filter(pl.col("list_code") == "ofac")["name"].unique().sort().to_list()
-    ofac_sample = [
-        ofac[i] for i in rng.choice(len(ofac), size=min(sample, len(ofac)), replace=False)
-    ]
+    picked = rng.choice(len(ofac), size=min(size, len(ofac)), replace=False)
+    return perturb([ofac[i] for i in picked])
+
+
+def blocking_report(index, watchlist, threshold: float, sample: int = 250) -> dict[str, float]:
+    un = pl.read_csv(EVAL / "positives_un_treated.csv", infer_schema=False)["full_name"].to_list()
     results = {}
     for label, queries, code in (
         ("UN treated", un, "un"),
-        ("perturbed OFAC", perturb(ofac_sample), "ofac"),
+        ("perturbed OFAC", perturbed_ofac_sample(watchlist, sample), "ofac"),
     ):
         started = time.perf_counter()
         truth = exhaustive(queries, index, code, threshold)
