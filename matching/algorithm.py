@@ -23,6 +23,8 @@ from matching.compare.dates import birth_date_contribution, birth_date_one
 from matching.compare.entities import (
     entity_type_contribution,
     entity_type_one,
+    names_of_companies,
+    names_of_companies_one,
     nationality_contribution,
     nationality_one,
 )
@@ -128,6 +130,32 @@ substituted_parts = _share(pl.min_horizontal("q_missing_names", "c_missing_names
 substituted_parts_one = _share_one(lambda a, _: min(a.q_missing_names, a.c_missing_names))
 
 
+# A country in one company name only: a national branch, another legal entity ("Banco
+# Santander Chile" / "Banco Santander"). Between companies only: "Israel" and "Jordan" are
+# given names too.
+def unmatched_countries(pairs: pl.DataFrame) -> pl.DataFrame:
+    countries = pl.col("q_missing_countries") + pl.col("c_missing_countries")
+    value = pl.Series("value", [0.0] * pairs.height, pl.Float64)
+    # Telling companies apart is list work: it runs only where a country is unmatched.
+    rows = pairs.select((countries > 0).fill_null(False)).to_series().arg_true()
+    if not rows.is_empty():
+        found = pairs[rows].select(
+            pl.when(names_of_companies().fill_null(False)).then(countries).otherwise(0)
+        )
+        value = value.scatter(rows, found.to_series().cast(pl.Float64))
+    return pl.DataFrame([value, pl.Series("verdict", [None] * pairs.height, pl.Utf8)])
+
+
+def unmatched_countries_one(pair: OnePair) -> Verdict:
+    a = pair.align
+    countries = a.q_missing_countries + a.c_missing_countries
+    if countries and names_of_companies_one(
+        pair.q_entity_type, pair.c_entity_type, pair.q_tokens, pair.c_tokens
+    ):
+        return float(countries), None
+    return 0.0, None
+
+
 # Names written in short syllables (Chinese, Korean, Vietnamese: "Wang Ying" / "Wang Guo
 # Ying") lose a part of the given name, not a middle name, when a syllable is missing:
 # the list name's unexplained parts count again when every query part is that short.
@@ -199,6 +227,14 @@ FEATURES: tuple[Feature, ...] = (
         qualifier=False,
         description="a name part in place of another (each one counts)",
         one=substituted_parts_one,
+    ),
+    Feature(
+        "unmatched_country",
+        unmatched_countries,
+        -config.UNMATCHED_COUNTRY_PENALTY,
+        qualifier=False,
+        description="a country in one company name only: a national branch",
+        one=unmatched_countries_one,
     ),
     Feature(
         "syllable_missing",

@@ -104,6 +104,10 @@ SYLLABLE_MISSING_PENALTY = 0.5
 # Penalty per name part in place of another, on top of its rarity-weighted share.
 SUBSTITUTED_PART_PENALTY = 0.1
 
+# Penalty per country found in one company name only ("Banco Santander Chile" / "Banco
+# Santander"): a national branch is another legal entity.
+UNMATCHED_COUNTRY_PENALTY = 0.2
+
 # Penalty when the names put the same parts on the two sides of "bin" in opposite order
 # (Muhammad bin Salman / Salman bin Muhammad): father and son, never one person.
 LINEAGE_SWAPPED_PENALTY = 0.5

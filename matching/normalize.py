@@ -24,6 +24,7 @@ from functools import lru_cache
 import jellyfish
 import numpy as np
 import polars as pl
+import pycountry
 import regex
 from anyascii import anyascii
 from rapidfuzz import process
@@ -142,6 +143,7 @@ _LEGAL_TOKENS = {
     "corp": "inc corp",
     "co": "co company cia compania companie kompaniya firma",
 }
+LEGAL_FORMS = frozenset(_LEGAL_TOKENS)  # the canonical forms: llc, jsc, corp, co
 LEGAL_FORM_TOKENS: dict[str, str] = {
     token: canonical for canonical, tokens in _LEGAL_TOKENS.items() for token in tokens.split()
 }
@@ -193,6 +195,21 @@ GENERIC_TOKENS = frozenset(
     technologies technology tech solutions development"""
     )
 )
+
+
+def _country_words() -> frozenset[str]:
+    """Country names of one word, folded to ASCII ("mexico", "chile", "sweden"), and the
+    everyday short forms the ISO names lack: in a company name, a national branch."""
+    names = {n for c in pycountry.countries for n in (c.name, getattr(c, "common_name", c.name))}
+    words = {
+        unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+        for name in names
+    }
+    return frozenset(w for w in words if w.isalpha()) | {"russia", "turkey", "korea", "usa", "uk"}
+
+
+COUNTRY_TOKENS = _country_words()
+
 
 # Frequent name parts written many ways: one canonical spelling each.
 _VARIANTS = {

@@ -163,6 +163,23 @@ def test_a_common_name_in_place_of_another_is_another_person(index):
     assert details["substituted_parts"] < 0
 
 
+def test_abdul_in_place_of_a_name_is_another_person(index):
+    # "Abdul" is an element of a name, not a link like "al" or "bin".
+    name, listed = "SHER MOHAMMAD STANEKZAI ABDUL KHAN", "SHER MOHAMMAD STANEKZAI PADSHAH KHAN"
+    assert pair_details(index, name, listed)["substituted_parts"] < 0
+    assert score_name_pairs(pl.Series([name]), pl.Series([listed]), index=index)[0] < 0.8
+
+
+def test_a_country_in_one_company_name_is_a_national_branch(index):
+    names = ["Banco Santander S.A.", "Acme Holding AG"]
+    listed = ["Banco Santander Chile S.A.", "Acme Holding Switzerland AG"]
+    scores = score_name_pairs(pl.Series(names), pl.Series(listed), index=index)
+    assert (scores < DEFAULT_THRESHOLD).all()
+    assert pair_details(index, names[0], listed[0])["unmatched_country"] < 0
+    # Between people a country is a given name: "Israel" is no branch.
+    assert pair_details(index, "Moshe Cohen", "Moshe Israel Cohen")["unmatched_country"] == 0
+
+
 def pair_details(index, name: str, listed: str) -> dict:
     q, c = tokens(name), tokens(listed)
     frame = pl.DataFrame({"pair": [0], "q_tokens": [q], "c_tokens": [c]})

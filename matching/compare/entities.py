@@ -8,7 +8,7 @@ import re
 import polars as pl
 
 from matching import config
-from matching.normalize import GENERIC_SERIES, GENERIC_TOKENS
+from matching.normalize import GENERIC_SERIES, GENERIC_TOKENS, LEGAL_FORMS
 
 # Query spellings of the entry types (the API's entity_type and the lists' schema names).
 _PERSON = ["individual", "person", "natural_person"]
@@ -110,3 +110,30 @@ def names_of_people_one(
     if typed is None:
         return not any(token in GENERIC_TOKENS for token in [*q_tokens, *c_tokens])
     return typed
+
+
+_LEGAL_SERIES = pl.Series(sorted(LEGAL_FORMS), dtype=pl.Utf8)
+
+
+def names_of_companies() -> pl.Expr:
+    """Organisations, as far as known: by the entity types, else by a legal form in either
+    name. (Generic words are not enough: "de" or "van" is in people's names too.)"""
+    legal = pl.element().is_in(_LEGAL_SERIES.implode())
+    has_legal_form = (
+        pl.col("q_tokens").list.eval(legal).list.any()
+        | pl.col("c_tokens").list.eval(legal).list.any()
+    )
+    typed = pl.coalesce(is_person("q_entity_type"), is_person("c_entity_type"))
+    return (~typed).fill_null(has_legal_form)
+
+
+def names_of_companies_one(
+    q_entity_type: str | None, c_entity_type: str | None, q_tokens: list[str], c_tokens: list[str]
+) -> bool:
+    """names_of_companies for one pair."""
+    typed = person_one(q_entity_type)
+    if typed is None:
+        typed = person_one(c_entity_type)
+    if typed is None:
+        return any(token in LEGAL_FORMS for token in [*q_tokens, *c_tokens])
+    return not typed

@@ -20,6 +20,7 @@ from rapidfuzz.distance import OSA, Levenshtein
 from matching import config
 from matching.lookup import join_sorted
 from matching.normalize import (
+    COUNTRY_TOKENS,
     GENERIC_SERIES,
     GENERIC_TOKENS,
     NAME_PARTICLES,
@@ -293,6 +294,7 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
             pl.col("q_missing_parts", "c_missing_parts").fill_null(1),
             pl.col("q_missing_names", "c_missing_names").fill_null(1),
             pl.col("q_missing_patronymics", "c_missing_patronymics").fill_null(0),
+            pl.col("q_missing_countries", "c_missing_countries").fill_null(0),
             pl.col(COUNTS).fill_null(0),
         )
         # Distinguishing parts in common: counted on both sides, as two query parts may
@@ -319,6 +321,8 @@ class Alignment:
     c_missing_patronymics: int
     q_missing_names: int
     c_missing_names: int
+    q_missing_countries: int
+    c_missing_countries: int
     q_found_names: int
     matched_weight: float
     n_exact: int
@@ -379,6 +383,8 @@ def align_one(
         c_missing_patronymics=c.missing_patronymics,
         q_missing_names=q.missing_names,
         c_missing_names=c.missing_names,
+        q_missing_countries=q.missing_countries,
+        c_missing_countries=c.missing_countries,
         q_found_names=q.found_names,
         matched_weight=sum(w * q_best.get(pos, (0.0, NONE))[0] for pos, w in enumerate(q_weights)),
         n_exact=sum(how == EXACT and w >= strong for how, w in zip(q_hows, q_weights, strict=True)),
@@ -400,6 +406,7 @@ class _Side:
     missing_parts: int = 0
     missing_patronymics: int = 0
     missing_names: int = 0
+    missing_countries: int = 0
     found_parts: int = 0
     found_names: int = 0
 
@@ -408,7 +415,7 @@ def _side_shares(
     tokens: list[str], weights: list[float], best: dict[int, tuple[float, str]]
 ) -> _Side:
     """_best for one side of one pair: unmatched, missing and deficit shares of its weight;
-    missing parts, patronymics and names; found distinguishing parts."""
+    missing parts, patronymics, names and countries; found distinguishing parts."""
     side = _Side()
     total = 0.0
     for pos, (token, w) in enumerate(zip(tokens, weights, strict=True)):
@@ -421,6 +428,7 @@ def _side_shares(
             side.missing_parts += strong
             side.missing_patronymics += strong and PATRONYMIC.search(token) is not None
             side.missing_names += is_name_part_one(token)
+            side.missing_countries += token in COUNTRY_TOKENS
         else:
             side.deficit += w * (1.0 - sim)
             side.found_parts += strong and how != INITIAL
@@ -489,7 +497,11 @@ def _parts(pairs: pl.DataFrame, side: str) -> pl.DataFrame:
 # A patronymic (Russian, Ukrainian, Belarusian: "Viktorovich", "Oleksandrovych",
 # "Ivanovna"): lists give it, customers' records often leave it out.
 PATRONYMIC = re.compile(r"(?:ov|ev|iev|yev|av)(?:ich|ych|na)$|(?:ichna|ivna)$")
-_PARTICLES = pl.Series(NAME_PARTICLES, dtype=pl.Utf8)
+# Particles that only link names ("al", "bin"); "abdul", "abu" and "umm" are elements of a
+# name ("servant of", "father of"): one in place of another part is another name.
+_LINKS = [p for p in NAME_PARTICLES if p not in ("abdul", "abd", "abu", "umm")]
+_PARTICLES = pl.Series(_LINKS, dtype=pl.Utf8)
+COUNTRY_SERIES = pl.Series(sorted(COUNTRY_TOKENS), dtype=pl.Utf8)
 
 
 def is_name_part(token: pl.Expr) -> pl.Expr:
@@ -506,7 +518,7 @@ def is_name_part(token: pl.Expr) -> pl.Expr:
 def is_name_part_one(token: str) -> bool:
     """is_name_part for one token."""
     return (
-        token not in NAME_PARTICLES
+        token not in _LINKS
         and token not in GENERIC_TOKENS
         and len(token) >= 2
         and not token.isdigit()
@@ -521,6 +533,7 @@ def _part_vocab(q: pl.DataFrame, c: pl.DataFrame, weights: pl.DataFrame | None) 
     vocab = vocab.with_columns(
         is_name_part(pl.col("token")).alias("name_part"),
         pl.col("token").str.contains(PATRONYMIC.pattern).alias("patronymic"),
+        pl.col("token").is_in(COUNTRY_SERIES.implode()).alias("country"),
     )
     if weights is None:
         return vocab.with_columns(part_weight(pl.col("token"), None).alias("weight"))
@@ -538,6 +551,7 @@ def _numbered(parts: pl.DataFrame, vocab: pl.DataFrame, side: str) -> pl.DataFra
         vocab["weight"].gather(ids).alias(f"{side}_weight"),
         vocab["name_part"].gather(ids).alias(f"{side}_name_part"),
         vocab["patronymic"].gather(ids).alias(f"{side}_patronymic"),
+        vocab["country"].gather(ids).alias(f"{side}_country"),
     )
 
 
@@ -585,6 +599,7 @@ def _best_counterparts(
             pl.col(f"{side}_weight").alias("w"),
             pl.col(f"{side}_name_part").alias("name_part"),
             pl.col(f"{side}_patronymic").alias("patronymic"),
+            pl.col(f"{side}_country").alias("country"),
         )
         .join(best, on=["pair", pos], how="left")
         .with_columns(pl.col("sim").fill_null(0.0), pl.col("how").fill_null(NONE))
@@ -604,6 +619,7 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
         (missing & strong).sum().alias(f"{side}_missing_parts"),
         (missing & strong & pl.col("patronymic")).sum().alias(f"{side}_missing_patronymics"),
         (missing & pl.col("name_part")).sum().alias(f"{side}_missing_names"),
+        (missing & pl.col("country")).sum().alias(f"{side}_missing_countries"),
         ((pl.col("sim") > 0) & strong & (pl.col("how") != INITIAL))
         .sum()
         .alias(f"{side}_found_parts"),
