@@ -104,6 +104,18 @@ SYLLABLE_MISSING_PENALTY = 0.5
 # Penalty per name part in place of another, on top of its rarity-weighted share.
 SUBSTITUTED_PART_PENALTY = 0.1
 
+# A word split in two ("Patr ushev" / "Patrushev"): the halves written together must be at
+# least this alike to the whole word; they then match it at their similarity, at most
+# SPLIT_WORD_SIM (a space where the other name has none is a small difference).
+MIN_SPLIT_WORD_SIM = 0.85
+SPLIT_WORD_SIM = 0.95
+
+# Initials standing for words ("JC" / "Jean-Claude", "US" / "United States"): a part of 2
+# to MAX_INITIALISM_LEN letters, at least this rare in the lists (a frequent short part,
+# "li" or "an", is a name syllable, not initials).
+MAX_INITIALISM_LEN = 4
+MIN_INITIALISM_WEIGHT = 0.8
+
 # Penalty per country found in one company name only ("Banco Santander Chile" / "Banco
 # Santander"): a national branch is another legal entity.
 UNMATCHED_COUNTRY_PENALTY = 0.2

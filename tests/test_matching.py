@@ -170,6 +170,23 @@ def test_abdul_in_place_of_a_name_is_another_person(index):
     assert score_name_pairs(pl.Series([name]), pl.Series([listed]), index=index)[0] < 0.8
 
 
+def test_a_word_split_in_two_or_written_as_initials(index):
+    names = ["Nikolai Patr ushev", "Andrang Heta", "JC Juncker", "U.S. Department of State"]
+    listed = [
+        "Nikolai Platonovich Patrushev",
+        "'Ndrangheta",
+        "Jean-Claude Juncker",
+        "United States Department of State",
+    ]
+    scores = score_name_pairs(pl.Series(names), pl.Series(listed), index=index)
+    assert (scores >= DEFAULT_THRESHOLD).all()
+    # A frequent short part is a name syllable, not initials; halves far from the word stay apart.
+    names = ["Li Wang", "Patr Ivanov"]
+    listed = ["Lan Ing WANG", "Nikolai Patrushev"]
+    scores = score_name_pairs(pl.Series(names), pl.Series(listed), index=index)
+    assert (scores < DEFAULT_THRESHOLD).all()
+
+
 def test_a_country_in_one_company_name_is_a_national_branch(index):
     names = ["Banco Santander S.A.", "Acme Holding AG"]
     listed = ["Banco Santander Chile S.A.", "Acme Holding Switzerland AG"]

@@ -18,6 +18,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
 from matching import config
+from matching.compare.regroup import FOUND_COLUMNS, regrouped_matches, regrouped_matches_one
 from matching.lookup import join_sorted
 from matching.normalize import (
     COUNTRY_TOKENS,
@@ -281,7 +282,10 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
         .with_columns(_cross_script_skeleton())
         .filter(pl.col("sim") > 0)
         .pipe(_letters_used_once)
+        .select(FOUND_COLUMNS)
     )
+    regrouped = regrouped_matches(q, c, found, vocab).with_columns(pl.col("how").cast(HOW))
+    found = pl.concat([found, regrouped])
     q_best = _best(_best_counterparts(q, found, "q", pairs), "q")
     c_best = _best(_best_counterparts(c, found, "c", pairs), "c")
     return (
@@ -359,6 +363,7 @@ def align_one(
             for row in found
             if row[3] != INITIAL or (row[0] not in exact_q and row[1] not in exact_c)
         ]
+    found += regrouped_matches_one(q_tokens, c_tokens, q_weights, c_weights, found)
     q_best: dict[int, tuple[float, str]] = {}
     c_best: dict[int, tuple[float, str]] = {}
     for q_pos, c_pos, sim, how in found:
