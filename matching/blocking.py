@@ -156,9 +156,14 @@ def select_candidates(
     # fully covered beats a long one sharing a part).
     rank = block + 0.5 * np.clip(matched / np.maximum(index.name_weights[cols], 1e-9), 0, 1)
     # At most NAMES_PER_ENTRY names of one entry per query: an entry with many aliases
-    # must not crowd the others out of the MAX_CANDIDATES.
+    # must not crowd the others out of the MAX_CANDIDATES. Within an entry, names the
+    # query covers whole, with most of the query found, come first: a short alias
+    # ("Hamed Al-'Ali") is otherwise outranked by its entry's longer names, which a query
+    # part linked to several of their parts overrates.
     entry = index.name_entries[cols]
-    order = _ranked(rows, entry, rank, int(index.name_entries.max()))
+    covered = (matched >= index.name_weights[cols]) & (block >= config.WHOLE_NAME_BLOCK_SHARE)
+    within_entry = np.where(covered, 1.0, 0.0) + rank / 3  # covered first, then by rank
+    order = _ranked(rows, entry, within_entry, int(index.name_entries.max()))
     rows, cols, block, rank, entry = (a[order] for a in (rows, cols, block, rank, entry))
     first = _position_in_group(rows * (int(index.name_entries.max()) + 1) + entry)
     rows, cols, block, rank = (a[first < config.NAMES_PER_ENTRY] for a in (rows, cols, block, rank))
