@@ -233,12 +233,17 @@ def exhaustive(queries: list[str], index, list_code: str, threshold: float) -> p
     rows, cols = np.nonzero(similar >= 30)
     pairs = (
         pl.DataFrame({"row": rows.astype(np.int64), "i": cols.astype(np.uint32)})
-        .join(q.select(pl.col("row").cast(pl.Int64), pl.col("tokens").alias("q_tokens")), on="row")
-        .join(names.select("i", "entity_id", pl.col("tokens").alias("c_tokens")), on="i")
+        .join(q.select(pl.col("row").cast(pl.Int64), *_as_side(q, "q")), on="row")
+        .join(names.select("i", "entity_id", *_as_side(names, "c")), on="i")
         .with_row_index("pair")
     )
     scored = score_pairs(pairs, index.token_weights)
     return scored.filter(pl.col("score") >= threshold).select("row", "entity_id").unique()
+
+
+def _as_side(names: pl.DataFrame, side: str) -> list[pl.Expr]:
+    """A normalised name's columns as one side of a pair frame (q_tokens, q_repeated ...)."""
+    return [pl.col(c).alias(f"{side}_{c}") for c in ("tokens", "repeated", "transliterated")]
 
 
 def perturbed_ofac_sample(watchlist, size: int = 250) -> list[str]:

@@ -45,6 +45,8 @@ class OnePair:
     c_nationalities: list[str] | None
     q_entity_type: str | None
     c_entity_type: str | None
+    q_repeated: list[str]
+    c_repeated: list[str]
 
 
 Verdict = tuple[float, str | None]  # a feature's value and, for qualifiers, its verdict
@@ -156,6 +158,42 @@ def unmatched_countries_one(pair: OnePair) -> Verdict:
     return 0.0, None
 
 
+# A part one name gives twice and the other once, while the other has a name part of its
+# own: the second "Abdul" of "Abdul Kabir Abdul Jan" stands where "Mohammad" stands in
+# "Abdul Kabir Mohammad Jan". (Token lists hold each part once; normalisation lists the
+# repeated ones.)
+def repeated_parts(pairs: pl.DataFrame) -> pl.DataFrame:
+    value = pl.Series("value", [0.0] * pairs.height, pl.Float64)
+    repeats = pl.col("q_repeated").list.len() + pl.col("c_repeated").list.len()
+    rows = pairs.select((repeats > 0).fill_null(False)).to_series().arg_true()
+    if not rows.is_empty():
+        found = pairs[rows].select(
+            pl.min_horizontal(_surplus("q", "c"), "c_missing_names")
+            + pl.min_horizontal(_surplus("c", "q"), "q_missing_names")
+        )
+        value = value.scatter(rows, found.to_series().cast(pl.Float64))
+    return pl.DataFrame([value, pl.Series("verdict", [None] * pairs.height, pl.Utf8)])
+
+
+def _surplus(side: str, other: str) -> pl.Expr:
+    """Parts `side` repeats that `other` gives once."""
+    none = pl.lit([], dtype=pl.List(pl.Utf8))
+    return (
+        pl.col(f"{side}_repeated")
+        .fill_null(none)
+        .list.set_intersection(pl.col(f"{other}_tokens"))
+        .list.set_difference(pl.col(f"{other}_repeated").fill_null(none))
+        .list.len()
+    )
+
+
+def repeated_parts_one(pair: OnePair) -> Verdict:
+    a = pair.align
+    q_surplus = sum(t in pair.c_tokens and t not in pair.c_repeated for t in pair.q_repeated)
+    c_surplus = sum(t in pair.q_tokens and t not in pair.q_repeated for t in pair.c_repeated)
+    return float(min(q_surplus, a.c_missing_names) + min(c_surplus, a.q_missing_names)), None
+
+
 # Names written in short syllables (Chinese, Korean, Vietnamese: "Wang Ying" / "Wang Guo
 # Ying") lose a part of the given name, not a middle name, when a syllable is missing:
 # the list name's unexplained parts count again when every query part is that short.
@@ -235,6 +273,14 @@ FEATURES: tuple[Feature, ...] = (
         qualifier=False,
         description="a country in one company name only: a national branch",
         one=unmatched_countries_one,
+    ),
+    Feature(
+        "repeated_part",
+        repeated_parts,
+        -config.REPEATED_PART_PENALTY,
+        qualifier=False,
+        description="a part given twice where the other name gives another part",
+        one=repeated_parts_one,
     ),
     Feature(
         "syllable_missing",

@@ -47,6 +47,9 @@ PHONETIC_SIM = 0.95
 # without short vowels, Mhmd / Muhammad) are this similar at least.
 SKELETON_SIM = 0.9
 
+# A given name and its nickname (Theodore / Ted, William / Bill) are this similar.
+NICKNAME_SIM = 0.9
+
 # A name transliterated from another script (Arabic, Hebrew: vowels guessed) against a
 # Latin name: the same consonant skeleton is at least this similar whatever the vowels
 # (just above MIN_TOKEN_SIM: it completes a match of several parts, it cannot carry one
@@ -115,6 +118,10 @@ SPLIT_WORD_SIM = 0.95
 # "li" or "an", is a name syllable, not initials).
 MAX_INITIALISM_LEN = 4
 MIN_INITIALISM_WEIGHT = 0.8
+
+# Penalty per part one name repeats ("Abdul Kabir Abdul Jan") where the other gives another
+# part ("Abdul Kabir Mohammad Jan"): a name part in place of another, the repeat hiding it.
+REPEATED_PART_PENALTY = 0.2
 
 # Penalty per country found in one company name only ("Banco Santander Chile" / "Banco
 # Santander"): a national branch is another legal entity.

@@ -107,7 +107,9 @@ def build_index(watchlist: object) -> WatchlistIndex:
         .sort("name_id")
     )
     return WatchlistIndex(
-        names=names.select("name_id", "entity_id", "list_code", "name", "tokens", "transliterated"),
+        names=names.select(
+            "name_id", "entity_id", "list_code", "name", "tokens", "repeated", "transliterated"
+        ),
         name_weights=name_weights["weight"].to_numpy(),
         name_entries=names["entity_id"].rank("dense").cast(pl.Int64).to_numpy(),
         name_lists=names["list_code"]

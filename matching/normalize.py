@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from functools import lru_cache
 
 import jellyfish
@@ -27,6 +28,7 @@ import polars as pl
 import pycountry
 import regex
 from anyascii import anyascii
+from nicknames import NickNamer
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -237,6 +239,22 @@ TOKEN_VARIANTS: dict[str, str] = {
     variant: canonical for canonical, variants in _VARIANTS.items() for variant in variants.split()
 }
 
+
+def _nickname_pairs() -> frozenset[tuple[str, str]]:
+    """(name, nickname) and (nickname, name) for English given names ("Theodore" / "Ted",
+    "William" / "Bill"), from the curated `nicknames` dataset, in token form (so "Ben"
+    is "bin", as normalisation spells it)."""
+    pairs = set()
+    for name, nicknames in NickNamer().nickname_lookup.items():
+        for nickname in nicknames:
+            a, b = TOKEN_VARIANTS.get(name, name), TOKEN_VARIANTS.get(nickname, nickname)
+            if a != b and a.isalpha() and b.isalpha():
+                pairs |= {(a, b), (b, a)}
+    return frozenset(pairs)
+
+
+NICKNAME_PAIRS = _nickname_pairs()
+
 # "Abdulrahman" -> "abdul rahman": the joined and split forms meet in the split form.
 # The tables as Series, built once (Polars would rebuild them from Python on every call).
 _TITLES = pl.Series(sorted(TITLES), dtype=pl.Utf8)
@@ -323,7 +341,9 @@ def _legal_forms(clean: pl.Series) -> pl.Series:
 
 
 def normalize_names(names: pl.Series) -> pl.DataFrame:
-    """Distinct names -> frame: name, tokens List(Utf8), transliterated Boolean.
+    """Distinct names -> frame: name, tokens List(Utf8), repeated List(Utf8), transliterated
+    Boolean. Tokens are distinct; repeated lists those the name gives more than once
+    ("Mohamed Mohamed Caddow"), which scoring counts.
 
     Call it on distinct values (callers join the result back): each string is normalised
     once. Null, empty and symbol-only names give an empty token list.
@@ -358,16 +378,24 @@ def normalize_names(names: pl.Series) -> pl.DataFrame:
         .explode("token")
         .filter(pl.col("token").is_not_null() & (pl.col("token") != ""))
         .filter(~pl.col("token").is_in(_TITLES.implode()))
-        .unique(["name", "token"], keep="first", maintain_order=True)
         .group_by("name", maintain_order=True)
-        .agg(pl.col("token").head(config.MAX_NAME_TOKENS).alias("tokens"))
+        .agg(
+            pl.col("token")
+            .unique(maintain_order=True)
+            .head(config.MAX_NAME_TOKENS)
+            .alias("tokens"),
+            pl.col("token")
+            .filter(pl.col("token").is_duplicated())
+            .unique(maintain_order=True)
+            .alias("repeated"),
+        )
     )
     return (
         frame.lazy()
         .join(tokens, on="name", how="left")
         .select(
             "name",
-            pl.col("tokens").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
+            pl.col("tokens", "repeated").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
             "transliterated",
         )
         .collect()
@@ -468,12 +496,17 @@ def normalize_one(name: str | None) -> tuple[list[str], bool]:
     name gives no tokens and False, as callers of normalize_names fill a missing row."""
     if name is None:
         return [], False
-    tokens, transliterated = _normalize_one(name)
+    tokens, transliterated, _ = _normalize_one(name)
     return list(tokens), transliterated  # a fresh list: the cached tuple stays intact
 
 
+def repeated_one(name: str | None) -> list[str]:
+    """normalize_names' repeated column for one name."""
+    return [] if name is None else list(_normalize_one(name)[2])
+
+
 @lru_cache(maxsize=20_000)
-def _normalize_one(name: str) -> tuple[tuple[str, ...], bool]:
+def _normalize_one(name: str) -> tuple[tuple[str, ...], bool, tuple[str, ...]]:
     cut = name[: config.MAX_NAME_CHARS]
     split = cut
     for pattern, template in _SPLITS_ONE:
@@ -485,9 +518,10 @@ def _normalize_one(name: str) -> tuple[tuple[str, ...], bool]:
     if _NEEDS_SPELLING.search(clean):
         clean = _spell(clean)
     tokens = (token for word in clean.split(" ") for token in _canonical_tokens(word))
-    kept = dict.fromkeys(token for token in tokens if token and token not in TITLES)
+    counts = Counter(token for token in tokens if token and token not in TITLES)
     transliterated = _LATIN_ONLY_ONE.match(cut) is None
-    return tuple(kept)[: config.MAX_NAME_TOKENS], transliterated
+    repeated = tuple(token for token, count in counts.items() if count > 1)
+    return tuple(counts)[: config.MAX_NAME_TOKENS], transliterated, repeated
 
 
 def _transliterate_words(text: str) -> str:

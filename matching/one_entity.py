@@ -39,7 +39,7 @@ from matching.frames import (
     require_search_type,
 )
 from matching.index import NOT_IN_IDENTIFIER, WatchlistIndex, blocking_keys_one, name_key_one
-from matching.normalize import normalize_one
+from matching.normalize import normalize_one, repeated_one
 from matching.score import joined_one, match_type_one, weak_one
 from matching.screen import search_type_allows_one
 from matching.version import ENGINE_VERSION
@@ -62,6 +62,7 @@ class OneEntityTables:
     pair_id: dict[str, int]
     names_by_key: dict[str, list[int]]
     name_tokens: list[list[str]]  # by name_id
+    name_repeated: list[list[str]]
     name_text: list[str]
     name_entity: list[str]
     name_list: list[str]
@@ -93,6 +94,7 @@ def tables(index: WatchlistIndex) -> OneEntityTables:
             pair_id=dict(zip(index.pair_ids["pair"], index.pair_ids["pair_id"], strict=True)),
             names_by_key=dict(zip(keys["key"], keys["name_id"].to_list(), strict=True)),
             name_tokens=names["tokens"].to_list(),
+            name_repeated=names["repeated"].to_list(),
             name_text=names["name"].to_list(),
             name_entity=names["entity_id"].to_list(),
             name_list=names["list_code"].to_list(),
@@ -370,6 +372,8 @@ def _score(
         entry["nationalities"],
         query.get("entity_type"),
         entry["entity_type"],
+        repeated_one(query.get("full_name")),
+        own.name_repeated[name_id],
     )
     parts = {f.name: f.one(pair)[0] * f.weight for f in NAME_FEATURES}
     token_score = min(max(1.0 + sum(parts.values()), 0.0), 1.0)

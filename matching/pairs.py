@@ -28,6 +28,7 @@ def score_name_pairs(
             {
                 "name": f"{side}_name",
                 "tokens": f"{side}_tokens",
+                "repeated": f"{side}_repeated",
                 "transliterated": f"{side}_transliterated",
             }
         )

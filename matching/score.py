@@ -26,6 +26,8 @@ from matching.normalize import NAME_PARTICLES
 OPTIONAL_PAIR_COLUMNS = {
     "q_transliterated": pl.Boolean,
     "c_transliterated": pl.Boolean,
+    "q_repeated": pl.List(pl.Utf8),
+    "c_repeated": pl.List(pl.Utf8),
     "q_birth_date": pl.Utf8,
     "c_birth_dates": pl.List(pl.Utf8),
     "q_nationality": pl.Utf8,

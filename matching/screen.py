@@ -134,6 +134,7 @@ def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
             frame.select(
                 "qid",
                 pl.col("tokens").alias("q_tokens"),
+                pl.col("repeated").alias("q_repeated"),
                 pl.col("transliterated").alias("q_transliterated"),
                 pl.col("birth_date").alias("q_birth_date"),
                 pl.col("nationality").alias("q_nationality"),
@@ -154,7 +155,12 @@ def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
             how="left",
         )
         .rename(
-            {"tokens": "c_tokens", "transliterated": "c_transliterated", "name": "matched_name"}
+            {
+                "tokens": "c_tokens",
+                "repeated": "c_repeated",
+                "transliterated": "c_transliterated",
+                "name": "matched_name",
+            }
         )
         .with_row_index("pair")
     )

@@ -16,6 +16,7 @@ from matching import (
     score_name_pairs,
     screen,
 )
+from matching.compare.names import pair_similarity
 from matching.normalize import normalize_names
 from matching.score import score_pairs
 
@@ -185,6 +186,28 @@ def test_a_word_split_in_two_or_written_as_initials(index):
     listed = ["Lan Ing WANG", "Nikolai Patrushev"]
     scores = score_name_pairs(pl.Series(names), pl.Series(listed), index=index)
     assert (scores < DEFAULT_THRESHOLD).all()
+
+
+def test_a_repeated_part_in_place_of_another_is_another_person(index):
+    names = ["ABDUL KABIR ABDUL JAN", "Chang Su Ha", "Abdullahi Mohamed Mohamed Caddow"]
+    listed = ["ABDUL KABIR MOHAMMAD JAN", "CHANG CHANG HA", "ABDULLAHI OSMAN MOHAMED CADDOW"]
+    scores = score_name_pairs(pl.Series(names), pl.Series(listed), index=index)
+    assert (scores < DEFAULT_THRESHOLD).all()
+    # The same repeats on both sides, or no part in place of the repeat, are no substitution.
+    names = ["Mohamed Mohamed Caddow", "Abdul Kabir Abdul Jan"]
+    listed = ["MOHAMED MOHAMED CADDOW", "ABDUL KABIR JAN"]
+    scores = score_name_pairs(pl.Series(names), pl.Series(listed), index=index)
+    assert (scores >= 0.9).all()
+
+
+def test_a_nickname_is_a_variant_of_the_given_name(index):
+    names = ["Ted Doe", "Bill Clinton", "Ben Netanyahu"]
+    listed = ["Theodore Doe", "William Jefferson Clinton", "Benjamin Netanyahu"]
+    scores = score_name_pairs(pl.Series(names), pl.Series(listed), index=index)
+    assert (scores >= DEFAULT_THRESHOLD).all()
+    assert pair_similarity("ted", "theodore") == (config.NICKNAME_SIM, "fuzzy", False)
+    # Another given name is no nickname.
+    assert score_name_pairs(pl.Series(["Ted Doe"]), pl.Series(["Tom Doe"]), index=index)[0] < 0.8
 
 
 def test_a_country_in_one_company_name_is_a_national_branch(index):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from matching.normalize import normalize_names, normalize_one
+from matching.normalize import normalize_names, normalize_one, repeated_one
 from tests.conftest import EVAL
 
 EDGE_CASES: list[str | None] = [
@@ -76,14 +76,20 @@ PUTIN = EVAL / "putin_names.txt"
 
 
 def _differences(names: list[str | None]) -> list[str]:
-    """The names where normalize_one and normalize_names disagree, with both outputs."""
+    """The names where normalize_one and repeated_one disagree with normalize_names, with
+    both outputs."""
     frame = normalize_names(pl.Series("name", names, dtype=pl.Utf8))
-    expected = {name: (tokens, flag) for name, tokens, flag in frame.iter_rows()}
+    expected = {
+        name: (tokens, flag, repeated)
+        for name, tokens, repeated, flag in frame.select(
+            "name", "tokens", "repeated", "transliterated"
+        ).iter_rows()
+    }
     differ = []
     for name in dict.fromkeys(names):
         # normalize_names drops a null name; its callers fill no tokens and False.
-        want = expected.get(name, ([], False)) if name is not None else ([], False)
-        got = normalize_one(name)
+        want = expected.get(name, ([], False, [])) if name is not None else ([], False, [])
+        got = (*normalize_one(name), repeated_one(name))
         if got != want:
             differ.append(f"{name!r:.120}: normalize_one {got} != normalize_names {want}")
     return differ

@@ -25,6 +25,7 @@ from matching.normalize import (
     GENERIC_SERIES,
     GENERIC_TOKENS,
     NAME_PARTICLES,
+    NICKNAME_PAIRS,
     keys_of,
     token_keys,
 )
@@ -113,13 +114,18 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
     skeleton = pl.when(
         ((pl.col("same_skeleton") & alike) | pl.col("same_shape")) & ~has_digit
     ).then(pl.max_horizontal(edit, (edit + config.SKELETON_SIM) / 2))
+    # A given name and its nickname ("Theodore" / "Ted"): a variant of the name.
+    nickname = (pl.col("q_nick") * len(_NICKNAMES) + pl.col("c_nick")).is_in(
+        _NICKNAME_KEYS.implode()
+    )
     # Each piece of evidence once, as a column (an eager select would recompute shared
     # sub-expressions).
     frame = frame.with_columns(
         fuzzy.alias("fuzzy"),
         phonetic.fill_null(0.0).alias("phonetic"),
         skeleton.fill_null(0.0).alias("skeleton"),
-    ).with_columns(pl.max_horizontal("fuzzy", "phonetic", "skeleton").alias("best"))
+        pl.when(nickname).then(config.NICKNAME_SIM).otherwise(0.0).alias("nickname"),
+    ).with_columns(pl.max_horizontal("fuzzy", "phonetic", "skeleton", "nickname").alias("best"))
     best = pl.col("best")
     same = pl.col("q_id") == pl.col("c_id")
     sim = (
@@ -138,7 +144,7 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit(INITIAL))
         .when(best < config.MIN_TOKEN_SIM)
         .then(pl.lit(NONE))
-        .when(pl.col("fuzzy") >= best)
+        .when((pl.col("fuzzy") >= best) | (pl.col("nickname") >= best))
         .then(pl.lit(FUZZY))
         .when(pl.col("phonetic") >= best)
         .then(pl.lit(PHONETIC))
@@ -184,7 +190,8 @@ def pair_similarity(q_token: str, c_token: str) -> tuple[float, str, bool]:
     skeleton = 0.0
     if ((same_skeleton and alike) or same_shape) and not has_digit:
         skeleton = max(edit, (edit + config.SKELETON_SIM) / 2)
-    best = max(fuzzy, phonetic, skeleton)
+    nickname = config.NICKNAME_SIM if (q_token, c_token) in NICKNAME_PAIRS else 0.0
+    best = max(fuzzy, phonetic, skeleton, nickname)
     vowel_blind = same_skeleton and not has_digit
     if q_token == c_token:
         return 1.0, EXACT, vowel_blind
@@ -192,7 +199,7 @@ def pair_similarity(q_token: str, c_token: str) -> tuple[float, str, bool]:
         return config.INITIAL_SIM, INITIAL, vowel_blind
     if best < config.MIN_TOKEN_SIM:
         return 0.0, NONE, vowel_blind
-    how = FUZZY if fuzzy >= best else PHONETIC if phonetic >= best else SKELETON
+    how = FUZZY if max(fuzzy, nickname) >= best else PHONETIC if phonetic >= best else SKELETON
     return best, how, vowel_blind
 
 
@@ -224,7 +231,22 @@ def _token_features(tokens: pl.Series) -> pl.DataFrame:
         .alias("shape"),
         _number(pl.col("squeezed")).alias("squeezed"),
         _number(pl.col("letters")).alias("letters"),
+        pl.col("token").replace_strict(_NICKNAMES, _NICKNAME_IDS, default=None).alias("nick"),
     )
+
+
+# Nickname pairs as numbers: each name its place in _NICKNAMES, a pair one integer.
+_NICKNAMES = sorted({name for name, _ in NICKNAME_PAIRS})
+_NICKNAME_IDS = list(range(len(_NICKNAMES)))
+
+
+def _nickname_keys() -> pl.Series:
+    place = dict(zip(_NICKNAMES, _NICKNAME_IDS, strict=True))
+    keys = [place[a] * len(_NICKNAMES) + place[b] for a, b in NICKNAME_PAIRS]
+    return pl.Series(keys, dtype=pl.Int64)
+
+
+_NICKNAME_KEYS = _nickname_keys()
 
 
 def _number(key: pl.Expr) -> pl.Expr:

@@ -122,7 +122,7 @@ def _matches(frame: pl.DataFrame, other_pos: pl.Expr, sim: pl.Expr, how: str) ->
 def _split_words(
     parts: pl.DataFrame, other: pl.DataFrame, tokens: pl.Series, words: pl.DataFrame
 ) -> pl.DataFrame:
-    """Two neighbouring parts, one of them left over, that written together are (nearly) a
+    """Two neighbouring parts, both left over, that written together are (nearly) a
     left-over part of the other name, and begin or end like it: both halves match it at
     their joined spelling similarity, at most SPLIT_WORD_SIM (a space is a small
     difference, not none)."""
@@ -130,7 +130,7 @@ def _split_words(
     neighbours = (
         parts.with_columns(
             pl.col("id").shift(-1).alias("right"),
-            (same_name & (pl.col("alone") | pl.col("alone").shift(-1))).alias("keep"),
+            (same_name & pl.col("alone") & pl.col("alone").shift(-1)).alias("keep"),
         )
         .filter("keep")
         .select("pair", "pos", pl.col("id").alias("left"), "right")
@@ -240,7 +240,7 @@ def _one_side(
     """_split_words and _initials from one side of one pair: (pos, other_pos, sim, how)."""
     found = []
     for pos in range(len(tokens) - 1):
-        if pos not in alone and pos + 1 not in alone:
+        if pos not in alone or pos + 1 not in alone:
             continue
         joined = tokens[pos] + tokens[pos + 1]
         for other_pos in other_alone:
