@@ -132,6 +132,14 @@ substituted_parts = _share(pl.min_horizontal("q_missing_names", "c_missing_names
 substituted_parts_one = _share_one(lambda a, _: min(a.q_missing_names, a.c_missing_names))
 
 
+# Each name has an initial (a letter; numbers are no initials) the other lacks ("William
+# G. Frost" / "William W. Frost"):
+# another middle name, another person. The letters of the names written together differ
+# by one letter only, so the joined-name comparison may not override it.
+other_initials = _share(pl.min_horizontal("q_missing_initials", "c_missing_initials"))
+other_initials_one = _share_one(lambda a, _: min(a.q_missing_initials, a.c_missing_initials))
+
+
 # A country in one company name only: a national branch, another legal entity ("Banco
 # Santander Chile" / "Banco Santander"). Between companies only: "Israel" and "Jordan" are
 # given names too.
@@ -265,6 +273,15 @@ FEATURES: tuple[Feature, ...] = (
         qualifier=False,
         description="a name part in place of another (each one counts)",
         one=substituted_parts_one,
+    ),
+    Feature(
+        "other_initials",
+        other_initials,
+        -config.OTHER_INITIAL_PENALTY,
+        qualifier=False,
+        description="an initial in place of another: another middle name",
+        one=other_initials_one,
+        contradicts=True,
     ),
     Feature(
         "unmatched_country",

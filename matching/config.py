@@ -123,6 +123,9 @@ MIN_INITIALISM_WEIGHT = 0.8
 # part ("Abdul Kabir Mohammad Jan"): a name part in place of another, the repeat hiding it.
 REPEATED_PART_PENALTY = 0.2
 
+# Penalty per initial in place of another ("William G. Frost" / "William W. Frost").
+OTHER_INITIAL_PENALTY = 0.1
+
 # Penalty per country found in one company name only ("Banco Santander Chile" / "Banco
 # Santander"): a national branch is another legal entity.
 UNMATCHED_COUNTRY_PENALTY = 0.2

@@ -3,4 +3,4 @@
 Bump it whenever normalisation, blocking, a feature, a weight or a config constant changes.
 """
 
-ENGINE_VERSION = "kyc-match-1.7"
+ENGINE_VERSION = "kyc-match-1.8"

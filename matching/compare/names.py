@@ -321,6 +321,7 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
             pl.col("q_missing_names", "c_missing_names").fill_null(1),
             pl.col("q_missing_patronymics", "c_missing_patronymics").fill_null(0),
             pl.col("q_missing_countries", "c_missing_countries").fill_null(0),
+            pl.col("q_missing_initials", "c_missing_initials").fill_null(0),
             pl.col(COUNTS).fill_null(0),
         )
         # Distinguishing parts in common: counted on both sides, as two query parts may
@@ -349,6 +350,8 @@ class Alignment:
     c_missing_names: int
     q_missing_countries: int
     c_missing_countries: int
+    q_missing_initials: int
+    c_missing_initials: int
     q_found_names: int
     matched_weight: float
     n_exact: int
@@ -412,6 +415,8 @@ def align_one(
         c_missing_names=c.missing_names,
         q_missing_countries=q.missing_countries,
         c_missing_countries=c.missing_countries,
+        q_missing_initials=q.missing_initials,
+        c_missing_initials=c.missing_initials,
         q_found_names=q.found_names,
         matched_weight=sum(w * q_best.get(pos, (0.0, NONE))[0] for pos, w in enumerate(q_weights)),
         n_exact=sum(how == EXACT and w >= strong for how, w in zip(q_hows, q_weights, strict=True)),
@@ -434,6 +439,7 @@ class _Side:
     missing_patronymics: int = 0
     missing_names: int = 0
     missing_countries: int = 0
+    missing_initials: int = 0
     found_parts: int = 0
     found_names: int = 0
 
@@ -442,7 +448,7 @@ def _side_shares(
     tokens: list[str], weights: list[float], best: dict[int, tuple[float, str]]
 ) -> _Side:
     """_best for one side of one pair: unmatched, missing and deficit shares of its weight;
-    missing parts, patronymics, names and countries; found distinguishing parts."""
+    missing parts, patronymics, names, countries and initials; found distinguishing parts."""
     side = _Side()
     total = 0.0
     for pos, (token, w) in enumerate(zip(tokens, weights, strict=True)):
@@ -456,6 +462,7 @@ def _side_shares(
             side.missing_patronymics += strong and PATRONYMIC.search(token) is not None
             side.missing_names += is_name_part_one(token)
             side.missing_countries += token in COUNTRY_TOKENS
+            side.missing_initials += len(token) == 1 and token.isalpha()
         else:
             side.deficit += w * (1.0 - sim)
             side.found_parts += strong and how != INITIAL
@@ -561,6 +568,7 @@ def _part_vocab(q: pl.DataFrame, c: pl.DataFrame, weights: pl.DataFrame | None) 
         is_name_part(pl.col("token")).alias("name_part"),
         pl.col("token").str.contains(PATRONYMIC.pattern).alias("patronymic"),
         pl.col("token").is_in(COUNTRY_SERIES.implode()).alias("country"),
+        pl.col("token").str.contains(r"^[a-z]$").alias("initial"),
     )
     if weights is None:
         return vocab.with_columns(part_weight(pl.col("token"), None).alias("weight"))
@@ -579,6 +587,7 @@ def _numbered(parts: pl.DataFrame, vocab: pl.DataFrame, side: str) -> pl.DataFra
         vocab["name_part"].gather(ids).alias(f"{side}_name_part"),
         vocab["patronymic"].gather(ids).alias(f"{side}_patronymic"),
         vocab["country"].gather(ids).alias(f"{side}_country"),
+        vocab["initial"].gather(ids).alias(f"{side}_initial"),
     )
 
 
@@ -627,6 +636,7 @@ def _best_counterparts(
             pl.col(f"{side}_name_part").alias("name_part"),
             pl.col(f"{side}_patronymic").alias("patronymic"),
             pl.col(f"{side}_country").alias("country"),
+            pl.col(f"{side}_initial").alias("initial"),
         )
         .join(best, on=["pair", pos], how="left")
         .with_columns(pl.col("sim").fill_null(0.0), pl.col("how").fill_null(NONE))
@@ -647,6 +657,7 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
         (missing & strong & pl.col("patronymic")).sum().alias(f"{side}_missing_patronymics"),
         (missing & pl.col("name_part")).sum().alias(f"{side}_missing_names"),
         (missing & pl.col("country")).sum().alias(f"{side}_missing_countries"),
+        (missing & pl.col("initial")).sum().alias(f"{side}_missing_initials"),
         ((pl.col("sim") > 0) & strong & (pl.col("how") != INITIAL))
         .sum()
         .alias(f"{side}_found_parts"),
