@@ -16,6 +16,7 @@ tests/test_matching_latency.py holds the two paths to identical results.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -196,9 +197,17 @@ def _candidates(
     lists: list[str] | None,
 ) -> list[int]:
     """Name ids, in the chunk path's order: the same matrices, one row each."""
-    vocab = sorted(set(tokens))
-    weights = np.array([part_weight_one(token, own.token_weight.get(token)) for token in vocab])
-    encoded = weights + PARTS_UNIT * (weights >= config.STRONG_PART_WEIGHT)
+    own_weight = {token: part_weight_one(token, own.token_weight.get(token)) for token in tokens}
+    split = _split_words(own, tokens, own_weight)
+    vocab = sorted(set(tokens) | set(split))
+    weights = np.array([own_weight.get(token, 0.0) for token in vocab])
+    # Words split in two find names as whole words; the query's total stays its parts'.
+    found_by = np.array([max(own_weight.get(t, 0.0), split.get(t, (0.0, 0))[0]) for t in vocab])
+    strong_parts = [
+        max(int(own_weight.get(t, 0.0) >= config.STRONG_PART_WEIGHT), split.get(t, (0.0, 0))[1])
+        for t in vocab
+    ]
+    encoded = found_by + PARTS_UNIT * np.array(strong_parts)
     links = [_links(own, index, token) for token in vocab]
     # The links are sorted by token_id without repeats: the CSR arrays as they stand.
     indptr = np.cumsum([0, *(ids.size for ids, _ in links)])
@@ -209,8 +218,9 @@ def _candidates(
     t_linked = sparse.csr_matrix((np.ones(cols.size), cols, indptr), shape=t_shape)
     one_row = (np.arange(len(vocab)), np.array([0, len(vocab)]))
     q_weight = sparse.csr_matrix((weights, *one_row), shape=(1, len(vocab)))
+    q_found_by = sparse.csr_matrix((found_by, *one_row), shape=(1, len(vocab)))
     q_encoded = sparse.csr_matrix((encoded, *one_row), shape=(1, len(vocab)))
-    pair_hits = _pair_hits(own, index, (q_weight @ t_sim).tocoo())
+    pair_hits = _pair_hits(own, index, (q_found_by @ t_sim).tocoo())
     found = ((q_encoded @ t_linked) @ index.token_names).maximum(pair_hits).tocsr()
     allowed = _allowed(index, lists)
     selected = select_candidates(
@@ -222,6 +232,19 @@ def _candidates(
         if (allowed >> int(index.name_lists[name_id])) & 1
     ]
     return list(dict.fromkeys(selected["name_id"].to_list() + same))
+
+
+def _split_words(
+    own: OneEntityTables, tokens: list[str], weights: dict[str, float]
+) -> dict[str, tuple[float, int]]:
+    """blocking._split_words for one query: joined token -> (weight, distinguishing parts)."""
+    split = {}
+    for left, right in itertools.pairwise(tokens):
+        unknown = left not in own.vocab_id and right not in own.vocab_id
+        if unknown and left + right in own.vocab_id:
+            strong = sum(weights[t] >= config.STRONG_PART_WEIGHT for t in (left, right))
+            split[left + right] = (weights[left] + weights[right], strong)
+    return split
 
 
 def _links(

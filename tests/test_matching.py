@@ -369,6 +369,12 @@ def test_blocking_links_short_swaps_and_shifted_splits(index):
     assert "AL-ID, Nawras" in [m["matched_name"] for m in found[1]]
 
 
+def test_blocking_finds_a_listed_word_split_in_two(index):
+    # Neither half is a list word, so no key of either finds the name.
+    found = run(index, [{"full_name": "Ndrang Heta"}], lists=["ofac"])["matches"][0]
+    assert any("NDRANGHETA" in m["matched_name"] for m in found)
+
+
 def test_per_row_threshold(index):
     rows = [{"full_name": "Vladimir Puttin", "threshold": 0.99}, {"full_name": "Vladimir Puttin"}]
     result = run(index, rows)
