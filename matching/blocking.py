@@ -48,14 +48,16 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     )  # fmt: skip
     token_map = _token_map(query_vocab, index)
     weights = weights.join(query_vocab, on="token")
-    # The words split in two find names as whole words, but the query's total stays its
-    # parts' (select_candidates' shares).
-    found_by = pl.concat([weights, split.join(query_vocab, on="token")], how="diagonal")
-    found_by = found_by.with_columns((pl.col("weight") + pl.col("parts")).alias("encoded"))
     shape_q = (n_queries, query_vocab.height)
     shape_t = (query_vocab.height, index.vocab.height)
     q_weight = _matrix(weights, "qid", "q_token_id", "weight", shape_q)
-    q_found_by = _matrix(found_by, "qid", "q_token_id", "weight", shape_q)
+    # The words split in two find names as whole words, but the query's total stays its
+    # parts' (select_candidates' shares).
+    found_by, q_found_by = weights, q_weight
+    if not split.is_empty():
+        found_by = pl.concat([weights, split.join(query_vocab, on="token")], how="diagonal")
+        q_found_by = _matrix(found_by, "qid", "q_token_id", "weight", shape_q)
+    found_by = found_by.with_columns((pl.col("weight") + pl.col("parts")).alias("encoded"))
     q_encoded = _matrix(found_by, "qid", "q_token_id", "encoded", shape_q)
     t_sim = _matrix(token_map, "q_token_id", "token_id", "sim", shape_t)
     t_linked = t_sim.copy()

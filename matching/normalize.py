@@ -342,8 +342,8 @@ def _legal_forms(clean: pl.Series) -> pl.Series:
 
 def normalize_names(names: pl.Series) -> pl.DataFrame:
     """Distinct names -> frame: name, tokens List(Utf8), repeated List(Utf8), transliterated
-    Boolean. Tokens are distinct; repeated lists those the name gives more than once
-    ("Mohamed Mohamed Caddow"), which scoring counts.
+    Boolean. Tokens are distinct; repeated lists, sorted, those the name gives more than
+    once ("Mohamed Mohamed Caddow"), which scoring counts.
 
     Call it on distinct values (callers join the result back): each string is normalised
     once. Null, empty and symbol-only names give an empty token list.
@@ -369,30 +369,34 @@ def normalize_names(names: pl.Series) -> pl.DataFrame:
     frame = frame.with_columns(_clean_expr(pl.col("ascii")).alias("clean"))
     frame = frame.with_columns(_legal_forms(frame["clean"]).alias("clean"))
     frame = frame.with_columns(_with_numbers_spelt(frame["clean"]))
-    tokens = (
+    parts = (
         frame.lazy()
-        .with_columns(pl.col("clean").str.split(" ").alias("token"))
-        .select("name", "token")
+        .with_row_index("i")
+        .select("i", pl.col("clean").str.split(" ").alias("token"))
         .explode("token")
         .with_columns(_canonical_token_expr(pl.col("token")).alias("token"))
         .explode("token")
         .filter(pl.col("token").is_not_null() & (pl.col("token") != ""))
         .filter(~pl.col("token").is_in(_TITLES.implode()))
-        .group_by("name", maintain_order=True)
-        .agg(
-            pl.col("token")
-            .unique(maintain_order=True)
-            .head(config.MAX_NAME_TOKENS)
-            .alias("tokens"),
-            pl.col("token")
-            .filter(pl.col("token").is_duplicated())
-            .unique(maintain_order=True)
-            .alias("repeated"),
-        )
+        .with_columns(pl.struct("i", "token").is_first_distinct().alias("first"))
+    )
+    tokens = (
+        parts.filter("first")
+        .group_by("i", maintain_order=True)
+        .agg(pl.col("token").head(config.MAX_NAME_TOKENS).alias("tokens"))
+    )
+    # A part given again (its second copy) is rare: this is a small frame. Sorted: a set.
+    repeated = (
+        parts.filter(~pl.col("first"))
+        .unique(["i", "token"])
+        .group_by("i")
+        .agg(pl.col("token").sort().alias("repeated"))
     )
     return (
         frame.lazy()
-        .join(tokens, on="name", how="left")
+        .with_row_index("i")
+        .join(tokens, on="i", how="left")
+        .join(repeated, on="i", how="left")
         .select(
             "name",
             pl.col("tokens", "repeated").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
@@ -520,7 +524,7 @@ def _normalize_one(name: str) -> tuple[tuple[str, ...], bool, tuple[str, ...]]:
     tokens = (token for word in clean.split(" ") for token in _canonical_tokens(word))
     counts = Counter(token for token in tokens if token and token not in TITLES)
     transliterated = _LATIN_ONLY_ONE.match(cut) is None
-    repeated = tuple(token for token, count in counts.items() if count > 1)
+    repeated = tuple(sorted(token for token, count in counts.items() if count > 1))
     return tuple(counts)[: config.MAX_NAME_TOKENS], transliterated, repeated
 
 
