@@ -87,26 +87,39 @@ def entity_type_one(
     return (0.0, "match") if q == c else (config.ENTITY_TYPE_MISMATCH, "mismatch")
 
 
+def _pair_is_person() -> pl.Expr:
+    """The pair's kind by its entity types: the query's, else the list entry's; null when
+    neither is known."""
+    return pl.coalesce(is_person("q_entity_type"), is_person("c_entity_type"))
+
+
+def _pair_is_person_one(q_entity_type: str | None, c_entity_type: str | None) -> bool | None:
+    """_pair_is_person for one pair."""
+    typed = person_one(q_entity_type)
+    return typed if typed is not None else person_one(c_entity_type)
+
+
+def _either_name_has(words: pl.Series) -> pl.Expr:
+    """A token of either name is one of `words`."""
+    word = pl.element().is_in(words.implode())
+    return (
+        pl.col("q_tokens").list.eval(word).list.any()
+        | pl.col("c_tokens").list.eval(word).list.any()
+    )
+
+
 def names_of_people() -> pl.Expr:
     """People, as far as known: by the entity types, else by the names (no legal form or
     company word on either side). A company with an extra word ("Deutsche Bank Trust
     Company" / "Deutsche Bank") is another company; a person with one is a middle name."""
-    org_word = pl.element().is_in(GENERIC_SERIES.implode())
-    no_org_words = ~(
-        pl.col("q_tokens").list.eval(org_word).list.any()
-        | pl.col("c_tokens").list.eval(org_word).list.any()
-    )
-    typed = pl.coalesce(is_person("q_entity_type"), is_person("c_entity_type"))
-    return typed.fill_null(no_org_words)
+    return _pair_is_person().fill_null(~_either_name_has(GENERIC_SERIES))
 
 
 def names_of_people_one(
     q_entity_type: str | None, c_entity_type: str | None, q_tokens: list[str], c_tokens: list[str]
 ) -> bool:
     """names_of_people for one pair."""
-    typed = person_one(q_entity_type)
-    if typed is None:
-        typed = person_one(c_entity_type)
+    typed = _pair_is_person_one(q_entity_type, c_entity_type)
     if typed is None:
         return not any(token in GENERIC_TOKENS for token in [*q_tokens, *c_tokens])
     return typed
@@ -118,22 +131,14 @@ _LEGAL_SERIES = pl.Series(sorted(LEGAL_FORMS), dtype=pl.Utf8)
 def names_of_companies() -> pl.Expr:
     """Organisations, as far as known: by the entity types, else by a legal form in either
     name. (Generic words are not enough: "de" or "van" is in people's names too.)"""
-    legal = pl.element().is_in(_LEGAL_SERIES.implode())
-    has_legal_form = (
-        pl.col("q_tokens").list.eval(legal).list.any()
-        | pl.col("c_tokens").list.eval(legal).list.any()
-    )
-    typed = pl.coalesce(is_person("q_entity_type"), is_person("c_entity_type"))
-    return (~typed).fill_null(has_legal_form)
+    return (~_pair_is_person()).fill_null(_either_name_has(_LEGAL_SERIES))
 
 
 def names_of_companies_one(
     q_entity_type: str | None, c_entity_type: str | None, q_tokens: list[str], c_tokens: list[str]
 ) -> bool:
     """names_of_companies for one pair."""
-    typed = person_one(q_entity_type)
-    if typed is None:
-        typed = person_one(c_entity_type)
+    typed = _pair_is_person_one(q_entity_type, c_entity_type)
     if typed is None:
         return any(token in LEGAL_FORMS for token in [*q_tokens, *c_tokens])
     return not typed
