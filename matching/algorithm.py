@@ -133,9 +133,8 @@ substituted_parts_one = _share_one(lambda a, _: min(a.q_missing_names, a.c_missi
 
 
 # Each name has an initial (a letter; numbers are no initials) the other lacks ("William
-# G. Frost" / "William W. Frost"):
-# another middle name, another person. The letters of the names written together differ
-# by one letter only, so the joined-name comparison may not override it.
+# G. Frost" / "William W. Frost"): another middle name, another person. The names written
+# together differ by one letter only, so the joined-name comparison may not override it.
 other_initials = _share(pl.min_horizontal("q_missing_initials", "c_missing_initials"))
 other_initials_one = _share_one(lambda a, _: min(a.q_missing_initials, a.c_missing_initials))
 

@@ -255,7 +255,6 @@ def _nickname_pairs() -> frozenset[tuple[str, str]]:
 
 NICKNAME_PAIRS = _nickname_pairs()
 
-# "Abdulrahman" -> "abdul rahman": the joined and split forms meet in the split form.
 # The tables as Series, built once (Polars would rebuild them from Python on every call).
 _TITLES = pl.Series(sorted(TITLES), dtype=pl.Utf8)
 GENERIC_SERIES = pl.Series(sorted(GENERIC_TOKENS), dtype=pl.Utf8)
@@ -265,6 +264,7 @@ _LEGAL_FROM = pl.Series(list(LEGAL_FORM_TOKENS), dtype=pl.Utf8)
 _LEGAL_TYPO_SERIES = pl.Series(LEGAL_TYPO_TARGETS, dtype=pl.Utf8)
 _LEGAL_TO = pl.Series(list(LEGAL_FORM_TOKENS.values()), dtype=pl.Utf8)
 
+# "Abdulrahman" -> "abdul rahman": the joined and split forms meet in the split form.
 _JOINED_PREFIX = re.compile(r"^(abdul|abdel|abdal|abdol|abdoul|abdur|abdar)(\w{4,})$")
 
 

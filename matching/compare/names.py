@@ -241,6 +241,7 @@ _NICKNAME_IDS = list(range(len(_NICKNAMES)))
 
 
 def _nickname_keys() -> pl.Series:
+    """Every nickname pair as one integer: place of the one * len(_NICKNAMES) + the other."""
     place = dict(zip(_NICKNAMES, _NICKNAME_IDS, strict=True))
     keys = [place[a] * len(_NICKNAMES) + place[b] for a, b in NICKNAME_PAIRS]
     return pl.Series(keys, dtype=pl.Int64)

@@ -110,6 +110,7 @@ def _swapped(matches: pl.DataFrame) -> pl.DataFrame:
 
 
 def _matches(frame: pl.DataFrame, other_pos: pl.Expr, sim: pl.Expr, how: str) -> pl.DataFrame:
+    """frame's pos and other_pos as token matches (FOUND_COLUMNS), from side q's view."""
     return frame.select(
         "pair",
         pl.col("pos").cast(pl.Int64).alias("q_pos"),
