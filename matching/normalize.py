@@ -193,7 +193,7 @@ GENERIC_TOKENS = frozenset(
         """and of the for de del la le des du di da y et und van von trading trade group holding
     holdings international intl industries industry industrial enterprise enterprises
     services service company co llc jsc corp bank limited general global national
-    management investment investments partners shipping logistics import export
+    organization organisation management investment investments partners shipping logistics import export
     technologies technology tech solutions development"""
     )
 )

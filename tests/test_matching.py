@@ -369,6 +369,13 @@ def test_blocking_links_short_swaps_and_shifted_splits(index):
     assert "AL-ID, Nawras" in [m["matched_name"] for m in found[1]]
 
 
+def test_an_organisation_is_found_without_the_word_organisation(index):
+    # "Organization" is a generic word: a typed query need not repeat it.
+    rows = [{"full_name": "Ndrangheta", "entity_type": "organization"}]
+    found = run(index, rows, lists=["ofac"])["matches"][0]
+    assert "'NDRANGHETA ORGANIZATION" in [m["matched_name"] for m in found]
+
+
 def test_blocking_finds_a_listed_word_split_in_two(index):
     # Neither half is a list word, so no key of either finds the name.
     found = run(index, [{"full_name": "Ndrang Heta"}], lists=["ofac"])["matches"][0]
