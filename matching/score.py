@@ -22,7 +22,10 @@ from matching.compare.entities import (
 from matching.compare.names import Alignment, align_parts, joined_similarity
 from matching.normalize import NAME_PARTICLES
 
-# Qualifier columns a pair frame may lack (a name-only benchmark, a query without them).
+# Columns a pair frame may lack (a name-only benchmark, a query without them): the
+# qualifiers, and normalisation's per-name flags. A missing one is unknown, or none: no
+# repeated part, no other script. Callers that have them must pass them (screen, the
+# bench's exhaustive scoring), or their scores differ from screen()'s.
 OPTIONAL_PAIR_COLUMNS = {
     "q_transliterated": pl.Boolean,
     "c_transliterated": pl.Boolean,
