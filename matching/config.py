@@ -1,7 +1,7 @@
 """Every tunable of the engine: a named constant, its default, and why it has that value.
 
 The engine takes no environment variables (kyc/settings.py does that for the service); these
-are the engine's own calibration. Changing one changes ENGINE_VERSION's meaning, so bump it.
+are the engine's own calibration. Each value is part of ENGINE_VERSION (version.py).
 """
 
 from __future__ import annotations
