@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -24,9 +24,6 @@ from scipy import sparse
 from matching import config
 from matching.normalize import GENERIC_SERIES, keys_of, normalize_names, token_keys
 from matching.token_links import TokenLinks
-
-if TYPE_CHECKING:
-    from matching.one_entity import OneEntityTables
 
 
 @dataclass
@@ -50,8 +47,9 @@ class WatchlistIndex:
     token_cache: TokenLinks = field(default_factory=TokenLinks)
     # Tables above sorted by a key, made on first use: joins by binary search (lookup.py).
     lookups: dict[tuple[str, str], pl.DataFrame] = field(default_factory=dict, repr=False)
-    # The index as Python values for one-entity screening (one_entity.tables), on first use.
-    one_entity: OneEntityTables | None = field(default=None, repr=False)
+    # Views that other modules make of the index on first use, by name (the one-entity
+    # path's Python tables: one_entity.tables). A cache only, like the two above.
+    derived: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def size(self) -> int:

@@ -73,18 +73,22 @@ class OneEntityTables:
     links: dict[str, tuple[np.ndarray, np.ndarray]]  # query token -> token_ids, sims
 
 
+_TABLES = "one_entity.tables"  # their key among the index's derived views
+
+
 def tables(index: WatchlistIndex) -> OneEntityTables:
     """The index's one-entity tables, made on first use (a few seconds; the API does it
     at start-up) and kept with the index. Two threads may both make them: the same
     tables, one of them kept."""
-    if index.one_entity is None:
+    made = index.derived.get(_TABLES)
+    if made is None:
         names = index.names
         keys = index.name_keys.group_by("key").agg(pl.col("name_id").sort())
         token_keys = index.token_keys.group_by("key").agg("token_id")
         ids = index.identifiers.group_by("value_key", maintain_order=True).agg(
             "entity_id", "id_type", "value"
         )
-        index.one_entity = OneEntityTables(
+        made = index.derived[_TABLES] = OneEntityTables(
             token_weight=dict(zip(*index.token_weights.get_columns(), strict=True)),
             vocab_tokens=index.vocab.sort("token_id")["token"].to_list(),
             vocab_id=dict(zip(index.vocab["token"], index.vocab["token_id"], strict=True)),
@@ -107,7 +111,7 @@ def tables(index: WatchlistIndex) -> OneEntityTables:
             },
             links={},
         )
-    return index.one_entity
+    return made
 
 
 def check(
