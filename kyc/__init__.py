@@ -1,1 +1,1 @@
-"""The service's entry points: settings, the ``kyc`` command line."""
+"""The ground floor: the service's settings (kyc/settings.py), which every part may import."""

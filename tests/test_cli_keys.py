@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from api import create_app
 from api.config import ApiConfig
+from cli.main import app
 from kyc import settings
-from kyc.cli import app
 
 
 def test_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from cli.main import app
 from kyc import settings
-from kyc.cli import app
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import pytest
 from conftest import REPO, WATCHLISTS
 from typer.testing import CliRunner
 
+from cli.main import app
 from kyc import settings
-from kyc.cli import app
 
 runner = CliRunner()
 

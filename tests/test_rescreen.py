@@ -391,7 +391,7 @@ def test_a_baseline_no_longer_on_disk_reports_every_match() -> None:
 
 
 def test_book_cli_shows_and_removes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kyc.cli import app
+    from cli.main import app
 
     monkeypatch.setattr(settings, "JOB_STORE_URI", str(tmp_path / "jobs"))
     book = BookStore(settings.JOB_STORE_URI)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from cli.service import ServiceError, ensure_watchlists
 from kyc import settings
-from kyc.service import ServiceError, ensure_watchlists
 
 
 def test_a_broken_source_folder_is_one_clear_error(
