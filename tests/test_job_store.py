@@ -1,11 +1,14 @@
-"""The job store on a real local filesystem, addressed both as a path and as a file:// URI."""
+"""The job store on a real local filesystem (as a path and as a file:// URI) and on S3 (moto's
+stand-alone server, a real S3 HTTP endpoint), through the same pyarrow.fs code."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 import pytest
+from servers import S3Server, s3_server
 
 from data.jobs import JobMeta, JobStore, new_job_id
 
@@ -36,8 +39,16 @@ def results_for(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-@pytest.fixture(params=["path", "uri"])
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Server]:
+    with s3_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["path", "uri", "s3"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> JobStore:
+    if request.param == "s3":
+        return JobStore(request.getfixturevalue("s3").bucket_uri("jobs"))
     root = tmp_path / "jobs"
     return JobStore(str(root) if request.param == "path" else root.as_uri())
 
