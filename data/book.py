@@ -30,7 +30,7 @@ import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 
-from data.entities import ENTITY_SCHEMA, SUBJECT_FIELDS
+from data.entities import DEFAULT_ID_PREFIX, ENTITY_SCHEMA, SUBJECT_FIELDS
 from data.jobs import JobMeta, files_in, open_root, utc_now, write_atomically
 from data.store import SnapshotStore
 
@@ -120,17 +120,17 @@ class BookStore:
     def add_job(self, meta: JobMeta, entities: pl.DataFrame) -> int:
         """Upsert a monitored job's entities (its canonical entity frame); how many.
 
-        An entity_id equal to the entity's 1-based row is the default the validation filled
-        in (data/entities.py), so it is not the client's key: the book keys it by job and row
-        instead, and a later job's row 1 never replaces it. A client that did send "1" for its
-        first row is kept twice rather than overwritten: the safe way round.
+        An entity_id beginning with "#" is the default the validation gave a row without one
+        (data/entities.py: "#<row>"; clients' own ids may not begin so), so it is not the
+        client's key: the book keys it by job and row ("<job_id>#<row>") instead, and a later
+        job's row 1 never replaces it.
         """
-        defaulted = pl.col("entity_id") == (pl.col("row") + 1).cast(pl.Utf8)
+        defaulted = pl.col("entity_id").str.starts_with(DEFAULT_ID_PREFIX)
         job_lists = pl.lit(meta.lists, dtype=pl.List(pl.Utf8))
         frame = entities.select(
             pl.lit("upsert").alias("event"),
             pl.when(defaulted)
-            .then(pl.format("{}#{}", pl.lit(meta.job_id), pl.col("row") + 1))
+            .then(pl.lit(meta.job_id) + pl.col("entity_id"))
             .otherwise(pl.col("entity_id"))
             .alias("entity_id"),
             *[pl.col(n) for n in SUBJECT_FIELDS],

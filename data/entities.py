@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -24,6 +24,7 @@ import polars as pl
 import pycountry
 
 from data.schema import LIST_CODES
+from matching.normalize import has_name_parts
 
 InputFormat = Literal["json", "csv", "ndjson", "parquet"]
 
@@ -67,6 +68,24 @@ COUNTRY_CODES = frozenset(c.alpha_2 for c in pycountry.countries) | {"XK"}  # XK
 
 # At most this many problems are reported for one rejected input.
 MAX_PROBLEMS = 50
+
+# Longest accepted full_name, in characters. The engine reads the first 200; a longer
+# "name" is junk or an attack, and is refused rather than silently cut.
+MAX_NAME_LENGTH = 1000
+
+# Longest accepted value of every other text field (entity_id, identifiers, codes).
+MAX_FIELD_LENGTH = 256
+
+# Rows without an entity_id get "#<row>" (1-based). A client's own ids may not begin with
+# "#", so a default id can never collide with one the client sent.
+DEFAULT_ID_PREFIX = "#"
+
+# NUL and the other C0/C1 control characters: never part of a name or an id, and refused
+# wherever they are in a value (so tabs and line breaks too).
+CONTROL_CHARACTERS = r"[\x00-\x1f\x7f-\x9f]"
+
+# Blanks trimmed from both ends of every text value; a value of blanks only is no value.
+BLANKS = " \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 
 NO_MODEL_MESSAGE = (
     "search_type 'llm_enhanced' needs a language model that this service does not ship; "
@@ -140,12 +159,25 @@ class _Locator:
         return f"{self.prefix}[{row}].{where}" if self.prefix else where  # "": one subject
 
 
-def entities_from_records(records: list[Any], prefix: str = "entities") -> pl.DataFrame:
-    """The validated canonical frame from api.md entity records ({entity_id, subject, ...})."""
+def entities_from_records(
+    records: list[Any], prefix: str = "entities", loaded_lists: Iterable[str] = LIST_CODES
+) -> pl.DataFrame:
+    """The validated canonical frame from api.md entity records ({entity_id, subject, ...}).
+
+    ``loaded_lists``: the list codes the snapshot to screen against holds; asking for another
+    known list is a problem too (screening it would look clean while checking nothing)."""
+    frame = _records_frame(records, prefix)
+    return _canonical(frame, _Locator(json=True, prefix=prefix), loaded_lists)
+
+
+def _records_frame(records: list[Any], prefix: str) -> pl.DataFrame:
+    """api.md entity records, type-checked (in C, by msgspec), as one flat frame."""
     if not isinstance(records, list):
         raise EntityValidationError([{"loc": prefix, "message": "expected a list of entities"}])
     try:
         typed = msgspec.convert(records, type=list[EntityIn])
+    except RecursionError:
+        raise EntityValidationError([{"loc": prefix, "message": "nested too deeply"}]) from None
     except msgspec.ValidationError as error:
         details = type_error_details(error, prefix)
         if not prefix:  # a single record (POST /kyc): "subject.x", not "[0].subject.x"
@@ -160,25 +192,36 @@ def entities_from_records(records: list[Any], prefix: str = "entities") -> pl.Da
         None if r["identifiers"] is None else [msgspec.structs.asdict(i) for i in r["identifiers"]]
         for r in flat
     ]
-    frame = pl.DataFrame(
+    return pl.DataFrame(
         [r | {"identifiers": None} for r in flat],
         schema={k: v for k, v in ENTITY_SCHEMA.items() if k != "row"},
     ).with_columns(pl.Series("identifiers", identifiers, dtype=pl.List(IDENTIFIER)))
-    return _canonical(frame, _Locator(json=True, prefix=prefix))
 
 
-def read_entities(source: bytes | Path, fmt: InputFormat) -> pl.DataFrame:
+def decode_json(data: bytes, loc: str = "body") -> Any:
+    """A JSON document, or an EntityValidationError saying why it is not one (bad UTF-8,
+    malformed, nested deeper than Python's recursion limit allows)."""
+    try:
+        return msgspec.json.decode(data)
+    except UnicodeDecodeError as error:
+        message = f"the JSON is not UTF-8 text (byte {error.start})"
+    except RecursionError:
+        message = "the JSON is nested too deeply"
+    except msgspec.DecodeError as error:
+        message = f"invalid JSON: {error}"
+    raise EntityValidationError([{"loc": loc, "message": message}], message) from None
+
+
+def read_entities(
+    source: bytes | Path, fmt: InputFormat, loaded_lists: Iterable[str] = LIST_CODES
+) -> pl.DataFrame:
     """The validated canonical frame from a JSON array, CSV, NDJSON or Parquet body or file."""
     data = source.read_bytes() if isinstance(source, Path) else source
     if fmt == "json":
-        try:
-            records = msgspec.json.decode(data)
-        except msgspec.DecodeError as error:
-            detail = {"loc": "body", "message": f"invalid JSON: {error}"}
-            raise EntityValidationError([detail]) from None
+        records = decode_json(data)
         if isinstance(records, dict):
             records = records.get("entities")
-        return entities_from_records(records)
+        return entities_from_records(records, loaded_lists=loaded_lists)
     readers: dict[str, Callable[[bytes], pl.DataFrame]] = {
         "csv": _read_csv,
         "ndjson": _read_ndjson,
@@ -187,7 +230,7 @@ def read_entities(source: bytes | Path, fmt: InputFormat) -> pl.DataFrame:
     if fmt not in readers:
         raise ValueError(f"unknown entity format {fmt!r}")
     frame = readers[fmt](data)
-    return _canonical(_coerce_file_columns(frame), _Locator(json=False))
+    return _canonical(_coerce_file_columns(frame), _Locator(json=False), loaded_lists)
 
 
 def format_for_path(path: Path) -> InputFormat:
@@ -206,55 +249,109 @@ def format_for_path(path: Path) -> InputFormat:
     return formats[suffix]
 
 
-def _read_csv(data: bytes) -> pl.DataFrame:
+def _require_utf8(data: bytes, what: str) -> None:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise EntityValidationError(
-            [{"loc": f"byte {error.start}", "message": "CSV is not UTF-8 text"}]
+            [{"loc": f"byte {error.start}", "message": f"{what} is not UTF-8 text"}]
         ) from None
+
+
+def _read_csv(data: bytes) -> pl.DataFrame:
+    _require_utf8(data, "CSV")
     try:
-        return pl.read_csv(data, infer_schema=False, raise_if_empty=False)
+        frame = pl.read_csv(data, infer_schema=False, raise_if_empty=False)
     except (pl.exceptions.PolarsError, ValueError) as error:
         raise EntityValidationError(_find_bad_csv_row(data, error)) from None
+    _check_csv_header(frame.columns)
+    return frame
+
+
+# Every column a file may have: what the header is checked against.
+FILE_COLUMNS = ("entity_id", *SUBJECT_FIELDS, "lists", "search_type")
+
+
+def _check_csv_header(columns: list[str]) -> None:
+    """A header that names no subject field is not a header (or not comma-separated)."""
+    if not columns or any(column.strip() in SUBJECT_FIELDS for column in columns):
+        return
+    found = ", ".join(repr(column) for column in columns[:5])
+    message = f"the header row names none of the subject fields ({found})"
+    separator = next((sep for sep in ";\t|" if any(sep in column for column in columns)), None)
+    if separator is not None:
+        message += f"; the file looks {'tab' if separator == chr(9) else repr(separator)}-separated"
+        message += ": separate the columns with commas"
+    else:
+        message += "; the first line must name the columns: " + ", ".join(FILE_COLUMNS)
+    raise EntityValidationError([{"loc": "header", "message": message}])
 
 
 def _find_bad_csv_row(data: bytes, error: Exception) -> list[dict[str, str]]:
     """Polars does not say which row broke; re-read with the csv module (error path only)."""
-    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
-    header = next(reader, [])
-    for number, fields in enumerate(reader, start=1):
-        if len(fields) != len(header):
-            message = f"expected {len(header)} fields as in the header, found {len(fields)}"
-            return [{"loc": f"row {number}", "message": message}]
-    return [{"loc": "body", "message": f"unreadable CSV: {error}"}]
+    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""), strict=True)
+    try:
+        header = next(reader, [])
+        for number, fields in enumerate(reader, start=1):
+            if len(fields) != len(header):
+                message = f"expected {len(header)} fields as in the header, found {len(fields)}"
+                return [{"loc": f"row {number}", "message": message}]
+    except csv.Error:
+        opened = _unclosed_quote_line(data.decode("utf-8"))
+        message = "a quoted field is never closed: a '\"' opens it and no '\"' ends it"
+        return [{"loc": "header" if opened == 0 else f"row {opened}", "message": message}]
+    message = "unreadable CSV: check the quoting and that every row has the header's fields"
+    return [{"loc": "body", "message": message}]
+
+
+def _unclosed_quote_line(text: str) -> int:
+    """The 0-based line (0 = the header) where a quote that is never closed opens."""
+    inside, opened_at = False, 0
+    for number, line in enumerate(text.splitlines()):
+        if line.count('"') % 2:
+            inside = not inside
+            opened_at = number if inside else opened_at
+    return opened_at
 
 
 def _read_ndjson(data: bytes) -> pl.DataFrame:
+    _require_utf8(data, "NDJSON")
     if not data.strip():
         return pl.DataFrame()
     try:
         frame = pl.read_ndjson(data, infer_schema_length=None)
     except (pl.exceptions.PolarsError, ValueError):
-        return _ndjson_slow_path(data)
-    if "subject" in frame.columns:  # api.md records, one per line
-        return _ndjson_slow_path(data)
+        return _ndjson_line_by_line(data)
+    if "subject" in frame.columns:  # api.md records, one per line (or a mix: said so there)
+        return _ndjson_line_by_line(data)
     return frame
 
 
-def _ndjson_slow_path(data: bytes) -> pl.DataFrame:
-    """Lines in the api.md record shape, or lines Polars could not read: decode each line."""
-    records = []
+def _ndjson_line_by_line(data: bytes) -> pl.DataFrame:
+    """Lines in the api.md record shape, or lines Polars could not read: decode each line,
+    and say which line is wrong and how."""
+    records, numbers = [], []
     for number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
             continue
-        try:
-            records.append(msgspec.json.decode(line))
-        except msgspec.DecodeError as error:
-            raise EntityValidationError([{"loc": f"row {number}", "message": str(error)}]) from None
-    if records and all(isinstance(r, dict) and "subject" in r for r in records):
-        frame = entities_from_records(records, prefix="rows")
-        return frame.drop("row")
+        record = decode_json(line, f"row {number}")
+        if not isinstance(record, dict):
+            kind = type(record).__name__.replace("dict", "object").replace("list", "array")
+            message = f"expected a JSON object (one entity per line), found a JSON {kind}"
+            raise EntityValidationError([{"loc": f"row {number}", "message": message}])
+        records.append(record)
+        numbers.append(number)
+    shaped = ["subject" in record for record in records]
+    if all(shaped):
+        return _records_frame(records, prefix="rows")
+    if any(shaped):
+        odd = numbers[shaped.index(not shaped[0])]
+        message = (
+            "every line must have the same shape: flat rows (full_name, ...) or entity "
+            "records ({entity_id, subject: {...}}), not both; line 1 is "
+            + ("a record" if shaped[0] else "a flat row")
+        )
+        raise EntityValidationError([{"loc": f"row {odd}", "message": message}])
     try:
         return pl.DataFrame(records, infer_schema_length=None, strict=False)
     except (pl.exceptions.PolarsError, TypeError, ValueError) as error:
@@ -365,47 +462,72 @@ def _first_bad_json_row(texts: pl.Series) -> int:
 # --- Validation, vectorised ----------------------------------------------------------------
 
 
-def _canonical(frame: pl.DataFrame, locate: _Locator) -> pl.DataFrame:
+def _canonical(frame: pl.DataFrame, locate: _Locator, loaded_lists: Iterable[str]) -> pl.DataFrame:
     """Any input frame -> ENTITY_SCHEMA, trimmed and normalised, or EntityValidationError."""
     missing = [
         pl.lit(None, dtype).alias(n) for n, dtype in ENTITY_SCHEMA.items() if n not in frame.columns
     ]
-    text = [
-        pl.col(n).str.strip_chars().replace("", None)
-        for n in ("entity_id", *TEXT_FIELDS, "search_type")
+    trimmed = ("entity_id", *TEXT_FIELDS, "search_type")
+    # Lengths are those of the values as sent; JSON can say "entity_id": "" on purpose (an
+    # empty CSV cell is simply no id).
+    as_sent = [
+        _too_long(name).alias(f"_long_{name}")
+        for name in ("entity_id", *TEXT_FIELDS, "identifiers")
     ]
+    empty_id = pl.col("entity_id").str.strip_chars(BLANKS) == "" if locate.json else pl.lit(False)
     frame = (
         frame.with_columns(missing)
-        .with_columns(text)
+        .with_columns(*as_sent, empty_id.fill_null(False).alias("_empty_id"))
+        .with_columns(pl.col(n).str.strip_chars(BLANKS).replace("", None) for n in trimmed)
         .with_columns(
             pl.int_range(pl.len(), dtype=pl.Int64).alias("row"),
             pl.col("nationality", "country").str.to_uppercase(),
             pl.col("entity_type", "search_type").str.to_lowercase(),
-            pl.col("lists").list.eval(pl.element().str.strip_chars().str.to_lowercase()),
+            pl.col("lists").list.eval(pl.element().str.strip_chars(BLANKS).str.to_lowercase()),
+            pl.col("entity_id").is_not_null().alias("_given_id"),
         )
         .with_columns(
-            pl.col("entity_id").fill_null((pl.col("row") + 1).cast(pl.Utf8)),
+            pl.col("entity_id").fill_null(DEFAULT_ID_PREFIX + (pl.col("row") + 1).cast(pl.Utf8)),
         )
-        .select(list(ENTITY_SCHEMA))
     )
     if frame.height == 0:
         raise EntityValidationError(
             [{"loc": locate.prefix if locate.json else "body", "message": "no entities"}]
         )
-    problems = _problems(frame, locate)
+    problems = _problems(frame, locate, frozenset(loaded_lists))
     if problems:
         raise EntityValidationError(problems)
-    return frame
+    return frame.select(list(ENTITY_SCHEMA))
 
 
 def _has_text(name: str) -> pl.Expr:
     return pl.col(name).is_not_null()
 
 
+def _has_control_characters(name: str) -> pl.Expr:
+    if name == "identifiers":
+        values = pl.element().struct.field("value").str.contains(CONTROL_CHARACTERS)
+        return pl.col(name).list.eval(values.fill_null(False)).list.any().fill_null(False)
+    return pl.col(name).str.contains(CONTROL_CHARACTERS).fill_null(False)
+
+
+def _length_limit(name: str) -> int:
+    return MAX_NAME_LENGTH if name == "full_name" else MAX_FIELD_LENGTH
+
+
+def _too_long(name: str) -> pl.Expr:
+    limit = _length_limit(name)
+    if name == "identifiers":
+        values = pl.element().struct.field("value").str.len_chars() > limit
+        return pl.col(name).list.eval(values.fill_null(False)).list.any().fill_null(False)
+    return (pl.col(name).str.len_chars() > limit).fill_null(False)
+
+
 @cache
 def _checks() -> list[tuple[str, pl.Expr, str]]:
-    """(field, expression true on a bad row, message) for every rule, in report order
-    (built once: the expressions are the same for every call)."""
+    """(field, expression true on a bad row, message) for every rule but the list codes',
+    in report order (built once: the expressions are the same for every call). The frame
+    carries the helper columns _given_id, _empty_id and _has_name_parts."""
     has_identifier = pl.any_horizontal(
         _has_text("document_id"),
         _has_text("wallet_address"),
@@ -424,13 +546,37 @@ def _checks() -> list[tuple[str, pl.Expr, str]]:
     )
     real_date = padded.str.to_date("%Y-%m-%d", strict=False).is_not_null()
     codes = sorted(COUNTRY_CODES)
-    known_lists = list(LIST_CODES)
+    given_id = pl.col("_given_id")
+    checked_text = ("entity_id", *TEXT_FIELDS)
     return [
-        ("entity_id", pl.col("entity_id").is_first_distinct().not_(), "duplicate entity_id"),
+        ("entity_id", pl.col("_empty_id"), "empty; leave entity_id out to get a default"),
+        (
+            "entity_id",
+            given_id & pl.col("entity_id").str.starts_with(DEFAULT_ID_PREFIX),
+            f"ids beginning with {DEFAULT_ID_PREFIX!r} are reserved for rows without one",
+        ),
+        (
+            "entity_id",
+            given_id & pl.col("entity_id").is_first_distinct().not_(),
+            "duplicate entity_id",
+        ),
+        *[
+            (name, _has_control_characters(name), "control characters are not allowed")
+            for name in (*checked_text, "identifiers")
+        ],
+        *[
+            (name, pl.col(f"_long_{name}"), f"longer than {_length_limit(name)} characters")
+            for name in (*checked_text, "identifiers")
+        ],
         (
             "full_name",
             _has_text("full_name").not_() & has_identifier.not_(),
             "full_name or an identifier (" + ", ".join(IDENTIFIER_LIKE) + ") is required",
+        ),
+        (
+            "full_name",
+            _has_text("full_name") & pl.col("_has_name_parts").not_() & has_identifier.not_(),
+            "nothing to screen: no letters or digits besides titles",
         ),
         (
             "entity_type",
@@ -452,18 +598,12 @@ def _checks() -> list[tuple[str, pl.Expr, str]]:
         (
             "identifiers",
             pl.col("identifiers")
-            .list.eval(pl.element().struct.field("value").str.strip_chars().fill_null("") == "")
+            .list.eval(
+                pl.element().struct.field("value").str.strip_chars(BLANKS).fill_null("") == ""
+            )
             .list.any()
             .fill_null(False),
             "every identifier needs a non-empty value",
-        ),
-        (
-            "lists",
-            pl.col("lists")
-            .list.eval(pl.element().is_in(known_lists).not_())
-            .list.any()
-            .fill_null(False),
-            "unknown list code; known: " + ", ".join(known_lists),
         ),
         (
             "search_type",
@@ -479,8 +619,39 @@ def _checks() -> list[tuple[str, pl.Expr, str]]:
     ]
 
 
-def _problems(frame: pl.DataFrame, locate: _Locator) -> list[dict[str, str]]:
-    checks = _checks()
+def list_code_problem(code: str, loaded_lists: frozenset[str]) -> str | None:
+    """Why a list code cannot be screened (unknown, or not in the snapshot), else None."""
+    if code not in LIST_CODES:
+        return f"unknown list {code!r}; known: {', '.join(LIST_CODES)}"
+    if code not in loaded_lists:
+        loaded = ", ".join(sorted(loaded_lists)) or "none"
+        return f"list {code!r} is not loaded in the current watchlist snapshot; loaded: {loaded}"
+    return None
+
+
+def _any_list(bad: pl.Expr) -> pl.Expr:
+    return pl.col("lists").list.eval(bad).list.any().fill_null(False)
+
+
+def _list_checks(loaded_lists: frozenset[str]) -> list[tuple[str, pl.Expr, str]]:
+    """One rule per kind of bad list code (unknown; known but not in the snapshot)."""
+    known = pl.element().is_in(list(LIST_CODES))
+    loaded = ", ".join(sorted(loaded_lists)) or "none"
+    return [
+        ("lists", _any_list(known.not_()), "unknown list code; known: " + ", ".join(LIST_CODES)),
+        (
+            "lists",
+            _any_list(known & pl.element().is_in(list(loaded_lists)).not_()),
+            f"a list that is not loaded in the current watchlist snapshot; loaded: {loaded}",
+        ),
+    ]
+
+
+def _problems(
+    frame: pl.DataFrame, locate: _Locator, loaded_lists: frozenset[str]
+) -> list[dict[str, str]]:
+    frame = frame.with_columns(has_name_parts(frame["full_name"]).alias("_has_name_parts"))
+    checks = [*_checks(), *_list_checks(loaded_lists)]
     flags = frame.select(
         pl.col("row"), *[expr.alias(f"bad{i}") for i, (_, expr, _) in enumerate(checks)]
     )

@@ -282,6 +282,10 @@ _INITIALISMS = [
 _LATIN_ONLY = r"^[\p{Latin}\P{L}]*$"
 _ASCII_ONLY = r"^[\x00-\x7F]*$"
 _APOSTROPHES = r"['`´’‘ʼ]"
+# Runs of what cannot make a name part: anything but letters (modifier letters such as the
+# Arabic tatweel only stretch a word) and digits, in any script.
+_NAME_CHARACTER = r"[\p{Lu}\p{Ll}\p{Lt}\p{Lo}\p{N}]"
+_NOT_NAME_CHARACTERS = r"[^\p{Lu}\p{Ll}\p{Lt}\p{Lo}\p{N}]+"
 _NOT_ALPHANUMERIC = r"[^a-z0-9]+"
 # One pattern per canonical legal form, in _LEGAL_PHRASES order, longest phrase first.
 _LEGAL_PHRASE_PATTERNS = {
@@ -338,6 +342,28 @@ def _legal_forms(clean: pl.Series) -> pl.Series:
         .select(_legal_phrase_expr(" " + pl.col("clean") + " ").str.strip_chars())
         .to_series()
     )
+
+
+def has_name_parts(names: pl.Series) -> pl.Series:
+    """True where a name keeps something to screen: a word of letters or digits that is not
+    a title. The engine empties the others ("😀", "!!!", "Mr."), so input validation
+    rejects them up front. Whole-column and cheap: only the few names holding a title's
+    letters get the word-by-word test. (Titles are known in the Latin script.)"""
+    has_characters = names.str.contains(_NAME_CHARACTER)
+    folded = names.str.normalize("NFKD").str.replace_all(r"\p{M}+", "").str.to_lowercase()
+    may_be_titles = has_characters & folded.str.contains_any(sorted(TITLES))
+    rows = may_be_titles.fill_null(False).arg_true()
+    if rows.is_empty():
+        return has_characters
+    words = (
+        folded.gather(rows)
+        .str.replace_all(_APOSTROPHES, "")
+        .str.replace_all(_NOT_NAME_CHARACTERS, " ")
+        .str.strip_chars()
+        .str.split(" ")
+    )
+    parts = pl.element().filter((pl.element() != "") & ~pl.element().is_in(_TITLES.implode()))
+    return has_characters.scatter(rows, words.list.eval(parts).list.len() > 0)
 
 
 def normalize_names(names: pl.Series) -> pl.DataFrame:

@@ -43,7 +43,7 @@ def test_records_become_the_canonical_frame() -> None:
     frame = entities_from_records(GOOD)
     assert frame.schema == ENTITY_SCHEMA
     assert frame["row"].to_list() == [0, 1, 2]
-    assert frame["entity_id"].to_list() == ["e1", "e2", "3"]  # generated: the 1-based row
+    assert frame["entity_id"].to_list() == ["e1", "e2", "#3"]  # generated: "#" and the 1-based row
     assert frame["nationality"].to_list() == ["US", "UY", None]
     assert frame["lists"].to_list()[0] == ["ofac", "un"]
     assert frame["identifiers"].to_list()[2] == [{"type": "IMO", "value": "9187629"}]
@@ -111,7 +111,7 @@ def test_a_bad_csv_row_is_named_by_row_and_column() -> None:
 
 def test_ndjson_flat_rows_and_record_rows() -> None:
     flat = b'{"entity_id": "a", "full_name": "Ann", "lists": ["un"]}\n{"full_name": "Bob"}\n'
-    assert read_entities(flat, "ndjson")["entity_id"].to_list() == ["a", "2"]
+    assert read_entities(flat, "ndjson")["entity_id"].to_list() == ["a", "#2"]
     shaped = b"\n".join(json.dumps(r).encode() for r in GOOD)
     assert read_entities(shaped, "ndjson").height == 3
 
