@@ -54,6 +54,7 @@ def serve(mode: str, from_dir: Path | None, recover: bool | None = None) -> None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Prefect poll otherwise
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
     faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack
     children: list[subprocess.Popen] = []  # stopped in reverse order: worker, then server
     runner = None
@@ -85,9 +86,10 @@ def serve(mode: str, from_dir: Path | None, recover: bool | None = None) -> None
         logger.info("stopping")
     finally:
         if runner is not None:
-            runner.stop()
+            runner.stop(timeout=settings.STOP_GRACE_S + 10)
         for child in reversed(children):
-            stop_process(child)
+            # The worker's runs end at their next chunk, within STOP_GRACE_S.
+            stop_process(child, timeout=settings.STOP_GRACE_S + 15)
 
 
 def start_embedded_worker() -> subprocess.Popen:
@@ -100,6 +102,10 @@ def start_embedded_worker() -> subprocess.Popen:
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    """The first SIGTERM or SIGINT stops the service; later ones are ignored, so they
+    cannot cut short the orderly stop they asked for (SIGKILL still ends it)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 

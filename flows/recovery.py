@@ -7,8 +7,10 @@ zombie detection by default). For each job the store still records as processing
 - no flow run (crash between storing the job and creating its run): create it (the API
   does the same at its start-up, see unsubmitted_jobs, for the split-up mode);
 - run Scheduled: leave it, the runner picks it up;
-- run Pending / Running / Paused / Cancelling: mark it Crashed with the reason, resubmit;
-- run Crashed, or Cancelled by a shutdown: resubmit (it resumes from its written chunks);
+- run Pending / Running / Paused / Cancelling: resubmit, and mark the dead run Crashed with
+  the id of the run that resumes the job;
+- run Crashed, or Cancelled by a stop of the service: resubmit (it resumes from its written
+  chunks), and say on the old run which run resumed it;
 - run Completed or Failed but not recorded (the process died in the state hook): record it.
 
 A job is failed with a reason instead when it cannot run again: its pinned snapshot is gone
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
 from data.jobs import JobMeta, JobStore, utc_now
 from flows.deployments import read_flow_run, submit_screen_job
@@ -78,9 +81,6 @@ async def _recover(store: JobStore, root: Path, meta: JobMeta) -> str:
     state = run.state.type.name if run.state else "SCHEDULED"
     if state == "SCHEDULED":
         return "left scheduled"
-    if state in DEAD_STATES:
-        await _mark_crashed(str(run.id))
-        return await _resubmit(store, root, meta, f"its run was left {state} by a dead process")
     if state == "COMPLETED" and _all_chunks_written(store, meta):
         store.update_job(meta.job_id, status="completed", completed_at=utc_now())
         return "recorded completed"
@@ -88,17 +88,33 @@ async def _recover(store: JobStore, root: Path, meta: JobMeta) -> str:
         reason = run.state.message or "the screening run failed"
         store.update_job(meta.job_id, status="failed", error=reason, completed_at=utc_now())
         return "recorded failed"
-    return await _resubmit(store, root, meta, f"its run ended {state}")
+    why = (
+        f"its run was left {state} by a dead process"
+        if state in DEAD_STATES
+        else f"its run ended {state}"
+    )
+    outcome = await _resubmit(store, root, meta, why)
+    resumed_by = store.get_job(meta.job_id)
+    if resumed_by is not None and resumed_by.flow_run_id != meta.flow_run_id:
+        await _link_to_resuming_run(run, state, str(resumed_by.flow_run_id))
+    return outcome
 
 
-async def _mark_crashed(flow_run_id: str) -> None:
-    from prefect.states import Crashed
+async def _link_to_resuming_run(run: Any, state: str, new_run_id: str) -> None:
+    """Say on the interrupted run which run resumes its job: the Prefect UI shows both,
+    and without this nothing tied the Crashed (or stopped) run to the one that finished."""
+    from prefect.states import Cancelled, Crashed
 
     from flows.deployments import prefect_client
 
+    if state in DEAD_STATES or state == "CRASHED":
+        said = "the service stopped while this run was active"
+        ended = Crashed(message=f"{said}; the job resumed as flow run {new_run_id}")
+    else:
+        said = (run.state.message if run.state else None) or "stopped"
+        ended = Cancelled(message=f"{said}; resumed as flow run {new_run_id}")
     client = await prefect_client()
-    message = "the service stopped while this run was active; the job resumes in a new run"
-    await client.set_flow_run_state(flow_run_id, Crashed(message=message), force=True)
+    await client.set_flow_run_state(run.id, ended, force=True)
 
 
 async def _resubmit(store: JobStore, root: Path, meta: JobMeta, why: str) -> str:

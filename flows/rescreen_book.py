@@ -61,7 +61,15 @@ def _make_job(tenant: str, version: str) -> str:
         book.mark_screened(tenant, due.select("entity_id", "source_job_id"), version)
         return "skipped: no list entry was added or changed since the book's last screen"
     meta = JobMeta(
-        job_id=new_job_id(), tenant=tenant, watchlist_version=version, origin=RESCREEN_ORIGIN
+        job_id=new_job_id(),
+        tenant=tenant,
+        watchlist_version=version,
+        origin=RESCREEN_ORIGIN,
+        # Each book entity carries its own threshold, lists and search type; these are
+        # the defaults for the ones that have none, pinned like any job's.
+        search_type=settings.DEFAULT_SEARCH_TYPE,
+        threshold=settings.DEFAULT_THRESHOLD,
+        max_matches=settings.MAX_MATCHES,
     )
     jobs.create_job(meta, rescreen_entities(due, delta=settings.RESCREEN_DELTA))
     book.record_rescreen(tenant, version, meta.job_id)

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from flows.shutdown import request_stop
+from flows.shutdown import reset as reset_stop
 from kyc import settings
 
 logger = logging.getLogger("kyc.runner")
@@ -45,13 +47,16 @@ class EmbeddedRunner:
     recovered: dict[str, str] = field(default_factory=dict)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop polling and the runs in flight (recovery resumes them), join the thread."""
+        """Stop polling; let the runs in flight end at their next chunk (recovery resumes
+        their jobs), cancel what is still running after the grace period; join the thread."""
         global _started
+        request_stop()
         if self.loop is not None and self.stopping is not None and not self.loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                 self.loop.call_soon_threadsafe(self.stopping.set)
         if self.thread is not None:
             self.thread.join(timeout)
+        reset_stop()  # stopped: nothing of this runner's is left to interrupt
         with _start_lock:
             if _started is self:
                 _started = None
@@ -63,6 +68,7 @@ def start_embedded_runner(recover: bool = True, timeout: float = 180.0) -> Embed
     with _start_lock:
         if _started is not None and _started.thread and _started.thread.is_alive():
             return _started
+        reset_stop()
         handle = EmbeddedRunner()
         handle.thread = threading.Thread(
             target=_thread_main, args=(handle, recover), name="kyc-runner", daemon=True
@@ -103,10 +109,23 @@ async def _serve(handle: EmbeddedRunner, recover: bool) -> None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(handle.stopping.wait(), settings.RUNNER_POLL_S)
     finally:
-        for task in in_flight.values():
-            task.cancel()
-        await asyncio.gather(*in_flight.values(), return_exceptions=True)
+        await _let_runs_end(in_flight)
         await close_client()
+
+
+async def _let_runs_end(in_flight: dict[Any, asyncio.Task]) -> None:
+    """A stop: runs end between chunks (flows/shutdown.py) within the grace period; the
+    ones still running then are cancelled (their jobs resume too, from their chunks)."""
+    running = [task for task in in_flight.values() if not task.done()]
+    if running:
+        logger.info("stopping: %d flow run(s) end at their next chunk", len(running))
+        _, late = await asyncio.wait(running, timeout=settings.STOP_GRACE_S)
+        for task in late:
+            logger.info(
+                "%s did not end within %.0f s: cancelled", task.get_name(), settings.STOP_GRACE_S
+            )
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
 
 def register_deployments() -> None:

@@ -2,8 +2,10 @@
 
 The job's entities and results live in the job store; Prefect sees only the job id, the
 tenant, task states and a progress artifact. Chunks that a previous run already wrote are
-skipped, so re-running a job (after a crash or a restart) resumes where it stopped. The
-terminal status is written back to the job store by the flow's state hooks.
+skipped, so re-running a job (after a crash or a restart) resumes where it stopped. The job
+store is the one source of truth for a finished job: the flow records "completed" there as
+its last step (before Prefect hears of it), its failure hook records "failed" with the
+reason. A stop of the service ends a run between chunks (flows/shutdown.py), job unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run as current_run
 from prefect.states import Cancelled, State
 
 import matching
@@ -26,9 +29,10 @@ from data.entities import SUBJECT_FIELDS
 from data.jobs import ChunkStats, JobMeta, JobStore, utc_now
 from data.store import SnapshotStore
 from flows.engine import get_index
+from flows.shutdown import INTERRUPTED, stop_requested
 from kyc import settings
 
-# Columns of the entity frame that matching.screen reads (interfaces.md section 3).
+# Columns of the entity frame that matching.screen reads: the subject and per-row options.
 QUERY_COLUMNS = ("row", *SUBJECT_FIELDS, "lists", "search_type", "threshold")
 
 
@@ -40,34 +44,39 @@ def _snapshot_root(snapshot_root: str | None) -> str:
     return snapshot_root or str(settings.SNAPSHOT_DIR)
 
 
-# --- state hooks: the job store records how the run ended ------------------------------
+# --- how the run ends, in the job store -------------------------------------------------
 
 
-def _record(flow_run: Any, **changes: Any) -> None:
-    parameters = flow_run.parameters
-    store = _store(parameters.get("store_uri"))
-    job_id = parameters["job_id"]
+def _record(store: JobStore, job_id: str, tenant: str | None, run_id: str, **changes: Any) -> None:
     meta = store.get_job(job_id)
-    if meta is None or meta.tenant != parameters.get("tenant"):
+    if meta is None or meta.tenant != tenant:
         return  # not this tenant's job: the run must not touch it
-    if meta.flow_run_id not in (None, str(flow_run.id)):
+    if meta.flow_run_id not in (None, run_id):
         return  # a newer run owns the job now; this one's ending is not the job's
+    if meta.status != "processing":
+        return  # cancelled through the API meanwhile: that is the job's end
     store.update_job(job_id, completed_at=utc_now(), **changes)
 
 
-def _on_completion(flow: Any, flow_run: Any, state: Any) -> None:
-    _record(flow_run, status="completed", error=None)
-
-
 def _on_failure(flow: Any, flow_run: Any, state: Any) -> None:
-    _record(flow_run, status="failed", error=state.message or "the screening run failed")
+    parameters = flow_run.parameters
+    store = _store(parameters.get("store_uri"))
+    reason = state.message or "the screening run failed"
+    _record(
+        store,
+        parameters["job_id"],
+        parameters.get("tenant"),
+        str(flow_run.id),
+        status="failed",
+        error=reason,
+    )
 
 
 # Crashed and Cancelled runs leave the job "processing" on purpose. A crash is the process
-# dying (Ctrl-C reaches every process of the group, a kill, out of memory); a cancellation
-# that the API did not record first is the runner shutting down. Either way the job can
-# resume from its written chunks, and start-up recovery does exactly that. A cancel asked
-# for through the API was recorded by flows.deployments.cancel_flow_run before the run stopped.
+# dying (a kill, out of memory); a stop of the service ends a run between chunks with a
+# Cancelled state (flows/shutdown.py). Either way the job resumes from its written chunks,
+# and start-up recovery does exactly that. A cancel asked for through the API was recorded
+# by flows.deployments.cancel_flow_run before the run stopped.
 
 
 # --- tasks -----------------------------------------------------------------------------
@@ -109,13 +118,15 @@ def _screen_chunk(
     start = chunk * chunk_size
     entities = store.read_entities(job_id, start, start + chunk_size)
     queries = entities.select([c for c in QUERY_COLUMNS if c in entities.columns])
+    # The options pinned when the job was accepted; the defaults only for jobs stored
+    # before options were pinned.
     results = matching.screen(
         queries,
         engine.index,
-        threshold=meta.threshold if meta.threshold is not None else settings.DEFAULT_THRESHOLD,
-        max_matches=settings.MAX_MATCHES,
+        threshold=settings.DEFAULT_THRESHOLD if meta.threshold is None else meta.threshold,
+        max_matches=settings.MAX_MATCHES if meta.max_matches is None else meta.max_matches,
         lists=meta.lists,
-        search_type=meta.search_type or "composite",
+        search_type=meta.search_type or settings.DEFAULT_SEARCH_TYPE,
     )
     if "since_version" in entities.columns:  # a delta rescreen: only the new matches
         results = _new_matches_only(results, entities["since_version"], snapshot_root, engine)
@@ -165,7 +176,6 @@ def _stored_meta(store: JobStore, job_id: str) -> JobMeta:
     name="screen_job",
     flow_run_name="{job_id}",
     persist_result=False,
-    on_completion=[_on_completion],
     on_failure=[_on_failure],
 )
 async def screen_job(
@@ -209,6 +219,11 @@ async def screen_job(
     for chunk in todo:
         if _cancelled(store, job_id):
             return Cancelled(message="cancelled through the API")
+        if stop_requested():
+            logger.info(
+                "job %s: %s (%d of %d chunks done)", job_id, INTERRUPTED, len(done), total_chunks
+            )
+            return Cancelled(message=INTERRUPTED)
         done[chunk] = await screen_chunk(store_uri, root, job_id, chunk, chunk_size)
         processed_here += done[chunk].rows
         rate = processed_here / max(time.monotonic() - started, 1e-6)
@@ -220,6 +235,9 @@ async def screen_job(
         )
     if meta.monitor or meta.origin is not None:
         await update_book(store_uri, job_id)
+    await asyncio.to_thread(
+        _record, store, job_id, tenant, str(current_run.id), status="completed", error=None
+    )
     return {
         "processed": progress.processed,
         "failed": progress.failed,

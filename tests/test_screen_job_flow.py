@@ -152,3 +152,42 @@ def test_cancelled_job_stops_before_the_next_chunk(
     assert state.is_cancelled()
     assert job_store.written_chunks(job.job_id) == []
     assert job_store.get_job(job.job_id).status == "cancelled"
+
+
+def test_a_resumed_run_keeps_the_options_pinned_at_acceptance(
+    job_store: JobStore, snapshot_store, listed_names, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pinned threshold 0.99 and one match per entity: a worker configured otherwise (a
+    lower default threshold, more matches) screens every chunk the pinned way."""
+    from kyc import settings
+
+    monkeypatch.setattr(settings, "DEFAULT_THRESHOLD", 0.3)
+    monkeypatch.setattr(settings, "MAX_MATCHES", 50)
+    job = make_job(job_store, listed_names, threshold=0.99, max_matches=1)
+    state = run_flow(job_store, snapshot_store, job)
+    assert state.is_completed(), state.message
+    results = job_store.read_results(job.job_id, 0, 100).explode("matches")
+    scores = results["matches"].struct.field("confidence_score").drop_nulls()
+    assert scores.len() > 0 and scores.min() >= 0.99
+    assert results.group_by("row").len()["len"].max() == 1
+
+
+def test_a_stop_of_the_service_ends_the_run_between_chunks(
+    job_store: JobStore, snapshot_store, listed_names
+) -> None:
+    """The job stays processing, resumable; the run says it was interrupted by a stop."""
+    from flows import shutdown
+
+    job = make_job(job_store, listed_names)
+    shutdown.request_stop()
+    try:
+        state = run_flow(job_store, snapshot_store, job)
+    finally:
+        shutdown.reset()
+    assert state.is_cancelled()
+    assert state.message == shutdown.INTERRUPTED
+    assert job_store.get_job(job.job_id).status == "processing"
+    assert job.job_id in job_store.active_jobs()
+    resumed = run_flow(job_store, snapshot_store, job)
+    assert resumed.is_completed(), resumed.message
+    assert job_store.get_job(job.job_id).status == "completed"

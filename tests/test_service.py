@@ -222,6 +222,42 @@ def test_kill_and_restart_loses_no_job(service: Service) -> None:
     assert {big, *burst} <= {job["job_id"] for job in listed["jobs"]}
 
 
+def test_a_graceful_stop_mid_job_is_no_crash(service: Service) -> None:
+    """SIGTERM in the middle of a job, then a restart: the job never reads "failed" (a
+    client would stop polling), the stop logs one line per interrupted job and no traceback,
+    and the interrupted run says in Prefect which run resumed its job."""
+    key = service.create_key()
+    job_id = submit(service, key, BIG_JOB_CHUNKS * CHUNK_SIZE, "g")
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while get_job(service, key, job_id)["processed_entities"] == 0:
+        assert time.monotonic() < deadline, service.log_tail()
+        time.sleep(0.2)
+    log = service.home / "serve.log"
+    stop_starts = log.stat().st_size
+    interrupted = JobStore(str(service.home / "jobs")).get_job(job_id)
+
+    service.signal_group(signal.SIGTERM)
+    assert service.wait_group_gone(90), "a process survived SIGTERM"
+    stopping = log.read_bytes()[stop_starts:].decode(errors="replace")
+    assert stopping.count(f"job {job_id}: interrupted by a stop") == 1, stopping[-3000:]
+    assert "Traceback" not in stopping and "Crash detected" not in stopping, stopping[-3000:]
+    assert JobStore(str(service.home / "jobs")).get_job(job_id).status == "processing"
+
+    service.start()
+    seen = []
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while not seen or seen[-1] == "processing":
+        assert time.monotonic() < deadline, service.log_tail()
+        seen.append(get_job(service, key, job_id)["job_status"])
+        time.sleep(0.2)
+    assert seen[-1] == "completed" and "failed" not in seen, seen
+    resumed = JobStore(str(service.home / "jobs")).get_job(job_id)
+    assert resumed.flow_run_id != interrupted.flow_run_id
+    prefect = f"http://127.0.0.1:{service.prefect_port}/api"
+    old_run = httpx.get(f"{prefect}/flow_runs/{interrupted.flow_run_id}", timeout=30).json()
+    assert f"resumed as flow run {resumed.flow_run_id}" in old_run["state"]["message"]
+
+
 def test_ctrl_c_stops_every_process(service: Service) -> None:
     service.signal_group(signal.SIGINT)
     assert service.wait_group_gone(90), "a process survived Ctrl-C"
