@@ -19,10 +19,13 @@ from api.auth import AuthConfig, Authenticator, AuthMiddleware
 from api.config import ApiConfig
 from api.errors import EXCEPTION_HANDLERS
 from api.ratelimit import RateLimiter
+from api.request_schema import offering_lists
 from api.routes import checks, health, jobs, watchlists
 from api.routes.common import AppState
 from data.api_keys import ApiKeyStore
 from data.jobs import JobStore
+from data.schema import LIST_CODES
+from data.store import SnapshotStore
 from flows.submitter import RunSubmitter, SubmitPolicy
 from kyc import settings
 
@@ -57,7 +60,7 @@ def create_app(
         )
     )
     limiter = RateLimiter(config.rate_limit_requests, config.rate_limit_window_s)
-    return Litestar(
+    app = Litestar(
         route_handlers=[*jobs.ROUTES, *checks.ROUTES, *watchlists.ROUTES, *health.ROUTES],
         middleware=[DefineMiddleware(AuthMiddleware, authenticator=authenticator, limiter=limiter)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
@@ -81,6 +84,16 @@ def create_app(
         state=_state(config, submitter),
         debug=False,
     )
+    # The schema is made now, offering the list codes of the snapshot serving at start-up.
+    with offering_lists(_serving_lists(config.snapshot_dir)):
+        app.openapi_schema  # noqa: B018  (generated and cached by the app on first access)
+    return app
+
+
+def _serving_lists(snapshot_dir: Path) -> frozenset[str]:
+    store = SnapshotStore(snapshot_dir)
+    version = store.current_version()
+    return store.loaded_lists(version) if version else frozenset(LIST_CODES)
 
 
 def _state(config: ApiConfig, submitter: RunSubmitter) -> Any:

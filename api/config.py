@@ -24,3 +24,6 @@ class ApiConfig:
     rate_limit_window_s: int = settings.RATE_LIMIT_WINDOW_S
     default_threshold: float = settings.DEFAULT_THRESHOLD
     max_matches: int = settings.MAX_MATCHES
+    # The lists the service is configured to load (KYC_LISTS): those the current snapshot
+    # lacks are reported as missing by GET /kyc/watchlists.
+    lists: tuple[str, ...] = tuple(settings.LISTS)

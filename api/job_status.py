@@ -1,30 +1,25 @@
-"""A job's documented fields from what the job store recorded and what Prefect says of its run.
+"""A job's documented status from the job store, the one source of truth for a finished job.
 
-The store's status wins once it is terminal (completed, failed, cancelled): the flow records
-it when it ends, so polling a finished job never calls Prefect. While the store still says
-"processing", the flow run's state type decides (design.md): a run that crashed or was
-cancelled without recording it is reported as such. flows.deployments caches Prefect's
-answers for a moment, so fifty clients polling one running job cost Prefect one read a second.
+The flow records "completed" in the job store itself, as its last step, and its failure hook
+records "failed" with the reason; a cancel through the API is recorded before the run stops.
+So a terminal status in the store is final, and GET /kyc/jobs and GET /kyc/jobs/{id} read
+the same answer. While the store says "processing", Prefect is asked about the run only to
+catch a run that failed for good but died before its hook recorded it: that failure is
+recorded here, then reported. Every other state of the run means the job will go on: Running,
+Scheduled, or Crashed / Cancelled by a stop of the service, which recovery resumes from the
+chunks already written. Such a job reads "processing", never "failed" for a while and then
+"processing" again. flows.deployments caches Prefect's answers for a moment, so fifty
+clients polling one running job cost Prefect one read a second.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
-from data.jobs import JobMeta, JobProgress
+from data.jobs import JobMeta, JobProgress, JobStore, utc_now
 from flows.deployments import flow_run_state
 
-STATE_TO_STATUS = {
-    "SCHEDULED": "processing",
-    "PENDING": "processing",
-    "RUNNING": "processing",
-    "PAUSED": "processing",
-    "CANCELLING": "processing",
-    "COMPLETED": "completed",
-    "FAILED": "failed",
-    "CRASHED": "failed",
-    "CANCELLED": "cancelled",
-}
 TERMINAL = ("completed", "failed", "cancelled")
 
 # Before a job's first chunk is measured: a nominal engine rate and the run's start-up time.
@@ -48,25 +43,38 @@ async def run_state(flow_run_id: str) -> tuple[str, str | None] | None:
         return None
 
 
-async def resolve_status(meta: JobMeta) -> tuple[str, str | None]:
-    """(job_status, error) of a job."""
+async def resolve_status(jobs: JobStore, meta: JobMeta) -> tuple[JobMeta, str, str | None]:
+    """(meta as now recorded, job_status, error) of a job."""
     if meta.status in TERMINAL or meta.flow_run_id is None:
-        return meta.status, meta.error
+        return meta, meta.status, meta.error
     state = await run_state(meta.flow_run_id)
-    if state is None:
-        return meta.status, meta.error
-    state_type, message = state
-    status = STATE_TO_STATUS.get(state_type, "processing")
-    error = (message or f"flow run {state_type.lower()}") if status == "failed" else None
-    return status, error
+    if state is None or state[0] != "FAILED":
+        return meta, "processing", None
+    reason = state[1] or "the screening run failed"
+    meta = await asyncio.to_thread(_record_failure, jobs, meta, reason)
+    return meta, meta.status, meta.error
 
 
-def estimate_completion(meta: JobMeta, progress: JobProgress | None) -> str:
-    """When a processing job should finish: the remaining rows at the measured rate."""
-    now = datetime.now(UTC)
-    done = progress.processed if progress else 0
-    remaining = max(meta.total_entities - done, 0)
-    if progress and progress.rate:
-        return iso(now + timedelta(seconds=remaining / progress.rate))
-    start = max(parse_iso(meta.created_at), now - timedelta(seconds=STARTUP_S))
-    return iso(start + timedelta(seconds=STARTUP_S + remaining / NOMINAL_RATE))
+def _record_failure(jobs: JobStore, meta: JobMeta, reason: str) -> JobMeta:
+    """Record a run's failure, unless the job moved on meanwhile (a new run, a cancel)."""
+    current = jobs.get_job(meta.job_id) or meta
+    if current.status != "processing" or current.flow_run_id != meta.flow_run_id:
+        return current
+    return jobs.update_job(meta.job_id, status="failed", error=reason, completed_at=utc_now())
+
+
+def first_estimate(meta: JobMeta) -> str:
+    """When a job just accepted should finish: its rows at the nominal rate, plus start-up.
+    Given once and kept (JobMeta.estimated_completion) until a chunk is measured."""
+    start = parse_iso(meta.created_at) + timedelta(seconds=STARTUP_S)
+    return iso(start + timedelta(seconds=meta.total_entities / NOMINAL_RATE))
+
+
+def estimate_completion(meta: JobMeta, progress: JobProgress) -> str:
+    """When a processing job should finish: the remaining rows at the measured rate, or the
+    estimate given when it was accepted while nothing is measured yet."""
+    if not progress.rate:
+        return meta.estimated_completion or first_estimate(meta)
+    remaining = max(meta.total_entities - progress.processed, 0)
+    measured_at = parse_iso(progress.updated_at) if progress.updated_at else datetime.now(UTC)
+    return iso(measured_at + timedelta(seconds=remaining / progress.rate))

@@ -1,8 +1,11 @@
-"""OpenAPI pieces Litestar cannot infer: bodies a handler parses itself, and error responses.
+"""OpenAPI pieces Litestar cannot infer: bodies a handler parses itself, error responses,
+open operations and links.
 
 POST handlers read the raw body (JSON or a file, by Content-Type), so their request body is
-declared here from the msgspec Structs in api/schemas.py. Every operation also declares the
-error responses it can give, all with the one error body.
+declared here from the msgspec Structs in api/schemas.py, with the rules of
+api/request_schema.py; query options typed as plain strings get their patterns from there
+too. Every operation also declares the error responses it can give, all with the one error
+body.
 """
 
 from __future__ import annotations
@@ -10,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, RequestBody
+from litestar.openapi.spec import Link, OpenAPIMediaType, OpenAPIResponse, Operation, RequestBody
 
+from api.request_schema import query_rules, request_schema
 from api.schemas import ErrorBody
 
 ERROR_DESCRIPTIONS = {
@@ -39,35 +42,25 @@ def errors(*codes: int) -> dict[int, ResponseSpec]:
     }
 
 
-def inline_schema(struct: type) -> dict[str, Any]:
-    """A Struct's JSON Schema with its $defs inlined, so it needs no shared components."""
-    schema = msgspec.json.schema(struct)
-    defs = schema.pop("$defs", {})
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return resolve(defs[ref.removeprefix("#/$defs/")])
-            return {key: resolve(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [resolve(item) for item in node]
-        return node
-
-    return resolve(schema)
-
-
-def with_request_body(content: dict[str, dict[str, Any]], description: str) -> type[Operation]:
-    """An Operation class that declares a request body Litestar did not see in the signature."""
+def with_request_body(
+    struct: type,
+    description: str,
+    links: dict[str, Link] | None = None,
+) -> type[Operation]:
+    """An Operation class that declares the JSON request body (a Struct of api/schemas.py)
+    that the handler parses itself, the rules of its query options, and optionally links
+    from its 200 response to the operations that follow it. Made anew for each app's schema:
+    the list codes offered are those of the app's snapshot (api/request_schema.py)."""
 
     @dataclass
     class OperationWithBody(Operation):
         def __post_init__(self) -> None:
-            media = {
-                media_type: OpenAPIMediaType(schema=schema)
-                for media_type, schema in content.items()
-            }  # type: ignore[arg-type]
+            media = {"application/json": OpenAPIMediaType(schema=request_schema(struct))}  # type: ignore[arg-type]
             self.request_body = RequestBody(content=media, description=description, required=True)
+            _apply_query_rules(self)
+            ok = (self.responses or {}).get("200")
+            if links and isinstance(ok, OpenAPIResponse):
+                ok.links = dict(links)
 
     return OperationWithBody
 
@@ -82,5 +75,35 @@ def with_download(media_types: list[str], description: str) -> type[Operation]:
             media = {media_type: OpenAPIMediaType(schema=binary) for media_type in media_types}  # type: ignore[arg-type]
             if self.responses is not None:
                 self.responses["200"] = OpenAPIResponse(description=description, content=media)
+            _apply_query_rules(self)
 
     return OperationWithDownload
+
+
+@dataclass
+class OpenOperation(Operation):
+    """An operation anyone may call: its empty security list overrides the global bearer."""
+
+    def __post_init__(self) -> None:
+        self.security = []
+
+
+def job_links() -> dict[str, Link]:
+    """From a created job (its job_id) to reading, cancelling and downloading it."""
+    job_id = {"job_id": "$response.body#/job_id"}
+    return {
+        "GetJob": Link(operation_id="GetJob", parameters=job_id, description="Poll the job"),
+        "CancelJob": Link(operation_id="CancelJob", parameters=job_id, description="Cancel it"),
+        "DownloadResults": Link(
+            operation_id="DownloadResults", parameters=job_id, description="Download results"
+        ),
+    }
+
+
+def _apply_query_rules(operation: Operation) -> None:
+    """Query options typed as plain strings get their pattern (api/request_schema.py)."""
+    rules = query_rules()
+    for parameter in operation.parameters or []:
+        name = getattr(parameter, "name", None)
+        if name in rules:
+            parameter.schema = rules[name]  # type: ignore[union-attr,assignment]

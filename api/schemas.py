@@ -153,13 +153,15 @@ class WatchlistInfo(msgspec.Struct):
     names: int
     identifiers: int
     source_date: str | None
-    source: str | None
 
 
 class Watchlists(msgspec.Struct):
     status: str
     version: str | None
     lists: list[WatchlistInfo]
+    # Lists the service is configured to screen (KYC_LISTS) that the snapshot does not hold:
+    # never screened, so never a clean result for them.
+    missing: list[str]
 
 
 class Health(msgspec.Struct):

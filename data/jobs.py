@@ -89,9 +89,14 @@ class JobMeta:
     tenant: str
     created_at: str = field(default_factory=utc_now)
     total_entities: int = 0
+    # The screening options, pinned when the job is accepted (as its snapshot is), so a run
+    # resumed on another worker screens every chunk the same way. lists None: every list
+    # of the pinned snapshot. threshold / max_matches None only in jobs stored before they
+    # were pinned (the configured defaults apply then).
     lists: list[str] | None = None
     search_type: str = "composite"
     threshold: float | None = None
+    max_matches: int | None = None
     monitor: bool = False
     watchlist_version: str | None = None
     flow_run_id: str | None = None
@@ -106,6 +111,8 @@ class JobMeta:
     attempts: int = 0
     # Who made the job: None for a client's job, "rescreen" for flows/rescreen_book.py.
     origin: str | None = None
+    # Given once when the job is accepted, kept until a chunk's rate is measured.
+    estimated_completion: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict) -> JobMeta:

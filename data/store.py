@@ -25,6 +25,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -37,7 +38,7 @@ from data.snapshot_build import LISTS_SCHEMA, write_snapshot
 POINTER = "CURRENT"
 _VERSION = re.compile(r"[0-9a-f]{16}")  # the first 16 hex digits of the content hash
 _PREVIOUS_COLUMNS = ["list_code", "entries", "parser_version", "files"]
-STATS_COLUMNS = ["list_code", "name", "entries", "names", "identifiers", "source_date", "source"]
+STATS_COLUMNS = ["list_code", "name", "entries", "names", "identifiers", "source_date"]
 
 
 class RefreshError(Exception):
@@ -112,9 +113,13 @@ class SnapshotStore:
         return Watchlist(version=resolved, lists=lists, **frames)
 
     def list_stats(self, version: str | None = None) -> pl.DataFrame:
-        """One row per list: list_code, name, entries, names, identifiers, source_date, source."""
+        """One row per list: list_code, name, entries, names, identifiers, source_date."""
         with self._connect(version) as (con, _):
             return con.sql(f"SELECT {', '.join(STATS_COLUMNS)} FROM lists ORDER BY list_code").pl()
+
+    def loaded_lists(self, version: str) -> frozenset[str]:
+        """The list codes a snapshot holds (cached: a snapshot file never changes)."""
+        return _loaded_lists(self.root, version)
 
     def diff(self, version: str | None = None) -> pl.DataFrame:
         """Entries added, removed or changed by a snapshot against the one it replaced."""
@@ -404,3 +409,9 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@lru_cache(maxsize=32)
+def _loaded_lists(root: Path, version: str) -> frozenset[str]:
+    with SnapshotStore(root)._connect(version) as (con, _):
+        return frozenset(code for (code,) in con.sql("SELECT list_code FROM lists").fetchall())

@@ -1,15 +1,17 @@
 """Every knob of the service, in one place.
 
 Each setting is an environment variable with the ``KYC_`` prefix, read once at import, with
-its default and what it is for beside it. The README lists them all. Code below the entry
-points (``data``, ``matching``) takes these values as arguments rather than importing them,
-so it stays testable; the CLI, the API and the flows pass them in.
+its default and what it is for beside it. The README lists them all. This is the ground
+floor: the CLI, the API and the flows import it; code below them (``data``, ``matching``)
+takes these values as arguments rather than importing them, so it stays testable.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from matching import config as engine_config
 
 
 def _env(name: str, default: str) -> str:
@@ -66,7 +68,11 @@ REFRESH_CRON: str = _env("REFRESH_CRON", "0 */6 * * *")
 # --- Screening -------------------------------------------------------------------------
 
 # Matches scoring below this confidence are not reported (0-1). Overridable per request.
-DEFAULT_THRESHOLD: float = _env_float("DEFAULT_THRESHOLD", 0.8)
+# Default: the threshold the engine is calibrated at (matching/config.py).
+DEFAULT_THRESHOLD: float = _env_float("DEFAULT_THRESHOLD", engine_config.DEFAULT_THRESHOLD)
+
+# The search type of a request that names none (api.md: composite).
+DEFAULT_SEARCH_TYPE: str = "composite"
 
 # At most this many matches are reported per screened entity, best first.
 MAX_MATCHES: int = _env_int("MAX_MATCHES", 10)
@@ -119,13 +125,17 @@ PREFECT_PORT: int = _env_int("PREFECT_PORT", 4200)
 SERVE_MODE: str = _env("SERVE_MODE", "all")
 
 # Embedded runner: seconds between polls for new runs (a new job waits up to this long),
-# and how many job runs execute at once (each is a child process holding a list index).
+# and how many flow runs it executes at once (in its one process, sharing one list index).
 RUNNER_POLL_S: float = _env_float("RUNNER_POLL_S", 1.0)
 RUNNER_LIMIT: int = _env_int("RUNNER_LIMIT", 2)
 
 # Niceness of a `kyc serve --mode worker` process (the embedded runner included): screening
 # is batch work and should not slow the API's answers on the same machine (0 = no change).
 WORKER_NICE: int = _env_int("WORKER_NICE", 10)
+
+# On a stop, runs in flight end at their next chunk (their jobs resume at the next start);
+# a run still going after this many seconds is cancelled (and resumes the same way).
+STOP_GRACE_S: float = _env_float("STOP_GRACE_S", 20.0)
 
 # Recovery fails a job with a reason instead of resuming it after this many flow runs.
 MAX_JOB_ATTEMPTS: int = _env_int("MAX_JOB_ATTEMPTS", 5)

@@ -9,7 +9,7 @@ from __future__ import annotations
 # --- Result -----------------------------------------------------------------------------
 
 # Matches scoring below this are not reported. Calibrated on cases.csv (F1) and on Faker
-# non-listed names (false alerts); kyc/settings.py DEFAULT_THRESHOLD mirrors it.
+# non-listed names (false alerts); the service's KYC_DEFAULT_THRESHOLD defaults to it.
 DEFAULT_THRESHOLD = 0.8
 
 # --- Normalisation ----------------------------------------------------------------------

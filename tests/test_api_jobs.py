@@ -224,9 +224,12 @@ def test_concurrent_retries_make_one_job(client: TestClient, headers: dict[str, 
 def test_job_status_follows_the_flow_run_state(
     tmp_path, headers: dict[str, str], served_snapshot: str
 ) -> None:
-    """A job the store still records as processing takes its status from its Prefect run."""
+    """A job the store still records as processing reads "failed" only when its run failed
+    for good, and then the store records it, so the job list agrees at once. A run crashed or
+    stopped with the service resumes: its job reads "processing", never "failed" for a while.
+    """
     from prefect import flow, get_client
-    from prefect.states import Cancelled, Crashed, Failed, Running
+    from prefect.states import Cancelled, Completed, Crashed, Failed, Running
 
     from data.entities import entities_from_records
     from data.jobs import JobMeta, JobStore, new_job_id
@@ -242,9 +245,10 @@ def test_job_status_follows_the_flow_run_state(
     entities = entities_from_records([{"subject": {"full_name": "Ann Example"}}])
     expected = {
         "running": (Running(), "processing", None),
-        "crashed": (Crashed(message="worker lost"), "failed", "worker lost"),
+        "crashed": (Crashed(message="worker lost"), "processing", None),
+        "stopped": (Cancelled(message="interrupted by a stop"), "processing", None),
+        "completed, not yet recorded": (Completed(), "processing", None),
         "failed": (Failed(message="chunk 3 failed"), "failed", "chunk 3 failed"),
-        "cancelled": (Cancelled(), "cancelled", None),
     }
     jobs = {}
     for name, (state, _, _) in expected.items():
@@ -257,6 +261,11 @@ def test_job_status_follows_the_flow_run_state(
             assert body["job_status"] == status, (name, body)
             assert body.get("error") == error, (name, body)
             assert ("completed_at" in body) == (status != "processing")
+        listed = probe_client.get("/kyc/jobs", headers=headers).json()["jobs"]
+    statuses = {job["job_id"]: job["job_status"] for job in listed}
+    assert {name: statuses[job_id] for name, job_id in jobs.items()} == {
+        name: status for name, (_, status, _) in expected.items()
+    }
 
 
 def test_a_burst_of_submissions_is_accepted_and_completes(
@@ -326,3 +335,133 @@ def test_cancel_while_the_run_is_being_created(client: TestClient, headers: dict
         )
     job = client.get(f"/kyc/jobs/{last}", headers=headers).json()
     assert job["job_status"] == "cancelled" and job["processed_entities"] == 0, job
+
+
+# --- hardening: what a black-box test found ------------------------------------------------
+
+
+def test_a_list_the_snapshot_does_not_hold_is_refused_never_screened_clean(
+    client: TestClient, headers: dict[str, str], snapshot_store
+) -> None:
+    """The shared folder has no EU file: "eu" is known but not loaded."""
+    loaded = set(snapshot_store.list_stats()["list_code"])
+    assert "eu" not in loaded
+    subject = {"full_name": "Vladimir Putin"}
+    for body in ({"subject": subject, "lists": ["eu"]}, {"subject": subject, "list_name": "eu"}):
+        response = client.post("/kyc", json=body, headers=headers)
+        assert response.status_code == 400, response.text
+        assert "'eu' is not loaded" in response.json()["details"][0]["message"]
+    before = len(client.get("/kyc/jobs?limit=1000", headers=headers).json()["jobs"])
+    job_level = {"entities": [{"subject": subject}], "lists": ["ofac", "eu"]}
+    entity_level = {"entities": [{"subject": subject, "lists": ["eu"]}]}
+    for body in (job_level, entity_level):
+        response = client.post("/kyc/jobs", json=body, headers=headers)
+        assert response.status_code == 400, response.text
+        assert response.json()["details"][0]["loc"] in ("lists", "entities[0].lists")
+    csv = {**headers, "Content-Type": "text/csv"}
+    response = client.post("/kyc/jobs?lists=eu", content=b"full_name\nAnn Example\n", headers=csv)
+    assert response.status_code == 400, response.text
+    after = len(client.get("/kyc/jobs?limit=1000", headers=headers).json()["jobs"])
+    assert after == before, "a refused request created a job"
+    checked = client.post("/kyc", json={"subject": subject}, headers=headers).json()
+    assert set(checked["lists_checked"]) == loaded
+    listing = client.get("/kyc/watchlists", headers=headers).json()
+    assert "eu" in listing["missing"]
+    assert all("source" not in item for item in listing["lists"]), "a server path leaked"
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type", "body"),
+    [
+        ("/kyc", "application/json", b'{"subject": {"full_name": "\xff\xfe"}}'),
+        ("/kyc/jobs", "application/json", b'{"entities": [{"subject": {"full_name": "\xff"}}]}'),
+        ("/kyc/jobs", "application/x-ndjson", b'{"full_name": "\xffAnn"}\n'),
+        ("/kyc/jobs", "text/csv", b"full_name\n\xffAnn\n"),
+        ("/kyc", "application/json", b'{"subject": ' + b"[" * 992 + b"]" * 992 + b"}"),
+        ("/kyc/jobs", "application/json", b'{"entities": ' + b"[" * 992 + b"]" * 992 + b"}"),
+        ("/kyc/jobs", "application/json", b"[" * 5000 + b"]" * 5000),
+    ],
+)
+def test_undecodable_and_deep_bodies_are_400(
+    client: TestClient, headers: dict[str, str], path: str, content_type: str, body: bytes
+) -> None:
+    response = client.post(path, content=body, headers={**headers, "Content-Type": content_type})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "bad_request"
+
+
+def test_json_sent_as_text_plain_is_415(client: TestClient, headers: dict[str, str]) -> None:
+    plain = {**headers, "Content-Type": "text/plain"}
+    job = json.dumps({"entities": [{"subject": {"full_name": "Ann Example"}}]})
+    assert client.post("/kyc/jobs", content=job, headers=plain).status_code == 415
+    check = json.dumps({"subject": {"full_name": "Ann Example"}})
+    response = client.post("/kyc", content=check, headers=plain)
+    assert response.status_code == 415
+    assert response.json()["error"] == "unsupported_media_type"
+
+
+def test_job_rows_follow_the_single_checks_rules(
+    client: TestClient, headers: dict[str, str]
+) -> None:
+    for name in ("😀😀", "!!!", "Mr."):
+        check = client.post("/kyc", json={"subject": {"full_name": name}}, headers=headers)
+        job = client.post(
+            "/kyc/jobs", json={"entities": [{"subject": {"full_name": name}}]}, headers=headers
+        )
+        assert check.status_code == job.status_code == 400, (name, check.text, job.text)
+
+
+def test_cursors_are_opaque_and_bound_to_their_job_and_filter(
+    client: TestClient, headers: dict[str, str], listed: pl.DataFrame
+) -> None:
+    names = [*listed["primary_name"].to_list(), *UNLISTED]
+    entities = [{"entity_id": f"p{i}", "subject": {"full_name": n}} for i, n in enumerate(names)]
+    jobs = [
+        client.post("/kyc/jobs", json={"entities": entities}, headers=headers).json()["job_id"]
+        for _ in range(2)
+    ]
+    for job_id in jobs:
+        assert wait_until_finished(client, headers, job_id)["job_status"] == "completed"
+    first, second = jobs
+    page = client.get(f"/kyc/jobs/{first}?limit=2", headers=headers).json()
+    cursor = page["next_cursor"]
+    assert cursor and not cursor.isdigit()
+    following = client.get(f"/kyc/jobs/{first}?limit=2&cursor={cursor}", headers=headers)
+    assert [r["entity_id"] for r in following.json()["results"]] == ["p2", "p3"]
+    refused = [
+        f"/kyc/jobs/{second}?limit=2&cursor={cursor}",  # another job
+        f"/kyc/jobs/{first}?limit=2&only_matches=true&cursor={cursor}",  # another filter
+        f"/kyc/jobs/{first}?cursor=garbage",
+        f"/kyc/jobs/{first}?cursor=2",  # the old plain offsets
+        f"/kyc/jobs/{first}?cursor={cursor[:-2]}",  # damaged
+        "/kyc/jobs?cursor=garbage",
+        f"/kyc/jobs?cursor={cursor}",  # a results cursor on the job list
+    ]
+    for url in refused:
+        response = client.get(url, headers=headers)
+        assert response.status_code == 400, (url, response.text)
+        assert response.json()["details"][0]["loc"] == "query.cursor"
+    listing = client.get("/kyc/jobs?limit=1", headers=headers).json()
+    more = client.get(f"/kyc/jobs?limit=1&cursor={listing['next_cursor']}", headers=headers)
+    assert more.status_code == 200
+    assert more.json()["jobs"][0]["job_id"] != listing["jobs"][0]["job_id"]
+
+
+def test_the_first_estimate_holds_until_a_chunk_is_measured(
+    client: TestClient, headers: dict[str, str]
+) -> None:
+    """The estimate given at acceptance is stored with the job and read back unchanged,
+    however often and late a client polls, until a chunk's rate is measured."""
+    from api.job_status import estimate_completion
+    from data.jobs import JobProgress, JobStore
+
+    entities = [{"subject": {"full_name": f"{UNLISTED[0]} {i}"}} for i in range(20)]
+    created = client.post("/kyc/jobs", json={"entities": entities}, headers=headers).json()
+    meta = JobStore(settings.JOB_STORE_URI).get_job(created["job_id"])
+    assert meta is not None and meta.estimated_completion == created["estimated_completion"]
+    unmeasured = JobProgress()
+    first = estimate_completion(meta, unmeasured)
+    time.sleep(1.1)
+    assert estimate_completion(meta, unmeasured) == first == created["estimated_completion"]
+    measured = JobProgress(processed=10, rate=5.0, updated_at=meta.created_at)
+    assert estimate_completion(meta, measured) != first  # 10 left at 5/s after creation

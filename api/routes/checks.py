@@ -14,10 +14,17 @@ from litestar import Request, post
 from api.auth import requires
 from api.config import ApiConfig
 from api.errors import ApiError
-from api.openapi import errors, inline_schema, with_request_body
-from api.routes.common import decode_json_object, options_from, state_of
+from api.openapi import errors, with_request_body
+from api.routes.common import (
+    decode_json_object,
+    options_from,
+    require_snapshot,
+    serving_snapshot,
+    state_of,
+)
 from api.schemas import CheckRequest, CheckResult
 from data.entities import entities_from_records
+from kyc import settings
 from matching.version import ENGINE_VERSION
 
 if TYPE_CHECKING:
@@ -29,17 +36,17 @@ if TYPE_CHECKING:
     guards=[requires("kyc:create")],
     status_code=200,
     summary="Screen one subject now",
-    operation_class=with_request_body(
-        {"application/json": inline_schema(CheckRequest)}, "One subject"
-    ),
+    operation_id="CheckSubject",
+    operation_class=with_request_body(CheckRequest, "One subject"),
     responses=errors(400, 401, 403, 429, 413, 503),
 )
 async def check(request: Request) -> CheckResult:
     state = state_of(request)
-    if request.content_type[0] not in ("application/json", "", "text/plain"):
+    if request.content_type[0] not in ("application/json", ""):
         raise ApiError(415, "POST /kyc takes a JSON body (application/json)")
+    version, loaded_lists = serving_snapshot(state)
     data = decode_json_object(await request.body())
-    options = options_from(data)
+    options = options_from(data, loaded_lists)
     record = {
         "subject": data.get("subject"),
         "lists": options.lists,
@@ -47,10 +54,11 @@ async def check(request: Request) -> CheckResult:
     }
     if record["subject"] is None:
         raise ApiError(400, "subject is required", [{"loc": "subject", "message": "required"}])
-    entity = entities_from_records([record], prefix="")
+    entity = entities_from_records([record], prefix="", loaded_lists=loaded_lists)
+    version = require_snapshot(version)
     started = time.perf_counter()
     threshold = state.config.default_threshold if options.threshold is None else options.threshold
-    engine, result = await asyncio.to_thread(_screen, state.config, entity, threshold)
+    engine, result = await asyncio.to_thread(_screen, state.config, version, entity, threshold)
     row = result.row(0, named=True)
     if row["status"] != "completed":
         raise ApiError(
@@ -67,7 +75,7 @@ async def check(request: Request) -> CheckResult:
         is_match=bool(row["is_match"]),
         match_count=len(matches),
         matches=matches,  # type: ignore[arg-type]  # plain dicts in the Match shape
-        lists_checked=options.lists or _loaded_lists(engine),
+        lists_checked=options.lists or sorted(loaded_lists),
         watchlist_version=engine.version,
         engine_version=ENGINE_VERSION,
         processing_time_ms=round((time.perf_counter() - started) * 1000, 3),
@@ -75,14 +83,15 @@ async def check(request: Request) -> CheckResult:
 
 
 def _screen(
-    config: ApiConfig, entity: pl.DataFrame, threshold: float
+    config: ApiConfig, version: str, entity: pl.DataFrame, threshold: float
 ) -> tuple[Engine, pl.DataFrame]:
-    """The engine of the current snapshot (built once per process) and its verdict."""
+    """The engine of the snapshot the request was validated against (built once per
+    process) and its verdict."""
     import matching
     from flows.engine import SnapshotGone, get_index
 
     try:
-        engine = get_index(config.snapshot_dir)
+        engine = get_index(config.snapshot_dir, version)
     except SnapshotGone as error:
         raise ApiError(503, f"no watchlist snapshot is available: {error}") from None
     lists = entity["lists"][0]
@@ -92,13 +101,9 @@ def _screen(
         threshold=threshold,
         max_matches=config.max_matches,
         lists=list(lists) if lists is not None else None,
-        search_type=entity["search_type"][0] or "composite",
+        search_type=entity["search_type"][0] or settings.DEFAULT_SEARCH_TYPE,
     )
     return engine, result
-
-
-def _loaded_lists(engine: Engine) -> list[str]:
-    return sorted(engine.watchlist.lists["list_code"].to_list())
 
 
 ROUTES = [check]

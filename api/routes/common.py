@@ -12,9 +12,18 @@ from litestar import Request
 from api.auth import Principal, principal_of
 from api.config import ApiConfig
 from api.errors import ApiError
-from data.entities import NO_MODEL_MESSAGE, NO_MODEL_SEARCH_TYPES, SEARCH_TYPES, type_error_details
+from data.entities import (
+    BLANKS,
+    NO_MODEL_MESSAGE,
+    NO_MODEL_SEARCH_TYPES,
+    SEARCH_TYPES,
+    decode_json,
+    list_code_problem,
+    type_error_details,
+)
 from data.jobs import JobMeta, JobStore
 from data.schema import LIST_CODES
+from data.store import SnapshotNotFoundError, SnapshotStore
 
 
 @dataclass
@@ -24,6 +33,8 @@ class AppState:
     config: ApiConfig
     jobs: JobStore
     idempotency_locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
+    # Held while a job body is parsed and validated (api/routes/jobs.py says why).
+    parse_slot: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
 
 
 def state_of(request: Request) -> AppState:
@@ -40,12 +51,7 @@ def decode_json_object(body: bytes) -> dict[str, Any]:
         raise ApiError(
             400, "the request body is empty", [{"loc": "body", "message": "expected a JSON object"}]
         )
-    try:
-        data = msgspec.json.decode(body)
-    except msgspec.DecodeError as error:
-        raise ApiError(
-            400, "the body is not valid JSON", [{"loc": "body", "message": str(error)}]
-        ) from None
+    data = decode_json(body)
     if not isinstance(data, dict):
         raise ApiError(
             400, "expected a JSON object", [{"loc": "body", "message": "expected a JSON object"}]
@@ -63,7 +69,7 @@ class Options(msgspec.Struct):
     monitor: bool = False
 
 
-def options_from(data: dict[str, Any]) -> Options:
+def options_from(data: dict[str, Any], loaded_lists: frozenset[str]) -> Options:
     """The options in a JSON body, type-checked and validated, or a 400 naming the field."""
     raw = {name: data[name] for name in Options.__struct_fields__ if name in data}
     try:
@@ -73,25 +79,25 @@ def options_from(data: dict[str, Any]) -> Options:
         for detail in details:
             detail["loc"] = detail["loc"].lstrip(".")
         raise ApiError(400, "invalid request options", details) from None
-    return checked(options)
+    return checked(options, loaded_lists)
 
 
-def checked(options: Options) -> Options:
-    """Known lists and search type, a threshold in 0-1; list_name folded into lists."""
+def checked(options: Options, loaded_lists: frozenset[str]) -> Options:
+    """Lists the snapshot holds, a known search type, a threshold in 0-1; list_name folded
+    into lists. A list the snapshot lacks is refused: screening it would look clean."""
     details = []
     lists = options.lists
     if options.list_name is not None:
         lists = [*(lists or []), options.list_name]
     if lists is not None:
-        lists = [code.strip().lower() for code in lists if code.strip()]
-        unknown = [code for code in lists if code not in LIST_CODES]
-        if unknown:
-            known = ", ".join(LIST_CODES)
-            loc = "list_name" if options.lists is None else "lists"
-            details.append(
-                {"loc": loc, "message": f"unknown list {', '.join(unknown)}; known: {known}"}
-            )
-    search_type = options.search_type.strip().lower() if options.search_type else None
+        lists = list(dict.fromkeys(code.strip(BLANKS).lower() for code in lists))
+        loc = "list_name" if options.lists is None else "lists"
+        details += [
+            {"loc": loc, "message": problem}
+            for code in lists
+            if (problem := list_code_problem(code, loaded_lists))
+        ]
+    search_type = options.search_type.strip(BLANKS).lower() if options.search_type else None
     if search_type in NO_MODEL_SEARCH_TYPES:
         details.append({"loc": "search_type", "message": NO_MODEL_MESSAGE})
     elif search_type is not None and search_type not in SEARCH_TYPES:
@@ -104,6 +110,26 @@ def checked(options: Options) -> Options:
     if details:
         raise ApiError(400, "invalid request options", details)
     return Options(lists or None, None, search_type, threshold, options.monitor)
+
+
+def serving_snapshot(state: AppState) -> tuple[str | None, frozenset[str]]:
+    """The serving snapshot's version and list codes. Without a snapshot yet: None, and
+    every known list, so a request is still checked in full before it gets its 503."""
+    store = SnapshotStore(state.config.snapshot_dir)
+    version = store.current_version()
+    if version is None:
+        return None, frozenset(LIST_CODES)
+    try:
+        return version, store.loaded_lists(version)
+    except SnapshotNotFoundError as error:  # switched and pruned this instant
+        raise ApiError(503, f"the watchlist snapshot is changing; retry ({error})") from None
+
+
+def require_snapshot(version: str | None) -> str:
+    """The version, or a 503: without lists a request could only fail, so nothing is made."""
+    if version is None:
+        raise ApiError(503, "no watchlist snapshot is loaded yet; retry once the lists are loaded")
+    return version
 
 
 def owned_job(state: AppState, job_id: str, principal: Principal) -> JobMeta:

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from litestar import Request, get
 
+from api.openapi import OpenOperation
 from api.routes.common import state_of
 from api.schemas import Health
 from data.store import SnapshotStore
 
 
-@get("/health", summary="Liveness and the serving watchlist snapshot", security=[])
+@get(
+    "/health",
+    summary="Liveness and the serving watchlist snapshot",
+    operation_id="Health",
+    operation_class=OpenOperation,
+)
 async def health(request: Request) -> Health:
     version = SnapshotStore(state_of(request).config.snapshot_dir).current_version()
     return Health(status="ok", watchlist_version=version)

@@ -18,10 +18,11 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
 from litestar.response import Stream
 from msgspec import UNSET
 
+from api import cursors
 from api.auth import requires
 from api.errors import ApiError
-from api.job_status import TERMINAL, estimate_completion, resolve_status
-from api.openapi import errors, inline_schema, with_download, with_request_body
+from api.job_status import TERMINAL, estimate_completion, first_estimate, resolve_status
+from api.openapi import errors, job_links, with_download, with_request_body
 from api.routes.common import (
     AppState,
     Options,
@@ -30,14 +31,16 @@ from api.routes.common import (
     decode_json_object,
     options_from,
     owned_job,
+    require_snapshot,
+    serving_snapshot,
     state_of,
 )
 from api.schemas import JobCreated, JobList, JobRequest, JobStatus, JobSummary
 from data.entities import entities_from_records, read_entities
 from data.jobs import JobMeta, new_job_id, utc_now
 from data.results import iter_result_bytes, result_json
-from data.store import SnapshotStore
 from flows.submitter import RunSubmitter
+from kyc import settings
 
 # Body Content-Types a job accepts, and the entity format each one is.
 BODY_FORMATS = {
@@ -74,9 +77,8 @@ FILE_BODY_NOTE = (
     guards=[requires("kyc:create")],
     status_code=200,
     summary="Create a batch screening job",
-    operation_class=with_request_body(
-        {"application/json": inline_schema(JobRequest)}, FILE_BODY_NOTE
-    ),
+    operation_id="CreateJob",
+    operation_class=with_request_body(JobRequest, FILE_BODY_NOTE, job_links()),
     responses=errors(400, *PROTECTED, 413, 415, 503),
 )
 async def create_job(
@@ -110,12 +112,12 @@ async def create_job(
     async with lock:
         existing = state.jobs.find_by_idempotency_key(principal.tenant, idempotency_key)
         if existing is not None:  # a retry: the first job, whatever this body says
-            return await _created(existing)
+            return await _created(state, existing)
         return await _accept(request, state, fmt, query, idempotency_key)
 
 
 def _body_format(content_type: str) -> str:
-    if content_type in ("", "text/plain"):  # clients that send no type mean JSON
+    if content_type == "":  # a client that sends no type at all means JSON
         return "json"
     if content_type not in BODY_FORMATS:
         raise ApiError(
@@ -131,45 +133,53 @@ def _query_options(
     threshold: float | None,
     monitor: bool,
 ) -> Options:
-    codes = [code for code in lists.split(",") if code.strip()] if lists is not None else None
+    codes = lists.split(",") if lists is not None else None  # a blank code is an error
     return Options(codes, list_name, search_type, threshold, monitor)
 
 
 async def _accept(
     request: Request, state: AppState, fmt: str, query: Options, key: str | None
 ) -> JobCreated:
+    version, loaded_lists = serving_snapshot(state)
     body = await request.body()
-    entities, options = await asyncio.to_thread(
-        _parse_job, body, fmt, query, state.config.max_entities_per_job
-    )
-    version = SnapshotStore(state.config.snapshot_dir).current_version()
-    if version is None:  # the job could only fail: say so now, create nothing
-        raise ApiError(503, "no watchlist snapshot is loaded yet; retry once the lists are loaded")
+    # One body parsed at a time: parsing holds the GIL in long C calls, and thirty bodies
+    # parsed at once made the event loop wait its turn behind all of them (polls stalled).
+    async with state.parse_slot:
+        entities, options = await asyncio.to_thread(
+            _parse_job, body, fmt, query, state.config.max_entities_per_job, loaded_lists
+        )
     meta = JobMeta(
         job_id=new_job_id(),
         tenant=caller(request).tenant,
         lists=options.lists,
-        search_type=options.search_type or "composite",
-        threshold=options.threshold,
+        search_type=options.search_type or settings.DEFAULT_SEARCH_TYPE,
+        threshold=state.config.default_threshold
+        if options.threshold is None
+        else options.threshold,
+        max_matches=state.config.max_matches,
         monitor=options.monitor,
-        watchlist_version=version,
+        watchlist_version=require_snapshot(version),
         idempotency_key=key,
+        total_entities=entities.height,
     )
+    meta = replace(meta, estimated_completion=first_estimate(meta))
     await asyncio.to_thread(state.jobs.create_job, meta, entities)
     # Stored, so accepted: the flow run is created in the background (flows/submitter.py).
     _submitter(request).submit(meta.job_id)
-    return await _created(replace(meta, total_entities=entities.height), just_submitted=True)
+    return await _created(state, meta, just_submitted=True)
 
 
 def _submitter(request: Request) -> RunSubmitter:
     return request.app.state.submitter
 
 
-def _parse_job(body: bytes, fmt: str, query: Options, max_entities: int) -> tuple[Any, Options]:
+def _parse_job(
+    body: bytes, fmt: str, query: Options, max_entities: int, loaded_lists: frozenset[str]
+) -> tuple[Any, Options]:
     """Validate a whole job body (runs in a worker thread: a big file takes a second)."""
     if fmt == "json":
         data = decode_json_object(body)
-        options = options_from(data)
+        options = options_from(data, loaded_lists)
         records = data.get("entities")
         if records is None:
             raise ApiError(
@@ -177,9 +187,9 @@ def _parse_job(body: bytes, fmt: str, query: Options, max_entities: int) -> tupl
             )
         if isinstance(records, list) and len(records) > max_entities:
             raise _too_many(len(records), max_entities)
-        return entities_from_records(records), options
-    options = checked(query)
-    entities = read_entities(body, fmt)  # type: ignore[arg-type]
+        return entities_from_records(records, loaded_lists=loaded_lists), options
+    options = checked(query, loaded_lists)
+    entities = read_entities(body, fmt, loaded_lists)  # type: ignore[arg-type]
     if entities.height > max_entities:
         raise _too_many(entities.height, max_entities)
     return entities, options
@@ -190,16 +200,20 @@ def _too_many(count: int, limit: int) -> ApiError:
     return ApiError(400, message, [{"loc": "entities", "message": message}])
 
 
-async def _created(meta: JobMeta, just_submitted: bool = False) -> JobCreated:
+async def _created(state: AppState, meta: JobMeta, just_submitted: bool = False) -> JobCreated:
     """The creation response; a job submitted this instant is processing (no Prefect call)."""
-    status = "processing" if just_submitted else (await resolve_status(meta))[0]
+    status = "processing"
+    if not just_submitted:
+        meta, status, _ = await resolve_status(state.jobs, meta)
     return JobCreated(
         status="success",
         job_id=meta.job_id,
         total_entities=meta.total_entities,
         job_status=status,
         created_at=meta.created_at,
-        estimated_completion=estimate_completion(meta, None) if status == "processing" else UNSET,
+        estimated_completion=(meta.estimated_completion or first_estimate(meta))
+        if status == "processing"
+        else UNSET,
         watchlist_version=meta.watchlist_version,
     )
 
@@ -207,6 +221,7 @@ async def _created(meta: JobMeta, just_submitted: bool = False) -> JobCreated:
 @get(
     "/kyc/jobs/{job_id:str}",
     guards=[requires("kyc:read")],
+    operation_id="GetJob",
     summary="A job's status, counts and (when completed) a page of results",
     responses=errors(400, *PROTECTED, 404),
 )
@@ -221,9 +236,10 @@ async def get_job(
 ) -> JobStatus:
     state = state_of(request)
     meta = owned_job(state, job_id, caller(request))
+    scope = cursors.results_scope(job_id, only_matches)
+    offset = int(cursors.position(cursor, scope) or 0)
     body = await job_status(state, meta)
     if body.job_status == "completed":
-        offset = _offset(cursor)
         page = await asyncio.to_thread(
             state.jobs.read_results, job_id, offset, limit + 1, only_matches
         )
@@ -231,23 +247,13 @@ async def get_job(
         page = page.head(limit)
         lines = result_json(page).to_list() if page.height and "matches" in page.columns else []
         body.results = msgspec.Raw(("[" + ",".join(lines) + "]").encode())  # type: ignore[assignment]
-        body.next_cursor = str(offset + limit) if more else None
+        body.next_cursor = cursors.issue(scope, offset + limit) if more else None
     return body
-
-
-def _offset(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    if not cursor.isdigit():
-        raise ApiError(
-            400, "invalid cursor", [{"loc": "query.cursor", "message": "use next_cursor as given"}]
-        )
-    return int(cursor)
 
 
 async def job_status(state: AppState, meta: JobMeta) -> JobStatus:
     """The documented job fields (without results) from the store and the flow run's state."""
-    status, error = await resolve_status(meta)
+    meta, status, error = await resolve_status(state.jobs, meta)
     progress = state.jobs.progress(meta.job_id)
     return JobStatus(
         status="success",
@@ -276,6 +282,7 @@ async def job_status(state: AppState, meta: JobMeta) -> JobStatus:
 @get(
     "/kyc/jobs",
     guards=[requires("kyc:read")],
+    operation_id="ListJobs",
     summary="The caller's jobs, newest first",
     responses=errors(400, *PROTECTED),
 )
@@ -285,9 +292,12 @@ async def list_jobs(
     cursor: FromQuery[str | None] = None,
 ) -> JobList:
     state, principal = state_of(request), caller(request)
-    jobs, next_cursor = await asyncio.to_thread(
-        state.jobs.list_jobs, principal.tenant, limit, cursor
+    scope = cursors.jobs_scope(principal.tenant)
+    after = cursors.position(cursor, scope)
+    jobs, next_key = await asyncio.to_thread(
+        state.jobs.list_jobs, principal.tenant, limit, None if after is None else str(after)
     )
+    next_cursor = None if next_key is None else cursors.issue(scope, next_key)
     summaries = [
         JobSummary(
             job_id=meta.job_id,
@@ -306,6 +316,7 @@ async def list_jobs(
 @get(
     "/kyc/jobs/{job_id:str}/results",
     guards=[requires("kyc:export")],
+    operation_id="DownloadResults",
     summary="Download all results of a completed job as CSV, NDJSON or Parquet",
     operation_class=with_download(list(DOWNLOADS.values()), "All results, streamed"),
     responses=errors(400, *PROTECTED, 404, 409),
@@ -320,7 +331,7 @@ async def download_results(
     state = state_of(request)
     meta = owned_job(state, job_id, caller(request))
     fmt = _download_format(format, request.headers.get("accept", ""))
-    status, _ = await resolve_status(meta)
+    meta, status, _ = await resolve_status(state.jobs, meta)
     if status != "completed":
         raise ApiError(409, f"job {job_id} is {status}; results are downloadable once it completes")
     chunks = iter_result_bytes(state.jobs.iter_results(job_id), fmt)  # type: ignore[arg-type]
@@ -349,13 +360,14 @@ def _download_format(requested: str | None, accept: str) -> str:
     "/kyc/jobs/{job_id:str}/cancel",
     guards=[requires("kyc:create")],
     status_code=200,
+    operation_id="CancelJob",
     summary="Cancel a job that is still processing",
-    responses=errors(*PROTECTED, 404, 409),
+    responses=errors(400, *PROTECTED, 404, 409),
 )
 async def cancel_job(request: Request, job_id: FromPath[str]) -> JobStatus:
     state = state_of(request)
     meta = owned_job(state, job_id, caller(request))
-    status, _ = await resolve_status(meta)
+    meta, status, _ = await resolve_status(state.jobs, meta)
     if status in ("completed", "failed"):
         raise ApiError(409, f"job {job_id} already {status}")
     if status == "processing":

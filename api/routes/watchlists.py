@@ -1,4 +1,4 @@
-"""GET /kyc/watchlists: the loaded lists and the current snapshot version."""
+"""GET /kyc/watchlists: the loaded lists, the configured lists that are missing, the version."""
 
 from __future__ import annotations
 
@@ -16,14 +16,16 @@ from data.store import SnapshotStore
 @get(
     "/kyc/watchlists",
     guards=[requires("watchlist:read")],
-    summary="Loaded lists: code, name, entry and name counts, source date; the snapshot version",
+    operation_id="ListWatchlists",
+    summary="Loaded lists (code, name, counts, source date), configured lists not loaded, version",
     responses=errors(401, 403, 429),
 )
 async def watchlists(request: Request) -> Watchlists:
-    store = SnapshotStore(state_of(request).config.snapshot_dir)
+    config = state_of(request).config
+    store = SnapshotStore(config.snapshot_dir)
     version = store.current_version()
     if version is None:
-        return Watchlists(status="success", version=None, lists=[])
+        return Watchlists(status="success", version=None, lists=[], missing=list(config.lists))
     stats = await asyncio.to_thread(store.list_stats, version)
     lists = [
         WatchlistInfo(
@@ -33,11 +35,12 @@ async def watchlists(request: Request) -> Watchlists:
             names=int(row["names"] or 0),
             identifiers=int(row["identifiers"] or 0),
             source_date=None if row["source_date"] is None else str(row["source_date"]),
-            source=None if row["source"] is None else str(row["source"]),
         )
         for row in stats.iter_rows(named=True)
     ]
-    return Watchlists(status="success", version=version, lists=lists)
+    loaded = {info.code for info in lists}
+    missing = [code for code in config.lists if code not in loaded]
+    return Watchlists(status="success", version=version, lists=lists, missing=missing)
 
 
 ROUTES = [watchlists]

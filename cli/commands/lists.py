@@ -59,7 +59,8 @@ def refresh(
 
 @app.command()
 def show() -> None:
-    """The current snapshot version and, per list, its counts and source date."""
+    """The current snapshot version and, per list, its counts and source date; the
+    configured lists it does not hold."""
     store = SnapshotStore(settings.SNAPSHOT_DIR)
     try:
         version = store.current_version()
@@ -80,7 +81,14 @@ def show() -> None:
             f"{row['identifiers']:,}",
             row["source_date"] or "",
         )
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    missing = [code for code in settings.LISTS if code not in set(stats["list_code"])]
+    if missing:
+        console.print(
+            f"not loaded (in KYC_LISTS, but not in this snapshot; never screened): "
+            f"{', '.join(missing)}"
+        )
 
 
 def _print_report(report: RefreshReport) -> None:

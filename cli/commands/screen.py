@@ -16,9 +16,14 @@ import polars as pl
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from data.entities import EntityValidationError, format_for_path, read_entities
+from data.entities import (
+    EntityValidationError,
+    format_for_path,
+    list_code_problem,
+    read_entities,
+)
 from data.results import OutputFormat, write_results
-from data.schema import LIST_CODES
+from data.store import SnapshotStore
 from kyc import settings
 
 OUTPUT_FORMATS: dict[str, OutputFormat] = {
@@ -52,10 +57,15 @@ def screen(
     ] = settings.DEFAULT_THRESHOLD,
     search_type: Annotated[
         str, typer.Option(help="exact, token, fuzzy or composite.")
-    ] = "composite",
+    ] = settings.DEFAULT_SEARCH_TYPE,
 ) -> None:
     """Screen every entity of INPUT and write one result per entity to OUTPUT."""
-    codes = _checked_lists(lists)
+    store = SnapshotStore(settings.SNAPSHOT_DIR)
+    version = store.current_version()
+    if version is None:
+        raise _fail("no watchlist snapshot has been loaded yet (run `kyc lists refresh`)")
+    loaded = store.loaded_lists(version)
+    codes = _checked_lists(lists, loaded)
     if search_type not in ("exact", "token", "fuzzy", "composite"):
         raise _fail(f"unknown search type {search_type!r}; use exact, token, fuzzy or composite")
     out_format = OUTPUT_FORMATS.get(output.suffix.lower())
@@ -64,12 +74,12 @@ def screen(
     if not input_path.is_file():
         raise _fail(f"{input_path}: no such file")
     try:
-        entities = read_entities(input_path, format_for_path(input_path))
+        entities = read_entities(input_path, format_for_path(input_path), loaded)
     except EntityValidationError as error:
         raise _fail(_describe(input_path, error)) from None
     except ValueError as error:
         raise _fail(str(error)) from None
-    engine = _engine()
+    engine = _engine(version)
     partial = output.with_name(output.name + ".partial")
     with _progress() as progress:
         task = progress.add_task(f"screening {input_path.name}", total=entities.height)
@@ -88,13 +98,13 @@ def screen(
     )
 
 
-def _checked_lists(lists: str | None) -> list[str] | None:
+def _checked_lists(lists: str | None, loaded: frozenset[str]) -> list[str] | None:
     if lists is None:
         return None
     codes = [code.strip().lower() for code in lists.split(",") if code.strip()]
-    unknown = [code for code in codes if code not in LIST_CODES]
-    if unknown:
-        raise _fail(f"unknown list {', '.join(unknown)}; known: {', '.join(LIST_CODES)}")
+    problems = [problem for code in codes if (problem := list_code_problem(code, loaded))]
+    if problems:
+        raise _fail("; ".join(problems))
     return codes or None
 
 
@@ -107,11 +117,11 @@ def _describe(path: Path, error: EntityValidationError) -> str:
     return "\n".join(lines)
 
 
-def _engine():
+def _engine(version: str):
     from flows.engine import SnapshotGone, get_index
 
     try:
-        return get_index(settings.SNAPSHOT_DIR)
+        return get_index(settings.SNAPSHOT_DIR, version)
     except SnapshotGone as error:
         raise _fail(f"{error} (run `kyc lists refresh`)") from None
 
