@@ -72,7 +72,8 @@ def test_session_snapshot_holds_every_shared_list(snapshot_store, watchlist):
 
 def test_lists_table_records_the_input_files(watchlist):
     un = watchlist.lists.filter(watchlist.lists["list_code"] == "un").row(0, named=True)
-    assert un["source"] == str(WATCHLISTS / "un")
+    # The real folder, whichever links lead to it (../shared may itself be a link).
+    assert un["source"] == str((WATCHLISTS / "un").resolve())
     assert un["source_date"] == "2026-02-27"  # the XML's own dateGenerated
     assert un["files"] == [
         {
@@ -88,6 +89,23 @@ def test_same_inputs_are_unchanged(snapshot_store, watchlist_dir):
     assert report.status == "unchanged"
     assert report.version == snapshot_store.current_version() == before[0]
     assert snapshot_store.versions() == before
+
+
+def test_the_recorded_source_is_the_real_folder_behind_links_and_relative_paths(
+    tmp_path, monkeypatch
+):
+    """A snapshot records where its files really were: a link to the list folder, or a
+    path relative to wherever the command ran, would mean nothing once read elsewhere."""
+    real = tmp_path / "real"
+    _link_folder(real / "un", {UN_XML.name: UN_XML})
+    (tmp_path / "linked").symlink_to(real, target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    store = SnapshotStore(tmp_path / "store")
+    store.refresh(["un"], from_dir=Path("linked"))
+    lists = store.open().lists
+    assert lists.filter(lists["list_code"] == "un")["source"].to_list() == [
+        str((real / "un").resolve())
+    ]
 
 
 # --- errors ---------------------------------------------------------------------------
