@@ -1,4 +1,9 @@
-"""`kyc keys`: create, list and revoke API keys (stored only as hashes in KYC_API_KEYS_FILE)."""
+"""`kyc keys`: create, list and revoke API keys (stored only as hashes in KYC_API_KEYS_FILE).
+
+Every command says which keys file it used: a key written under another folder's data
+directory (the default ``./var`` is relative to where the command runs) is one the service
+never sees, and nothing else would tell.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,20 @@ app = typer.Typer(help="API keys: each belongs to one tenant and carries a set o
 
 def _store() -> ApiKeyStore:
     return ApiKeyStore(settings.API_KEYS_FILE)
+
+
+def keys_file_location() -> str:
+    """The keys file, absolute, and which setting makes a service read that file."""
+    keys_file, data_dir = settings.API_KEYS_FILE, settings.DATA_DIR
+    if keys_file == data_dir / "api_keys.json":
+        return (
+            f"{keys_file}, the keys file of the data directory {data_dir}: only a service"
+            " running with that data directory (KYC_DATA_DIR) accepts these keys"
+        )
+    return (
+        f"{keys_file} (KYC_API_KEYS_FILE; the data directory is {data_dir}): only a service"
+        " running with that KYC_API_KEYS_FILE accepts these keys"
+    )
 
 
 @app.command()
@@ -39,6 +58,7 @@ def create(
         " Store the key now: it is not shown again.",
         err=True,
     )
+    typer.echo(f"Stored in {keys_file_location()}.", err=True)
 
 
 @app.command(name="list")
@@ -49,6 +69,7 @@ def list_keys() -> None:
         state = "revoked" if key.revoked else "active"
         table.add_row(key.key_id, key.tenant, " ".join(key.permissions), key.created_at, state)
     Console().print(table)
+    typer.echo(f"Keys of {keys_file_location()}.", err=True)
 
 
 @app.command()
@@ -57,6 +78,6 @@ def revoke(
 ) -> None:
     """Revoke a key: requests with it get 401 from then on."""
     if not _store().revoke(key_id):
-        typer.echo(f"error: no key {key_id}", err=True)
+        typer.echo(f"error: no key {key_id} in {settings.API_KEYS_FILE}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"revoked {key_id}")
+    typer.echo(f"revoked {key_id} in {settings.API_KEYS_FILE}")
