@@ -213,6 +213,7 @@ def _point_prefect_at_environment() -> None:
 
 def ensure_watchlists(from_dir: Path | None) -> None:
     """Load the lists on first start: a refresh when there is no current snapshot yet."""
+    from data.sources import RetryPolicy
     from data.store import REFRESH_ERRORS, SnapshotStore
 
     store = SnapshotStore(settings.SNAPSHOT_DIR)
@@ -228,6 +229,12 @@ def ensure_watchlists(from_dir: Path | None) -> None:
             max_shrink=settings.MAX_LIST_SHRINK,
             keep=settings.SNAPSHOTS_KEEP,
             timeout=settings.DOWNLOAD_TIMEOUT_S,
+            retry=RetryPolicy(
+                settings.DOWNLOAD_ATTEMPTS,
+                settings.DOWNLOAD_BACKOFF_S,
+                settings.DOWNLOAD_BACKOFF_MAX_S,
+                settings.DOWNLOAD_RETRY_AFTER_MAX_S,
+            ),
         )
     except REFRESH_ERRORS as error:
         hint = "" if folder else " (offline? load them from a folder: --from DIR)"

@@ -157,11 +157,13 @@ class SnapshotStore:
         *,
         explicit: bool = False,
         timeout: float = 120.0,
+        retry: sources.RetryPolicy = sources.ONE_ATTEMPT,
     ) -> RefreshReport:
         """Build a new snapshot of the given lists and make it current.
 
         ``from_dir`` is an offline folder (one sub-folder per source), else the lists are
-        downloaded. A list missing from the folder is skipped unless ``explicit`` (the
+        downloaded (``timeout`` per attempt; ``retry`` says how transient failures are
+        retried). A list missing from the folder is skipped unless ``explicit`` (the
         caller named it); lists of the current snapshot that are not re-read are carried
         over unchanged. Raises RefreshError, SourceError, FetchError or UnknownListError;
         in every failure the current snapshot is left untouched.
@@ -175,7 +177,9 @@ class SnapshotStore:
             staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.root))
             try:
                 started = time.perf_counter()
-                files = sources.fetch(codes, from_dir, staging / "files", timeout, strict=explicit)
+                files = sources.fetch(
+                    codes, from_dir, staging / "files", timeout, strict=explicit, retry=retry
+                )
                 fetch_seconds = time.perf_counter() - started
                 report = self._build(codes, files, from_dir, staging, force, max_shrink)
                 report.seconds = {"fetch": fetch_seconds, **report.seconds}

@@ -14,6 +14,7 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
+from data.sources import RetryPolicy
 from data.store import SnapshotStore
 from flows.rescreen_book import RESCREEN_BOOK
 from kyc import settings
@@ -31,6 +32,12 @@ def refresh_snapshot(lists: list[str] | None, from_dir: str | None, force: bool)
         keep=settings.SNAPSHOTS_KEEP,
         explicit=bool(lists),
         timeout=settings.DOWNLOAD_TIMEOUT_S,
+        retry=RetryPolicy(
+            settings.DOWNLOAD_ATTEMPTS,
+            settings.DOWNLOAD_BACKOFF_S,
+            settings.DOWNLOAD_BACKOFF_MAX_S,
+            settings.DOWNLOAD_RETRY_AFTER_MAX_S,
+        ),
     )
     return report.summary()
 

@@ -62,6 +62,17 @@ MAX_LIST_SHRINK: float = _env_float("MAX_LIST_SHRINK", 0.2)
 # Seconds to wait for one official download before the refresh fails.
 DOWNLOAD_TIMEOUT_S: float = _env_float("DOWNLOAD_TIMEOUT_S", 120.0)
 
+# A download that fails transiently (connection error, timeout, HTTP 408, 429 or 5xx) is
+# tried again, DOWNLOAD_ATTEMPTS times in all, after DOWNLOAD_BACKOFF_S seconds, doubling
+# up to DOWNLOAD_BACKOFF_MAX_S (the defaults wait 5, 10, 20 s: a publisher's brief outage
+# no longer costs six hours until the next refresh). A 404 or other permanent failure is
+# not retried. A server's Retry-After is honoured up to DOWNLOAD_RETRY_AFTER_MAX_S; one
+# asking for longer fails the download at once.
+DOWNLOAD_ATTEMPTS: int = _env_int("DOWNLOAD_ATTEMPTS", 4)
+DOWNLOAD_BACKOFF_S: float = _env_float("DOWNLOAD_BACKOFF_S", 5.0)
+DOWNLOAD_BACKOFF_MAX_S: float = _env_float("DOWNLOAD_BACKOFF_MAX_S", 60.0)
+DOWNLOAD_RETRY_AFTER_MAX_S: float = _env_float("DOWNLOAD_RETRY_AFTER_MAX_S", 300.0)
+
 # Cron schedule of the refresh_watchlists deployment (UTC); empty disables it.
 REFRESH_CRON: str = _env("REFRESH_CRON", "0 */6 * * *")
 

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from data.sources import RetryPolicy
 from data.store import REFRESH_ERRORS, RefreshReport, SnapshotNotFoundError, SnapshotStore
 from kyc import settings
 
@@ -51,6 +52,12 @@ def refresh(
             keep=settings.SNAPSHOTS_KEEP,
             explicit=bool(lists),
             timeout=settings.DOWNLOAD_TIMEOUT_S,
+            retry=RetryPolicy(
+                settings.DOWNLOAD_ATTEMPTS,
+                settings.DOWNLOAD_BACKOFF_S,
+                settings.DOWNLOAD_BACKOFF_MAX_S,
+                settings.DOWNLOAD_RETRY_AFTER_MAX_S,
+            ),
         )
     except EXPECTED_ERRORS as exc:
         raise _fail(exc) from None
