@@ -15,6 +15,7 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from api import docs_ui
 from api.auth import AuthConfig, Authenticator, AuthMiddleware
 from api.config import ApiConfig
 from api.errors import EXCEPTION_HANDLERS
@@ -61,7 +62,13 @@ def create_app(
     )
     limiter = RateLimiter(config.rate_limit_requests, config.rate_limit_window_s)
     app = Litestar(
-        route_handlers=[*jobs.ROUTES, *checks.ROUTES, *watchlists.ROUTES, *health.ROUTES],
+        route_handlers=[
+            *jobs.ROUTES,
+            *checks.ROUTES,
+            *watchlists.ROUTES,
+            *health.ROUTES,
+            *docs_ui.asset_routers(),
+        ],
         middleware=[DefineMiddleware(AuthMiddleware, authenticator=authenticator, limiter=limiter)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=config.max_body_bytes,
@@ -79,6 +86,8 @@ def create_app(
                 }
             ),
             security=[{"bearer": []}],
+            path=docs_ui.SCHEMA_PATH,
+            render_plugins=docs_ui.render_plugins(),
         ),
         lifespan=[_lifespan(embedded_runner, config.snapshot_dir, submitter)],
         state=_state(config, submitter),
