@@ -132,8 +132,7 @@ def start_prefect_server() -> subprocess.Popen:
     log = (settings.DATA_DIR / "prefect-server.log").open("ab")
     command = [sys.executable, "-m", "prefect", "server", "start"]
     command += ["--host", "127.0.0.1", "--port", str(settings.PREFECT_PORT)]
-    env = {**os.environ}
-    env.pop("PREFECT_API_URL")  # the server itself does not need a client URL
+    env = _prefect_server_environment(api_url)
     _wait_port_free(settings.PREFECT_PORT, settings.PREFECT_START_TIMEOUT_S)
     # Its own session: Ctrl-C in the terminal must not stop it before the runner has
     # stopped (we stop it last); _die_with_parent still ends it if we are killed.
@@ -152,6 +151,37 @@ def start_prefect_server() -> subprocess.Popen:
         stop_process(process)
         raise
     return process
+
+
+def _prefect_server_environment(api_url: str) -> dict[str, str]:
+    """The server's environment: bound to 127.0.0.1 on PREFECT_PORT, its UI calling it there.
+
+    The UI in the browser asks /ui-settings which API to call; Prefect answers with its
+    UI API URL setting, which defaults to port 4200 whatever port the server listens on
+    (the UI then shows "Can't connect to Server API" and no runs). Host and port are also
+    set as settings, not only as flags, so every part of the server agrees on them; a
+    PREFECT_* value inherited from the shell cannot move the embedded server elsewhere.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in _EMBEDDED_SERVER_OVERRIDES}
+    env.update(
+        PREFECT_SERVER_API_HOST="127.0.0.1",
+        PREFECT_SERVER_API_PORT=str(settings.PREFECT_PORT),
+        PREFECT_SERVER_UI_API_URL=api_url,
+    )
+    return env
+
+
+# Settings the embedded server's environment replaces: the client URL (the server needs
+# none) and every name Prefect reads its host, port and UI API URL from.
+_EMBEDDED_SERVER_OVERRIDES = frozenset(
+    {
+        "PREFECT_API_URL",
+        "PREFECT_SERVER_API_HOST",
+        "PREFECT_SERVER_API_PORT",
+        "PREFECT_SERVER_UI_API_URL",
+        "PREFECT_UI_API_URL",
+    }
+)
 
 
 def _die_with_parent() -> None:

@@ -1,13 +1,15 @@
 """The whole service end to end: `kyc serve` as a subprocess in its own process group.
 
 One scenario, started once for the module (a service start costs tens of seconds here):
-submit jobs over HTTP, SIGKILL the whole process group while a job runs, start it again,
-and check that every accepted job ends completed (resumed) or failed with a reason; then
-Ctrl-C (SIGINT) stops every process, the Prefect server included.
+the Prefect UI on its non-default port calls its own API, and every part listens on
+127.0.0.1 only; submit jobs over HTTP, SIGKILL the whole process group while a job runs,
+start it again, and check that every accepted job ends completed (resumed) or failed with
+a reason; then Ctrl-C (SIGINT) stops every process, the Prefect server included.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import socket
@@ -57,6 +59,10 @@ class Service:
             KYC_PREFECT_PORT=str(self.prefect_port),
             KYC_CHUNK_SIZE=str(CHUNK_SIZE),
             KYC_REFRESH_CRON="",
+            # A shell's leftovers that must not move the embedded Prefect server: its UI
+            # must call the server's own port, which listens on 127.0.0.1 only.
+            PREFECT_UI_API_URL="http://127.0.0.1:4200/api",
+            PREFECT_SERVER_API_HOST="0.0.0.0",
         )
         self.process: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.api_port}"
@@ -172,6 +178,41 @@ def service(tmp_path_factory: pytest.TempPathFactory, watchlist_dir: Path):
     if running.process is not None and running.process.poll() is None:
         running.signal_group(signal.SIGKILL)
         running.process.wait()
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses of the sockets listening on ``port`` (IPv4 and IPv6), from
+    the kernel's own tables."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            address, port_hex = fields[1].split(":")
+            if fields[3] == "0A" and int(port_hex, 16) == port:  # 0A: LISTEN
+                found.add(_kernel_address(address))
+    return found
+
+
+def _kernel_address(address: str) -> str:
+    """/proc/net/tcp* write an address as 32-bit words, each in host (little-endian) order."""
+    words = [bytes.fromhex(address[i : i + 8])[::-1] for i in range(0, len(address), 8)]
+    return str(ipaddress.ip_address(b"".join(words)))
+
+
+def test_prefect_ui_calls_its_own_server_on_loopback(service: Service) -> None:
+    """The UI asks /ui-settings which API to call: the embedded server's, on its port
+    (not Prefect's default 4200, which the environment also pushes); and the UI, its API
+    and our API listen on 127.0.0.1 alone, whatever PREFECT_SERVER_API_HOST says."""
+    assert service.prefect_port != 4200
+    prefect = f"http://127.0.0.1:{service.prefect_port}"
+    ui_settings = httpx.get(f"{prefect}/ui-settings", timeout=30).json()
+    assert ui_settings["api_url"] == f"{prefect}/api"
+    assert httpx.get(f"{ui_settings['api_url']}/health", timeout=30).status_code == 200
+    page = httpx.get(f"{prefect}/", timeout=30)
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+
+    assert listening_addresses(service.prefect_port) == {"127.0.0.1"}
+    assert listening_addresses(service.api_port) == {"127.0.0.1"}
 
 
 def test_kill_and_restart_loses_no_job(service: Service) -> None:
