@@ -2,14 +2,16 @@
 scripts and styles from this app, not from a CDN.
 
 The files come from pinned PyPI packages that carry the upstream dist builds:
-drf-spectacular-sidecar (Swagger UI, ReDoc), stopments (Stoplight Elements) and
-star-openapi-rapidoc (RapiDoc). Only their files are read, from where the package was
-installed; the packages are never imported (their Django and Starlette glue is not
-installed: see exclude-dependencies in pyproject.toml). Everything under /schema is open
-without a token (api/auth.py OPEN_PATHS), the assets included.
+drf-spectacular-sidecar (Swagger UI, ReDoc) and stopments (Stoplight Elements). Only their
+files are read, from where the package was installed; the packages are never imported
+(the sidecar's Django is not even installed: see exclude-dependencies in pyproject.toml).
+Everything under /schema is open without a token (api/auth.py OPEN_PATHS), the assets
+included.
 
-Pages: /schema (ReDoc), /schema/redoc, /schema/swagger, /schema/elements,
-/schema/rapidoc; the schema itself at /schema/openapi.json and /schema/openapi.yaml.
+Pages: /schema (ReDoc), /schema/redoc, /schema/swagger, /schema/elements; the schema
+itself at /schema/openapi.json and /schema/openapi.yaml. No RapiDoc: its one PyPI carrier
+ships it as an ES module, which Litestar's RapiDoc page loads as a classic script (a
+syntax error, a blank page).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from litestar.datastructures import CacheControlHeader
 from litestar.openapi.plugins import (
     JsonRenderPlugin,
     OpenAPIRenderPlugin,
-    RapidocRenderPlugin,
     RedocRenderPlugin,
     StoplightRenderPlugin,
     SwaggerRenderPlugin,
@@ -77,10 +78,7 @@ REDOC = AssetFolder(
     "drf_spectacular_sidecar/static/drf_spectacular_sidecar/redoc/bundles",
 )
 ELEMENTS = AssetFolder("elements", "stopments", "stopments/static")
-RAPIDOC = AssetFolder(
-    "rapidoc", "star-openapi-rapidoc", "star_openapi_rapidoc/templates/rapidoc/js"
-)
-ASSET_FOLDERS = (SWAGGER_UI, REDOC, ELEMENTS, RAPIDOC)
+ASSET_FOLDERS = (SWAGGER_UI, REDOC, ELEMENTS)
 
 
 def render_plugins() -> list[OpenAPIRenderPlugin]:
@@ -101,7 +99,6 @@ def render_plugins() -> list[OpenAPIRenderPlugin]:
             css_url=ELEMENTS.url("styles.min.css"),
             favicon=NO_FAVICON,
         ),
-        RapidocRenderPlugin(js_url=RAPIDOC.url("rapidoc-min.js"), favicon=NO_FAVICON),
         JsonRenderPlugin(),
         YamlRenderPlugin(),
     ]
