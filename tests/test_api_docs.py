@@ -35,7 +35,7 @@ UI_BUNDLES = {
 
 # What only the UI's own script writes into the page: proof that it ran.
 RENDERED_MARKERS = {
-    "/schema": 'data-section-id="operation/KycJobsCreateJob"',
+    "/schema": 'data-section-id="operation/CreateJob"',
     "/schema/swagger": 'data-path="/kyc/jobs/{job_id}/results"',
     "/schema/elements": 'class="sl-elements-api',
 }
