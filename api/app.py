@@ -21,7 +21,7 @@ from api.config import ApiConfig
 from api.errors import EXCEPTION_HANDLERS
 from api.ratelimit import RateLimiter
 from api.request_schema import offering_lists
-from api.routes import checks, health, jobs, watchlists
+from api.routes import checks, health, jobs, options, watchlists
 from api.routes.common import AppState
 from data.api_keys import ApiKeyStore
 from data.jobs import JobStore
@@ -32,6 +32,8 @@ from kyc import settings
 
 API_VERSION = "1.0.0"
 
+ROUTES = [*jobs.ROUTES, *checks.ROUTES, *watchlists.ROUTES, *health.ROUTES]
+
 logger = logging.getLogger("kyc.api")
 
 
@@ -40,8 +42,9 @@ def create_app(
     embedded_runner: bool = False,
     submit_policy: SubmitPolicy | None = None,
 ) -> Litestar:
-    """The API. With ``embedded_runner`` its lifespan also serves the flow deployments in-process
-    (flows/runner.py), which is how `kyc serve` and the tests run jobs without a worker.
+    """The API. With ``embedded_runner`` its lifespan also starts the embedded runner in this
+    process (flows/runner.py), which is how the tests run jobs without a worker; `kyc serve`
+    runs that runner in a child process instead (cli/service.py).
 
     Its lifespan runs the run submitter (flows/submitter.py) that creates accepted jobs'
     flow runs; ``submit_policy`` (default: kyc/settings.py SUBMIT_*) says how it retries."""
@@ -62,13 +65,8 @@ def create_app(
     )
     limiter = RateLimiter(config.rate_limit_requests, config.rate_limit_window_s)
     app = Litestar(
-        route_handlers=[
-            *jobs.ROUTES,
-            *checks.ROUTES,
-            *watchlists.ROUTES,
-            *health.ROUTES,
-            *docs_ui.asset_routers(),
-        ],
+        # Shared paths' own OPTIONS handlers first, so Litestar makes none of its own.
+        route_handlers=[*options.for_shared_paths(ROUTES), *ROUTES, *docs_ui.asset_routers()],
         middleware=[DefineMiddleware(AuthMiddleware, authenticator=authenticator, limiter=limiter)],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_max_body_size=config.max_body_bytes,
@@ -109,7 +107,7 @@ def _state(config: ApiConfig, submitter: RunSubmitter) -> Any:
     from litestar.datastructures import State
 
     jobs = JobStore(config.job_store_uri)
-    return State({"kyc": AppState(config=config, jobs=jobs), "submitter": submitter})
+    return State({"kyc": AppState(config=config, jobs=jobs, submitter=submitter)})
 
 
 def _warm_up(snapshot_dir: Path) -> None:

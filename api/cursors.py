@@ -34,8 +34,9 @@ def issue(scope: str, position: int | str) -> str:
 
 
 def position(cursor: str | None, scope: str) -> int | str | None:
-    """The position a cursor stands for (None: the first page), or a 400 saying why not."""
-    if cursor is None:
+    """The position a cursor stands for (None or empty: the first page), or a 400 saying
+    why not."""
+    if not cursor:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))

@@ -30,6 +30,7 @@ from data.entities import (
 )
 from data.results import OutputFormat
 from data.schema import LIST_CODES
+from matching.config import MIN_IDENTIFIER_LEN
 
 # A subject needs one of these (api.md: full_name, unless an identifier-like field is given).
 SUBJECT_REQUIRES_ONE_OF = ("full_name", *IDENTIFIER_LIKE)
@@ -75,8 +76,13 @@ def request_schema(struct: type) -> dict[str, Any]:
         entities["items"]["properties"]["entity_id"] = _nullable(_ENTITY_ID)
         _option_rules(entities["items"])
     for subject in _subjects(schema):
-        subject["anyOf"] = [{"required": [field]} for field in SUBJECT_REQUIRES_ONE_OF]
-        subject["properties"].update({name: _nullable(rule) for name, rule in _FIELDS.items()})
+        subject["properties"].update({name: _optional(rule) for name, rule in _FIELDS.items()})
+        subject["properties"]["identifiers"] = _nullable(_IDENTIFIERS)
+        # A blank value is no value: the one that makes a subject screenable must have one.
+        subject["anyOf"] = [
+            {"required": [name], "properties": {name: _SCREENABLE[name]}}
+            for name in SUBJECT_REQUIRES_ONE_OF
+        ]
     _option_rules(schema)
     return schema
 
@@ -87,7 +93,7 @@ def query_rules() -> dict[str, dict[str, Any]]:
     return {
         "lists": {"type": "string", "pattern": f"^{codes}(,{codes})*$"},
         "list_name": {"type": "string", "pattern": f"^{codes}$"},
-        "search_type": {"type": "string", "pattern": f"^{_any_case(SEARCH_TYPES)}$"},
+        "search_type": {"type": "string", "pattern": f"^(?:{_any_case(SEARCH_TYPES)})?$"},
         "format": {"type": "string", "pattern": f"^{_any_case(get_args(OutputFormat))}$"},
     }
 
@@ -98,7 +104,7 @@ def _option_rules(node: dict[str, Any]) -> None:
     rules = {
         "lists": {"type": "array", "items": code},
         "list_name": code,
-        "search_type": {"type": "string", "pattern": f"^{_any_case(SEARCH_TYPES)}$"},
+        "search_type": _optional({"type": "string", "pattern": f"^{_any_case(SEARCH_TYPES)}$"}),
         "threshold": {"type": "number", "minimum": 0, "maximum": 1},
     }
     for name, rule in rules.items():
@@ -132,6 +138,12 @@ def _nullable(rule: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [rule, {"type": "null"}]}
 
 
+def _optional(rule: dict[str, Any]) -> dict[str, Any]:
+    """A field that may be left out, null, or blank (a blank value counts as none)."""
+    blank = {"type": "string", "pattern": f"^{_BLANK}*$"}
+    return {"anyOf": [rule, blank, {"type": "null"}]}
+
+
 def _escaped(characters: str) -> str:
     return "".join(f"\\u{ord(c):04x}" for c in characters)
 
@@ -153,6 +165,13 @@ _ENTITY_ID = {
     "pattern": f"^{_BLANK}*[^{DEFAULT_ID_PREFIX}{_BLANK_BODY}{_CONTROL}][^{_CONTROL}]*$",
 }
 _COUNTRY = {"type": "string", "pattern": f"^{_any_case(sorted(COUNTRY_CODES))}$"}
+# An identifier value the engine screens by: enough letters or digits once normalised.
+_IDENTIFIER = {
+    "type": "string",
+    "maxLength": MAX_FIELD_LENGTH,
+    "pattern": f"^[^{_CONTROL}]*(?:[^0-9A-Za-z{_CONTROL}]*[0-9A-Za-z]){{{MIN_IDENTIFIER_LEN}}}"
+    f"[^{_CONTROL}]*$",
+}
 _FIELDS: dict[str, dict[str, Any]] = {
     # A letter or a digit in any script (\w less "_"), no control characters.
     "full_name": {
@@ -172,15 +191,28 @@ _FIELDS: dict[str, dict[str, Any]] = {
             {"type": "string", "pattern": "^[0-9]{4}$"},
         ]
     },
-    "identifiers": {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "properties": {"type": _nullable(_TEXT), "value": _TEXT},
-            "required": ["value"],
-        },
-    },
     "wallet_address": _TEXT,
     "imo_number": _TEXT,
     "call_sign": _TEXT,
+}
+# A list of {type, value}: the type is a free label (blank or absent is fine).
+_IDENTIFIERS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"type": _optional(_TEXT), "value": _TEXT},
+        "required": ["value"],
+    },
+}
+# What makes a subject screenable, field by field (the anyOf of a subject).
+_SCREENABLE: dict[str, dict[str, Any]] = {
+    "full_name": _FIELDS["full_name"],
+    "document_id": _IDENTIFIER,
+    "wallet_address": _IDENTIFIER,
+    "imo_number": _IDENTIFIER,
+    "call_sign": _IDENTIFIER,
+    "identifiers": {
+        "type": "array",
+        "contains": {"type": "object", "properties": {"value": _IDENTIFIER}},
+    },
 }

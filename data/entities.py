@@ -24,6 +24,8 @@ import polars as pl
 import pycountry
 
 from data.schema import LIST_CODES
+from matching.config import MIN_IDENTIFIER_LEN
+from matching.index import normalize_identifier
 from matching.normalize import has_name_parts
 
 InputFormat = Literal["json", "csv", "ndjson", "parquet"]
@@ -504,10 +506,18 @@ def _has_text(name: str) -> pl.Expr:
     return pl.col(name).is_not_null()
 
 
+def _screenable(identifier: pl.Expr) -> pl.Expr:
+    """An identifier the engine can screen by: at least MIN_IDENTIFIER_LEN letters or digits
+    once normalised (shorter ones would match too much to mean anything)."""
+    return normalize_identifier(identifier).str.len_chars() >= MIN_IDENTIFIER_LEN
+
+
 def _has_control_characters(name: str) -> pl.Expr:
     if name == "identifiers":
         values = pl.element().struct.field("value").str.contains(CONTROL_CHARACTERS)
-        return pl.col(name).list.eval(values.fill_null(False)).list.any().fill_null(False)
+        labels = pl.element().struct.field("type").str.contains(CONTROL_CHARACTERS)
+        bad = values.fill_null(False) | labels.fill_null(False)
+        return pl.col(name).list.eval(bad).list.any().fill_null(False)
     return pl.col(name).str.contains(CONTROL_CHARACTERS).fill_null(False)
 
 
@@ -529,11 +539,11 @@ def _checks() -> list[tuple[str, pl.Expr, str]]:
     in report order (built once: the expressions are the same for every call). The frame
     carries the helper columns _given_id, _empty_id and _has_name_parts."""
     has_identifier = pl.any_horizontal(
-        _has_text("document_id"),
-        _has_text("wallet_address"),
-        _has_text("imo_number"),
-        _has_text("call_sign"),
-        pl.col("identifiers").list.len().fill_null(0) > 0,
+        *[_screenable(pl.col(n)).fill_null(False) for n in IDENTIFIER_LIKE if n != "identifiers"],
+        pl.col("identifiers")
+        .list.eval(_screenable(pl.element().struct.field("value")).fill_null(False))
+        .list.any()
+        .fill_null(False),
     )
     birth = pl.col("birth_date")
     shape_ok = birth.str.contains(r"^\d{4}(-\d{2}(-\d{2})?)?$")
@@ -571,7 +581,9 @@ def _checks() -> list[tuple[str, pl.Expr, str]]:
         (
             "full_name",
             _has_text("full_name").not_() & has_identifier.not_(),
-            "full_name or an identifier (" + ", ".join(IDENTIFIER_LIKE) + ") is required",
+            "full_name or an identifier ("
+            + ", ".join(IDENTIFIER_LIKE)
+            + f") of at least {MIN_IDENTIFIER_LEN} letters or digits is required",
         ),
         (
             "full_name",

@@ -162,7 +162,7 @@ def _empty_results() -> pl.DataFrame:
     return pl.DataFrame(schema=RESULT_SCHEMA)
 
 
-# A stored result row: matching.screen's output plus the entity's id (interfaces.md 3 and 5).
+# A stored result row: matching.screen's output plus the entity's id.
 RESULT_SCHEMA = pl.Schema(
     {
         "row": pl.Int64,

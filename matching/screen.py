@@ -1,4 +1,4 @@
-"""screen(): a frame of entities in, one result row per entity out (interfaces.md section 3).
+"""screen(): a frame of entities in (QUERY_COLUMNS, matching/frames.py), one result row per entity out.
 
 normalise (distinct names) -> identifier hits + blocking -> score pairs -> per entry the best
 name -> threshold, search type, lists -> top max_matches -> match structs.

@@ -1,5 +1,5 @@
 """The matching engine's behaviour: normalisation, the name score, and screen()'s contract
-(interfaces.md section 3) on the real lists of the session snapshot."""
+on the real lists of the session snapshot."""
 
 from __future__ import annotations
 

@@ -24,6 +24,7 @@ from data.entities import (
 from data.jobs import JobMeta, JobStore
 from data.schema import LIST_CODES
 from data.store import SnapshotNotFoundError, SnapshotStore
+from flows.submitter import RunSubmitter
 
 
 @dataclass
@@ -32,6 +33,7 @@ class AppState:
 
     config: ApiConfig
     jobs: JobStore
+    submitter: RunSubmitter  # creates accepted jobs' flow runs (flows/submitter.py)
     idempotency_locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
     # Held while a job body is parsed and validated (api/routes/jobs.py says why).
     parse_slot: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
@@ -97,7 +99,8 @@ def checked(options: Options, loaded_lists: frozenset[str]) -> Options:
             for code in lists
             if (problem := list_code_problem(code, loaded_lists))
         ]
-    search_type = options.search_type.strip(BLANKS).lower() if options.search_type else None
+    # A blank search type is none: the default (the schema says so too).
+    search_type = (options.search_type or "").strip(BLANKS).lower() or None
     if search_type in NO_MODEL_SEARCH_TYPES:
         details.append({"loc": "search_type", "message": NO_MODEL_MESSAGE})
     elif search_type is not None and search_type not in SEARCH_TYPES:

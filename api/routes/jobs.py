@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Annotated, Any
 
 import msgspec
+import polars as pl
 from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
 from litestar.response import Stream
@@ -36,10 +37,9 @@ from api.routes.common import (
     state_of,
 )
 from api.schemas import JobCreated, JobList, JobRequest, JobStatus, JobSummary
-from data.entities import entities_from_records, read_entities
+from data.entities import BLANKS, entities_from_records, read_entities
 from data.jobs import JobMeta, new_job_id, utc_now
 from data.results import iter_result_bytes, result_json
-from flows.submitter import RunSubmitter
 from kyc import settings
 
 # Body Content-Types a job accepts, and the entity format each one is.
@@ -64,11 +64,16 @@ PROTECTED = (401, 403, 429)
 
 Limit = Annotated[int, QueryParameter(ge=1, le=10_000, description="Results per page")]
 
+CURSOR_NOTE = (
+    "next_cursor of the previous page, passed back as given: opaque, and valid only for the "
+    "job (or job list) and filter it was issued for; any other cursor is a 400"
+)
+
 FILE_BODY_NOTE = (
     "A JSON body as below; or a file body (text/csv, application/x-ndjson, "
     "application/vnd.apache.parquet), one entity per row, with columns named after the subject "
     "fields plus entity_id, lists (';'-separated in CSV) and search_type; job options then "
-    "come as query parameters."
+    "come as query parameters (with a JSON body they apply where the body sets none)."
 )
 
 
@@ -105,15 +110,17 @@ async def create_job(
     state, principal = state_of(request), caller(request)
     fmt = _body_format(request.content_type[0])
     query = _query_options(lists, list_name, search_type, threshold, monitor)
+    # Validated first, also when retried: an Idempotency-Key never makes a bad request good.
+    entities, options, version = await _parsed(request, state, fmt, query)
     if not idempotency_key:
-        return await _accept(request, state, fmt, query, None)
+        return await _accept(state, principal.tenant, entities, options, version, None)
     # One request per tenant and key at a time, so two retries racing make one job.
     lock = state.idempotency_locks.setdefault((principal.tenant, idempotency_key), asyncio.Lock())
     async with lock:
         existing = state.jobs.find_by_idempotency_key(principal.tenant, idempotency_key)
         if existing is not None:  # a retry: the first job, whatever this body says
             return await _created(state, existing)
-        return await _accept(request, state, fmt, query, idempotency_key)
+        return await _accept(state, principal.tenant, entities, options, version, idempotency_key)
 
 
 def _body_format(content_type: str) -> str:
@@ -137,9 +144,10 @@ def _query_options(
     return Options(codes, list_name, search_type, threshold, monitor)
 
 
-async def _accept(
-    request: Request, state: AppState, fmt: str, query: Options, key: str | None
-) -> JobCreated:
+async def _parsed(
+    request: Request, state: AppState, fmt: str, query: Options
+) -> tuple[pl.DataFrame, Options, str]:
+    """The validated entities and options, and the snapshot they were checked against."""
     version, loaded_lists = serving_snapshot(state)
     body = await request.body()
     # One body parsed at a time: parsing holds the GIL in long C calls, and thirty bodies
@@ -148,9 +156,20 @@ async def _accept(
         entities, options = await asyncio.to_thread(
             _parse_job, body, fmt, query, state.config.max_entities_per_job, loaded_lists
         )
+    return entities, options, require_snapshot(version)
+
+
+async def _accept(
+    state: AppState,
+    tenant: str,
+    entities: pl.DataFrame,
+    options: Options,
+    version: str,
+    key: str | None,
+) -> JobCreated:
     meta = JobMeta(
         job_id=new_job_id(),
-        tenant=caller(request).tenant,
+        tenant=tenant,
         lists=options.lists,
         search_type=options.search_type or settings.DEFAULT_SEARCH_TYPE,
         threshold=state.config.default_threshold
@@ -158,28 +177,25 @@ async def _accept(
         else options.threshold,
         max_matches=state.config.max_matches,
         monitor=options.monitor,
-        watchlist_version=require_snapshot(version),
+        watchlist_version=version,
         idempotency_key=key,
         total_entities=entities.height,
     )
     meta = replace(meta, estimated_completion=first_estimate(meta))
     await asyncio.to_thread(state.jobs.create_job, meta, entities)
     # Stored, so accepted: the flow run is created in the background (flows/submitter.py).
-    _submitter(request).submit(meta.job_id)
+    state.submitter.submit(meta.job_id)
     return await _created(state, meta, just_submitted=True)
-
-
-def _submitter(request: Request) -> RunSubmitter:
-    return request.app.state.submitter
 
 
 def _parse_job(
     body: bytes, fmt: str, query: Options, max_entities: int, loaded_lists: frozenset[str]
 ) -> tuple[Any, Options]:
     """Validate a whole job body (runs in a worker thread: a big file takes a second)."""
+    query = checked(query, loaded_lists)  # checked whatever the body: never ignored silently
     if fmt == "json":
         data = decode_json_object(body)
-        options = options_from(data, loaded_lists)
+        options = _under(options_from(data, loaded_lists), query)
         records = data.get("entities")
         if records is None:
             raise ApiError(
@@ -188,11 +204,22 @@ def _parse_job(
         if isinstance(records, list) and len(records) > max_entities:
             raise _too_many(len(records), max_entities)
         return entities_from_records(records, loaded_lists=loaded_lists), options
-    options = checked(query, loaded_lists)
+    options = query
     entities = read_entities(body, fmt, loaded_lists)  # type: ignore[arg-type]
     if entities.height > max_entities:
         raise _too_many(entities.height, max_entities)
     return entities, options
+
+
+def _under(body: Options, query: Options) -> Options:
+    """A JSON body's options, the query's where the body sets none."""
+    return Options(
+        body.lists if body.lists is not None else query.lists,
+        None,
+        body.search_type or query.search_type,
+        body.threshold if body.threshold is not None else query.threshold,
+        body.monitor or query.monitor,
+    )
 
 
 def _too_many(count: int, limit: int) -> ApiError:
@@ -229,9 +256,7 @@ async def get_job(
     request: Request,
     job_id: FromPath[str],
     limit: Limit = 1000,
-    cursor: Annotated[
-        str | None, QueryParameter(description="next_cursor of the previous page")
-    ] = None,
+    cursor: Annotated[str | None, QueryParameter(description=CURSOR_NOTE)] = None,
     only_matches: FromQuery[bool] = False,
 ) -> JobStatus:
     state = state_of(request)
@@ -289,7 +314,7 @@ async def job_status(state: AppState, meta: JobMeta) -> JobStatus:
 async def list_jobs(
     request: Request,
     limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-    cursor: FromQuery[str | None] = None,
+    cursor: Annotated[str | None, QueryParameter(description=CURSOR_NOTE)] = None,
 ) -> JobList:
     state, principal = state_of(request), caller(request)
     scope = cursors.jobs_scope(principal.tenant)
@@ -345,6 +370,7 @@ async def download_results(
 
 def _download_format(requested: str | None, accept: str) -> str:
     if requested is not None:
+        requested = requested.strip(BLANKS)
         if requested.lower() not in DOWNLOADS:
             detail = {"loc": "query.format", "message": "expected csv, ndjson or parquet"}
             raise ApiError(400, "unknown format", [detail])
