@@ -93,8 +93,12 @@ def query_rules() -> dict[str, dict[str, Any]]:
     return {
         "lists": {"type": "string", "pattern": f"^{codes}(,{codes})*$"},
         "list_name": {"type": "string", "pattern": f"^{codes}$"},
-        "search_type": {"type": "string", "pattern": f"^(?:{_any_case(SEARCH_TYPES)})?$"},
+        # The query's search type, as an enum (blank: the default; the API also reads it in
+        # any letter case, as the body's pattern says).
+        "search_type": {"type": "string", "enum": ["", *SEARCH_TYPES]},
         "format": {"type": "string", "pattern": f"^{_any_case(get_args(OutputFormat))}$"},
+        # Litestar drops a bound of 0 ("ge=0") when it writes the schema: said here.
+        "threshold": {"type": "number", "minimum": 0, "maximum": 1},
     }
 
 

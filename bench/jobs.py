@@ -9,7 +9,10 @@ throwaway data directory, then measures over HTTP:
    flow runs are created in the background after the answer);
 3. a --rows-entity job from submit to completed; then 50 clients polling another running
    job once a second each (p99 <= 100 ms);
-4. the matching engine alone on the same rows, in this process, chunk by chunk as the job
+4. polls during a submission burst: 50 clients polling a job once a second while 30
+   clients each submit a 10,000-entity JSON job at once (the bodies are parsed one at a
+   time so that polls are not starved), beside the same polls without a burst;
+5. the matching engine alone on the same rows, in this process, chunk by chunk as the job
    runs them: the job's time over the engine's must be <= 1.25.
 
     uv run python bench/jobs.py                 # the issue's sizes (1,000,000 rows)
@@ -270,6 +273,79 @@ class Bench:
         self.report(f"{clients} clients polling a running job: median", median, "-", unit="ms")
         self.report(f"{clients} clients polling: failed requests", len(errors), "0", unit="")
 
+    async def polls_during_a_burst(
+        self, frame: pl.DataFrame, submissions: int = 30, clients: int = 50
+    ) -> None:
+        """Poll latency with and without `submissions` 10,000-entity JSON jobs arriving."""
+        import json
+
+        records = [
+            {"entity_id": row["entity_id"], "subject": {"full_name": row["full_name"]}}
+            for row in frame.head(10_000).iter_rows(named=True)
+        ]
+        body = json.dumps({"entities": records}).encode()
+        with httpx.Client(timeout=120) as client:
+            small = json.dumps({"entities": records[:10]}).encode()
+            _, polled = self.post(client, small, "application/json")
+        url = f"{self.service.url}/kyc/jobs/{polled['job_id']}"
+        headers = {**self.headers, "Content-Type": "application/json"}
+        limits = httpx.Limits(max_connections=clients + submissions + 5)
+        async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+            quiet = await self._poll_for(client, url, clients, seconds=10)
+            until = time.monotonic() + 60
+            submitted: list[float] = []
+
+            async def submit() -> None:
+                begun = time.perf_counter()
+                response = await client.post(
+                    f"{self.service.url}/kyc/jobs", content=body, headers=headers
+                )
+                response.raise_for_status()
+                submitted.append(time.perf_counter() - begun)
+                await client.post(
+                    f"{self.service.url}/kyc/jobs/{response.json()['job_id']}/cancel",
+                    headers=self.headers,
+                )
+
+            async def burst() -> None:
+                await asyncio.sleep(1)
+                await asyncio.gather(*(submit() for _ in range(submissions)))
+
+            busy, _ = await asyncio.gather(
+                self._poll_for(
+                    client, url, clients, until=until, stop=lambda: len(submitted) == submissions
+                ),
+                burst(),
+            )
+        for label, latencies in (("no submissions", quiet), (f"{submissions} submissions", busy)):
+            self.report(f"polls, {label}: median", statistics.median(latencies) * 1000, "-", "ms")
+            self.report(f"polls, {label}: p99", percentile(latencies, 0.99) * 1000, "-", "ms")
+        self.report(f"{submissions} submissions of 10,000: p99", percentile(submitted, 0.99), "-")
+
+    async def _poll_for(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        clients: int,
+        seconds: float | None = None,
+        until: float | None = None,
+        stop=None,
+    ) -> list[float]:
+        """Latencies of `clients` clients polling `url` once a second each."""
+        deadline = until if until is not None else time.monotonic() + (seconds or 10)
+        latencies: list[float] = []
+
+        async def poll(delay: float) -> None:
+            await asyncio.sleep(delay)
+            while time.monotonic() < deadline and not (stop and stop()):
+                begun = time.perf_counter()
+                await client.get(url, params={"limit": 10}, headers=self.headers)
+                latencies.append(time.perf_counter() - begun)
+                await asyncio.sleep(1.0)
+
+        await asyncio.gather(*(poll(i / clients) for i in range(clients)))
+        return latencies
+
 
 def engine_time(home: Path, frame: pl.DataFrame, chunk_size: int) -> tuple[float, float]:
     """(index build s, screening s) of the matching engine alone on the same rows."""
@@ -319,6 +395,9 @@ def main() -> None:
         job_s = bench.run_job(frame)
         print("50 clients polling a running job", flush=True)
         asyncio.run(bench.polling(frame, clients=50, seconds=20))
+        bench.wait_idle()
+        print("50 clients polling while 30 jobs of 10,000 arrive", flush=True)
+        asyncio.run(bench.polls_during_a_burst(frame))
     print("the engine alone on the same rows (at the worker's niceness)", flush=True)
     os.nice(int(os.environ.get("KYC_WORKER_NICE", "10")))
     index_s, screen_s = engine_time(home, frame, args.chunk_size)

@@ -529,7 +529,9 @@ def _too_long(name: str) -> pl.Expr:
     limit = _length_limit(name)
     if name == "identifiers":
         values = pl.element().struct.field("value").str.len_chars() > limit
-        return pl.col(name).list.eval(values.fill_null(False)).list.any().fill_null(False)
+        labels = pl.element().struct.field("type").str.len_chars() > limit
+        long = values.fill_null(False) | labels.fill_null(False)
+        return pl.col(name).list.eval(long).list.any().fill_null(False)
     return (pl.col(name).str.len_chars() > limit).fill_null(False)
 
 

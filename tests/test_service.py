@@ -28,6 +28,7 @@ from data.jobs import JobMeta, JobStore, new_job_id
 pytestmark = pytest.mark.timeout(1200)
 
 KYC = str(Path(sys.executable).parent / "kyc")
+REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 400  # the Prefect server alone took 75 s to start on a loaded machine
 JOB_TIMEOUT_S = 400
 CHUNK_SIZE = 200
@@ -261,6 +262,24 @@ def test_kill_and_restart_loses_no_job(service: Service) -> None:
         f"{service.url}/kyc/jobs", headers={"Authorization": f"Bearer {key}"}, timeout=30
     ).json()
     assert {big, *burst} <= {job["job_id"] for job in listed["jobs"]}
+
+
+@pytest.mark.timeout(900)
+def test_schemathesis_from_outside_finds_nothing(service: Service) -> None:
+    """The black-box run: every schemathesis check over HTTP, against the running service,
+    with the repository's schemathesis.toml (what no schema can say)."""
+    command = [KYC, "keys", "create", "--tenant", "fuzz", "--permissions"]
+    command += ["kyc:create,kyc:read,kyc:export,watchlist:read"]
+    out = subprocess.run(command, env=service.env, capture_output=True, text=True, check=True)
+    key = next(word for word in out.stdout.split() if word.startswith("sk_"))
+    schemathesis = str(Path(sys.executable).parent / "schemathesis")
+    run = subprocess.run(
+        [schemathesis, "--config-file", str(REPO / "schemathesis.toml"), "run",
+         f"{service.url}/schema/openapi.json", "--checks", "all",
+         "-H", f"Authorization: Bearer {key}", "--max-examples", "40", "--seed", "1"],
+        cwd=service.home, capture_output=True, text=True, timeout=840,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
 
 
 def test_a_graceful_stop_mid_job_is_no_crash(service: Service) -> None:

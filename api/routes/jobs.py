@@ -97,9 +97,8 @@ async def create_job(
     search_type: Annotated[
         str | None, QueryParameter(description="File bodies: the search type")
     ] = None,
-    threshold: Annotated[
-        float | None, QueryParameter(ge=0, le=1, description="File bodies: 0-1")
-    ] = None,
+    # Read as text and parsed here: Litestar would take "null" for no threshold at all.
+    threshold: Annotated[str | None, QueryParameter(description="File bodies: 0-1")] = None,
     monitor: Annotated[
         bool, QueryParameter(description="File bodies: add to the monitored book")
     ] = False,
@@ -137,11 +136,21 @@ def _query_options(
     lists: str | None,
     list_name: str | None,
     search_type: str | None,
-    threshold: float | None,
+    threshold: str | None,
     monitor: bool,
 ) -> Options:
     codes = lists.split(",") if lists is not None else None  # a blank code is an error
-    return Options(codes, list_name, search_type, threshold, monitor)
+    return Options(codes, list_name, search_type, _number(threshold, "threshold"), monitor)
+
+
+def _number(text: str | None, name: str) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text.strip(BLANKS))
+    except ValueError:
+        detail = {"loc": f"query.{name}", "message": "expected a number from 0 to 1"}
+        raise ApiError(400, "invalid request parameters", [detail]) from None
 
 
 async def _parsed(
