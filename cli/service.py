@@ -243,29 +243,16 @@ def _point_prefect_at_environment() -> None:
 
 def ensure_watchlists(from_dir: Path | None) -> None:
     """Load the lists on first start: a refresh when there is no current snapshot yet."""
-    from data.sources import RetryPolicy
     from data.store import REFRESH_ERRORS, SnapshotStore
+    from flows.lists import configured_refresh, source_folder
 
-    store = SnapshotStore(settings.SNAPSHOT_DIR)
-    if store.current_version() is not None:
+    if SnapshotStore(settings.SNAPSHOT_DIR).current_version() is not None:
         return
-    folder = from_dir or (Path(settings.WATCHLIST_DIR) if settings.WATCHLIST_DIR else None)
+    folder = source_folder(from_dir)
     where = folder or "the official publishers"
     logger.info("no watchlist snapshot yet: loading the lists from %s", where)
     try:
-        report = store.refresh(
-            settings.LISTS,
-            from_dir=folder,
-            max_shrink=settings.MAX_LIST_SHRINK,
-            keep=settings.SNAPSHOTS_KEEP,
-            timeout=settings.DOWNLOAD_TIMEOUT_S,
-            retry=RetryPolicy(
-                settings.DOWNLOAD_ATTEMPTS,
-                settings.DOWNLOAD_BACKOFF_S,
-                settings.DOWNLOAD_BACKOFF_MAX_S,
-                settings.DOWNLOAD_RETRY_AFTER_MAX_S,
-            ),
-        )
+        report = configured_refresh(None, folder)
     except REFRESH_ERRORS as error:
         hint = "" if folder else " (offline? load them from a folder: --from DIR)"
         raise ServiceError(f"could not load the watchlists{hint}: {error}") from error

@@ -9,37 +9,17 @@ name, so the monitored books are screened against the new lists wherever flows a
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 
-from data.sources import RetryPolicy
-from data.store import SnapshotStore
+from flows.lists import configured_refresh
 from flows.rescreen_book import RESCREEN_BOOK
-from kyc import settings
 
 
 @task(name="refresh-snapshot")
 def refresh_snapshot(lists: list[str] | None, from_dir: str | None, force: bool) -> dict:
     """Fetch, parse, write, check and publish a new snapshot; its summary."""
-    folder = from_dir or settings.WATCHLIST_DIR or None
-    report = SnapshotStore(settings.SNAPSHOT_DIR).refresh(
-        lists or settings.LISTS,
-        from_dir=Path(folder) if folder else None,
-        force=force,
-        max_shrink=settings.MAX_LIST_SHRINK,
-        keep=settings.SNAPSHOTS_KEEP,
-        explicit=bool(lists),
-        timeout=settings.DOWNLOAD_TIMEOUT_S,
-        retry=RetryPolicy(
-            settings.DOWNLOAD_ATTEMPTS,
-            settings.DOWNLOAD_BACKOFF_S,
-            settings.DOWNLOAD_BACKOFF_MAX_S,
-            settings.DOWNLOAD_RETRY_AFTER_MAX_S,
-        ),
-    )
-    return report.summary()
+    return configured_refresh(lists, from_dir, force).summary()
 
 
 @flow(name="refresh_watchlists", log_prints=True)

@@ -38,6 +38,9 @@ def test_refresh_then_show(snapshot_dir):
     assert version in shown.output
     un_line = next(line for line in shown.output.splitlines() if "│ un " in line)
     assert "1,003" in un_line and "2026-02-27" in un_line
+    # Configured lists the snapshot lacks are named: they are never screened.
+    not_loaded = next(line for line in shown.output.splitlines() if "not loaded" in line)
+    assert "eu" in not_loaded and "ofac" in not_loaded and "un" not in not_loaded.split(":")[-1]
 
     again = runner.invoke(
         app, ["lists", "refresh", "--from", str(WATCHLISTS), "--list", "un", "--list", "ofac_cons"]

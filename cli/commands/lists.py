@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from data.sources import RetryPolicy
 from data.store import REFRESH_ERRORS, RefreshReport, SnapshotNotFoundError, SnapshotStore
+from flows.lists import configured_refresh, source_folder
 from kyc import settings
 
 app = typer.Typer(help="Watchlist snapshots: refresh them from the sources, show the current one.")
@@ -39,26 +39,11 @@ def refresh(
     ] = False,
 ) -> None:
     """Build a new snapshot from the official sources (or a folder) and make it current."""
-    folder = from_dir or (Path(settings.WATCHLIST_DIR) if settings.WATCHLIST_DIR else None)
+    folder = source_folder(from_dir)
     if folder is not None and not folder.is_dir():
         raise _fail(FileNotFoundError(f"--from {folder}: no such folder"))
-    store = SnapshotStore(settings.SNAPSHOT_DIR)
     try:
-        report = store.refresh(
-            lists or settings.LISTS,
-            from_dir=folder,
-            force=force,
-            max_shrink=settings.MAX_LIST_SHRINK,
-            keep=settings.SNAPSHOTS_KEEP,
-            explicit=bool(lists),
-            timeout=settings.DOWNLOAD_TIMEOUT_S,
-            retry=RetryPolicy(
-                settings.DOWNLOAD_ATTEMPTS,
-                settings.DOWNLOAD_BACKOFF_S,
-                settings.DOWNLOAD_BACKOFF_MAX_S,
-                settings.DOWNLOAD_RETRY_AFTER_MAX_S,
-            ),
-        )
+        report = configured_refresh(lists, folder, force)
     except EXPECTED_ERRORS as exc:
         raise _fail(exc) from None
     _print_report(report)
