@@ -8,7 +8,7 @@ an append-only log of small Parquet files, one per event batch::
 
 Why a log and not one book file rewritten in place: two monitored jobs of one tenant may end
 at the same moment on two workers, and object stores have no locks. Every writer adds its own
-file (atomically: a temporary name, then a move), and reading replays the files in key order:
+file (whole or not at all: data.jobs.write_atomically), and reading replays the files in key order:
 the last upsert or remove of an ``entity_id`` decides whether and how it is in the book (an
 upsert), and the last ``screened_version`` its current subject got is the snapshot it was
 last screened against, which is where the next delta rescreen starts from.

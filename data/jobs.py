@@ -11,8 +11,9 @@ Everything goes through pyarrow's filesystem layer, so a local directory, ``file
     tenants/<tenant>/idempotency/<key hash>     the job id a request's Idempotency-Key made
     active/<job_id>                             jobs still processing (what recovery scans)
 
-Every file is written to a temporary name and then moved into place, so a crash never leaves
-a half-written chunk behind under a name that counts. Chunk ``i`` always holds input rows
+Every file is written whole or not at all (write_atomically: one PUT on an object store, a
+temporary name renamed into place on a filesystem), so a crash never leaves a half-written
+chunk behind under a name that counts. Chunk ``i`` always holds input rows
 ``[i * chunk_size, (i + 1) * chunk_size)`` and progress.json keeps each chunk's counts, so
 reading a page of results opens only the chunks that page covers.
 """
@@ -51,9 +52,24 @@ def open_root(uri: str) -> tuple[str, pafs.FileSystem, str]:
     return uri, fs, root.rstrip("/")
 
 
+# Filesystems that are object stores: there a PUT of the final key is atomic by itself (the
+# object appears only once complete) and a "move" is a copy plus a delete, which is not.
+OBJECT_STORES = frozenset({"s3", "gcs", "abfs"})
+
+
 def write_atomically(fs: pafs.FileSystem, path: str, payload: bytes) -> None:
-    """Write to a temporary name beside ``path``, then move it into place: a reader sees
-    the old file or the new one, never half of one."""
+    """Write ``path`` so that a reader sees the old file or the new one, never half of one.
+
+    On an object store, one upload of the final key: S3 shows an object only when its PUT
+    (or its multipart upload) completes, and an upload that fails or dies is never
+    completed. A temporary key and a move would cost a PUT, a server-side copy and a
+    delete, and leave the temporary key behind if the writer died between them.
+    On a local or network filesystem, a temporary name beside ``path`` renamed into place.
+    """
+    if fs.type_name in OBJECT_STORES:
+        with fs.open_output_stream(path) as out:
+            out.write(payload)
+        return
     parent = path.rsplit("/", 1)[0]
     fs.create_dir(parent, recursive=True)
     tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"

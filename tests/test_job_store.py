@@ -159,3 +159,58 @@ def test_no_temporary_files_counted(store: JobStore, tmp_path: Path) -> None:
     store.write_chunk(job.job_id, 1, results_for(entities(12).slice(10)))
     assert store.written_chunks(job.job_id) == [1]
     assert store.chunk_stats(job.job_id, 1).rows == 2
+
+
+def test_object_store_writes_appear_whole_and_leave_no_temporary_key(s3: S3Server) -> None:
+    """On S3 a file is one upload of its final key: a reader racing the writers of
+    multi-part files (larger than one 10 MB part) finds each missing or whole, never a part
+    of one, and no temporary key is ever listed beside them (a move on S3 is a copy and a
+    delete: the old way showed `.tmp-*` keys to every lister)."""
+    import threading
+
+    import pyarrow.fs as pafs
+
+    from data.jobs import open_root, write_atomically
+
+    _, fs, root = open_root(s3.bucket_uri("atomic"))
+    paths = [f"{root}/results/chunk-{chunk:05d}.parquet" for chunk in range(4)]
+    size = 24 * 1024 * 1024
+    problems: list[str] = []
+    reads: list[int] = []
+    done = threading.Event()
+
+    def read_while_writing() -> None:
+        try:
+            read_until_done()
+        except Exception as error:  # the test fails on it rather than a thread warning
+            problems.append(repr(error))
+
+    def read_until_done() -> None:
+        listing = pafs.FileSelector(root, recursive=True, allow_not_found=True)
+        while not done.is_set():
+            names = [info.base_name for info in fs.get_file_info(listing)]
+            problems.extend(name for name in names if name.startswith(".tmp-"))
+            for chunk, path in enumerate(paths):
+                try:
+                    with fs.open_input_stream(path) as src:
+                        payload = src.read()
+                except FileNotFoundError:
+                    continue
+                reads.append(chunk)
+                if len(payload) != size or payload.count(bytes([chunk])) != size:
+                    problems.append(f"chunk {chunk}: {len(payload)} bytes, not the whole file")
+
+    reader = threading.Thread(target=read_while_writing)
+    reader.start()
+    try:
+        for chunk, path in enumerate(paths):
+            write_atomically(fs, path, bytes([chunk]) * size)
+    finally:
+        done.set()
+        reader.join(60)
+    assert reads, "the reader never found a file"
+    assert problems == []
+    files = fs.get_file_info(pafs.FileSelector(root, recursive=True))
+    assert sorted((i.path, i.size) for i in files if i.type == pafs.FileType.File) == [
+        (path, size) for path in paths
+    ]
