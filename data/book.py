@@ -294,8 +294,8 @@ def _diff_chain(
     current: str | None = version
     seen: set[str] = set()
     while current is not None and current not in seen and len(steps) < MAX_CHAIN:
-        path = snapshots.path(current)
-        if not path.is_file():
+        path = snapshots.local_file(current)
+        if path is None:
             break
         seen.add(current)
         previous, diff = _previous_and_diff(path)

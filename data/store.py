@@ -10,10 +10,20 @@ A refresh writes a NEW file under a temporary name, checks it, renames it into p
 only then switches CURRENT. Readers resolve CURRENT and open the named file read-only, so
 they never see a file being written, and any number of processes can read while another
 one refreshes. When anything fails, the temporary files go and CURRENT stays as it was.
+
+Shared storage (``open_snapshots("s3://bucket/snapshots", cache_dir)``, any pyarrow
+filesystem URI): the same layout on the object store, plus ``<version>.sha256`` (the file's
+SHA-256, as ``sha256sum`` prints it), and the local folder becomes this machine's cache.
+DuckDB opens only local files, so a reader copies a version into the cache once per
+machine (one process copies, the others wait on a lock), checks it against its SHA-256 and
+only then renames it to ``<version>.duckdb``: no process ever opens a half-copied file. A
+refresh builds and checks the file locally, then uploads the file, its hash and last the
+CURRENT pointer (one PUT each, each appearing whole).
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -30,8 +40,10 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow.fs as pafs
 
 from data import sources
+from data.jobs import COPY_BLOCK, open_root, write_atomically
 from data.schema import LIST_CODES, TABLES, ParsedList, SourceError, Watchlist
 from data.snapshot_build import LISTS_SCHEMA, write_snapshot
 
@@ -47,6 +59,10 @@ class RefreshError(Exception):
 
 class SnapshotNotFoundError(LookupError):
     """There is no such snapshot (or no snapshot at all yet)."""
+
+
+class SnapshotCopyError(RuntimeError):
+    """A snapshot copied from shared storage does not match its recorded SHA-256."""
 
 
 # Every way a refresh fails on its inputs or checks: callers report these as one line.
@@ -86,6 +102,11 @@ class SnapshotStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
+    @property
+    def location(self) -> str:
+        """Where the snapshots live, for messages."""
+        return str(self.root)
+
     # --- reading ---------------------------------------------------------------------
 
     def current_version(self) -> str | None:
@@ -100,10 +121,15 @@ class SnapshotStore:
         return [p.stem for p in files if _VERSION.fullmatch(p.stem)]
 
     def path(self, version: str) -> Path:
-        """The file of a version; anything that is not a version (say "../x") is refused."""
+        """The local file of a version; anything that is not a version (say "../x") is refused."""
         if not _VERSION.fullmatch(version):
             raise SnapshotNotFoundError(f"{version!r} is not a watchlist snapshot version")
         return self.root / f"{version}.duckdb"
+
+    def local_file(self, version: str) -> Path | None:
+        """The version's file on this machine, to open read-only; None if there is none."""
+        path = self.path(version)
+        return path if path.is_file() else None
 
     def open(self, version: str | None = None) -> Watchlist:
         """The whole snapshot as Polars frames (the current one unless a version is given)."""
@@ -132,13 +158,16 @@ class SnapshotStore:
         resolved = version or self.current_version()
         if resolved is None:
             raise SnapshotNotFoundError(
-                f"no watchlist snapshot in {self.root} yet: run `kyc lists refresh`"
+                f"no watchlist snapshot in {self.location} yet: run `kyc lists refresh`"
             )
-        if version is None and not self.path(resolved).is_file():
+        path = self.local_file(resolved)
+        if version is None and path is None:
             resolved = self.current_version() or resolved  # switched and pruned meanwhile
-        path = self.path(resolved)
-        if not path.is_file():
-            raise SnapshotNotFoundError(f"watchlist snapshot {resolved} not found in {self.root}")
+            path = self.local_file(resolved)
+        if path is None:
+            raise SnapshotNotFoundError(
+                f"watchlist snapshot {resolved} not found in {self.location}"
+            )
         con = duckdb.connect(str(path), read_only=True)
         try:
             yield con, resolved
@@ -251,15 +280,13 @@ class SnapshotStore:
         return parsed
 
     def _lists_table(self, version: str | None) -> pl.DataFrame:
-        if version is None or not self.path(version).is_file():
+        if version is None or self.local_file(version) is None:
             return pl.DataFrame(schema={c: LISTS_SCHEMA[c] for c in _PREVIOUS_COLUMNS})
         with self._connect(version) as (con, _):
             return con.sql(f"SELECT {', '.join(_PREVIOUS_COLUMNS)} FROM lists").pl()
 
     def _previous_path(self, previous: str | None) -> Path | None:
-        if previous is None or not self.path(previous).is_file():
-            return None
-        return self.path(previous)
+        return None if previous is None else self.local_file(previous)
 
     def _publish(self, temp: Path, version: str) -> None:
         """Move the finished file into place, then switch the pointer atomically."""
@@ -301,11 +328,155 @@ class SnapshotStore:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+# Snapshot versions kept in a machine's cache of shared storage (the newest copied first).
+CACHED_COPIES = 5
+
+
+class SharedSnapshotStore(SnapshotStore):
+    """Snapshots on shared storage (any pyarrow filesystem URI), read through a local cache.
+
+    ``root`` (the cache) holds complete, checked copies only, plus what a refresh stages;
+    the shared store is the truth for CURRENT and the versions there are.
+    """
+
+    def __init__(self, uri: str, cache_dir: Path) -> None:
+        super().__init__(cache_dir)
+        self.uri, self.fs, self.remote = open_root(uri)
+        self.last_copy_seconds: float | None = None  # of this store's last copy to the cache
+
+    @property
+    def location(self) -> str:
+        return self.uri.split("?", 1)[0]
+
+    def current_version(self) -> str | None:
+        try:
+            with self.fs.open_input_stream(f"{self.remote}/{POINTER}") as src:
+                return src.read().decode().strip() or None
+        except FileNotFoundError:
+            return None
+
+    def versions(self) -> list[str]:
+        selector = pafs.FileSelector(self.remote, allow_not_found=True)
+        files = [
+            info
+            for info in self.fs.get_file_info(selector)
+            if info.base_name.endswith(".duckdb") and _VERSION.fullmatch(info.base_name[:-7])
+        ]
+        files.sort(key=lambda info: info.mtime_ns or 0, reverse=True)
+        return [info.base_name[:-7] for info in files]
+
+    def local_file(self, version: str) -> Path | None:
+        path = self.path(version)
+        return path if path.is_file() else self._copy_to_cache(version)
+
+    def _copy_to_cache(self, version: str) -> Path | None:
+        """Copy a version from shared storage, checked against its SHA-256 (None: no such
+        version there). Under a lock per version: one process copies, the others wait."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        target = self.path(version)
+        with _exclusive(self.root / f".fetch-{version}.lock"):
+            if target.is_file():
+                return target  # another process copied it meanwhile
+            expected = self._recorded_sha256(version)
+            if expected is None:
+                return None
+            partial = self.root / f".fetch-{version}.partial"
+            started = time.perf_counter()
+            try:
+                digest = _copy_hashing(self.fs, f"{self.remote}/{version}.duckdb", partial)
+            except FileNotFoundError:
+                partial.unlink(missing_ok=True)
+                return None  # pruned from shared storage meanwhile
+            if digest != expected:
+                partial.unlink(missing_ok=True)
+                raise SnapshotCopyError(
+                    f"watchlist snapshot {version} copied from {self.location} has SHA-256 "
+                    f"{digest}, not the recorded {expected}: the copy was discarded"
+                )
+            _fsync(partial)
+            os.replace(partial, target)
+            _fsync(self.root)
+            self.last_copy_seconds = time.perf_counter() - started
+        self._prune_cache(keep=version)
+        return target
+
+    def _recorded_sha256(self, version: str) -> str | None:
+        try:
+            with self.fs.open_input_stream(f"{self.remote}/{version}.sha256") as src:
+                return src.read().decode().split()[0]
+        except (FileNotFoundError, IndexError):
+            return None
+
+    def _publish(self, temp: Path, version: str) -> None:
+        """Upload the checked file and its SHA-256, keep it as this machine's copy, and only
+        then switch the shared CURRENT (readers never look for a version before that)."""
+        digest = _sha256(temp)
+        write_atomically(self.fs, f"{self.remote}/{version}.duckdb", temp)
+        sha_line = f"{digest}  {version}.duckdb\n".encode()
+        write_atomically(self.fs, f"{self.remote}/{version}.sha256", sha_line)
+        _fsync(temp)
+        os.replace(temp, self.path(version))
+        write_atomically(self.fs, f"{self.remote}/{POINTER}", f"{version}\n".encode())
+
+    def _prune(self, keep: int) -> None:
+        current = self.current_version()
+        for version in self.versions()[keep:]:
+            if version != current:
+                for suffix in (".duckdb", ".sha256"):
+                    with contextlib.suppress(FileNotFoundError):
+                        self.fs.delete_file(f"{self.remote}/{version}{suffix}")
+        self._prune_cache(keep=current)
+
+    def _prune_cache(self, keep: str | None) -> None:
+        """Keep the CACHED_COPIES newest copies (and ``keep``). A process that still has a
+        deleted copy open reads on: the file goes when it closes it."""
+        copies = sorted(self._snapshot_files(), key=lambda p: p.stat().st_mtime, reverse=True)
+        for path in copies[CACHED_COPIES:]:
+            if path.stem != keep:
+                path.unlink(missing_ok=True)
+                (self.root / f".fetch-{path.stem}.lock").unlink(missing_ok=True)
+
+
+def open_snapshots(location: str | Path, cache_dir: Path) -> SnapshotStore:
+    """The snapshot store at ``location``: empty for the local folder ``cache_dir``; a path
+    or a file:// URI for that local folder; any other pyarrow filesystem URI (s3://...) for
+    shared storage, read through the local cache ``cache_dir``."""
+    text = str(location)
+    if not text:
+        return SnapshotStore(Path(cache_dir))
+    if "://" not in text:
+        return SnapshotStore(Path(text))
+    if text.startswith("file://"):
+        return SnapshotStore(Path(pafs.FileSystem.from_uri(text)[1]))
+    return SharedSnapshotStore(text, Path(cache_dir))
+
+
 # --- helpers -------------------------------------------------------------------------
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_path`` (created if need be), waiting for it."""
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _copy_hashing(fs: pafs.FileSystem, source: str, target: Path) -> str:
+    """Copy a file of ``fs`` to a local path; its SHA-256."""
+    digest = hashlib.sha256()
+    with fs.open_input_stream(source) as src, target.open("wb") as out:
+        while block := src.read(COPY_BLOCK):
+            digest.update(block)
+            out.write(block)
+    return digest.hexdigest()
 
 
 def _sha256(path: Path) -> str:
