@@ -23,8 +23,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,9 +58,19 @@ def open_root(uri: str) -> tuple[str, pafs.FileSystem, str]:
 # object appears only once complete) and a "move" is a copy plus a delete, which is not.
 OBJECT_STORES = frozenset({"s3", "gcs", "abfs"})
 
+# Bytes per read when a local file is streamed to a store (a snapshot is ~100 MB).
+COPY_BLOCK = 8 * 1024 * 1024
 
-def write_atomically(fs: pafs.FileSystem, path: str, payload: bytes) -> None:
-    """Write ``path`` so that a reader sees the old file or the new one, never half of one.
+# Reads of a JSON file that a writer replaced meanwhile, before the error is raised.
+TORN_READ_ATTEMPTS = 5
+
+# Small files written at once on object stores (a new job's meta and index entries).
+_PARALLEL_WRITES = ThreadPoolExecutor(8, thread_name_prefix="kyc-store-write")
+
+
+def write_atomically(fs: pafs.FileSystem, path: str, payload: bytes | Path) -> None:
+    """Write ``path`` (bytes, or a local file's content streamed) so that a reader sees the
+    old file or the new one, never half of one.
 
     On an object store, one upload of the final key: S3 shows an object only when its PUT
     (or its multipart upload) completes, and an upload that fails or dies is never
@@ -67,15 +79,23 @@ def write_atomically(fs: pafs.FileSystem, path: str, payload: bytes) -> None:
     On a local or network filesystem, a temporary name beside ``path`` renamed into place.
     """
     if fs.type_name in OBJECT_STORES:
-        with fs.open_output_stream(path) as out:
-            out.write(payload)
+        _write(fs, path, payload)
         return
     parent = path.rsplit("/", 1)[0]
     fs.create_dir(parent, recursive=True)
     tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
-    with fs.open_output_stream(tmp) as out:
-        out.write(payload)
+    _write(fs, tmp, payload)
     fs.move(tmp, path)
+
+
+def _write(fs: pafs.FileSystem, path: str, payload: bytes | Path) -> None:
+    with fs.open_output_stream(path) as out:
+        if isinstance(payload, Path):
+            with payload.open("rb") as source:
+                while block := source.read(COPY_BLOCK):
+                    out.write(block)
+        else:
+            out.write(payload)
 
 
 def files_in(fs: pafs.FileSystem, directory: str) -> list[str]:
@@ -199,11 +219,19 @@ class JobStore:
         self._write_bytes(path, json.dumps(data).encode())
 
     def _read_json(self, path: str) -> dict | None:
-        try:
-            with self.fs.open_input_stream(path) as src:
-                return json.loads(src.read())
-        except FileNotFoundError:
-            return None
+        """A JSON file, or None. On S3, pyarrow asks for an object's size, then reads that
+        many bytes: a file replaced between the two (progress.json after every chunk)
+        reads torn, so such a read is done again."""
+        for attempt in range(1, TORN_READ_ATTEMPTS + 1):
+            try:
+                with self.fs.open_input_stream(path) as src:
+                    return json.loads(src.read())
+            except FileNotFoundError:
+                return None
+            except (ValueError, OSError):  # torn (JSON or UTF-8), or the range is gone
+                if attempt == TORN_READ_ATTEMPTS:
+                    raise
+        return None
 
     def _write_parquet(self, path: str, frame: pl.DataFrame, row_group_size: int | None) -> None:
         buffer = io.BytesIO()
@@ -223,17 +251,29 @@ class JobStore:
     # --- jobs --------------------------------------------------------------------------
 
     def create_job(self, meta: JobMeta, entities: pl.DataFrame) -> None:
-        """Store a new job: entities first, then its meta and index entries."""
+        """Store a new job: entities first, then its meta and index entries, and last the
+        idempotency key (a retry that finds it finds a whole job).
+
+        The meta and index entries are written at once on an object store, where each
+        file is a round trip: readers skip an entry whose job.json is not there yet, and
+        the caller answers only once all are written."""
         meta = replace(meta, total_entities=entities.height, updated_at=meta.created_at)
         job_dir = self._job_dir(meta.job_id)
         self._write_parquet(f"{job_dir}/entities.parquet", entities, ENTITY_ROW_GROUP)
-        self._write_json(f"{job_dir}/job.json", asdict(meta))
+        files = [
+            (f"{job_dir}/job.json", json.dumps(asdict(meta)).encode()),
+            (f"{self._tenant_dir(meta.tenant)}/jobs/{_listing_key(meta)}", b""),
+        ]
+        if meta.status == "processing":
+            files.append((f"{self.root}/active/{meta.job_id}", b""))
+        if self.fs.type_name in OBJECT_STORES:
+            list(_PARALLEL_WRITES.map(lambda file: self._write_bytes(*file), files))
+        else:
+            for path, payload in files:
+                self._write_bytes(path, payload)
         if meta.idempotency_key is not None:
             key_path = self._idempotency_path(meta.tenant, meta.idempotency_key)
             self._write_json(key_path, {"job_id": meta.job_id})
-        self._write_bytes(f"{self._tenant_dir(meta.tenant)}/jobs/{_listing_key(meta)}", b"")
-        if meta.status == "processing":
-            self._write_bytes(f"{self.root}/active/{meta.job_id}", b"")
 
     def get_job(self, job_id: str) -> JobMeta | None:
         try:
@@ -243,7 +283,14 @@ class JobStore:
         return None if data is None else JobMeta.from_dict(data)
 
     def update_job(self, job_id: str, **changes: object) -> JobMeta:
-        """Change some fields of a job's meta (read, change, write the whole file)."""
+        """Change some fields of a job's meta (read, change, write the whole file).
+
+        Changes to one job from threads of this process are made one after another, so
+        none is lost (the submitter recording a run while a cancel records its status)."""
+        with _job_lock(self.uri, job_id):
+            return self._update_job(job_id, changes)
+
+    def _update_job(self, job_id: str, changes: dict[str, object]) -> JobMeta:
         meta = self.get_job(job_id)
         if meta is None:
             raise KeyError(f"no job {job_id}")
@@ -251,6 +298,8 @@ class JobStore:
             raise ValueError(f"unknown job status {changes['status']!r}")
         meta = replace(meta, **changes, updated_at=utc_now())
         self._write_json(f"{self._job_dir(job_id)}/job.json", asdict(meta))
+        if "status" not in changes:
+            return meta  # the active marker follows the status, which did not change
         marker = f"{self.root}/active/{job_id}"
         if meta.status == "processing":
             if not self._exists(marker):
@@ -405,6 +454,16 @@ class JobStore:
         """Every written result chunk in input order, one at a time (bounded memory)."""
         for chunk in self.written_chunks(job_id):
             yield self.read_chunk(job_id, chunk)
+
+
+_job_locks: dict[tuple[str, str], threading.Lock] = {}
+_job_locks_guard = threading.Lock()
+
+
+def _job_lock(store_uri: str, job_id: str) -> threading.Lock:
+    """The lock of one job's job.json in this process (a few bytes per job ever changed)."""
+    with _job_locks_guard:
+        return _job_locks.setdefault((store_uri, job_id), threading.Lock())
 
 
 def _listing_key(meta: JobMeta) -> str:

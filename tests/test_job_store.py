@@ -214,3 +214,35 @@ def test_object_store_writes_appear_whole_and_leave_no_temporary_key(s3: S3Serve
     assert sorted((i.path, i.size) for i in files if i.type == pafs.FileType.File) == [
         (path, size) for path in paths
     ]
+
+
+def test_progress_read_while_the_flow_rewrites_it_on_s3(s3: S3Server) -> None:
+    """pyarrow reads an S3 object as "its size, then that many bytes": progress.json, which
+    the flow rewrites after every chunk with more chunks in it, read torn about one time in
+    four under a writer (a 500 to pollers). Such a read is done again."""
+    import threading
+
+    store = JobStore(s3.bucket_uri("jobs"))
+    job = make_job(store, 1000, 1)
+    frame = entities(1000)
+    stats = {
+        chunk: store.write_chunk(job.job_id, chunk, results_for(frame.slice(chunk, 1)))
+        for chunk in range(3)
+    }
+    store.write_progress(job.job_id, stats, rate=1.0)
+    done = threading.Event()
+
+    def rewrite() -> None:
+        chunks = dict(stats)
+        while not done.is_set():  # the flow: ever more chunks recorded, ever longer JSON
+            chunks[len(chunks)] = stats[0]
+            store.write_progress(job.job_id, chunks, rate=float(len(chunks)))
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    try:
+        seen = [store.progress(job.job_id).chunks_done for _ in range(300)]
+    finally:
+        done.set()
+        writer.join(60)
+    assert seen == sorted(seen) and seen[-1] > seen[0], "the reads did not follow the writer"
