@@ -7,7 +7,6 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
@@ -26,7 +25,7 @@ from api.routes.common import AppState
 from data.api_keys import ApiKeyStore
 from data.jobs import JobStore
 from data.schema import LIST_CODES
-from data.store import SnapshotStore
+from data.store import open_snapshots
 from flows.submitter import RunSubmitter, SubmitPolicy
 from kyc import settings
 
@@ -49,10 +48,8 @@ def create_app(
     Its lifespan runs the run submitter (flows/submitter.py) that creates accepted jobs'
     flow runs; ``submit_policy`` (default: kyc/settings.py SUBMIT_*) says how it retries."""
     config = config or ApiConfig()
-    policy = submit_policy or SubmitPolicy(
-        settings.SUBMIT_BACKOFF_S, settings.SUBMIT_BACKOFF_MAX_S, settings.SUBMIT_GIVE_UP_S
-    )
-    submitter = RunSubmitter(JobStore(config.job_store_uri), config.snapshot_dir, policy)
+    policy = submit_policy or default_submit_policy(sweep=False)
+    submitter = RunSubmitter(JobStore(config.job_store_uri), config.snapshot_location, policy)
     authenticator = Authenticator(
         AuthConfig(
             keys=ApiKeyStore(config.api_keys_file),
@@ -87,30 +84,44 @@ def create_app(
             path=docs_ui.SCHEMA_PATH,
             render_plugins=docs_ui.render_plugins(),
         ),
-        lifespan=[_lifespan(embedded_runner, config.snapshot_dir, submitter)],
+        lifespan=[_lifespan(embedded_runner, config.snapshot_location, submitter)],
         state=_state(config, submitter),
         debug=False,
     )
     # The schema is made now, offering the list codes of the snapshot serving at start-up.
-    with offering_lists(_serving_lists(config.snapshot_dir)):
+    with offering_lists(_serving_lists(config)):
         app.openapi_schema  # noqa: B018  (generated and cached by the app on first access)
     return app
 
 
-def _serving_lists(snapshot_dir: Path) -> frozenset[str]:
-    store = SnapshotStore(snapshot_dir)
+def _serving_lists(config: ApiConfig) -> frozenset[str]:
+    store = open_snapshots(config.snapshot_location, config.snapshot_dir)
     version = store.current_version()
     return store.loaded_lists(version) if version else frozenset(LIST_CODES)
+
+
+def default_submit_policy(sweep: bool) -> SubmitPolicy:
+    """kyc/settings.py's SUBMIT_* (and SWEEP_S when ``sweep``: the split-up API's sweep for
+    crashed runs; embedded, start-up recovery does that instead)."""
+    return SubmitPolicy(
+        settings.SUBMIT_BACKOFF_S,
+        settings.SUBMIT_BACKOFF_MAX_S,
+        settings.SUBMIT_GIVE_UP_S,
+        concurrency=settings.SUBMIT_CONCURRENCY,
+        sweep_s=settings.SWEEP_S if sweep else 0.0,
+    )
 
 
 def _state(config: ApiConfig, submitter: RunSubmitter) -> Any:
     from litestar.datastructures import State
 
     jobs = JobStore(config.job_store_uri)
-    return State({"kyc": AppState(config=config, jobs=jobs, submitter=submitter)})
+    snapshots = open_snapshots(config.snapshot_location, config.snapshot_dir)
+    kyc = AppState(config=config, jobs=jobs, submitter=submitter, snapshots=snapshots)
+    return State({"kyc": kyc})
 
 
-def _warm_up(snapshot_dir: Path) -> None:
+def _warm_up(snapshot_location: str) -> None:
     """Build the current snapshot's matching index (and its single-check tables) now, not
     on the first POST /kyc; then import Prefect's client and freeze what start-up made out
     of the garbage collector.
@@ -125,7 +136,7 @@ def _warm_up(snapshot_dir: Path) -> None:
     from flows.engine import get_index
 
     try:
-        engine = get_index(snapshot_dir)
+        engine = get_index(snapshot_location)
         # One single check now makes the index's one-entity tables (a few seconds).
         probe = pl.DataFrame({"full_name": ["start-up check"]})
         matching.check(probe, engine.index, threshold=1.0, max_matches=1)
@@ -138,12 +149,12 @@ def _warm_up(snapshot_dir: Path) -> None:
 
 
 def _lifespan(
-    embedded_runner: bool, snapshot_dir: Path, submitter: RunSubmitter
+    embedded_runner: bool, snapshot_location: str, submitter: RunSubmitter
 ) -> Callable[[Litestar], Any]:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         runner = None
-        asyncio.get_running_loop().run_in_executor(None, _warm_up, snapshot_dir)
+        asyncio.get_running_loop().run_in_executor(None, _warm_up, snapshot_location)
         if embedded_runner:
             from flows.runner import start_embedded_runner
 

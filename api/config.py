@@ -12,6 +12,8 @@ from kyc import settings
 class ApiConfig:
     job_store_uri: str = settings.JOB_STORE_URI
     snapshot_dir: Path = settings.SNAPSHOT_DIR
+    # Shared snapshot store (s3://...), read through snapshot_dir; empty: snapshot_dir itself.
+    snapshot_uri: str = settings.SNAPSHOT_URI
     api_keys_file: Path = settings.API_KEYS_FILE
     jwt_secret: str = settings.JWT_SECRET
     jwt_public_key_file: str = settings.JWT_PUBLIC_KEY_FILE
@@ -27,3 +29,8 @@ class ApiConfig:
     # The lists the service is configured to load (KYC_LISTS): those the current snapshot
     # lacks are reported as missing by GET /kyc/watchlists.
     lists: tuple[str, ...] = tuple(settings.LISTS)
+
+    @property
+    def snapshot_location(self) -> str:
+        """Where the snapshots are: the shared URI, else the local folder."""
+        return self.snapshot_uri or str(self.snapshot_dir)

@@ -35,7 +35,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -96,6 +95,10 @@ class RefreshReport:
         }
 
 
+# The list codes of each snapshot version read so far, by store location and version.
+_LOADED_LISTS: dict[tuple[str, str], frozenset[str]] = {}
+
+
 class SnapshotStore:
     """Versioned watchlist snapshots under one folder."""
 
@@ -145,7 +148,16 @@ class SnapshotStore:
 
     def loaded_lists(self, version: str) -> frozenset[str]:
         """The list codes a snapshot holds (cached: a snapshot file never changes)."""
-        return _loaded_lists(self.root, version)
+        key = (self.location, version)
+        if key not in _LOADED_LISTS:
+            with self._connect(version) as (con, _):
+                codes = frozenset(
+                    code for (code,) in con.sql("SELECT list_code FROM lists").fetchall()
+                )
+            if len(_LOADED_LISTS) >= 32:
+                _LOADED_LISTS.clear()
+            _LOADED_LISTS[key] = codes
+        return _LOADED_LISTS[key]
 
     def diff(self, version: str | None = None) -> pl.DataFrame:
         """Entries added, removed or changed by a snapshot against the one it replaced."""
@@ -331,6 +343,10 @@ class SnapshotStore:
 # Snapshot versions kept in a machine's cache of shared storage (the newest copied first).
 CACHED_COPIES = 5
 
+# Seconds a shared store's CURRENT is reused: a job accepted within this long of a refresh
+# may still be pinned to the version before it.
+CURRENT_TTL_S = 2.0
+
 
 class SharedSnapshotStore(SnapshotStore):
     """Snapshots on shared storage (any pyarrow filesystem URI), read through a local cache.
@@ -343,17 +359,25 @@ class SharedSnapshotStore(SnapshotStore):
         super().__init__(cache_dir)
         self.uri, self.fs, self.remote = open_root(uri)
         self.last_copy_seconds: float | None = None  # of this store's last copy to the cache
+        self._current: tuple[float, str | None] | None = None  # (read at, version)
 
     @property
     def location(self) -> str:
         return self.uri.split("?", 1)[0]
 
     def current_version(self) -> str | None:
+        """CURRENT as read at most CURRENT_TTL_S ago: the API asks for it on every job and
+        health check, and each read is a round trip to the shared store."""
+        now = time.monotonic()
+        if self._current is not None and now - self._current[0] < CURRENT_TTL_S:
+            return self._current[1]
         try:
             with self.fs.open_input_stream(f"{self.remote}/{POINTER}") as src:
-                return src.read().decode().strip() or None
+                version = src.read().decode().strip() or None
         except FileNotFoundError:
-            return None
+            version = None
+        self._current = (now, version)
+        return version
 
     def versions(self) -> list[str]:
         selector = pafs.FileSelector(self.remote, allow_not_found=True)
@@ -417,6 +441,7 @@ class SharedSnapshotStore(SnapshotStore):
         _fsync(temp)
         os.replace(temp, self.path(version))
         write_atomically(self.fs, f"{self.remote}/{POINTER}", f"{version}\n".encode())
+        self._current = (time.monotonic(), version)
 
     def _prune(self, keep: int) -> None:
         current = self.current_version()
@@ -584,9 +609,3 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-@lru_cache(maxsize=32)
-def _loaded_lists(root: Path, version: str) -> frozenset[str]:
-    with SnapshotStore(root)._connect(version) as (con, _):
-        return frozenset(code for (code,) in con.sql("SELECT list_code FROM lists").fetchall())

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from data.sources import RetryPolicy
-from data.store import RefreshReport, SnapshotStore
+from data.store import RefreshReport, open_snapshots
 from kyc import settings
 
 
@@ -24,7 +24,7 @@ def configured_refresh(
 ) -> RefreshReport:
     """Build a new snapshot of ``lists`` (default: KYC_LISTS; named lists must all be found)
     and make it current, or say why not (data.store.REFRESH_ERRORS)."""
-    return SnapshotStore(settings.SNAPSHOT_DIR).refresh(
+    return open_snapshots(settings.SNAPSHOT_URI, settings.SNAPSHOT_DIR).refresh(
         lists or settings.LISTS,
         from_dir=source_folder(from_dir),
         force=force,

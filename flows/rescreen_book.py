@@ -27,8 +27,8 @@ from prefect.cache_policies import NO_CACHE
 
 from data.book import RESCREEN_ORIGIN, BookStore, changed_since, rescreen_entities
 from data.jobs import JobMeta, JobStore, new_job_id
-from data.store import SnapshotStore
 from flows.deployments import submit_screen_job
+from flows.engine import snapshot_store
 from kyc import settings
 
 RESCREEN_BOOK_DEPLOYMENT = "rescreen-book"
@@ -79,7 +79,7 @@ def _make_job(tenant: str, version: str) -> str:
 def _anything_new(version: str, due: pl.DataFrame) -> bool:
     """Whether a delta rescreen of these book rows could report anything at all."""
     baselines = due["screened_version"].unique().to_list()
-    changes, unreachable = changed_since(SnapshotStore(settings.SNAPSHOT_DIR), version, baselines)
+    changes, unreachable = changed_since(snapshot_store(), version, baselines)
     return bool(unreachable) or not changes.is_empty()
 
 
@@ -88,7 +88,7 @@ async def rescreen_book(tenants: list[str] | None = None) -> dict[str, str]:
     """Rescreen the monitored books (of ``tenants``, default all) against the current
     snapshot; tenant -> "job <id>" or why it was skipped."""
     logger = get_run_logger()
-    version = SnapshotStore(settings.SNAPSHOT_DIR).current_version()
+    version = snapshot_store().current_version()
     if version is None:
         logger.info("no watchlist snapshot yet: nothing to rescreen against")
         return {}

@@ -91,7 +91,7 @@ def _screen(
     from flows.engine import SnapshotGone, get_index
 
     try:
-        engine = get_index(config.snapshot_dir, version)
+        engine = get_index(config.snapshot_location, version)
     except SnapshotGone as error:
         raise ApiError(503, f"no watchlist snapshot is available: {error}") from None
     lists = entity["lists"][0]

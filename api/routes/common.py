@@ -34,6 +34,7 @@ class AppState:
     config: ApiConfig
     jobs: JobStore
     submitter: RunSubmitter  # creates accepted jobs' flow runs (flows/submitter.py)
+    snapshots: SnapshotStore  # the watchlist snapshots (shared storage read through a cache)
     idempotency_locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
     # Held while a job body is parsed and validated (api/routes/jobs.py says why).
     parse_slot: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
@@ -118,7 +119,7 @@ def checked(options: Options, loaded_lists: frozenset[str]) -> Options:
 def serving_snapshot(state: AppState) -> tuple[str | None, frozenset[str]]:
     """The serving snapshot's version and list codes. Without a snapshot yet: None, and
     every known list, so a request is still checked in full before it gets its 503."""
-    store = SnapshotStore(state.config.snapshot_dir)
+    store = state.snapshots
     version = store.current_version()
     if version is None:
         return None, frozenset(LIST_CODES)

@@ -7,7 +7,6 @@ from litestar import Request, get
 from api.openapi import OpenOperation
 from api.routes.common import state_of
 from api.schemas import Health
-from data.store import SnapshotStore
 
 
 @get(
@@ -17,7 +16,7 @@ from data.store import SnapshotStore
     operation_class=OpenOperation,
 )
 async def health(request: Request) -> Health:
-    version = SnapshotStore(state_of(request).config.snapshot_dir).current_version()
+    version = state_of(request).snapshots.current_version()
     return Health(status="ok", watchlist_version=version)
 
 

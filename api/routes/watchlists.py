@@ -10,7 +10,6 @@ from api.auth import requires
 from api.openapi import errors
 from api.routes.common import state_of
 from api.schemas import WatchlistInfo, Watchlists
-from data.store import SnapshotStore
 
 
 @get(
@@ -22,7 +21,7 @@ from data.store import SnapshotStore
 )
 async def watchlists(request: Request) -> Watchlists:
     config = state_of(request).config
-    store = SnapshotStore(config.snapshot_dir)
+    store = state_of(request).snapshots
     version = store.current_version()
     if version is None:
         return Watchlists(status="success", version=None, lists=[], missing=list(config.lists))

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from data.store import REFRESH_ERRORS, RefreshReport, SnapshotNotFoundError, SnapshotStore
+from data.store import REFRESH_ERRORS, RefreshReport, SnapshotNotFoundError, open_snapshots
 from flows.lists import configured_refresh, source_folder
 from kyc import settings
 
@@ -53,7 +53,7 @@ def refresh(
 def show() -> None:
     """The current snapshot version and, per list, its counts and source date; the
     configured lists it does not hold."""
-    store = SnapshotStore(settings.SNAPSHOT_DIR)
+    store = open_snapshots(settings.SNAPSHOT_URI, settings.SNAPSHOT_DIR)
     try:
         version = store.current_version()
         stats = store.list_stats(version)

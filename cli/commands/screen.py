@@ -23,7 +23,7 @@ from data.entities import (
     read_entities,
 )
 from data.results import OutputFormat, write_results
-from data.store import SnapshotStore
+from data.store import open_snapshots
 from kyc import settings
 
 OUTPUT_FORMATS: dict[str, OutputFormat] = {
@@ -60,7 +60,7 @@ def screen(
     ] = settings.DEFAULT_SEARCH_TYPE,
 ) -> None:
     """Screen every entity of INPUT and write one result per entity to OUTPUT."""
-    store = SnapshotStore(settings.SNAPSHOT_DIR)
+    store = open_snapshots(settings.SNAPSHOT_URI, settings.SNAPSHOT_DIR)
     version = store.current_version()
     if version is None:
         raise _fail("no watchlist snapshot has been loaded yet (run `kyc lists refresh`)")
@@ -121,7 +121,7 @@ def _engine(version: str):
     from flows.engine import SnapshotGone, get_index
 
     try:
-        return get_index(settings.SNAPSHOT_DIR, version)
+        return get_index(None, version)
     except SnapshotGone as error:
         raise _fail(f"{error} (run `kyc lists refresh`)") from None
 
