@@ -1,8 +1,9 @@
 """How the API (and recovery) start, cancel and inspect job runs: by deployment name only.
 
 The same calls work against the embedded runner and against workers on a work pool, since
-both serve the same deployments. Run creation is serialised within the process: Prefect on
-SQLite slows from ~45 to 2-3 creations/s under concurrent writes (stack-notes.md).
+both serve the same deployments. At most KYC_SUBMIT_CONCURRENCY runs are created at once per
+process: one on SQLite, which slows from ~45 to 2-3 creations/s under concurrent writes
+(stack-notes.md); several on PostgreSQL, which takes concurrent writers in its stride.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ SCREEN_JOB = f"screen_job/{SCREEN_JOB_DEPLOYMENT}"
 # State types (Prefect's StateType names) of a run that has not finished.
 UNFINISHED_STATES = {"SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING"}
 
-# One lock and one open API client per event loop (the API, the runner and recovery may
-# each run their own loop).
-_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+# One creation semaphore and one open API client per event loop (the API, the runner and
+# recovery may each run their own loop).
+_creation_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
 )
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PrefectClient] = (
@@ -36,8 +37,12 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PrefectClient] = 
 )
 
 
-def _creation_lock() -> asyncio.Lock:
-    return _locks.setdefault(asyncio.get_running_loop(), asyncio.Lock())
+def _creation_slot() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    slots = _creation_slots.get(loop)
+    if slots is None:
+        slots = _creation_slots[loop] = asyncio.Semaphore(max(settings.SUBMIT_CONCURRENCY, 1))
+    return slots
 
 
 async def prefect_client() -> PrefectClient:
@@ -77,7 +82,7 @@ async def submit_screen_job(job_id: str, tenant: str, idempotency_key: str | Non
 
 
 async def create_screen_run(job_id: str, tenant: str, idempotency_key: str | None = None) -> str:
-    """Create a flow run of screen-job for a stored job (one at a time per process).
+    """Create a flow run of screen-job for a stored job (KYC_SUBMIT_CONCURRENCY at a time).
 
     The default Prefect idempotency key is the job id, so creating the run of the same job
     twice (a retry after a crash between run creation and its record, or the API and
@@ -91,7 +96,7 @@ async def create_screen_run(job_id: str, tenant: str, idempotency_key: str | Non
     from prefect.states import Scheduled
 
     client = await prefect_client()
-    async with _creation_lock():
+    async with _creation_slot():
         for attempt in (1, 2):
             deployment_id = await _deployment_id(client, SCREEN_JOB, refresh=attempt > 1)
             try:

@@ -15,6 +15,11 @@ zombie detection by default). For each job the store still records as processing
 
 A job is failed with a reason instead when it cannot run again: its pinned snapshot is gone
 or it has already been tried too often.
+
+Split up, runs Pending or Running may be alive on other machines, so the API's periodic
+sweep (resume_crashed_jobs) does the same except that it leaves those alone: a dead
+worker's runs become Crashed through Prefect's heartbeat automation (flows/zombies.py),
+and then resume like any crashed run.
 """
 
 from __future__ import annotations
@@ -33,26 +38,40 @@ logger = logging.getLogger("kyc.recovery")
 DEAD_STATES = {"PENDING", "RUNNING", "PAUSED", "CANCELLING"}
 
 
-async def recover_jobs(store_uri: str | None = None, snapshot_root: Path | None = None) -> dict:
-    """Resume or fail every job left processing; return job id -> what was done."""
+async def recover_jobs(
+    store_uri: str | None = None,
+    snapshot_root: Path | str | None = None,
+    runs_may_be_alive: bool = False,
+) -> dict:
+    """Resume or fail every job left processing; return job id -> what was done.
+
+    With ``runs_may_be_alive`` (workers elsewhere), runs Pending, Running, Paused or
+    Cancelling are left as they are."""
     store = JobStore(store_uri or settings.JOB_STORE_URI)
-    root = snapshot_root or settings.SNAPSHOT_DIR
+    root = snapshot_root or settings.SNAPSHOT_URI or settings.SNAPSHOT_DIR
     outcomes: dict[str, str] = {}
     for job_id in await asyncio.to_thread(store.active_jobs):
         meta = await asyncio.to_thread(store.get_job, job_id)
         if meta is None or meta.status != "processing":
             continue
         try:
-            outcomes[job_id] = await _recover(store, root, meta)
+            outcomes[job_id] = await _recover(store, root, meta, runs_may_be_alive)
         except Exception as error:  # one bad job must not stop the others' recovery
             logger.exception("recovery of job %s failed", job_id)
             outcomes[job_id] = f"recovery error: {error!r}"
-    if outcomes:
-        logger.info("recovered jobs: %s", outcomes)
+    acted = {job: what for job, what in outcomes.items() if not what.startswith("left ")}
+    if acted:
+        logger.info("recovered jobs: %s", acted)
     return outcomes
 
 
-def unsubmitted_jobs(store: JobStore, snapshot_root: Path) -> list[JobMeta]:
+async def resume_crashed_jobs(store_uri: str, snapshot_root: Path | str) -> dict:
+    """The split-up sweep: resume the jobs whose run crashed, record runs that ended
+    unrecorded, and leave every run that may be alive; job id -> what was done."""
+    return await recover_jobs(store_uri, snapshot_root, runs_may_be_alive=True)
+
+
+def unsubmitted_jobs(store: JobStore, snapshot_root: Path | str) -> list[JobMeta]:
     """Jobs recorded processing whose flow run was never created, ready to get one.
 
     Safe wherever workers run (no run exists that could be alive), so the API calls it at
@@ -74,13 +93,19 @@ def unsubmitted_jobs(store: JobStore, snapshot_root: Path) -> list[JobMeta]:
     return sorted(ready, key=lambda meta: meta.created_at)
 
 
-async def _recover(store: JobStore, root: Path, meta: JobMeta) -> str:
+async def _recover(
+    store: JobStore, root: Path | str, meta: JobMeta, runs_may_be_alive: bool = False
+) -> str:
+    if meta.flow_run_id is None and runs_may_be_alive:
+        return "left to the run submitter"  # the API creates it (unsubmitted_jobs)
     run = await read_flow_run(meta.flow_run_id) if meta.flow_run_id else None
     if run is None:
         return await _resubmit(store, root, meta, "its flow run was never created")
     state = run.state.type.name if run.state else "SCHEDULED"
     if state == "SCHEDULED":
         return "left scheduled"
+    if state in DEAD_STATES and runs_may_be_alive:
+        return f"left {state.lower()}"  # it may be alive on another machine
     if state == "COMPLETED" and _all_chunks_written(store, meta):
         store.update_job(meta.job_id, status="completed", completed_at=utc_now())
         return "recorded completed"
@@ -117,7 +142,7 @@ async def _link_to_resuming_run(run: Any, state: str, new_run_id: str) -> None:
     await client.set_flow_run_state(run.id, ended, force=True)
 
 
-async def _resubmit(store: JobStore, root: Path, meta: JobMeta, why: str) -> str:
+async def _resubmit(store: JobStore, root: Path | str, meta: JobMeta, why: str) -> str:
     problem = _why_not_runnable(root, meta)
     if problem is not None:
         reason = f"could not resume the job ({why}): {problem}"
@@ -129,13 +154,13 @@ async def _resubmit(store: JobStore, root: Path, meta: JobMeta, why: str) -> str
     return f"resubmitted as {run_id} ({why})"
 
 
-def _why_not_runnable(root: Path, meta: JobMeta) -> str | None:
-    from data.store import SnapshotStore
+def _why_not_runnable(root: Path | str, meta: JobMeta) -> str | None:
+    from flows.engine import snapshot_store
 
     if meta.attempts >= settings.MAX_JOB_ATTEMPTS:
         return f"gave up after {meta.attempts} runs"
     version = meta.watchlist_version
-    if version is not None and version not in SnapshotStore(Path(root)).versions():
+    if version is not None and version not in snapshot_store(root).versions():
         return f"its pinned watchlist snapshot {version} is no longer available"
     return None
 

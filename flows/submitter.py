@@ -1,11 +1,14 @@
 """The API's run submitter: creates accepted jobs' flow runs in the background, in order.
 
 POST /kyc/jobs answers once the job is stored (job store, status "processing"); creating
-its Prefect flow run (~130 ms on SQLite, serialised per process) happens here, so twenty
-concurrent submissions no longer queue behind each other's run creation.
+its Prefect flow run (~130 ms on SQLite) happens here, so twenty concurrent submissions no
+longer queue behind each other's run creation.
 
-One task per API process takes jobs from a queue, oldest first, and creates their runs one
-at a time (the single writer that Prefect on SQLite needs). Nothing accepted is lost:
+Tasks of the API process take jobs from a queue, oldest first, and create their runs:
+one task by default (the single writer that Prefect on SQLite needs), several with Prefect
+on PostgreSQL (KYC_SUBMIT_CONCURRENCY), which takes concurrent writers. Split up, a sweep
+every KYC_SWEEP_S also resumes the jobs whose run crashed with its worker
+(flows/recovery.py resume_crashed_jobs). Nothing accepted is lost:
 - a creation that fails (Prefect unreachable, a transient error) is retried with a doubling
   backoff; a job still without a run ``give_up_s`` after it was queued is failed with the
   reason in the job store, never left processing;
@@ -29,7 +32,7 @@ from pathlib import Path
 
 from data.jobs import JobStore, utc_now
 from flows.deployments import cancel_flow_run, create_screen_run, record_run
-from flows.recovery import unsubmitted_jobs
+from flows.recovery import resume_crashed_jobs, unsubmitted_jobs
 
 logger = logging.getLogger("kyc.submitter")
 
@@ -41,24 +44,31 @@ class SubmitPolicy:
     backoff_s: float = 0.5
     backoff_max_s: float = 10.0
     give_up_s: float = 120.0
+    concurrency: int = 1  # runs created at once (KYC_SUBMIT_CONCURRENCY)
+    sweep_s: float = 0.0  # seconds between sweeps for crashed runs; 0: no sweep
 
 
 class RunSubmitter:
-    """Creates the flow runs of stored jobs, one at a time, on the API's event loop."""
+    """Creates the flow runs of stored jobs on the API's event loop (``concurrency`` at once)."""
 
-    def __init__(self, store: JobStore, snapshot_root: Path, policy: SubmitPolicy) -> None:
+    def __init__(self, store: JobStore, snapshot_root: Path | str, policy: SubmitPolicy) -> None:
         self.store = store
         self.snapshot_root = snapshot_root
         self.policy = policy
         self._queue: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
-        self._task: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
 
     async def start(self) -> None:
         """Queue the stored jobs that never got a run, then start creating runs."""
         for meta in await asyncio.to_thread(unsubmitted_jobs, self.store, self.snapshot_root):
             logger.info("job %s has no flow run yet: queued", meta.job_id)
             self.submit(meta.job_id)
-        self._task = asyncio.create_task(self._serve(), name="kyc-run-submitter")
+        self._tasks = [
+            asyncio.create_task(self._serve(), name=f"kyc-run-submitter-{number}")
+            for number in range(max(self.policy.concurrency, 1))
+        ]
+        if self.policy.sweep_s > 0:
+            self._tasks.append(asyncio.create_task(self._sweep(), name="kyc-crash-sweep"))
 
     def submit(self, job_id: str) -> None:
         """Queue a stored job for its run; returns at once."""
@@ -74,16 +84,17 @@ class RunSubmitter:
 
     async def stop(self, drain_s: float = 5.0) -> None:
         """Create the queued runs for up to ``drain_s``, then stop (the rest wait for a start)."""
-        if self._task is None:
+        if not self._tasks:
             return
         if not await self.drain(drain_s):
             logger.warning(
                 "%d jobs still wait for a flow run: created at the next start", self._queue.qsize()
             )
-        self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
 
     async def _serve(self) -> None:
         while True:
@@ -95,13 +106,24 @@ class RunSubmitter:
             finally:
                 self._queue.task_done()
 
+    async def _sweep(self) -> None:
+        """Every sweep_s: resume the jobs whose run crashed (a dead worker's, marked by
+        Prefect's heartbeat automation), record runs that ended unrecorded."""
+        while True:
+            await asyncio.sleep(self.policy.sweep_s)
+            try:
+                await resume_crashed_jobs(self.store.uri, self.snapshot_root)
+            except Exception:  # Prefect briefly unreachable: the next sweep tries again
+                logger.warning("the sweep for crashed runs failed", exc_info=True)
+
     async def _submit(self, job_id: str, give_up_at: float) -> None:
         flow_run_id = await self._create_run(job_id, give_up_at)
         if flow_run_id is None:
             return
-        # Recorded without an await between its read and write: a cancel handled on this
-        # loop cannot interleave and be overwritten (both write job.json).
-        recorded = record_run(self.store, job_id, flow_run_id)
+        # In a thread, like every store call here: on an object store each is a round trip
+        # that would stall the API's event loop. A cancel recorded meanwhile is not
+        # overwritten: the job store serialises a process's changes to one job.
+        recorded = await asyncio.to_thread(record_run, self.store, job_id, flow_run_id)
         if recorded is not None and recorded.status == "cancelled":
             # Cancelled while its run was made. Should this fail, the run still stops before
             # its first chunk: screen_job checks the job's recorded status.
@@ -111,7 +133,7 @@ class RunSubmitter:
         """The new run's id; None when the job needs none (any more) or was failed."""
         delay, attempts = self.policy.backoff_s, 0
         while True:
-            meta = self.store.get_job(job_id)
+            meta = await asyncio.to_thread(self.store.get_job, job_id)
             if meta is None or meta.status != "processing" or meta.flow_run_id is not None:
                 return None  # cancelled before its run existed, or a run was made elsewhere
             attempts += 1
@@ -119,7 +141,7 @@ class RunSubmitter:
                 return await create_screen_run(job_id, meta.tenant)
             except Exception as error:
                 if time.monotonic() + delay > give_up_at:
-                    self._give_up(job_id, attempts, error)
+                    await asyncio.to_thread(self._give_up, job_id, attempts, error)
                     return None
                 logger.warning(
                     "creating the run of job %s failed (%r); retry in %.1f s", job_id, error, delay
