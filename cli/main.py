@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli.commands import book, keys, lists, screen, serve
+from cli.commands import book, cluster, keys, lists, screen, serve
 
 app = typer.Typer(
     help="Batch KYC screening against the official sanctions lists.",
@@ -19,3 +19,4 @@ app.command(name="serve")(serve.serve)
 app.add_typer(keys.app, name="keys")
 app.command(name="screen")(screen.screen)
 app.add_typer(book.app, name="book")
+app.add_typer(cluster.app, name="cluster")

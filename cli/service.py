@@ -17,7 +17,6 @@ SIGTERM from the kernel if this process dies first (PR_SET_PDEATHSIG), so it nev
 
 from __future__ import annotations
 
-import ctypes
 import faulthandler
 import logging
 import os
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import httpx
 
+from cli.stack import die_with_parent
 from kyc import settings
 
 logger = logging.getLogger("kyc.serve")
@@ -69,6 +69,7 @@ def serve(mode: str, from_dir: Path | None, recover: bool | None = None) -> None
             from flows.runner import register_deployments
 
             register_deployments()  # before the API accepts a job: runs need them
+            children += start_local_dask_cluster()
             children.append(start_embedded_worker())
         if mode == "worker":
             from flows.runner import start_embedded_runner
@@ -81,7 +82,7 @@ def serve(mode: str, from_dir: Path | None, recover: bool | None = None) -> None
                 logger.info("recovery: job %s %s", job_id, outcome)
             _wait_forever()
         else:
-            run_api()
+            run_api(split=mode == "api")
     except KeyboardInterrupt:
         logger.info("stopping")
     finally:
@@ -96,9 +97,54 @@ def start_embedded_worker() -> subprocess.Popen:
     """The runner of "all" mode: `kyc serve --mode worker --recover` in a child process."""
     command = [sys.executable, "-c", "from cli.main import app; app()"]
     command += ["serve", "--mode", "worker", "--recover"]
-    process = subprocess.Popen(command, preexec_fn=_die_with_parent)
+    process = subprocess.Popen(command, preexec_fn=die_with_parent)
     logger.info("embedded worker started (pid %d)", process.pid)
     return process
+
+
+def start_local_dask_cluster() -> list[subprocess.Popen]:
+    """With KYC_DASK_WORKERS (and no KYC_DASK_ADDRESS): a Dask scheduler and that many
+    worker processes, children of this process, whose address the embedded worker started
+    next gets (KYC_DASK_ADDRESS), so a job's chunks use every core of this machine."""
+    from cli import stack
+
+    workers = local_dask_workers()
+    if settings.DASK_ADDRESS or workers == 0:
+        return []
+    folder = settings.DATA_DIR / "dask"
+    port = stack.free_port()
+    scheduler = stack.start_dask_scheduler(
+        port, folder / "scheduler.log", child_of_this_process=True
+    )
+    address = f"tcp://127.0.0.1:{port}"
+    children = [scheduler]
+    for number in range(1, workers + 1):
+        name = f"worker-{number}"
+        children.append(
+            stack.start_dask_worker(
+                address,
+                name,
+                dict(os.environ),
+                folder / f"{name}.log",
+                folder / name,
+                child_of_this_process=True,
+                nice=settings.WORKER_NICE,
+            )
+        )
+    os.environ["KYC_DASK_ADDRESS"] = address  # read by the embedded worker's settings
+    logger.info("local Dask cluster at %s: %d worker processes", address, workers)
+    return children
+
+
+def local_dask_workers() -> int:
+    """KYC_DASK_WORKERS as a number ("auto": one per core of this process)."""
+    value = settings.DASK_WORKERS.strip().lower()
+    if value == "auto":
+        return len(os.sched_getaffinity(0))
+    try:
+        return max(int(value or 0), 0)
+    except ValueError:
+        raise ServiceError(f"KYC_DASK_WORKERS={value!r}: use a number or auto") from None
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
@@ -135,13 +181,13 @@ def start_prefect_server() -> subprocess.Popen:
     env = _prefect_server_environment(api_url)
     _wait_port_free(settings.PREFECT_PORT, settings.PREFECT_START_TIMEOUT_S)
     # Its own session: Ctrl-C in the terminal must not stop it before the runner has
-    # stopped (we stop it last); _die_with_parent still ends it if we are killed.
+    # stopped (we stop it last); die_with_parent still ends it if we are killed.
     process = subprocess.Popen(
         command,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
         start_new_session=True,
     )
     logger.info("Prefect server starting (pid %d), UI at %s", process.pid, api_url[:-4])
@@ -182,12 +228,6 @@ _EMBEDDED_SERVER_OVERRIDES = frozenset(
         "PREFECT_UI_API_URL",
     }
 )
-
-
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM when the parent dies, whatever kills it."""
-    pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _wait_port_free(port: int, timeout: float) -> None:
@@ -243,10 +283,10 @@ def _point_prefect_at_environment() -> None:
 
 def ensure_watchlists(from_dir: Path | None) -> None:
     """Load the lists on first start: a refresh when there is no current snapshot yet."""
-    from data.store import REFRESH_ERRORS, SnapshotStore
+    from data.store import REFRESH_ERRORS, open_snapshots
     from flows.lists import configured_refresh, source_folder
 
-    if SnapshotStore(settings.SNAPSHOT_DIR).current_version() is not None:
+    if open_snapshots(settings.SNAPSHOT_URI, settings.SNAPSHOT_DIR).current_version() is not None:
         return
     folder = source_folder(from_dir)
     where = folder or "the official publishers"
@@ -259,13 +299,16 @@ def ensure_watchlists(from_dir: Path | None) -> None:
     logger.info("watchlist snapshot %s loaded: %s", report.version, report.lists)
 
 
-def run_api() -> None:
-    """Serve the API with uvicorn until a signal stops it."""
+def run_api(split: bool = False) -> None:
+    """Serve the API with uvicorn until a signal stops it.
+
+    ``split`` (--mode api: workers elsewhere): the API also sweeps for jobs whose run
+    crashed with its worker (Prefect marks such runs Crashed through the automations that
+    `kyc cluster setup` creates)."""
     import uvicorn
 
-    from api.app import create_app
+    from api.app import create_app, default_submit_policy
 
-    config = uvicorn.Config(
-        create_app(), host=settings.API_HOST, port=settings.API_PORT, log_level="info"
-    )
+    app = create_app(submit_policy=default_submit_policy(sweep=split))
+    config = uvicorn.Config(app, host=settings.API_HOST, port=settings.API_PORT, log_level="info")
     uvicorn.Server(config).run()

@@ -1,11 +1,18 @@
-"""Real servers that tests start themselves and stop: each a subprocess on a free port.
+"""Real servers that tests start themselves and stop, each a process group on a free port.
 
-    with s3_server() as s3:        # moto's stand-alone S3 (a real S3 HTTP endpoint)
-        uri = s3.bucket_uri("jobs")  # s3://<bucket>?endpoint_override=...&scheme=http
-        fs = s3.filesystem()         # pyarrow.fs.S3FileSystem pointed at it
+    with s3_server() as s3:               # moto's stand-alone S3 (a real S3 HTTP endpoint)
+        uri = s3.bucket_uri("jobs")         # s3://<bucket>/jobs?endpoint_override=...&scheme=http
+        fs = s3.filesystem()                # pyarrow.fs.S3FileSystem pointed at it
+    with postgres_server() as pg:         # initdb + postgres, as the postgres user when root
+        pg.url("prefect")                   # postgresql+asyncpg://postgres@127.0.0.1:<port>/prefect
+    with prefect_server(pg) as prefect:   # `prefect server start` on it (or SQLite: None)
+        prefect.env                         # PREFECT_API_URL (and the auth string) for clients
+    with dask_cluster(2, env) as dask:    # `dask scheduler` + two `dask worker` processes
+        dask.address, dask.worker_pids()
 
-A user starts the same by hand: `moto_server -H 127.0.0.1 -p 5000`, then
-AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY set to anything and the endpoint in the URI.
+The processes are started by cli/stack.py, the code `kyc cluster up` uses: the README's
+commands for separate machines are the same ones. Every part is stopped in a ``finally``,
+whatever the test did.
 """
 
 from __future__ import annotations
@@ -13,52 +20,28 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
+import tempfile
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode
+
+from cli import stack
+from cli.stack import S3_CREDENTIALS, free_port
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with code {process.returncode}")
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not listen on port {port} within {timeout:.0f} s")
-
-
-def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+@contextlib.contextmanager
+def _scratch(prefix: str) -> Iterator[Path]:
+    """A folder others may traverse (PostgreSQL's user must reach its data inside)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # --- S3 (moto) ---------------------------------------------------------------------------
-
-S3_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-}
 
 
 @dataclass(frozen=True)
@@ -73,11 +56,7 @@ class S3Server:
         """A fresh bucket as a pyarrow URI (the endpoint in the query string)."""
         bucket = f"kyc-{uuid.uuid4().hex[:12]}"
         self.filesystem().create_dir(bucket)
-        query = urlencode(
-            {"endpoint_override": self.endpoint, "scheme": "http", "region": "us-east-1"}
-        )
-        path = f"{bucket}/{prefix}".rstrip("/")
-        return f"s3://{path}?{query}"
+        return stack.s3_uri(self.port, f"{bucket}/{prefix}".rstrip("/"))
 
     def filesystem(self):  # -> pyarrow.fs.S3FileSystem
         from pyarrow import fs
@@ -95,22 +74,114 @@ class S3Server:
 @contextlib.contextmanager
 def s3_server() -> Iterator[S3Server]:
     """moto_server on a free port, with the AWS_* variables pyarrow needs set meanwhile."""
-    moto = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
     port = free_port()
-    process = subprocess.Popen(
-        [moto, "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     saved = {name: os.environ.get(name) for name in S3_CREDENTIALS}
     os.environ.update(S3_CREDENTIALS)
-    try:
-        wait_for_port(port, process, 30, "moto_server")
-        yield S3Server(port)
-    finally:
-        stop(process)
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with _scratch("kyc-s3-") as folder:
+        process = stack.start_s3(port, folder / "moto.log")
+        try:
+            yield S3Server(port)
+        finally:
+            stack.stop_group(process.pid)
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    port: int
+    log: Path
+
+    def url(self, database: str) -> str:
+        """A new database's SQLAlchemy URL (asyncpg), as Prefect's server takes it."""
+        stack.create_database(self.port, database, self.log)
+        return stack.postgres_url(self.port, database)
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL cluster: initdb and the postmaster, removed afterwards."""
+    with _scratch("kyc-pg-") as folder:
+        stack.init_postgres(folder / "data", folder / "initdb.log")
+        port = free_port()
+        process = stack.start_postgres(folder / "data", port, folder / "postgres.log")
+        try:
+            yield PostgresServer(port, folder / "postgres.log")
+        finally:
+            stack.stop_group(process.pid, first=2)  # SIGINT: a fast shutdown
+
+
+# --- Prefect server ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrefectServer:
+    port: int
+    auth: str | None
+    log: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What a client process needs: PREFECT_API_URL (and the basic auth string)."""
+        return stack.prefect_client_env(self.port, self.auth)
+
+
+@contextlib.contextmanager
+def prefect_server(
+    postgres: PostgresServer | None = None, auth: str | None = None
+) -> Iterator[PrefectServer]:
+    """`prefect server start` on PostgreSQL (a new database of ``postgres``) or, without
+    one, on SQLite in a throwaway home; with basic auth when ``auth`` is "user:password"."""
+    with _scratch("kyc-prefect-") as home:
+        database = postgres.url(f"prefect_{uuid.uuid4().hex[:8]}") if postgres else None
+        port = free_port()
+        log = home / "server.log"
+        process = stack.start_prefect_server(port, home, log, database_url=database, auth=auth)
+        try:
+            yield PrefectServer(port, auth, log)
+        finally:
+            stack.stop_group(process.pid)
+
+
+# --- Dask ----------------------------------------------------------------------------------
+
+
+@dataclass
+class DaskCluster:
+    address: str
+    folder: Path
+    env: dict[str, str]
+    workers: dict[str, int] = field(default_factory=dict)  # name -> `dask worker` group pid
+
+    def worker_pids(self) -> dict[str, int]:
+        """Worker process ids by worker address (the processes that run the tasks)."""
+        return stack.wait_dask_workers(self.address, len(self.workers))
+
+
+@contextlib.contextmanager
+def dask_cluster(workers: int, env: dict[str, str]) -> Iterator[DaskCluster]:
+    """A Dask scheduler and ``workers`` worker processes with ``env`` (the KYC_* and
+    PREFECT_* variables the chunk tasks read)."""
+    with _scratch("kyc-dask-") as folder:
+        port = free_port()
+        scheduler = stack.start_dask_scheduler(port, folder / "scheduler.log")
+        cluster = DaskCluster(f"tcp://127.0.0.1:{port}", folder, env)
+        try:
+            for number in range(1, workers + 1):
+                name = f"worker-{number}"
+                process = stack.start_dask_worker(
+                    cluster.address, name, env, folder / f"{name}.log", folder / name
+                )
+                cluster.workers[name] = process.pid
+            stack.wait_dask_workers(cluster.address, workers)
+            yield cluster
+        finally:
+            for pid in cluster.workers.values():
+                stack.stop_group(pid)
+            stack.stop_group(scheduler.pid)
