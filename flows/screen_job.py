@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -27,8 +26,8 @@ import matching
 from data.book import BookStore, changed_since, keep_new_matches
 from data.entities import SUBJECT_FIELDS
 from data.jobs import ChunkStats, JobMeta, JobStore, utc_now
-from data.store import SnapshotStore
-from flows.engine import get_index
+from flows import fanout
+from flows.engine import SnapshotGone, get_index, snapshot_store
 from flows.shutdown import INTERRUPTED, stop_requested
 from kyc import settings
 
@@ -41,7 +40,7 @@ def _store(store_uri: str | None) -> JobStore:
 
 
 def _snapshot_root(snapshot_root: str | None) -> str:
-    return snapshot_root or str(settings.SNAPSHOT_DIR)
+    return snapshot_root or settings.SNAPSHOT_URI or str(settings.SNAPSHOT_DIR)
 
 
 # --- how the run ends, in the job store -------------------------------------------------
@@ -87,6 +86,19 @@ async def load_engine(snapshot_root: str, version: str | None) -> str:
     """Build (or find cached) the pinned snapshot's index; return its version."""
     engine = await asyncio.to_thread(get_index, snapshot_root, version)
     return engine.version
+
+
+async def _pinned_version(snapshot_root: str, version: str | None) -> str:
+    """The job's snapshot version. Chunks running here need the index in this process, so
+    it is built now (a task of its own in the UI); chunks on a Dask cluster build it on
+    each worker, once, and this process only checks the version is there."""
+    if not fanout.enabled():
+        return await load_engine(snapshot_root, version)
+    store = snapshot_store(snapshot_root)
+    resolved = version or await asyncio.to_thread(store.current_version)
+    if resolved is None or resolved not in await asyncio.to_thread(store.versions):
+        raise SnapshotGone(f"watchlist snapshot {resolved} is not available")
+    return resolved
 
 
 @task(
@@ -139,7 +151,7 @@ def _screen_chunk(
 def _new_matches_only(
     results: pl.DataFrame, since: pl.Series, snapshot_root: str, engine: Any
 ) -> pl.DataFrame:
-    snapshots = SnapshotStore(Path(snapshot_root))
+    snapshots = snapshot_store(snapshot_root)
     changes, unreachable = changed_since(snapshots, engine.version, since.unique().to_list())
     return keep_new_matches(results, since, changes, unreachable)
 
@@ -177,6 +189,7 @@ def _stored_meta(store: JobStore, job_id: str) -> JobMeta:
     flow_run_name="{job_id}",
     persist_result=False,
     on_failure=[_on_failure],
+    task_runner=fanout.task_runner(),  # Dask with KYC_DASK_ADDRESS, else Prefect's default
 )
 async def screen_job(
     job_id: str,
@@ -212,20 +225,15 @@ async def screen_job(
         description=f"Screening job {job_id} ({meta.total_entities} entities)",
     )
     root = _snapshot_root(snapshot_root)
-    version = await load_engine(root, meta.watchlist_version)
+    version = await _pinned_version(root, meta.watchlist_version)
     if meta.watchlist_version is None:
         store.update_job(job_id, watchlist_version=version)
     started, processed_here = time.monotonic(), 0
-    for chunk in todo:
-        if _cancelled(store, job_id):
-            return Cancelled(message="cancelled through the API")
-        if stop_requested():
-            logger.info(
-                "job %s: %s (%d of %d chunks done)", job_id, INTERRUPTED, len(done), total_chunks
-            )
-            return Cancelled(message=INTERRUPTED)
-        done[chunk] = await screen_chunk(store_uri, root, job_id, chunk, chunk_size)
-        processed_here += done[chunk].rows
+
+    async def record(chunk: int, stats: ChunkStats) -> None:
+        nonlocal progress, processed_here
+        done[chunk] = stats
+        processed_here += stats.rows
         rate = processed_here / max(time.monotonic() - started, 1e-6)
         progress = store.write_progress(
             job_id, done, rate, chunk_size=chunk_size, engine_version=matching.ENGINE_VERSION
@@ -233,6 +241,36 @@ async def screen_job(
         await aupdate_progress_artifact(
             artifact, _percent(progress.processed, meta.total_entities), _describe(progress)
         )
+
+    def parameters(chunk: int) -> dict[str, Any]:
+        return dict(
+            store_uri=store.uri,
+            snapshot_root=root,
+            job_id=job_id,
+            chunk=chunk,
+            chunk_size=chunk_size,
+        )
+
+    def stop_reason() -> str | None:
+        """Why the run must end before its next chunk (a cancel, a stop), or None."""
+        if _cancelled(store, job_id):
+            return "cancelled through the API"
+        return INTERRUPTED if stop_requested() else None
+
+    async def one_by_one() -> str | None:
+        for chunk in todo:
+            if (reason := stop_reason()) is not None:
+                return reason
+            await record(chunk, await screen_chunk(**parameters(chunk)))
+        return None
+
+    if fanout.enabled():
+        stopped = await fanout.run_chunks(screen_chunk, todo, parameters, record, stop_reason)
+    else:
+        stopped = await one_by_one()
+    if stopped is not None:
+        logger.info("job %s: %s (%d of %d chunks done)", job_id, stopped, len(done), total_chunks)
+        return Cancelled(message=stopped)
     if meta.monitor or meta.origin is not None:
         await update_book(store_uri, job_id)
     await asyncio.to_thread(

@@ -36,8 +36,14 @@ def _env_list(name: str, default: str) -> list[str]:
 # server. Relative paths are resolved against the working directory.
 DATA_DIR: Path = Path(_env("DATA_DIR", "var")).resolve()
 
-# Where watchlist snapshots (one DuckDB file per content version) and the "current" pointer live.
+# Where watchlist snapshots (one DuckDB file per content version) and the "current" pointer
+# live on this machine. With SNAPSHOT_URI on shared storage: this machine's cache of it.
 SNAPSHOT_DIR: Path = Path(_env("SNAPSHOT_DIR", str(DATA_DIR / "snapshots"))).resolve()
+
+# Shared snapshot store for many machines: any pyarrow filesystem URI (s3://bucket/snapshots).
+# Refreshes publish there; every machine copies a version into SNAPSHOT_DIR once, checked
+# against its SHA-256. Empty: the snapshots are the local folder SNAPSHOT_DIR.
+SNAPSHOT_URI: str = _env("SNAPSHOT_URI", "")
 
 # How many snapshots to keep on disk; older ones are deleted after a successful refresh.
 SNAPSHOTS_KEEP: int = _env_int("SNAPSHOTS_KEEP", 5)
@@ -91,6 +97,16 @@ MAX_MATCHES: int = _env_int("MAX_MATCHES", 10)
 # Entities screened per task run of a job: the unit of progress, retry and resume.
 CHUNK_SIZE: int = _env_int("CHUNK_SIZE", 50_000)
 
+# A Dask scheduler (tcp://host:8786): a job's chunk tasks then run on its workers, all at
+# once, through Prefect's Dask task runner. Empty: chunks run one after another in the
+# flow's process (the embedded default).
+DASK_ADDRESS: str = _env("DASK_ADDRESS", "")
+
+# `kyc serve` (all mode) starts its own Dask cluster of this many worker processes when
+# DASK_ADDRESS is empty: "auto" is one per core, which lets one machine's chunks use every
+# core (the engine alone keeps about 1.3 of 2 busy). 0: no cluster, chunks one at a time.
+DASK_WORKERS: str = _env("DASK_WORKERS", "0")
+
 # --- API -------------------------------------------------------------------------------
 
 API_HOST: str = _env("API_HOST", "127.0.0.1")
@@ -106,13 +122,17 @@ MAX_ENTITIES_PER_JOB: int = _env_int("MAX_ENTITIES_PER_JOB", 2_000_000)
 RATE_LIMIT_REQUESTS: int = _env_int("RATE_LIMIT_REQUESTS", 1200)
 RATE_LIMIT_WINDOW_S: int = _env_int("RATE_LIMIT_WINDOW_S", 60)
 
-# Creating an accepted job's flow run happens in the background, one run at a time (Prefect
-# on SQLite slows badly under concurrent writes). A failed creation (Prefect unreachable) is
+# Creating an accepted job's flow run happens in the background, SUBMIT_CONCURRENCY runs at a
+# time (one on SQLite, which slows badly under concurrent writes). A failed creation (Prefect unreachable) is
 # retried after SUBMIT_BACKOFF_S, doubling up to SUBMIT_BACKOFF_MAX_S; a job whose run could
 # not be created within SUBMIT_GIVE_UP_S of being queued is failed with the reason.
 SUBMIT_BACKOFF_S: float = _env_float("SUBMIT_BACKOFF_S", 0.5)
 SUBMIT_BACKOFF_MAX_S: float = _env_float("SUBMIT_BACKOFF_MAX_S", 10.0)
 SUBMIT_GIVE_UP_S: float = _env_float("SUBMIT_GIVE_UP_S", 120.0)
+
+# Flow runs one API process creates at once. 1 for Prefect on SQLite (concurrent creations
+# fall to 2-3/s there); with Prefect on PostgreSQL, more (`kyc cluster up` sets 8).
+SUBMIT_CONCURRENCY: int = _env_int("SUBMIT_CONCURRENCY", 1)
 
 # JWT verification: an HS256 shared secret and/or the path of an RS256 public key (PEM) or
 # JWKS file. Empty disables that kind of token. Tenant and permissions come from claims.
@@ -150,6 +170,16 @@ STOP_GRACE_S: float = _env_float("STOP_GRACE_S", 20.0)
 
 # Recovery fails a job with a reason instead of resuming it after this many flow runs.
 MAX_JOB_ATTEMPTS: int = _env_int("MAX_JOB_ATTEMPTS", 5)
+
+# Split up (`kyc serve --mode api`): seconds between each API process's sweeps for jobs whose
+# flow run crashed with its worker; such a job resumes in a new run (0 disables the sweep).
+SWEEP_S: float = _env_float("SWEEP_S", 30.0)
+
+# Split up: Prefect automations mark Crashed a flow run that sent no heartbeat for
+# RUN_SILENT_AFTER_S (workers send one every PREFECT_FLOWS_HEARTBEAT_FREQUENCY, default 180,
+# at least 30) and one a worker claimed but did not start within RUN_PENDING_AFTER_S.
+RUN_SILENT_AFTER_S: float = _env_float("RUN_SILENT_AFTER_S", 600.0)
+RUN_PENDING_AFTER_S: float = _env_float("RUN_PENDING_AFTER_S", 900.0)
 
 # Seconds `kyc serve` waits for the Prefect server to answer its health check.
 PREFECT_START_TIMEOUT_S: float = _env_float("PREFECT_START_TIMEOUT_S", 90.0)
