@@ -380,10 +380,13 @@ def prefect_command(args: list[str], env: dict[str, str], log: Path, timeout: fl
         raise StackError(f"`prefect {' '.join(args)}` failed ({code}):\n{tail(log)}")
 
 
-def start_prefect_worker(pool: str, env: dict[str, str], log: Path) -> subprocess.Popen:
+def start_prefect_worker(
+    pool: str, env: dict[str, str], log: Path, limit: int = 4
+) -> subprocess.Popen:
     """`prefect worker start` on ``pool`` (a process pool): each flow run a process of its
     own session (stop_group(..., descendants=True) stops them too)."""
     command = [executable("prefect"), "worker", "start", "--pool", pool, "--type", "process"]
+    command += ["--limit", str(limit)]  # flow-run processes at once (~300 MB each)
     return launch(command, log, env=env, cwd=REPO)
 
 
