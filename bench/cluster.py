@@ -192,7 +192,7 @@ async def _overhead(job_id: str, task_stream: list[dict]) -> dict[str, float]:
         task_runs = await client.read_task_runs(
             flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[job_id])),
             task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="chunk-")),
-            limit=10_000,
+            limit=200,
         )
     bodies = [run.total_run_time.total_seconds() for run in task_runs if run.total_run_time]
     chunks = task_stream  # the cluster ran nothing but this job's chunk tasks meanwhile
