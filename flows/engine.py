@@ -99,8 +99,8 @@ def _build(store: SnapshotStore, version: str) -> Engine:
 
 def cache_report() -> dict[str, Any]:
     """What this process holds and has built: the pid, the cached versions (least recently
-    used first) and every version it built an index of. Asked of each Dask worker by the
-    tests and `kyc cluster status`, to see that a worker builds a version once."""
+    used first) and every version it built an index of. The stack tests ask each Dask
+    worker (Client.run) to see that a worker builds a version once and keeps it."""
     with _cache_lock:
         return {
             "pid": os.getpid(),
