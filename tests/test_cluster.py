@@ -381,7 +381,10 @@ def _prefect_runs(cluster: Stack, flow_runs: dict) -> list[dict]:
     url = cluster.env["PREFECT_API_URL"] + "/flow_runs/filter"
     body = {"flow_runs": flow_runs, "limit": 200}
     response = httpx.post(
-        url, json=body, headers=stack.auth_headers(cluster.env["PREFECT_API_AUTH_STRING"])
+        url,
+        json=body,
+        headers=stack.auth_headers(cluster.env["PREFECT_API_AUTH_STRING"]),
+        timeout=60,  # a loaded Prefect server answers in seconds, not httpx's default 5
     )
     assert response.status_code == 200, response.text
     return response.json()
