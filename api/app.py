@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -121,7 +122,7 @@ def _state(config: ApiConfig, submitter: RunSubmitter) -> Any:
     return State({"kyc": kyc})
 
 
-def _warm_up(snapshot_location: str) -> None:
+def _warm_up(snapshot_location: str, warm: threading.Event) -> None:
     """Build the current snapshot's matching index (and its single-check tables) now, not
     on the first POST /kyc; then import Prefect's client and freeze what start-up made out
     of the garbage collector.
@@ -146,15 +147,17 @@ def _warm_up(snapshot_location: str) -> None:
 
     gc.collect()
     gc.freeze()
+    warm.set()
 
 
 def _lifespan(
     embedded_runner: bool, snapshot_location: str, submitter: RunSubmitter
 ) -> Callable[[Litestar], Any]:
     @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
         runner = None
-        asyncio.get_running_loop().run_in_executor(None, _warm_up, snapshot_location)
+        warm = app.state.kyc.warm
+        asyncio.get_running_loop().run_in_executor(None, _warm_up, snapshot_location, warm)
         if embedded_runner:
             from flows.runner import start_embedded_runner
 

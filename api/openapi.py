@@ -28,7 +28,7 @@ ERROR_DESCRIPTIONS = {
     413: "The body is larger than the configured limit",
     415: "Unsupported Content-Type",
     429: "Rate limited: see Retry-After and the X-RateLimit-* headers",
-    503: "No watchlist snapshot is loaded yet, or Prefect is unreachable",
+    503: "Not ready: no watchlist snapshot loaded yet, Prefect unreachable, or still warming up",
 }
 
 

@@ -167,3 +167,4 @@ class Watchlists(msgspec.Struct):
 class Health(msgspec.Struct):
     status: str
     watchlist_version: str | None
+    ready: bool  # extension: start-up's warm-up is over (GET /health/ready says 200)

@@ -441,5 +441,6 @@ def start_api(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
 
 
 def wait_api(port: int, process: subprocess.Popen, log: Path, timeout: float = 300.0) -> None:
-    url = f"http://127.0.0.1:{port}/health"
+    """Until the API is ready (warm), not only alive: traffic before that waits seconds."""
+    url = f"http://127.0.0.1:{port}/health/ready"
     wait_until(lambda: http_ok(url), process.pid, timeout, f"the API on port {port}", log)

@@ -409,6 +409,17 @@ def test_open_paths_need_no_token(client: TestClient) -> None:
     assert client.get("/schema/openapi.json").status_code == 200
 
 
+def test_ready_only_once_warm(client: TestClient) -> None:
+    """/health/ready is a readiness probe: 503 while start-up builds the index, then 200."""
+    deadline = time.monotonic() + 120
+    while (answer := client.get("/health/ready")).status_code == 503:
+        assert answer.json()["status"] == "error" and "warming up" in answer.json()["message"]
+        assert time.monotonic() < deadline, "never ready"
+        time.sleep(0.2)
+    assert answer.status_code == 200 and answer.json()["ready"] is True
+    assert client.get("/health").json()["ready"] is True
+
+
 # --- Rate limiting ---------------------------------------------------------------------------
 
 

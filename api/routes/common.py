@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,8 @@ class AppState:
     idempotency_locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
     # Held while a job body is parsed and validated (api/routes/jobs.py says why).
     parse_slot: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
+    # Set once start-up's warm-up (api/app.py _warm_up) is over: GET /health/ready.
+    warm: threading.Event = field(default_factory=threading.Event)
 
 
 def state_of(request: Request) -> AppState:
