@@ -152,7 +152,13 @@ class WatchlistInfo(msgspec.Struct):
     entries: int
     names: int
     identifiers: int
-    source_date: str | None
+    # The list's own publication date (null: the list states none, see publication_date_from)
+    # and what says so: "list" (its file) or "last_modified" (the publisher's server).
+    publication_date: str | None
+    publication_date_from: str | None
+    refreshed_at: str | None  # when the refresh that loaded it read it (ISO UTC)
+    latest_listed_on: str | None  # the newest listing date the list holds, where it has them
+    source_date: str | None  # the older name of publication_date, kept for clients using it
 
 
 class Watchlists(msgspec.Struct):

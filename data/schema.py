@@ -108,7 +108,9 @@ class ParsedList:
     """What one parser returns for one list: the seven tables and where they came from."""
 
     list_code: str
-    source_date: str | None  # the list's own publication date, ISO, where it has one
+    # The date the list itself says it was published or generated (ISO), read from its file;
+    # None when the file carries none (OFAC's legacy CSVs, the CSL's CSV).
+    publication_date: str | None
     entries: pl.DataFrame = field(default_factory=lambda: empty("entries"))
     names: pl.DataFrame = field(default_factory=lambda: empty("names"))
     birth_dates: pl.DataFrame = field(default_factory=lambda: empty("birth_dates"))
@@ -139,7 +141,7 @@ class Watchlist:
     nationalities: pl.DataFrame
     identifiers: pl.DataFrame
     addresses: pl.DataFrame
-    lists: pl.DataFrame  # one row per list: list_code, name, source, source_date, counts
+    lists: pl.DataFrame  # one row per list: list_code, name, source, publication_date, counts
 
 
 class SourceError(Exception):

@@ -25,8 +25,13 @@ LISTS_SCHEMA = pl.Schema(
         "list_code": pl.Utf8,
         "name": pl.Utf8,
         "source": pl.Utf8,  # the folder it was read from, or its main official URL
-        "source_date": pl.Utf8,  # the list's own date, else its file's modification date
-        "fetched_at": pl.Utf8,  # ISO UTC time of the refresh that read it
+        # The list's publication date (ISO) and what says so: "list" (its own file states it:
+        # UN dateGenerated, EU generationDate, UK "Last Updated") or "last_modified" (the
+        # publisher's server, for a download of a list whose files carry no date). None when
+        # neither is known: an offline copy of OFAC's legacy CSVs or of the CSL.
+        "publication_date": pl.Utf8,
+        "publication_date_from": pl.Utf8,
+        "fetched_at": pl.Utf8,  # ISO UTC time of the refresh that read it (the refresh time)
         "entries": pl.Int64,
         "names": pl.Int64,
         "identifiers": pl.Int64,
@@ -56,10 +61,7 @@ def write_snapshot(
         _write_tables(con, parsed, carried)
         _write_frame(con, "lists", list_rows.cast(LISTS_SCHEMA))  # type: ignore[arg-type]
         if carried:
-            con.execute(
-                "INSERT INTO lists BY NAME SELECT * FROM prev.lists WHERE list_code IN ?",
-                [carried],
-            )
+            _carry_list_rows(con, carried)
         _write_frame(con, "meta", pl.DataFrame([meta], schema=dict.fromkeys(meta, pl.Utf8)))
         _write_entry_hashes(con)
         _write_diff(con, meta["previous_version"] if previous is not None else None)
@@ -68,6 +70,19 @@ def write_snapshot(
         con.execute("CHECKPOINT")
     finally:
         con.close()
+
+
+def _carry_list_rows(con: duckdb.DuckDBPyConnection, carried: list[str]) -> None:
+    """Copy the carried lists' rows of `lists` from the previous snapshot, by column name.
+
+    A snapshot written before a column existed has none: the carried row gets NULL there
+    (a publication date that was never recorded stays unknown, never guessed)."""
+    previous = {row[0] for row in con.execute("DESCRIBE prev.lists").fetchall()}
+    columns = ", ".join(c for c in LISTS_SCHEMA.names() if c in previous)
+    con.execute(
+        f"INSERT INTO lists BY NAME SELECT {columns} FROM prev.lists WHERE list_code IN ?",
+        [carried],
+    )
 
 
 def _quote(path: Path) -> str:

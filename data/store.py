@@ -35,6 +35,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -49,7 +50,18 @@ from data.snapshot_build import LISTS_SCHEMA, write_snapshot
 POINTER = "CURRENT"
 _VERSION = re.compile(r"[0-9a-f]{16}")  # the first 16 hex digits of the content hash
 _PREVIOUS_COLUMNS = ["list_code", "entries", "parser_version", "files"]
-STATS_COLUMNS = ["list_code", "name", "entries", "names", "identifiers", "source_date"]
+# What `kyc lists show` and GET /kyc/watchlists tell of each list (list_stats).
+STATS_COLUMNS = [
+    "list_code",
+    "name",
+    "entries",
+    "names",
+    "identifiers",
+    "publication_date",
+    "publication_date_from",
+    "fetched_at",
+    "latest_listed_on",
+]
 
 
 class RefreshError(Exception):
@@ -142,9 +154,20 @@ class SnapshotStore:
         return Watchlist(version=resolved, lists=lists, **frames)
 
     def list_stats(self, version: str | None = None) -> pl.DataFrame:
-        """One row per list: list_code, name, entries, names, identifiers, source_date."""
+        """One row per list, the STATS_COLUMNS: counts, publication date and what says so,
+        the refresh time (fetched_at) and the newest listing date in the list.
+
+        A snapshot made before publication dates were recorded gives them as null."""
         with self._connect(version) as (con, _):
-            return con.sql(f"SELECT {', '.join(STATS_COLUMNS)} FROM lists ORDER BY list_code").pl()
+            stats = con.sql(
+                """
+                SELECT l.*, (SELECT max(e.listed_on) FROM entries e
+                             WHERE e.list_code = l.list_code) AS latest_listed_on
+                FROM lists l ORDER BY l.list_code
+                """
+            ).pl()
+        missing = [pl.lit(None, pl.Utf8).alias(c) for c in STATS_COLUMNS if c not in stats.columns]
+        return stats.with_columns(missing).select(STATS_COLUMNS)
 
     def loaded_lists(self, version: str) -> frozenset[str]:
         """The list codes a snapshot holds (cached: a snapshot file never changes)."""
@@ -236,7 +259,7 @@ class SnapshotStore:
     def _build(
         self,
         codes: list[str],
-        files: dict[str, dict[str, Path]],
+        files: dict[str, sources.FetchedFiles],
         from_dir: Path | None,
         staging: Path,
         force: bool,
@@ -478,6 +501,18 @@ def open_snapshots(location: str | Path, cache_dir: Path) -> SnapshotStore:
 
 # --- helpers -------------------------------------------------------------------------
 
+_DATE_FROM = {"list": "stated in the list", "last_modified": "publisher's Last-Modified"}
+
+
+def publication_text(row: dict) -> str:
+    """A list's publication date as people read it, saying where it comes from; for a list
+    that states none, that it does not, and the newest listing date the list holds."""
+    if row.get("publication_date"):
+        source = _DATE_FROM.get(row.get("publication_date_from") or "", "source unrecorded")
+        return f"{row['publication_date']} ({source})"
+    newest = row.get("latest_listed_on")
+    return "not stated by the list" + (f"; newest listing {newest}" if newest else "")
+
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -512,7 +547,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _list_rows(files: dict[str, dict[str, Path]], from_dir: Path | None) -> pl.DataFrame:
+def _list_rows(files: dict[str, sources.FetchedFiles], from_dir: Path | None) -> pl.DataFrame:
     """The `lists` rows of the lists read now, before parsing (counts come later)."""
     fetched_at = _now()
     rows = [
@@ -523,36 +558,38 @@ def _list_rows(files: dict[str, dict[str, Path]], from_dir: Path | None) -> pl.D
             "fetched_at": fetched_at,
             "parser_version": sources.PARSER_VERSION,
             "files": [{"file": n, "sha256": _sha256(p)} for n, p in sorted(paths.items())],
-            "file_date": _mtime_date(paths, sources.SOURCES[code].REQUIRED),
+            "last_modified": paths.last_modified,
         }
         for code, paths in files.items()
     ]
     columns = ["list_code", "name", "source", "fetched_at", "parser_version", "files"]
-    schema = {**{c: LISTS_SCHEMA[c] for c in columns}, "file_date": pl.Utf8}
+    schema = {**{c: LISTS_SCHEMA[c] for c in columns}, "last_modified": pl.Utf8}
     return pl.DataFrame(rows, schema=schema)
 
 
-def _mtime_date(paths: dict[str, Path], required: tuple[str, ...]) -> str:
-    main = next((paths[n] for n in required if n in paths), next(iter(paths.values())))
-    return date.fromtimestamp(main.stat().st_mtime).isoformat()
-
-
 def _with_counts(rows: pl.DataFrame, parsed: list[ParsedList]) -> pl.DataFrame:
-    """Add each list's counts and source date (its own, else its first file's mtime)."""
+    """Add each list's counts and publication date: the one its file states, else the
+    download's Last-Modified, else none (a local file's time is only when it was copied)."""
     counts = pl.DataFrame(
         {
             "list_code": [p.list_code for p in parsed],
             "entries": [p.entries.height for p in parsed],
             "names": [p.names.height for p in parsed],
             "identifiers": [p.identifiers.height for p in parsed],
-            "source_date": [p.source_date for p in parsed],
+            "own_date": [p.publication_date for p in parsed],
         },
         schema={c: LISTS_SCHEMA[c] for c in ("list_code", "entries", "names", "identifiers")}
-        | {"source_date": pl.Utf8},
+        | {"own_date": pl.Utf8},
     )
     return (
         rows.join(counts, on="list_code", how="left", maintain_order="left")
-        .with_columns(pl.coalesce("source_date", "file_date").alias("source_date"))
+        .with_columns(
+            publication_date=pl.coalesce("own_date", "last_modified"),
+            publication_date_from=pl.when(pl.col("own_date").is_not_null())
+            .then(pl.lit("list"))
+            .when(pl.col("last_modified").is_not_null())
+            .then(pl.lit("last_modified")),
+        )
         .select(LISTS_SCHEMA.names())
     )
 

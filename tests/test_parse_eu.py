@@ -33,7 +33,7 @@ def test_module_contract() -> None:
 def test_tables_fit_the_common_schema(parsed: ParsedList) -> None:
     for name, frame in parsed.tables().items():
         assert frame.schema == TABLES[name], name
-    assert parsed.source_date == "2026-11-20"
+    assert parsed.publication_date == "2026-11-20"
     assert parsed.entries["entry_id"].to_list() == ["900101", "900202"]
 
 

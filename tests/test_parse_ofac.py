@@ -64,7 +64,7 @@ def test_sdn_counts(sdn: ParsedList) -> None:
     assert entries["entry_id"].n_unique() == 15_443
     counts = dict(entries["entity_type"].value_counts().iter_rows())
     assert counts == {"individual": 6_927, "vessel": 872, "aircraft": 374, "organization": 7_270}
-    assert sdn.list_code == "ofac" and sdn.source_date is None
+    assert sdn.list_code == "ofac" and sdn.publication_date is None
     assert (entries["list_code"] == "ofac").all()
     # every table is already in the common schema and joins back to an entry
     for name, table in sdn.tables().items():

@@ -32,7 +32,7 @@ def test_counts_match_sources_md(parsed: ParsedList) -> None:
     types = dict(parsed.entries.group_by("entity_type").len().iter_rows())
     # 13,692 individual, 5,025 entity and 81 ship NAME rows make these targets.
     assert types == {"individual": 3663, "organization": 1010, "vessel": 15}
-    assert parsed.source_date == "2025-04-14"
+    assert parsed.publication_date == "2025-04-14"
 
 
 def test_tables_fit_the_common_schema(parsed: ParsedList) -> None:
@@ -99,7 +99,7 @@ def test_csv_of_the_same_sheet_parses_the_same(
     csv = tmp_path / "ConList.csv"
     sheet.write_csv(csv, include_header=False)
     from_csv = uk.parse({"ConList.csv": csv})
-    assert from_csv.source_date == parsed.source_date
+    assert from_csv.publication_date == parsed.publication_date
     for name, frame in parsed.tables().items():
         assert from_csv.tables()[name].equals(frame), name
 

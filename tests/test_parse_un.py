@@ -36,7 +36,7 @@ def test_counts_match_sources_md(parsed: ParsedList) -> None:
     types = dict(parsed.entries.group_by("entity_type").len().iter_rows())
     assert types == {"individual": 730, "organization": 273}
     assert parsed.entries["entry_id"].n_unique() == 1003
-    assert parsed.source_date == "2026-02-27"
+    assert parsed.publication_date == "2026-02-27"
     assert (parsed.entries["list_code"] == "un").all()
 
 

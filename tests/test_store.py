@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -60,7 +61,6 @@ def test_session_snapshot_holds_every_shared_list(snapshot_store, watchlist):
     stats = snapshot_store.list_stats()
     assert set(stats["list_code"]) == SHARED_LISTS
     assert stats.filter(stats["entries"] <= 0).is_empty()
-    assert stats["source_date"].null_count() == 0
     counts = dict(zip(stats["list_code"], stats["entries"], strict=True))
     assert counts["ofac"] == 15_443 and counts["un"] == 1_003 and counts["uk"] == 4_688
     # The frames hold exactly what the lists table counts.
@@ -74,7 +74,8 @@ def test_lists_table_records_the_input_files(watchlist):
     un = watchlist.lists.filter(watchlist.lists["list_code"] == "un").row(0, named=True)
     # The real folder, whichever links lead to it (../shared may itself be a link).
     assert un["source"] == str((WATCHLISTS / "un").resolve())
-    assert un["source_date"] == "2026-02-27"  # the XML's own dateGenerated
+    assert un["publication_date"] == "2026-02-27"  # the XML's own dateGenerated
+    assert un["publication_date_from"] == "list"
     assert un["files"] == [
         {
             "file": "consolidated.xml",
@@ -219,9 +220,11 @@ def http_base():
 
 
 def test_download_streams_a_file_and_keeps_its_date(http_base, tmp_path):
-    path = download(f"{http_base}/un/consolidated.xml", tmp_path / "un.xml", timeout=10)
+    path, last_modified = download(f"{http_base}/un/consolidated.xml", tmp_path / "un.xml", 10)
     assert path.read_bytes() == UN_XML.read_bytes()
     assert int(path.stat().st_mtime) == int(UN_XML.stat().st_mtime)  # from Last-Modified
+    served = datetime.fromtimestamp(UN_XML.stat().st_mtime, UTC).date().isoformat()
+    assert last_modified == served
 
 
 def test_download_errors_name_the_url(http_base, tmp_path):

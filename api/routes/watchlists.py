@@ -16,7 +16,7 @@ from api.schemas import WatchlistInfo, Watchlists
     "/kyc/watchlists",
     guards=[requires("watchlist:read")],
     operation_id="ListWatchlists",
-    summary="Loaded lists (code, name, counts, source date), configured lists not loaded, version",
+    summary="Loaded lists (code, name, counts, publication date, refresh time), configured lists not loaded, version",
     responses=errors(401, 403, 429),
 )
 async def watchlists(request: Request) -> Watchlists:
@@ -33,7 +33,11 @@ async def watchlists(request: Request) -> Watchlists:
             entries=int(row["entries"] or 0),
             names=int(row["names"] or 0),
             identifiers=int(row["identifiers"] or 0),
-            source_date=None if row["source_date"] is None else str(row["source_date"]),
+            publication_date=row["publication_date"],
+            publication_date_from=row["publication_date_from"],
+            refreshed_at=row["fetched_at"],
+            latest_listed_on=row["latest_listed_on"],
+            source_date=row["publication_date"],
         )
         for row in stats.iter_rows(named=True)
     ]

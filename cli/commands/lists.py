@@ -9,7 +9,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from data.store import REFRESH_ERRORS, RefreshReport, SnapshotNotFoundError, open_snapshots
+from data.store import (
+    REFRESH_ERRORS,
+    RefreshReport,
+    SnapshotNotFoundError,
+    open_snapshots,
+    publication_text,
+)
 from flows.lists import configured_refresh, source_folder
 from kyc import settings
 
@@ -51,8 +57,8 @@ def refresh(
 
 @app.command()
 def show() -> None:
-    """The current snapshot version and, per list, its counts and source date; the
-    configured lists it does not hold."""
+    """The current snapshot version and, per list, its counts, publication date and refresh
+    time; the configured lists it does not hold."""
     store = open_snapshots(settings.SNAPSHOT_URI, settings.SNAPSHOT_DIR)
     try:
         version = store.current_version()
@@ -60,7 +66,7 @@ def show() -> None:
     except EXPECTED_ERRORS as exc:
         raise _fail(exc) from None
     table = Table(title=f"Watchlist snapshot {version}")
-    for column in ("list", "name", "entries", "names", "identifiers", "source date"):
+    for column in ("list", "name", "entries", "names", "identifiers", "published", "refreshed"):
         table.add_column(
             column, justify="right" if column in ("entries", "names", "identifiers") else "left"
         )
@@ -71,9 +77,10 @@ def show() -> None:
             f"{row['entries']:,}",
             f"{row['names']:,}",
             f"{row['identifiers']:,}",
-            row["source_date"] or "",
+            publication_text(row),
+            row["fetched_at"] or "",
         )
-    console = Console()
+    console = Console(width=200)
     console.print(table)
     missing = [code for code in settings.LISTS if code not in set(stats["list_code"])]
     if missing:

@@ -110,6 +110,16 @@ class RetryPolicy:
 ONE_ATTEMPT = RetryPolicy()
 
 
+class FetchedFiles(dict[str, Path]):
+    """One list's local files by name. ``last_modified``: for a download, the date (ISO, UTC)
+    the publisher's server gave as its main file's Last-Modified; None offline or unsent.
+
+    It is the publication date of lists whose files carry none (OFAC's legacy CSVs, the
+    CSL). A local file's own time is not: it is when someone copied it."""
+
+    last_modified: str | None = None
+
+
 class _LazySources(Mapping[str, ModuleType]):
     """list code -> parser module, imported on first access."""
 
@@ -158,7 +168,7 @@ def fetch(
     *,
     strict: bool = True,
     retry: RetryPolicy = ONE_ATTEMPT,
-) -> dict[str, dict[str, Path]]:
+) -> dict[str, FetchedFiles]:
     """Local paths of each list's files: {code: {file name: path}}, present files only.
 
     Offline (``from_dir`` given), a list whose folder lacks a REQUIRED file raises
@@ -166,7 +176,7 @@ def fetch(
     of the result: the caller reports it as skipped. Online, every failure raises, after
     the retries ``retry`` allows for transient ones.
     """
-    fetched: dict[str, dict[str, Path]] = {}
+    fetched: dict[str, FetchedFiles] = {}
     for code in check_codes(codes):
         source = SOURCES[code]
         if from_dir is None:
@@ -175,7 +185,7 @@ def fetch(
         files = _local_files(source, Path(from_dir))
         missing = [name for name in source.REQUIRED if name not in files]
         if not missing:
-            fetched[code] = files
+            fetched[code] = FetchedFiles(files)
         elif strict:
             folder = Path(from_dir) / source.FOLDER
             raise FetchError(f"{code}: {folder} lacks the required file(s) {', '.join(missing)}")
@@ -198,24 +208,30 @@ def _local_files(source: ModuleType, from_dir: Path) -> dict[str, Path]:
 
 def _download_list(
     source: ModuleType, dest: Path, timeout: float, retry: RetryPolicy
-) -> dict[str, Path]:
+) -> FetchedFiles:
     """Download every file of one list; an optional file that fails is left out."""
     dest.mkdir(parents=True, exist_ok=True)
-    files: dict[str, Path] = {}
+    files = FetchedFiles()
+    modified: dict[str, str | None] = {}
     for name, url in source.FILES.items():
         try:
-            files[name] = download(url, dest / name, timeout, retry)
+            files[name], modified[name] = download(url, dest / name, timeout, retry)
         except FetchError:
             if name in source.REQUIRED:
                 raise
+    main = next((n for n in source.REQUIRED if n in files), next(iter(files), None))
+    files.last_modified = modified.get(main) if main else None
     return files
 
 
-def download(url: str, path: Path, timeout: float, retry: RetryPolicy = ONE_ATTEMPT) -> Path:
-    """Stream one URL to a file, retrying transient failures as ``retry`` says.
+def download(
+    url: str, path: Path, timeout: float, retry: RetryPolicy = ONE_ATTEMPT
+) -> tuple[Path, str | None]:
+    """Stream one URL to a file, retrying transient failures as ``retry`` says; also the
+    server's Last-Modified as an ISO date (UTC), if sent.
 
-    The file's mtime is the server's Last-Modified, if sent. Raises FetchError naming the
-    URL: at once for a permanent failure, after the last attempt for a transient one.
+    The file's mtime is that Last-Modified too. Raises FetchError naming the URL: at once
+    for a permanent failure, after the last attempt for a transient one.
     """
     attempt = 1
     while True:
@@ -238,7 +254,7 @@ def download(url: str, path: Path, timeout: float, retry: RetryPolicy = ONE_ATTE
             attempt += 1
 
 
-def _download_once(url: str, path: Path, timeout: float) -> Path:
+def _download_once(url: str, path: Path, timeout: float) -> tuple[Path, str | None]:
     """One attempt: _TransientFetchError for what may succeed later, FetchError otherwise."""
     try:
         with httpx.stream("GET", url, timeout=timeout, follow_redirects=True) as response:
@@ -260,9 +276,10 @@ def _download_once(url: str, path: Path, timeout: float) -> Path:
         raise _TransientFetchError(f"{url}: {str(exc) or type(exc).__name__}") from exc
     except httpx.HTTPError as exc:
         raise FetchError(f"{url}: {exc}") from exc
-    if last_modified:
-        _set_mtime(path, last_modified)
-    return path
+    modified = _http_date(last_modified) if last_modified else None
+    if modified is not None:
+        os.utime(path, (modified.timestamp(), modified.timestamp()))
+    return path, None if modified is None else modified.astimezone(UTC).date().isoformat()
 
 
 def _retry_after_s(value: str | None) -> float | None:
@@ -282,9 +299,8 @@ def _retry_after_s(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
-def _set_mtime(path: Path, http_date: str) -> None:
+def _http_date(text: str) -> datetime | None:
     try:
-        stamp = email.utils.parsedate_to_datetime(http_date).timestamp()
+        return email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError):
-        return
-    os.utime(path, (stamp, stamp))
+        return None

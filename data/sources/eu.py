@@ -84,7 +84,7 @@ def parse(files: dict[str, Path]) -> ParsedList:
     require_unique_ids(path, tables["entries"])
     return ParsedList(
         list_code=LIST_CODE,
-        source_date=parse_partial_date((root.get("generationDate") or "")[:10]),
+        publication_date=parse_partial_date((root.get("generationDate") or "")[:10]),
         **tables,
     )
 

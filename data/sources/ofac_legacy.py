@@ -269,7 +269,8 @@ def parse_legacy_set(list_code: str, files: LegacyFiles) -> ParsedList:
     entries = primary.join(facts.genders, on="entry_id", how="left", maintain_order="left")
     return ParsedList(
         list_code=list_code,
-        source_date=None,  # the legacy CSVs carry no date: the store uses the file's time
+        # The legacy CSVs carry no date: a download's Last-Modified stands in (data/store.py).
+        publication_date=None,
         entries=entries.select(
             tag,
             "entry_id",

@@ -72,13 +72,13 @@ def parse(files: dict[str, Path]) -> ParsedList:
     if path is None:
         raise SourceError(FOLDER, None, "neither ConList.xlsx nor ConList.csv is present")
     sheet = _read_xlsx(path) if path.suffix.lower() == ".xlsx" else _read_csv(path)
-    source_date, rows = _split_sheet(path, sheet)
+    publication_date, rows = _split_sheet(path, sheet)
     rows = rows.with_columns(
         clean_expr(pl.concat_str(NAME_COLUMNS, separator=" ", ignore_nulls=True)).alias("name")
     )
     return ParsedList(
         list_code=LIST_CODE,
-        source_date=source_date,
+        publication_date=publication_date,
         entries=_entries(rows),
         names=_names(rows),
         birth_dates=_birth_dates(rows),
@@ -125,7 +125,7 @@ def _split_sheet(path: Path, sheet: pl.DataFrame) -> tuple[str | None, pl.DataFr
     if sheet.height < FIRST_ROW:
         raise SourceError(str(path), "row 1", "no header row and no targets")
     first = [cell for cell in sheet.row(0) if cell]
-    source_date = parse_partial_date(first[1]) if len(first) > 1 else None
+    last_updated = parse_partial_date(first[1]) if len(first) > 1 else None
     header = [(cell or "").strip() for cell in sheet.row(1)]
     if missing := [column for column in COLUMNS if column not in header]:
         raise SourceError(str(path), "row 2", f"missing columns: {', '.join(missing)}")
@@ -152,7 +152,7 @@ def _split_sheet(path: Path, sheet: pl.DataFrame) -> tuple[str | None, pl.DataFr
         )
     if rows.height == 0:
         raise SourceError(str(path), "row 3", "no targets")
-    return source_date, rows
+    return last_updated, rows
 
 
 # --- The seven tables -----------------------------------------------------------------------

@@ -54,7 +54,9 @@ def parse(files: dict[str, Path]) -> ParsedList:
     tables["names"] = with_scripts(tables["names"])
     require_unique_ids(path, tables["entries"])
     return ParsedList(
-        list_code=LIST_CODE, source_date=(root.get("dateGenerated") or "")[:10] or None, **tables
+        list_code=LIST_CODE,
+        publication_date=(root.get("dateGenerated") or "")[:10] or None,
+        **tables,
     )
 
 

@@ -77,7 +77,9 @@ def parse(files: dict[str, Path]) -> ParsedList:
     rows = _read(path)
     return ParsedList(
         list_code=LIST_CODE,
-        source_date=rows["start_date"].max(),  # the CSL carries no date of its own
+        # The CSV carries no date of its own (its newest start_date is only the newest
+        # listing): a download's Last-Modified stands in (data/store.py).
+        publication_date=None,
         entries=_entries(rows),
         names=_names(rows),
         birth_dates=_birth_dates(rows),
