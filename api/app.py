@@ -21,18 +21,28 @@ from api.config import ApiConfig
 from api.errors import EXCEPTION_HANDLERS
 from api.ratelimit import RateLimiter
 from api.request_schema import offering_lists
-from api.routes import checks, health, jobs, options, watchlists
+from api.routes import checks, exports, health, jobs, options, reports, rerun, watchlists
 from api.routes.common import AppState
 from data.api_keys import ApiKeyStore
+from data.checks import CheckStore
 from data.jobs import JobStore
 from data.schema import LIST_CODES
+from data.signed_urls import UrlSigner, load_or_create_secret
 from data.store import open_snapshots
 from flows.submitter import RunSubmitter, SubmitPolicy
 from kyc import settings
 
 API_VERSION = "1.0.0"
 
-ROUTES = [*jobs.ROUTES, *checks.ROUTES, *watchlists.ROUTES, *health.ROUTES]
+ROUTES = [
+    *jobs.ROUTES,
+    *rerun.ROUTES,
+    *checks.ROUTES,
+    *reports.ROUTES,
+    *exports.ROUTES,
+    *watchlists.ROUTES,
+    *health.ROUTES,
+]
 
 logger = logging.getLogger("kyc.api")
 
@@ -118,7 +128,15 @@ def _state(config: ApiConfig, submitter: RunSubmitter) -> Any:
 
     jobs = JobStore(config.job_store_uri)
     snapshots = open_snapshots(config.snapshot_location, config.snapshot_dir)
-    kyc = AppState(config=config, jobs=jobs, submitter=submitter, snapshots=snapshots)
+    secret = load_or_create_secret(config.export_url_secret, config.export_url_secret_file)
+    kyc = AppState(
+        config=config,
+        jobs=jobs,
+        submitter=submitter,
+        snapshots=snapshots,
+        checks=CheckStore(config.job_store_uri),
+        signer=UrlSigner(secret),
+    )
     return State({"kyc": kyc})
 
 

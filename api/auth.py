@@ -26,8 +26,9 @@ from api.errors import ApiError
 from api.ratelimit import RateLimiter
 from data.api_keys import KEY_PREFIX, ApiKeyStore
 
-# Paths anyone may call: the health check and the OpenAPI schema.
-OPEN_PATHS = ("/health", "/schema")
+# Paths anyone may call: the health check, the OpenAPI schema, and the signed export
+# downloads (their signature and expiry stand in for a token: api/routes/exports.py).
+OPEN_PATHS = ("/health", "/schema", "/exports/download/")
 
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kyc"'}
 

@@ -29,6 +29,12 @@ class ApiConfig:
     # The lists the service is configured to load (KYC_LISTS): those the current snapshot
     # lacks are reported as missing by GET /kyc/watchlists.
     lists: tuple[str, ...] = tuple(settings.LISTS)
+    store_checks: bool = settings.STORE_CHECKS
+    report_max_matches: int = settings.REPORT_MAX_MATCHES
+    export_url_ttl_s: int = settings.EXPORT_URL_TTL_S
+    export_url_secret: str = settings.EXPORT_URL_SECRET
+    export_url_secret_file: Path = settings.EXPORT_URL_SECRET_FILE
+    public_url: str = settings.PUBLIC_URL
 
     @property
     def snapshot_location(self) -> str:

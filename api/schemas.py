@@ -97,6 +97,15 @@ class JobCreated(msgspec.Struct):
     watchlist_version: str | UnsetType | None = UNSET
 
 
+class ScreenedList(msgspec.Struct):
+    """A list a job screened, as its pinned snapshot holds it (extension)."""
+
+    code: str
+    publication_date: str | None  # null: the list states none (see GET /kyc/watchlists)
+    publication_date_from: str | None  # "list" or "last_modified"
+    refreshed_at: str | None
+
+
 class JobStatus(msgspec.Struct):
     status: str
     job_id: str
@@ -116,6 +125,8 @@ class JobStatus(msgspec.Struct):
     results: list[EntityResult] | UnsetType = UNSET
     next_cursor: str | UnsetType | None = UNSET
     origin: str | UnsetType = UNSET  # extension: "rescreen" for a monitored book's rescreen
+    rerun_of: str | UnsetType = UNSET  # extension: the job a "rerun" job re-ran
+    lists_screened: list[ScreenedList] | UnsetType = UNSET  # extension: with their dates
 
 
 class JobSummary(msgspec.Struct):

@@ -145,10 +145,12 @@ class JobMeta:
     chunk_size: int | None = None
     # Flow runs created for this job (recovery gives up after too many).
     attempts: int = 0
-    # Who made the job: None for a client's job, "rescreen" for flows/rescreen_book.py.
+    # Who made the job: None for a client's job, "rescreen" for flows/rescreen_book.py,
+    # "rerun" for POST /kyc/jobs/{job_id}/rerun (then rerun_of names the original job).
     origin: str | None = None
     # Given once when the job is accepted, kept until a chunk's rate is measured.
     estimated_completion: str | None = None
+    rerun_of: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict) -> JobMeta:
@@ -166,6 +168,7 @@ class JobProgress:
     rate: float | None = None  # entities per second over the current run's chunks
     updated_at: str | None = None
     engine_version: str | None = None  # the matching engine that screened the chunks
+    started_at: str | None = None  # when the job's first run started screening
 
 
 @dataclass
@@ -252,14 +255,29 @@ class JobStore:
 
     def create_job(self, meta: JobMeta, entities: pl.DataFrame) -> None:
         """Store a new job: entities first, then its meta and index entries, and last the
-        idempotency key (a retry that finds it finds a whole job).
+        idempotency key (a retry that finds it finds a whole job)."""
+        meta = replace(meta, total_entities=entities.height)
+        job_dir = self._job_dir(meta.job_id)
+        self._write_parquet(f"{job_dir}/entities.parquet", entities, ENTITY_ROW_GROUP)
+        self._register(meta)
+
+    def copy_job(self, meta: JobMeta, source_job_id: str) -> None:
+        """Store a new job whose entities are a byte-for-byte copy of another job's (a
+        re-run screens exactly what the original did; the input checksum shows it)."""
+        source = f"{self._job_dir(source_job_id)}/entities.parquet"
+        job_dir = self._job_dir(meta.job_id)
+        self.fs.create_dir(job_dir, recursive=True)
+        self.fs.copy_file(source, f"{job_dir}/entities.parquet")
+        self._register(meta)
+
+    def _register(self, meta: JobMeta) -> None:
+        """A job's meta and index entries, once its entities are stored.
 
         The meta and index entries are written at once on an object store, where each
         file is a round trip: readers skip an entry whose job.json is not there yet, and
         the caller answers only once all are written."""
-        meta = replace(meta, total_entities=entities.height, updated_at=meta.created_at)
+        meta = replace(meta, updated_at=meta.created_at)
         job_dir = self._job_dir(meta.job_id)
-        self._write_parquet(f"{job_dir}/entities.parquet", entities, ENTITY_ROW_GROUP)
         files = [
             (f"{job_dir}/job.json", json.dumps(asdict(meta)).encode()),
             (f"{self._tenant_dir(meta.tenant)}/jobs/{_listing_key(meta)}", b""),
@@ -382,12 +400,14 @@ class JobStore:
         rate: float | None,
         chunk_size: int | None = None,
         engine_version: str | None = None,
+        started_at: str | None = None,
     ) -> JobProgress:
         """Record the counts (and the chunk size the run splits by) after a chunk.
 
         progress.json is written by the job's run only, so it is where the run's own facts
         live; job.json is also written by the API and could lose a concurrent change."""
         progress = _sum_progress(chunks, rate, engine_version)
+        progress.started_at = started_at
         data = {
             "progress": asdict(progress),
             "chunk_size": chunk_size or self.chunk_size(job_id),

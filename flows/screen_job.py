@@ -17,19 +17,24 @@ from typing import Any
 
 import polars as pl
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
+from prefect.artifacts import (
+    acreate_markdown_artifact,
+    acreate_progress_artifact,
+    aupdate_progress_artifact,
+)
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run as current_run
 from prefect.states import Cancelled, State
 
 import matching
-from data.book import BookStore, changed_since, keep_new_matches
+from data.book import RESCREEN_ORIGIN, BookStore, changed_since, keep_new_matches
 from data.entities import SUBJECT_FIELDS
 from data.jobs import ChunkStats, JobMeta, JobStore, utc_now
 from flows import fanout
 from flows.engine import SnapshotGone, get_index, snapshot_store
 from flows.shutdown import INTERRUPTED, stop_requested
 from kyc import settings
+from reports import job_report_data, render_markdown
 
 # Columns of the entity frame that matching.screen reads: the subject and per-row options.
 QUERY_COLUMNS = ("row", *SUBJECT_FIELDS, "lists", "search_type", "threshold")
@@ -181,6 +186,31 @@ def _stored_meta(store: JobStore, job_id: str) -> JobMeta:
     return meta
 
 
+@task(name="publish-report-summary", persist_result=False, cache_policy=NO_CACHE)
+async def publish_summary(store_uri: str | None, snapshot_root: str, job_id: str) -> None:
+    """The report's summary as a markdown artifact of the run (`report-<job_id>` in the UI).
+
+    Evidence for people watching Prefect, not the job's outcome: a summary that cannot be
+    made is logged, and the job still completes (its full report is rendered on demand)."""
+    try:
+        markdown = await asyncio.to_thread(_summary_markdown, store_uri, snapshot_root, job_id)
+    except Exception as error:
+        get_run_logger().warning("job %s: no report summary artifact: %r", job_id, error)
+        return
+    await acreate_markdown_artifact(
+        markdown=markdown,
+        key=f"report-{job_id}".lower(),
+        description=f"Screening report summary of job {job_id}",
+    )
+
+
+def _summary_markdown(store_uri: str | None, snapshot_root: str, job_id: str) -> str:
+    store = _store(store_uri)
+    meta = _stored_meta(store, job_id)  # completed: the run recorded it just before
+    data = job_report_data(store, snapshot_store(snapshot_root), meta, settings.DEFAULT_THRESHOLD)
+    return render_markdown(data)
+
+
 # --- the flow --------------------------------------------------------------------------
 
 
@@ -216,8 +246,14 @@ async def screen_job(
         chunk_size,
         len(done),
     )
+    started_at = store.progress(job_id).started_at or utc_now()  # a resumed run keeps it
     progress = store.write_progress(
-        job_id, done, rate=None, chunk_size=chunk_size, engine_version=matching.ENGINE_VERSION
+        job_id,
+        done,
+        rate=None,
+        chunk_size=chunk_size,
+        engine_version=matching.ENGINE_VERSION,
+        started_at=started_at,
     )
     artifact = await acreate_progress_artifact(
         progress=_percent(progress.processed, meta.total_entities),
@@ -236,7 +272,12 @@ async def screen_job(
         processed_here += stats.rows
         rate = processed_here / max(time.monotonic() - started, 1e-6)
         progress = store.write_progress(
-            job_id, done, rate, chunk_size=chunk_size, engine_version=matching.ENGINE_VERSION
+            job_id,
+            done,
+            rate,
+            chunk_size=chunk_size,
+            engine_version=matching.ENGINE_VERSION,
+            started_at=started_at,
         )
         await aupdate_progress_artifact(
             artifact, _percent(progress.processed, meta.total_entities), _describe(progress)
@@ -271,11 +312,12 @@ async def screen_job(
     if stopped is not None:
         logger.info("job %s: %s (%d of %d chunks done)", job_id, stopped, len(done), total_chunks)
         return Cancelled(message=stopped)
-    if meta.monitor or meta.origin is not None:
+    if meta.monitor or meta.origin == RESCREEN_ORIGIN:  # a re-run leaves the book alone
         await update_book(store_uri, job_id)
     await asyncio.to_thread(
         _record, store, job_id, tenant, str(current_run.id), status="completed", error=None
     )
+    await publish_summary(store_uri, root, job_id)
     return {
         "processed": progress.processed,
         "failed": progress.failed,

@@ -145,6 +145,32 @@ JWT_ISSUER: str = _env("JWT_ISSUER", "")
 # Where hashed API keys are stored.
 API_KEYS_FILE: Path = Path(_env("API_KEYS_FILE", str(DATA_DIR / "api_keys.json"))).resolve()
 
+# --- Evidence: stored checks, reports, exports ------------------------------------------
+
+# Every POST /kyc answer is stored (beside the job store) so GET /kyc/{check_id} returns it
+# later. "false" stores nothing (GET /kyc/{check_id} then finds nothing): for a deployment
+# whose own records keep the checks and that must not keep the subjects.
+STORE_CHECKS: bool = _env("STORE_CHECKS", "true").strip().lower() in ("1", "true", "yes")
+
+# A report's matches table lists at most this many matches, best first; it says how many
+# more there are and where to get them all (the results download).
+REPORT_MAX_MATCHES: int = _env_int("REPORT_MAX_MATCHES", 500)
+
+# GET /exports/{jobId}: how long its presigned URL works, in seconds (api.md: one hour).
+EXPORT_URL_TTL_S: int = _env_int("EXPORT_URL_TTL_S", 3600)
+
+# The secret that signs export URLs of a local job store (an s3:// store gets S3's own
+# presigned URLs). Every API process must have the same one: split-up deployments set it.
+# Empty: one is generated on first use and kept in EXPORT_URL_SECRET_FILE (mode 0600).
+EXPORT_URL_SECRET: str = _env("EXPORT_URL_SECRET", "")
+EXPORT_URL_SECRET_FILE: Path = Path(
+    _env("EXPORT_URL_SECRET_FILE", str(DATA_DIR / "export_url.secret"))
+).resolve()
+
+# The API's address as clients reach it (behind a proxy: https://kyc.example.com), for the
+# signed URLs it hands out. Empty: the address the request came to.
+PUBLIC_URL: str = _env("PUBLIC_URL", "")
+
 # --- Prefect ---------------------------------------------------------------------------
 
 # Embedded Prefect server: port of its API and UI.

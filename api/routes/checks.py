@@ -1,4 +1,8 @@
-"""POST /kyc: screen one subject synchronously against the cached index of the current snapshot."""
+"""POST /kyc: screen one subject synchronously against the cached index of the current
+snapshot; GET /kyc/{check_id}: the same answer again, later (data/checks.py stores it).
+
+The answer is encoded once, stored as those bytes (before it is sent: an answered check is
+always on record) and sent as those bytes, so a later GET returns the same body exactly."""
 
 from __future__ import annotations
 
@@ -9,13 +13,15 @@ from typing import TYPE_CHECKING
 
 import msgspec
 import polars as pl
-from litestar import Request, post
+from litestar import Request, Response, get, post
 
-from api.auth import requires
+from api.auth import Principal, requires
 from api.config import ApiConfig
 from api.errors import ApiError
 from api.openapi import errors, with_request_body
 from api.routes.common import (
+    AppState,
+    caller,
     decode_json_object,
     options_from,
     require_snapshot,
@@ -23,9 +29,13 @@ from api.routes.common import (
     state_of,
 )
 from api.schemas import CheckRequest, CheckResult
+from data.checks import StoredCheck, new_stored_check
 from data.entities import entities_from_records
+from data.jobs import utc_now
 from kyc import settings
 from matching.version import ENGINE_VERSION
+
+PROTECTED = (401, 403, 429)
 
 if TYPE_CHECKING:
     from flows.engine import Engine
@@ -38,10 +48,11 @@ if TYPE_CHECKING:
     summary="Screen one subject now",
     operation_id="CheckSubject",
     operation_class=with_request_body(CheckRequest, "One subject"),
-    responses=errors(400, 401, 403, 429, 413, 503),
+    responses=errors(400, 401, 403, 429, 413, 415, 503),
 )
-async def check(request: Request) -> CheckResult:
-    state = state_of(request)
+async def check(request: Request) -> Response[CheckResult]:
+    state, principal = state_of(request), caller(request)
+    received_at = utc_now()
     if request.content_type[0] not in ("application/json", ""):
         raise ApiError(415, "POST /kyc takes a JSON body (application/json)")
     version, loaded_lists = serving_snapshot(state)
@@ -69,7 +80,7 @@ async def check(request: Request) -> CheckResult:
     matches = [
         m | {"details": msgspec.json.decode(m["details"] or "{}")} for m in row["matches"] or []
     ]
-    return CheckResult(
+    answer = CheckResult(
         status="success",
         check_id=str(uuid.uuid4()),
         is_match=bool(row["is_match"]),
@@ -80,6 +91,32 @@ async def check(request: Request) -> CheckResult:
         engine_version=ENGINE_VERSION,
         processing_time_ms=round((time.perf_counter() - started) * 1000, 3),
     )
+    body = msgspec.json.encode(answer)
+    if state.config.store_checks:
+        search_type = options.search_type or settings.DEFAULT_SEARCH_TYPE
+        screened = {**record, "search_type": search_type, "threshold": threshold}
+        stored = new_stored_check(answer.check_id, principal.tenant, screened, body, received_at)
+        await asyncio.to_thread(state.checks.save, stored)
+    return Response(content=body, media_type="application/json")
+
+
+@get(
+    "/kyc/{check_id:str}",
+    guards=[requires("kyc:read")],
+    summary="A stored single check: the same body as its POST /kyc answer",
+    responses=errors(*PROTECTED, 404),
+)
+async def stored_check(request: Request, check_id: str) -> Response[CheckResult]:
+    stored = await asyncio.to_thread(owned_check, state_of(request), check_id, caller(request))
+    return Response(content=bytes(stored.response), media_type="application/json")
+
+
+def owned_check(state: AppState, check_id: str, principal: Principal) -> StoredCheck:
+    """The caller's stored check; another tenant's is a 404 exactly like a missing one."""
+    stored = state.checks.get(principal.tenant, check_id)
+    if stored is None:
+        raise ApiError(404, f"no check {check_id}")
+    return stored
 
 
 def _screen(
@@ -106,4 +143,4 @@ def _screen(
     return engine, result
 
 
-ROUTES = [check]
+ROUTES = [check, stored_check]

@@ -13,6 +13,7 @@ from litestar import Request
 from api.auth import Principal, principal_of
 from api.config import ApiConfig
 from api.errors import ApiError
+from data.checks import CheckStore
 from data.entities import (
     BLANKS,
     NO_MODEL_MESSAGE,
@@ -24,6 +25,7 @@ from data.entities import (
 )
 from data.jobs import JobMeta, JobStore
 from data.schema import LIST_CODES
+from data.signed_urls import UrlSigner
 from data.store import SnapshotNotFoundError, SnapshotStore
 from flows.submitter import RunSubmitter
 
@@ -36,6 +38,8 @@ class AppState:
     jobs: JobStore
     submitter: RunSubmitter  # creates accepted jobs' flow runs (flows/submitter.py)
     snapshots: SnapshotStore  # the watchlist snapshots (shared storage read through a cache)
+    checks: CheckStore  # stored single checks, beside the job store
+    signer: UrlSigner  # signs the export URLs of a local job store
     idempotency_locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
     # Held while a job body is parsed and validated (api/routes/jobs.py says why).
     parse_slot: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)

@@ -36,6 +36,7 @@ from api.routes.common import (
     serving_snapshot,
     state_of,
 )
+from api.routes.watchlists import screened_lists
 from api.schemas import JobCreated, JobList, JobRequest, JobStatus, JobSummary
 from data.entities import BLANKS, entities_from_records, read_entities
 from data.jobs import JobMeta, new_job_id, utc_now
@@ -303,6 +304,8 @@ async def job_status(state: AppState, meta: JobMeta) -> JobStatus:
         watchlist_version=meta.watchlist_version,
         engine_version=progress.engine_version or UNSET,
         origin=meta.origin or UNSET,
+        rerun_of=meta.rerun_of or UNSET,
+        lists_screened=screened_lists(state.snapshots, meta.watchlist_version, meta.lists),
         completed_at=(meta.completed_at or meta.updated_at or utc_now())
         if status in TERMINAL
         else UNSET,
