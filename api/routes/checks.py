@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import msgspec
 import polars as pl
 from litestar import Request, Response, get, post
+from litestar.params import FromPath
 
 from api.auth import Principal, requires
 from api.config import ApiConfig
@@ -106,7 +107,7 @@ async def check(request: Request) -> Response[CheckResult]:
     summary="A stored single check: the same body as its POST /kyc answer",
     responses=errors(*PROTECTED, 404),
 )
-async def stored_check(request: Request, check_id: str) -> Response[CheckResult]:
+async def stored_check(request: Request, check_id: FromPath[str]) -> Response[CheckResult]:
     stored = await asyncio.to_thread(owned_check, state_of(request), check_id, caller(request))
     return Response(content=bytes(stored.response), media_type="application/json")
 

@@ -4,6 +4,7 @@ GET /kyc/jobs/{job_id}/report and GET /kyc/{check_id}/report, `kyc:export`."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Annotated
 
 from litestar import Request, Response, get
@@ -26,10 +27,13 @@ Format = Annotated[str, QueryParameter(description="html or pdf", pattern="^(htm
 
 async def finished_job(state: AppState, meta: JobMeta) -> JobMeta:
     """The job, if it has finished (a report of a job still processing would be a guess)."""
-    status, _ = await resolve_status(meta)
+    status, error = await resolve_status(meta)
     if status == "processing":
         raise ApiError(409, f"job {meta.job_id} is still processing; its report comes once it ends")
-    return state.jobs.get_job(meta.job_id) or meta
+    stored = state.jobs.get_job(meta.job_id) or meta
+    if stored.status == "processing":  # the run has ended; its own record is on its way
+        stored = replace(stored, status=status, error=error)
+    return stored
 
 
 def job_report(state: AppState, meta: JobMeta) -> ReportData:
