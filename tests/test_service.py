@@ -4,7 +4,9 @@ One scenario, started once for the module (a service start costs tens of seconds
 the Prefect UI on its non-default port calls its own API, and every part listens on
 127.0.0.1 only; submit jobs over HTTP, SIGKILL the whole process group while a job runs,
 start it again, and check that every accepted job ends completed (resumed) or failed with
-a reason; then Ctrl-C (SIGINT) stops every process, the Prefect server included.
+a reason; a graceful stop mid-job; the evidence of issue #13 across a Ctrl-C and a start
+(re-run identical, stored check, export link); then Ctrl-C (SIGINT) stops every process,
+the Prefect server included.
 """
 
 from __future__ import annotations
@@ -316,6 +318,77 @@ def test_a_graceful_stop_mid_job_is_no_crash(service: Service) -> None:
     prefect = f"http://127.0.0.1:{service.prefect_port}/api"
     old_run = httpx.get(f"{prefect}/flow_runs/{interrupted.flow_run_id}", timeout=30).json()
     assert f"resumed as flow run {resumed.flow_run_id}" in old_run["state"]["message"]
+
+
+# --- evidence across a restart (issue #13): the running service is stopped with Ctrl-C and
+# started again; a re-run made after that gives the original's results byte for byte, and a
+# stored single check and an export link made before it still work.
+
+ENTITIES = 450  # three chunks of CHUNK_SIZE
+
+
+def evidence_key(service: Service) -> dict[str, str]:
+    command = [KYC, "keys", "create", "--tenant", "acme"]
+    command += ["--permissions", "kyc:create,kyc:read,kyc:export"]
+    out = subprocess.run(command, env=service.env, capture_output=True, text=True, check=True)
+    token = next(word for word in out.stdout.split() if word.startswith("sk_"))
+    return {"Authorization": f"Bearer {token}"}
+
+
+def parquet(service: Service, headers: dict[str, str], job_id: str) -> bytes:
+    response = httpx.get(
+        f"{service.url}/kyc/jobs/{job_id}/results",
+        params={"format": "parquet"},
+        headers=headers,
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+def test_rerun_check_and_export_across_a_restart(service: Service, watchlist) -> None:
+    headers = evidence_key(service)
+    listed = watchlist.entries.sort("list_code", "entry_id")["primary_name"].gather_every(97)
+    names = [*listed.head(ENTITIES // 3).to_list()]
+    names += [f"Unlisted Person {i}" for i in range(ENTITIES - len(names))]
+    entities = [{"entity_id": f"r{i}", "subject": {"full_name": n}} for i, n in enumerate(names)]
+    created = httpx.post(
+        f"{service.url}/kyc/jobs",
+        json={"entities": entities, "threshold": 0.7, "lists": ["ofac", "un", "uk"]},
+        headers=headers,
+        timeout=60,
+    )
+    assert created.status_code == 200, created.text
+    job_id = created.json()["job_id"]
+    assert wait_finished(service, headers["Authorization"][7:], job_id)["job_status"] == "completed"
+    original = parquet(service, headers, job_id)
+    check = httpx.post(
+        f"{service.url}/kyc",
+        json={"subject": {"full_name": names[0]}},
+        headers=headers,
+        timeout=60,
+    )
+    assert check.status_code == 200, check.text
+    export = httpx.get(f"{service.url}/exports/{job_id}", headers=headers, timeout=120).json()
+
+    service.signal_group(signal.SIGINT)
+    assert service.wait_group_gone(90), "a process survived Ctrl-C"
+    service.start()
+
+    again = httpx.get(f"{service.url}/kyc/{check.json()['check_id']}", headers=headers, timeout=30)
+    assert again.status_code == 200 and again.content == check.content
+    # The signing secret was kept under the data dir: the link made before still works.
+    pdf = httpx.get(export["presigned_url"], timeout=60)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+    rerun = httpx.post(f"{service.url}/kyc/jobs/{job_id}/rerun", headers=headers, timeout=60)
+    assert rerun.status_code == 200, rerun.text
+    rerun_id = rerun.json()["job_id"]
+    finished = wait_finished(service, headers["Authorization"][7:], rerun_id)
+    assert finished["job_status"] == "completed" and finished["rerun_of"] == job_id
+    assert parquet(service, headers, rerun_id) == original
+    secret = service.home / "export_url.secret"
+    assert secret.stat().st_mode & 0o777 == 0o600
 
 
 def test_ctrl_c_stops_every_process(service: Service) -> None:
