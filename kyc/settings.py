@@ -154,7 +154,7 @@ STORE_CHECKS: bool = _env("STORE_CHECKS", "true").strip().lower() in ("1", "true
 
 # A report's matches table lists at most this many matches, best first; it says how many
 # more there are and where to get them all (the results download).
-REPORT_MAX_MATCHES: int = _env_int("REPORT_MAX_MATCHES", 500)
+REPORT_MAX_MATCHES: int = _env_int("REPORT_MAX_MATCHES", 200)
 
 # GET /exports/{jobId}: how long its presigned URL works, in seconds (api.md: one hour).
 EXPORT_URL_TTL_S: int = _env_int("EXPORT_URL_TTL_S", 3600)

@@ -22,7 +22,7 @@ from data.jobs import JobMeta, JobStore, utc_now
 from data.store import SnapshotNotFoundError, SnapshotStore, publication_text
 
 # Reports list at most this many matches unless the caller says otherwise.
-DEFAULT_MAX_MATCHES = 500
+DEFAULT_MAX_MATCHES = 200
 _MATCH_COLUMNS = ("entity_id", "list_name", "confidence_score", "match_type", "matched_name")
 
 

@@ -5,6 +5,7 @@ into images and read), exports with signed URLs, re-runs, publication dates."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import shutil
 import time
 from collections.abc import Iterator
@@ -193,7 +194,9 @@ def test_job_report_html_has_every_section_and_the_facts(
     assert matched + not_matched == finished_job["completed_entities"]
     assert matches == finished_job["matches_found"] and matched >= len(UNLISTED)
 
-    assert sections["scores"].find(".//svg") is not None or "<svg" in response.text
+    plot = sections["scores"].find(".//img").get("src")
+    assert plot.startswith("data:image/svg+xml;base64,")
+    assert b"<svg" in base64.b64decode(plot.split(",", 1)[1])
     histogram = sections["scores"].find(".//table")
     assert sum(int(td.text_content()) for td in histogram.findall(".//tr")[1].findall("td")) == (
         matched

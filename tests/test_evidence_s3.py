@@ -53,8 +53,8 @@ def client(store_uri: str, snapshot_store, tmp_path_factory) -> Iterator[TestCli
     home: Path = tmp_path_factory.mktemp("s3-api")
     config = ApiConfig(job_store_uri=store_uri, api_keys_file=home / "keys.json")
     with TestClient(create_app(config), timeout=120) as test_client:
-        test_client.headers["Authorization"] = "Bearer " + (
-            ApiKeyStore(config.api_keys_file).create("acme", list(PERMISSIONS))[0]
+        test_client.headers["Authorization"] = (
+            "Bearer " + (ApiKeyStore(config.api_keys_file).create("acme", list(PERMISSIONS))[0])
         )
         yield test_client
 
