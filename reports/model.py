@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 import polars as pl
+import pyarrow.parquet as pq
 
 from data.checks import StoredCheck
 from data.jobs import JobMeta, JobStore, utc_now
@@ -268,8 +269,6 @@ def _rescreen_baselines(jobs: JobStore, meta: JobMeta) -> list[str]:
     if meta.origin != "rescreen":
         return []
     path = f"{jobs.root}/jobs/{meta.job_id}/entities.parquet"
-    import pyarrow.parquet as pq
-
     with jobs.fs.open_input_file(path) as src:
         if "since_version" not in pq.read_schema(src).names:
             return []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import shutil
 import time
 from collections.abc import Iterator
@@ -173,8 +174,6 @@ def test_job_report_html_has_every_section_and_the_facts(
 
     stored = JobStore(settings.JOB_STORE_URI)
     with stored.fs.open_input_stream(f"{stored.root}/jobs/{job_id}/entities.parquet") as src:
-        import hashlib
-
         checksum = hashlib.sha256(src.read()).hexdigest()
     input_text = _text(sections["input"])
     assert checksum in input_text and str(finished_job["total_entities"]) in input_text

@@ -15,8 +15,11 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import msgspec
+import pyarrow as pa
 from litestar import Request, get
 from litestar.params import FromPath, FromQuery
 from litestar.response import Stream
@@ -26,7 +29,7 @@ from api.errors import ApiError
 from api.openapi import errors, with_download
 from api.routes.common import AppState, caller, state_of
 from api.routes.reports import check_report, finished_job, job_report, rendered
-from data.checks import plausible_id
+from data.checks import StoredCheck, plausible_id
 from data.jobs import write_atomically
 from data.signed_urls import SignatureError, presigned_s3_url, s3_location
 
@@ -60,24 +63,15 @@ async def export(request: Request, job_id: FromPath[str]) -> ExportCreated:
     pdf = await asyncio.to_thread(rendered, data, "pdf")
     request_id = str(uuid.uuid4())
     key = f"exports/{request_id}/kyc-report-{job_id}.pdf"
-    await asyncio.to_thread(_write, state, key, pdf)
+    await asyncio.to_thread(write_atomically, state.jobs.fs, f"{state.jobs.root}/{key}", pdf)
     return _signed(request, state, request_id, key)
 
 
-def _check_or_404(state: AppState, identifier: str, tenant: str):
+def _check_or_404(state: AppState, identifier: str, tenant: str) -> StoredCheck:
     stored = state.checks.get(tenant, identifier)
     if stored is None:
         raise ApiError(404, f"no job or check {identifier}")
     return stored
-
-
-def _write(state: AppState, key: str, payload: bytes) -> None:
-    fs, path = state.jobs.fs, f"{state.jobs.root}/{key}"
-    if fs.type_name == "s3":  # one PUT: the object appears whole
-        with fs.open_output_stream(path) as out:
-            out.write(payload)
-    else:
-        write_atomically(fs, path, payload)
 
 
 def _signed(request: Request, state: AppState, request_id: str, key: str) -> ExportCreated:
@@ -93,8 +87,6 @@ def _signed(request: Request, state: AppState, request_id: str, key: str) -> Exp
 
 
 def _iso_in(seconds: int) -> str:
-    from datetime import UTC, datetime, timedelta
-
     then = datetime.now(UTC) + timedelta(seconds=seconds)
     return then.isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -132,7 +124,7 @@ async def download_export(
     )
 
 
-def _blocks(source):  # -> Iterator[bytes]
+def _blocks(source: pa.NativeFile) -> Iterator[bytes]:
     with source:
         while block := source.read(1 << 20):
             yield block

@@ -8,11 +8,10 @@ import asyncio
 
 from litestar import Request, post
 from litestar.params import FromPath
-from msgspec import UNSET
 
 from api.auth import requires
 from api.errors import ApiError
-from api.job_status import resolve_status
+from api.job_status import estimate_completion, resolve_status
 from api.openapi import errors
 from api.routes.common import caller, owned_job, state_of
 from api.schemas import JobCreated
@@ -64,7 +63,7 @@ async def rerun_job(request: Request, job_id: FromPath[str]) -> JobCreated:
         total_entities=meta.total_entities,
         job_status="processing",
         created_at=meta.created_at,
-        estimated_completion=UNSET,
+        estimated_completion=estimate_completion(meta, None),
         watchlist_version=version,
     )
 
