@@ -105,6 +105,7 @@ async def check(request: Request) -> Response[CheckResult]:
     "/kyc/{check_id:str}",
     guards=[requires("kyc:read")],
     summary="A stored single check: the same body as its POST /kyc answer",
+    operation_id="GetCheck",
     responses=errors(*PROTECTED, 404),
 )
 async def stored_check(request: Request, check_id: FromPath[str]) -> Response[CheckResult]:

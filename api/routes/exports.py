@@ -49,6 +49,7 @@ class ExportCreated(msgspec.Struct):
     "/exports/{job_id:str}",
     guards=[requires("kyc:export")],
     summary="Export a finished job's (or a stored check's) PDF report; a URL valid one hour",
+    operation_id="ExportReport",
     responses=errors(401, 403, 429, 404, 409),
 )
 async def export(request: Request, job_id: FromPath[str]) -> ExportCreated:
@@ -94,6 +95,7 @@ def _iso_in(seconds: int) -> str:
 @get(
     "/exports/download/{key:path}",
     summary="Download an exported report through its signed URL (no token)",
+    operation_id="DownloadExport",
     security=[],
     operation_class=with_download(["application/pdf"], "The exported PDF report"),
     responses=errors(403, 404),

@@ -4,7 +4,6 @@ GET /kyc/jobs/{job_id}/report and GET /kyc/{check_id}/report, `kyc:export`."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from typing import Annotated
 
 from litestar import Request, Response, get
@@ -26,14 +25,12 @@ Format = Annotated[str, QueryParameter(description="html or pdf", pattern="^(htm
 
 
 async def finished_job(state: AppState, meta: JobMeta) -> JobMeta:
-    """The job, if it has finished (a report of a job still processing would be a guess)."""
-    status, error = await resolve_status(meta)
+    """The job as recorded, if it has finished (a report of a job still processing would be
+    a guess); the job store is the one truth of a finished job."""
+    meta, status, _ = await resolve_status(state.jobs, meta)
     if status == "processing":
         raise ApiError(409, f"job {meta.job_id} is still processing; its report comes once it ends")
-    stored = state.jobs.get_job(meta.job_id) or meta
-    if stored.status == "processing":  # the run has ended; its own record is on its way
-        stored = replace(stored, status=status, error=error)
-    return stored
+    return meta
 
 
 def job_report(state: AppState, meta: JobMeta) -> ReportData:
@@ -71,6 +68,7 @@ def _response(content: bytes, fmt: str, kind: str, identifier: str) -> Response[
     "/kyc/jobs/{job_id:str}/report",
     guards=[requires("kyc:export")],
     summary="A finished job's report (HTML or PDF)",
+    operation_id="GetJobReport",
     operation_class=with_download(list(MEDIA_TYPES.values()), "The report"),
     responses=errors(400, 401, 403, 429, 404, 409),
 )
@@ -88,6 +86,7 @@ async def job_report_route(
     "/kyc/{check_id:str}/report",
     guards=[requires("kyc:export")],
     summary="A stored single check's report (HTML or PDF)",
+    operation_id="GetCheckReport",
     operation_class=with_download(list(MEDIA_TYPES.values()), "The report"),
     responses=errors(400, 401, 403, 429, 404),
 )

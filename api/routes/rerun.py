@@ -5,13 +5,14 @@ original's, byte for byte in the Parquet download (tests/test_evidence_service.p
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from litestar import Request, post
 from litestar.params import FromPath
 
 from api.auth import requires
 from api.errors import ApiError
-from api.job_status import estimate_completion, resolve_status
+from api.job_status import first_estimate, resolve_status
 from api.openapi import errors
 from api.routes.common import caller, owned_job, state_of
 from api.schemas import JobCreated
@@ -25,12 +26,13 @@ RERUN_ORIGIN = "rerun"
     guards=[requires("kyc:create")],
     status_code=200,
     summary="Re-run a finished job: same entities, options and pinned snapshot, as a new job",
+    operation_id="RerunJob",
     responses=errors(401, 403, 429, 404, 409),
 )
 async def rerun_job(request: Request, job_id: FromPath[str]) -> JobCreated:
     state = state_of(request)
     original = owned_job(state, job_id, caller(request))
-    status, _ = await resolve_status(original)
+    original, status, _ = await resolve_status(state.jobs, original)
     if status == "processing":
         raise ApiError(409, f"job {job_id} is still processing; re-run it once it has finished")
     version = original.watchlist_version
@@ -55,6 +57,7 @@ async def rerun_job(request: Request, job_id: FromPath[str]) -> JobCreated:
         origin=RERUN_ORIGIN,
         rerun_of=original.job_id,
     )
+    meta = replace(meta, estimated_completion=first_estimate(meta))
     await asyncio.to_thread(state.jobs.copy_job, meta, original.job_id)
     state.submitter.submit(meta.job_id)
     return JobCreated(
@@ -63,7 +66,7 @@ async def rerun_job(request: Request, job_id: FromPath[str]) -> JobCreated:
         total_entities=meta.total_entities,
         job_status="processing",
         created_at=meta.created_at,
-        estimated_completion=estimate_completion(meta, None),
+        estimated_completion=meta.estimated_completion,
         watchlist_version=version,
     )
 
