@@ -106,7 +106,7 @@ async def check(request: Request) -> Response[CheckResult]:
     guards=[requires("kyc:read")],
     summary="A stored single check: the same body as its POST /kyc answer",
     operation_id="GetCheck",
-    responses=errors(*PROTECTED, 404),
+    responses=errors(400, *PROTECTED, 404),
 )
 async def stored_check(request: Request, check_id: FromPath[str]) -> Response[CheckResult]:
     stored = await asyncio.to_thread(owned_check, state_of(request), check_id, caller(request))

@@ -50,7 +50,7 @@ class ExportCreated(msgspec.Struct):
     guards=[requires("kyc:export")],
     summary="Export a finished job's (or a stored check's) PDF report; a URL valid one hour",
     operation_id="ExportReport",
-    responses=errors(401, 403, 429, 404, 409),
+    responses=errors(400, 401, 403, 429, 404, 409),
 )
 async def export(request: Request, job_id: FromPath[str]) -> ExportCreated:
     state, principal = state_of(request), caller(request)
@@ -98,7 +98,7 @@ def _iso_in(seconds: int) -> str:
     operation_id="DownloadExport",
     security=[],
     operation_class=with_download(["application/pdf"], "The exported PDF report"),
-    responses=errors(403, 404),
+    responses=errors(400, 403, 404),
 )
 async def download_export(
     request: Request,

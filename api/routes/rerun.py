@@ -27,7 +27,7 @@ RERUN_ORIGIN = "rerun"
     status_code=200,
     summary="Re-run a finished job: same entities, options and pinned snapshot, as a new job",
     operation_id="RerunJob",
-    responses=errors(401, 403, 429, 404, 409),
+    responses=errors(400, 401, 403, 429, 404, 409),
 )
 async def rerun_job(request: Request, job_id: FromPath[str]) -> JobCreated:
     state = state_of(request)
