@@ -65,8 +65,15 @@ def with_request_body(
     return OperationWithBody
 
 
-def with_download(media_types: list[str], description: str) -> type[Operation]:
-    """An Operation class whose 200 response may be any of these file types."""
+def with_download(
+    media_types: list[str], description: str, *, query_options: bool = True, public: bool = False
+) -> type[Operation]:
+    """An Operation class whose 200 response may be any of these file types.
+
+    ``query_options``: its query parameters are the job options and download format that
+    api/request_schema.py types (the results download); a route with other parameters of
+    those names (a report's ``format``) says False. ``public``: anyone may call it (a signed
+    download), as OpenOperation says."""
 
     @dataclass
     class OperationWithDownload(Operation):
@@ -75,7 +82,10 @@ def with_download(media_types: list[str], description: str) -> type[Operation]:
             media = {media_type: OpenAPIMediaType(schema=binary) for media_type in media_types}  # type: ignore[arg-type]
             if self.responses is not None:
                 self.responses["200"] = OpenAPIResponse(description=description, content=media)
-            _apply_query_rules(self)
+            if query_options:
+                _apply_query_rules(self)
+            if public:
+                self.security = []
 
     return OperationWithDownload
 

@@ -96,8 +96,9 @@ def _iso_in(seconds: int) -> str:
     "/exports/download/{key:path}",
     summary="Download an exported report through its signed URL (no token)",
     operation_id="DownloadExport",
-    security=[],
-    operation_class=with_download(["application/pdf"], "The exported PDF report"),
+    operation_class=with_download(
+        ["application/pdf"], "The exported PDF report", query_options=False, public=True
+    ),
     responses=errors(400, 403, 404),
 )
 async def download_export(

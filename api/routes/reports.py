@@ -69,7 +69,7 @@ def _response(content: bytes, fmt: str, kind: str, identifier: str) -> Response[
     guards=[requires("kyc:export")],
     summary="A finished job's report (HTML or PDF)",
     operation_id="GetJobReport",
-    operation_class=with_download(list(MEDIA_TYPES.values()), "The report"),
+    operation_class=with_download(list(MEDIA_TYPES.values()), "The report", query_options=False),
     responses=errors(400, 401, 403, 429, 404, 409),
 )
 async def job_report_route(
@@ -87,7 +87,7 @@ async def job_report_route(
     guards=[requires("kyc:export")],
     summary="A stored single check's report (HTML or PDF)",
     operation_id="GetCheckReport",
-    operation_class=with_download(list(MEDIA_TYPES.values()), "The report"),
+    operation_class=with_download(list(MEDIA_TYPES.values()), "The report", query_options=False),
     responses=errors(400, 401, 403, 429, 404),
 )
 async def check_report_route(
