@@ -21,10 +21,23 @@ from api.config import ApiConfig
 from api.errors import EXCEPTION_HANDLERS
 from api.ratelimit import RateLimiter
 from api.request_schema import offering_lists
-from api.routes import checks, exports, health, jobs, options, reports, rerun, watchlists
+from api.routes import (
+    checks,
+    decisions,
+    exports,
+    health,
+    jobs,
+    monitored,
+    options,
+    reports,
+    rerun,
+    watchlists,
+)
 from api.routes.common import AppState
 from data.api_keys import ApiKeyStore
+from data.book import BookStore
 from data.checks import CheckStore
+from data.decisions import DecisionStore
 from data.jobs import JobStore
 from data.schema import LIST_CODES
 from data.signed_urls import UrlSigner, load_or_create_secret
@@ -41,6 +54,8 @@ ROUTES = [
     *reports.ROUTES,
     *exports.ROUTES,
     *watchlists.ROUTES,
+    *decisions.ROUTES,
+    *monitored.ROUTES,
     *health.ROUTES,
 ]
 
@@ -136,6 +151,8 @@ def _state(config: ApiConfig, submitter: RunSubmitter) -> Any:
         snapshots=snapshots,
         checks=CheckStore(config.job_store_uri),
         signer=UrlSigner(secret),
+        book=BookStore(config.job_store_uri),
+        decisions=DecisionStore(config.job_store_uri),
     )
     return State({"kyc": kyc})
 

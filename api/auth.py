@@ -35,11 +35,13 @@ BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kyc"'}
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller: its tenant, its permissions, and a stable id for rate limits."""
+    """An authenticated caller: its tenant, its permissions, a stable id for rate limits, and
+    who acts (an API key's id, a JWT's subject) for audit logs such as the decisions."""
 
     tenant: str
     permissions: frozenset[str]
     token_id: str
+    actor: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ class Authenticator:
         key = self.config.keys.lookup(token)
         if key is None:
             raise unauthorized("unknown or revoked API key")
-        return Principal(key.tenant, frozenset(key.permissions), key.key_id)
+        return Principal(key.tenant, frozenset(key.permissions), key.key_id, key.key_id)
 
     def _jwt(self, token: str) -> Principal:
         try:
@@ -106,9 +108,10 @@ class Authenticator:
         tenant = claims.get(self.config.tenant_claim)
         if not isinstance(tenant, str) or not tenant:
             raise unauthorized(f"token has no '{self.config.tenant_claim}' claim")
-        return Principal(
-            tenant, _permissions(claims), "jwt:" + hashlib.sha256(token.encode()).hexdigest()[:32]
-        )
+        token_id = "jwt:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+        subject = claims.get("sub")
+        actor = subject if isinstance(subject, str) and subject else token_id
+        return Principal(tenant, _permissions(claims), token_id, actor)
 
     def _verification_key(self, algorithm: str | None, kid: str | None) -> Any:
         if algorithm == "HS256" and self.config.jwt_secret:

@@ -7,7 +7,7 @@ it is omitted from the JSON rather than sent as null; ``next_cursor`` is null on
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -185,3 +185,110 @@ class Health(msgspec.Struct):
     status: str
     watchlist_version: str | None
     ready: bool  # extension: start-up's warm-up is over (GET /health/ready says 200)
+
+
+# --- Decisions (kyc:review) -------------------------------------------------------------------
+
+
+class DecisionRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """POST /kyc/decisions."""
+
+    entity_id: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+    match_entity_id: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+    decision: Literal["false_positive", "confirmed"]
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+    # Extension: the job whose result was reviewed (default: the monitored book's entity).
+    job_id: str | None = None
+
+
+class Decision(msgspec.Struct):
+    decision_id: str
+    entity_id: str
+    match_entity_id: str
+    decision: str
+    reason: str
+    decided_by: str  # the API key's id or the JWT's subject
+    decided_at: str
+    watchlist_version: str  # the snapshot the list entry was fingerprinted in
+    job_id: str | None
+    active: bool  # not revoked
+    revoked_at: str | None = None
+    revoked_by: str | None = None
+    revoke_reason: str | None = None
+
+
+class DecisionBody(msgspec.Struct):
+    status: str
+    decision: Decision
+
+
+class DecisionList(msgspec.Struct):
+    status: str
+    count: int
+    decisions: list[Decision]
+    next_cursor: str | None
+
+
+# --- The monitored book ---------------------------------------------------------------------
+
+
+class OpenMatch(msgspec.Struct):
+    """A match reported for a book entity and not resolved since (by a later rescreen)."""
+
+    match_entity_id: str
+    list_name: str | None
+    confidence_score: float | None
+    matched_name: str | None
+    job_id: str | None  # the job (monitored job or rescreen) that reported it
+
+
+class MonitoredEntity(msgspec.Struct):
+    entity_id: str
+    subject: dict[str, Any]
+    screened_version: str | None  # the snapshot it was last screened against
+    added_at: str | None
+    source_job_id: str | None  # the monitored job that last set its subject
+    lists: list[str] | None = None
+    search_type: str | None = None
+    threshold: float | None = None
+
+
+class MonitoredList(msgspec.Struct):
+    status: str
+    count: int
+    entities: list[MonitoredEntity]
+    next_cursor: str | None
+
+
+class MonitoredDetail(MonitoredEntity):
+    open_matches: list[OpenMatch] = []
+    decisions: list[Decision] = []
+
+
+class MonitoredDetailBody(msgspec.Struct):
+    status: str
+    entity: MonitoredDetail
+
+
+class Removed(msgspec.Struct):
+    status: str
+    entity_id: str
+    removed: bool
+
+
+# --- Watchlist refreshes (watchlist:run) ------------------------------------------------------
+
+
+class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """POST /kyc/watchlists/refresh (every field optional; an empty body refreshes all)."""
+
+    lists: list[str] | None = None  # default: every configured list (KYC_LISTS)
+    force: bool = False  # accept a list that shrank more than KYC_MAX_LIST_SHRINK
+
+
+class RefreshRun(msgspec.Struct):
+    status: str
+    run_id: str  # the Prefect flow run of the refresh-watchlists deployment
+    run_status: str  # processing, completed, failed, cancelled
+    already_running: bool | UnsetType = UNSET  # POST: a refresh was already under way
+    error: str | UnsetType = UNSET

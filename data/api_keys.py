@@ -19,7 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 # Permissions follow resource:action (api.md).
-PERMISSIONS = ("kyc:create", "kyc:read", "kyc:export", "watchlist:read", "watchlist:run")
+PERMISSIONS = (
+    "kyc:create",
+    "kyc:read",
+    "kyc:export",
+    "kyc:review",  # analysts' decisions on matches (false positive / confirmed)
+    "watchlist:read",
+    "watchlist:run",
+)
 
 KEY_PREFIX = "sk_"
 

@@ -372,6 +372,13 @@ class JobStore:
         length = None if stop is None else stop - start
         return pl.from_arrow(table).slice(start - first_row, length)
 
+    def find_entities(self, job_id: str, entity_ids: list[str]) -> pl.DataFrame:
+        """The job's rows of these entity ids (a filtered read: a big job is not loaded)."""
+        path = f"{self._job_dir(job_id)}/entities.parquet"
+        with self.fs.open_input_file(path) as src:
+            table = pq.read_table(src, filters=[("entity_id", "in", entity_ids)])
+        return pl.from_arrow(table)  # type: ignore[return-value]
+
     # --- results and progress ----------------------------------------------------------
 
     def write_chunk(self, job_id: str, chunk: int, results: pl.DataFrame) -> ChunkStats:

@@ -181,6 +181,26 @@ class SnapshotStore:
             _LOADED_LISTS[key] = codes
         return _LOADED_LISTS[key]
 
+    def entry_hashes(
+        self, version: str | None = None, match_keys: list[str] | None = None
+    ) -> pl.DataFrame:
+        """The content hash of entries (all, or those of ``match_keys``): match_entity_id (the
+        engine's "<list_code>-<entry_id>"), entry_hash. The hash changes whenever anything
+        of the entry changes, which is what a snapshot diff compares."""
+        query = (
+            "SELECT list_code || '-' || entry_id AS match_entity_id, content_hash AS entry_hash"
+            " FROM entry_hashes"
+        )
+        with self._connect(version) as (con, _):
+            if match_keys is None:
+                return con.sql(query).pl()
+            wanted = pl.DataFrame(
+                {"match_entity_id": match_keys}, schema={"match_entity_id": pl.Utf8}
+            )
+            con.register("wanted", wanted.to_arrow())
+            where = "WHERE list_code || '-' || entry_id IN (SELECT match_entity_id FROM wanted)"
+            return con.sql(f"{query} {where}").pl()
+
     def diff(self, version: str | None = None) -> pl.DataFrame:
         """Entries added, removed or changed by a snapshot against the one it replaced."""
         with self._connect(version) as (con, _):

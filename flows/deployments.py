@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 SCREEN_JOB_DEPLOYMENT = "screen-job"
 REFRESH_WATCHLISTS_DEPLOYMENT = "refresh-watchlists"
 SCREEN_JOB = f"screen_job/{SCREEN_JOB_DEPLOYMENT}"
+REFRESH_WATCHLISTS = f"refresh_watchlists/{REFRESH_WATCHLISTS_DEPLOYMENT}"
 
 # State types (Prefect's StateType names) of a run that has not finished.
 UNFINISHED_STATES = {"SCHEDULED", "PENDING", "RUNNING", "PAUSED", "CANCELLING"}
@@ -241,3 +242,55 @@ async def read_flow_run(flow_run_id: str) -> Any | None:
         return await client.read_flow_run(flow_run_id)
     except ObjectNotFound:
         return None
+
+
+# --- watchlist refreshes started through the API ---------------------------------------
+
+
+async def start_refresh(lists: list[str] | None, force: bool) -> tuple[str, bool]:
+    """A run of the refresh-watchlists deployment: (its id, whether it was already running).
+
+    One refresh at a time: while a run of the deployment is scheduled, pending or running,
+    asking again answers that run instead of queueing another (which would only fail on
+    the snapshot store's refresh lock)."""
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import Scheduled
+
+    client = await prefect_client()
+    async with _creation_lock():
+        deployment_id = await _deployment_id(client, REFRESH_WATCHLISTS, refresh=True)
+        unfinished = [StateType[name] for name in UNFINISHED_STATES - {"CANCELLING"}]
+        running = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=unfinished))
+            ),
+            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+            limit=1,
+        )
+        if running:
+            return str(running[0].id), True
+        flow_run = await client.create_flow_run_from_deployment(
+            deployment_id,
+            parameters={"lists": lists, "force": force},
+            state=Scheduled(),
+            tags=["api"],
+        )
+    return str(flow_run.id), False
+
+
+async def refresh_run_state(flow_run_id: str) -> tuple[str, str | None] | None:
+    """(state type, message) of a run of the refresh deployment; None for any other run."""
+    run = await read_flow_run(flow_run_id)
+    if run is None:
+        return None
+    deployment_id = await _deployment_id(await prefect_client(), REFRESH_WATCHLISTS)
+    if run.deployment_id != deployment_id:
+        return None
+    return (run.state.type.name, run.state.message) if run.state else ("SCHEDULED", None)

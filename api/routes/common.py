@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request
@@ -13,7 +14,10 @@ from litestar import Request
 from api.auth import Principal, principal_of
 from api.config import ApiConfig
 from api.errors import ApiError
+from data.book import BookStore
 from data.checks import CheckStore
+from data.decisions import DecisionStore
+from data.decisions import Stores as DecisionStores
 from data.entities import (
     BLANKS,
     NO_MODEL_MESSAGE,
@@ -29,6 +33,8 @@ from data.signed_urls import UrlSigner
 from data.store import SnapshotNotFoundError, SnapshotStore
 from flows.submitter import RunSubmitter
 
+T = TypeVar("T")
+
 
 @dataclass
 class AppState:
@@ -40,11 +46,20 @@ class AppState:
     snapshots: SnapshotStore  # the watchlist snapshots (shared storage read through a cache)
     checks: CheckStore  # stored single checks, beside the job store
     signer: UrlSigner  # signs the export URLs of a local job store
+    book: BookStore  # the monitored book of each tenant
+    decisions: DecisionStore  # analysts' decisions, an append-only log per tenant
     idempotency_locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
     # Held while a job body is parsed and validated (api/routes/jobs.py says why).
     parse_slot: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
     # Set once start-up's warm-up (api/app.py _warm_up) is over: GET /health/ready.
     warm: threading.Event = field(default_factory=threading.Event)
+
+    def snapshots(self) -> SnapshotStore:
+        return SnapshotStore(self.config.snapshot_dir)
+
+    def decision_stores(self) -> DecisionStores:
+        """Where POST /kyc/decisions finds both sides of a pair and records the decision."""
+        return DecisionStores(self.decisions, self.jobs, self.book, self.snapshots())
 
 
 def state_of(request: Request) -> AppState:
@@ -154,3 +169,28 @@ def owned_job(state: AppState, job_id: str, principal: Principal) -> JobMeta:
 def _plausible_id(job_id: str) -> bool:
     """Job ids are UUIDs: anything else cannot name a job (and must not reach a file path)."""
     return len(job_id) <= 64 and all(c.isalnum() or c == "-" for c in job_id)
+
+
+_FIELD_NAMED = re.compile(r"(missing required|contains unknown) field `([^`]+)`")
+
+
+def struct_error_details(error: msgspec.ValidationError) -> list[dict[str, str]]:
+    """A msgspec error on a JSON body as one detail naming the field: "reason" for
+    "Object missing required field `reason`", "lists[1]" for "... - at `$.lists[1]`"."""
+    text = str(error)
+    named = _FIELD_NAMED.search(text)
+    if named:
+        problem = "required" if named.group(1) == "missing required" else "unknown field"
+        return [{"loc": named.group(2), "message": problem}]
+    message, separator, where = text.rpartition(" - at `")
+    if not separator:
+        return [{"loc": "body", "message": text}]
+    return [{"loc": where.rstrip("`").removeprefix("$").lstrip(".") or "body", "message": message}]
+
+
+def decode_struct(data: dict[str, Any], struct: type[T], what: str) -> T:
+    """A JSON object converted to a request Struct, or a 400 naming the field."""
+    try:
+        return msgspec.convert(data, type=struct)
+    except msgspec.ValidationError as error:
+        raise ApiError(400, f"invalid {what}", struct_error_details(error)) from None

@@ -1,17 +1,31 @@
-"""GET /kyc/watchlists: the loaded lists, the configured lists that are missing, the version."""
+"""GET /kyc/watchlists: the loaded lists, the configured lists that are missing, the version;
+POST /kyc/watchlists/refresh starts a refresh (a run of the refresh-watchlists deployment,
+which starts the rescreen of the monitored books when it makes a new snapshot)."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 
-from litestar import Request, get
+import msgspec
+from litestar import Request, get, post
+from litestar.params import FromPath
 from msgspec import UNSET, UnsetType
 
 from api.auth import requires
-from api.openapi import errors
-from api.routes.common import state_of
-from api.schemas import ScreenedList, WatchlistInfo, Watchlists
+from api.errors import ApiError
+from api.openapi import errors, with_request_body
+from api.routes.common import (
+    Options,
+    checked,
+    decode_json_object,
+    decode_struct,
+    serving_snapshot,
+    state_of,
+)
+from api.schemas import RefreshRequest, RefreshRun, ScreenedList, WatchlistInfo, Watchlists
 from data.store import SnapshotNotFoundError, SnapshotStore
+from flows.deployments import refresh_run_state, start_refresh
 
 
 @get(
@@ -89,4 +103,61 @@ def screened_lists(
     return [line for line in lists if codes is None or line.code in codes]
 
 
-ROUTES = [watchlists]
+# A refresh run's state type (Prefect's StateType) as the API says it; the rest: processing.
+REFRESH_STATUS = {
+    "COMPLETED": "completed",
+    "FAILED": "failed",
+    "CRASHED": "failed",
+    "CANCELLED": "cancelled",
+}
+
+
+@post(
+    "/kyc/watchlists/refresh",
+    guards=[requires("watchlist:run")],
+    status_code=202,
+    summary="Start a refresh of the watchlists; answers its run id",
+    operation_class=with_request_body(RefreshRequest, "Optional: lists, force"),
+    responses=errors(400, 401, 403, 429, 503),
+)
+async def refresh(request: Request) -> RefreshRun:
+    body = await request.body()
+    options = decode_struct(
+        decode_json_object(body) if body.strip() else {}, RefreshRequest, "refresh request"
+    )
+    _, loaded = serving_snapshot(state_of(request))
+    lists = None if options.lists is None else checked(Options(lists=options.lists), loaded).lists
+    try:
+        run_id, already = await start_refresh(lists, options.force)
+    except Exception as error:  # Prefect unreachable, or its deployment not registered
+        raise ApiError(
+            503, f"could not start the refresh: {type(error).__name__}: {error}"
+        ) from None
+    return RefreshRun(
+        status="success", run_id=run_id, run_status="processing", already_running=already
+    )
+
+
+@get(
+    "/kyc/watchlists/refresh/{run_id:str}",
+    guards=[requires("watchlist:run")],
+    summary="How a refresh started through the API is doing",
+    responses=errors(401, 403, 404, 429, 503),
+)
+async def refresh_status(run_id: FromPath[str]) -> RefreshRun:
+    try:
+        uuid.UUID(run_id)
+    except ValueError:
+        raise ApiError(404, f"no refresh run {run_id}") from None
+    try:
+        state = await refresh_run_state(run_id)
+    except Exception as error:
+        raise ApiError(503, f"Prefect is unreachable: {type(error).__name__}") from None
+    if state is None:
+        raise ApiError(404, f"no refresh run {run_id}")
+    status = REFRESH_STATUS.get(state[0], "processing")
+    error = (state[1] or "the refresh failed") if status == "failed" else msgspec.UNSET
+    return RefreshRun(status="success", run_id=run_id, run_status=status, error=error)
+
+
+ROUTES = [watchlists, refresh, refresh_status]
