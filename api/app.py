@@ -42,7 +42,9 @@ from data.jobs import JobStore
 from data.schema import LIST_CODES
 from data.signed_urls import UrlSigner, load_or_create_secret
 from data.store import open_snapshots
+from data.webhooks import DeliveryStore, WebhookConfig
 from flows.submitter import RunSubmitter, SubmitPolicy
+from flows.webhooks import WebhookDispatcher, retry_policy
 from kyc import settings
 
 API_VERSION = "1.0.0"
@@ -76,6 +78,13 @@ def create_app(
     config = config or ApiConfig()
     policy = submit_policy or default_submit_policy(sweep=False)
     submitter = RunSubmitter(JobStore(config.job_store_uri), config.snapshot_location, policy)
+    dispatcher = WebhookDispatcher(
+        DeliveryStore(config.job_store_uri),
+        WebhookConfig(config.webhooks_file),
+        retry_policy(),
+        settings.WEBHOOK_POLL_S,
+        settings.WEBHOOK_TIMEOUT_S,
+    )
     authenticator = Authenticator(
         AuthConfig(
             keys=ApiKeyStore(config.api_keys_file),
@@ -110,7 +119,7 @@ def create_app(
             path=docs_ui.SCHEMA_PATH,
             render_plugins=docs_ui.render_plugins(),
         ),
-        lifespan=[_lifespan(embedded_runner, config.snapshot_location, submitter)],
+        lifespan=[_lifespan(embedded_runner, config.snapshot_location, submitter, dispatcher)],
         state=_state(config, submitter),
         debug=False,
     )
@@ -186,7 +195,10 @@ def _warm_up(snapshot_location: str, warm: threading.Event) -> None:
 
 
 def _lifespan(
-    embedded_runner: bool, snapshot_location: str, submitter: RunSubmitter
+    embedded_runner: bool,
+    snapshot_location: str,
+    submitter: RunSubmitter,
+    dispatcher: WebhookDispatcher,
 ) -> Callable[[Litestar], Any]:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -198,9 +210,11 @@ def _lifespan(
 
             runner = start_embedded_runner()
         await submitter.start()
+        await dispatcher.start()
         try:
             yield
         finally:
+            await dispatcher.stop()
             await submitter.stop()
             if runner is not None:
                 runner.stop()

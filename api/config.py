@@ -15,6 +15,7 @@ class ApiConfig:
     # Shared snapshot store (s3://...), read through snapshot_dir; empty: snapshot_dir itself.
     snapshot_uri: str = settings.SNAPSHOT_URI
     api_keys_file: Path = settings.API_KEYS_FILE
+    webhooks_file: Path = settings.WEBHOOKS_FILE
     jwt_secret: str = settings.JWT_SECRET
     jwt_public_key_file: str = settings.JWT_PUBLIC_KEY_FILE
     jwt_tenant_claim: str = settings.JWT_TENANT_CLAIM

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli.commands import book, cluster, keys, lists, screen, serve
+from cli.commands import book, cluster, keys, lists, screen, serve, webhooks
 
 app = typer.Typer(
     help="Batch KYC screening against the official sanctions lists.",
@@ -20,3 +20,4 @@ app.add_typer(keys.app, name="keys")
 app.command(name="screen")(screen.screen)
 app.add_typer(book.app, name="book")
 app.add_typer(cluster.app, name="cluster")
+app.add_typer(webhooks.app, name="webhooks")

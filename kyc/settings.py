@@ -220,3 +220,23 @@ RESCREEN_CRON: str = _env("RESCREEN_CRON", "30 */6 * * *")
 # Rescreen jobs report only matches whose list entry was added or changed since the entity
 # was last screened (the alerts of a list update). "false" reports every match again.
 RESCREEN_DELTA: bool = _env("RESCREEN_DELTA", "true").strip().lower() in ("1", "true", "yes")
+
+# --- Webhooks --------------------------------------------------------------------------
+
+# Per-tenant webhook endpoints and signing secrets (`kyc webhooks`); kept in clear, mode 0600.
+# In a split-up deployment, every worker and API process needs the same file.
+WEBHOOKS_FILE: Path = Path(_env("WEBHOOKS_FILE", str(DATA_DIR / "webhooks.json"))).resolve()
+
+# The API process delivers pending webhook POSTs: it looks for due ones every WEBHOOK_POLL_S,
+# waits WEBHOOK_TIMEOUT_S for a receiver's answer, and retries a failure after
+# WEBHOOK_BACKOFF_S, doubling up to WEBHOOK_BACKOFF_MAX_S, WEBHOOK_MAX_ATTEMPTS tries in all
+# (about seven hours with the defaults) before recording the delivery failed.
+WEBHOOK_POLL_S: float = _env_float("WEBHOOK_POLL_S", 2.0)
+WEBHOOK_TIMEOUT_S: float = _env_float("WEBHOOK_TIMEOUT_S", 10.0)
+WEBHOOK_BACKOFF_S: float = _env_float("WEBHOOK_BACKOFF_S", 10.0)
+WEBHOOK_BACKOFF_MAX_S: float = _env_float("WEBHOOK_BACKOFF_MAX_S", 3600.0)
+WEBHOOK_MAX_ATTEMPTS: int = _env_int("WEBHOOK_MAX_ATTEMPTS", 12)
+
+# A rescreen.alerts webhook carries at most this many alerts; the receiver pages the rest
+# from GET /kyc/jobs/{job_id}?only_matches=true.
+WEBHOOK_MAX_ALERTS: int = _env_int("WEBHOOK_MAX_ALERTS", 100)
