@@ -1,0 +1,589 @@
+"""Reverse screening: which entities of a book could a forward screen pair with some entries?
+
+A rescreen after a list update must cost what the update costs. Instead of screening the
+whole book forward and keeping the matches on the entries the update added or changed, the
+entries are blocked against an index of the book, in reverse, and only the entities found
+are screened forward, with the same screen() call and the full snapshot. Their matches on
+those entries are then exactly the full rescreen's, provided the entities found include
+every entity that a forward screen would pair with one of the entries. So this module is
+recall-first: it reproduces the conditions under which forward blocking (blocking.py) makes
+a (query, list name) pair a candidate, from the other side and without its per-query caps
+(a cap only removes candidates), and it relaxes every condition it cannot evaluate exactly
+into one that lets more through:
+
+- token links: each book token's every key (the query side's, two-deletion keys included,
+  which forward blocking uses only for tokens without a closer neighbour) meets the keys of
+  the entries' tokens; the links are kept at the same token similarity floor; a book token
+  made of two list words is linked to both (blocking.py's joined words);
+- rarity and parts: each entity's parts weigh what the snapshot says (part_weight with the
+  snapshot's token weights), so the found share and the distinguishing parts of a pair are
+  forward blocking's own numbers, from one sparse product over the entries' names only;
+- token pairs (names found through two linked tokens, one too common to block on): bounded
+  from above by the number of pairs hit and the best linked weight;
+- names with exactly the entity's parts, and identifier values, as forward;
+- two unknown neighbouring parts that together are a list word: every entity holding both.
+
+Forward blocking keeps a transliterated name's one-part candidates only when no list name
+at all shares two of its parts, and then only its best three, which depends on every list
+name: such entities are kept here whenever their one rare part is found. What sorts them,
+and the rest, is screen_view(): the reverse candidates screened with the real screen() on a
+view of the snapshot that holds only the entries' names but the whole snapshot's token
+statistics. Every (query, name) pair a forward screen blocks and scores is blocked and
+scored alike in the view (a name ranks no lower among fewer names; its score is computed by
+the same code with the same weights), so an entity with a forward match on one of the
+entries has a match in the view. Only those entities need the full forward screen.
+
+book_entries() and book_token_keys() make the book side once (per engine version: they are
+its normalisation and keys); reverse_candidates() and screen_view() run per list update.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from scipy import sparse
+
+from matching import config
+from matching.blocking import PARTS_UNIT
+from matching.compare.names import part_weight, token_similarity
+from matching.frames import IDENTIFIER_FIELDS
+from matching.index import WatchlistIndex, blocking_keys, name_key, normalize_identifier
+from matching.normalize import normalize_names
+from matching.screen import screen
+
+# The per-entity columns of a book index (book_entries).
+BOOK_ENTRY_SCHEMA = pl.Schema(
+    {
+        "tokens": pl.List(pl.Utf8),
+        "transliterated": pl.Boolean,
+        "id_values": pl.List(pl.Utf8),
+    }
+)
+
+
+def book_entries(entities: pl.DataFrame) -> pl.DataFrame:
+    """Entity rows (full_name and the identifier fields) -> their normalised name tokens,
+    whether the name was transliterated, and their identifier values as screen() compares
+    them: BOOK_ENTRY_SCHEMA, one row per input row, in order."""
+    normalized = normalize_names(entities["full_name"]).rename({"name": "full_name"})
+    named = entities.select("full_name").join(
+        normalized, on="full_name", how="left", maintain_order="left"
+    )
+    return pl.DataFrame(
+        {
+            "tokens": named["tokens"].fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
+            "transliterated": named["transliterated"].fill_null(False),
+            "id_values": _identifier_values(entities),
+        },
+        schema=BOOK_ENTRY_SCHEMA,
+    )
+
+
+def _identifier_values(entities: pl.DataFrame) -> pl.Series:
+    """Every identifier value of each row, normalised as the index normalises list ones."""
+    singles = [pl.col(c) for c in IDENTIFIER_FIELDS if c != "identifiers" and c in entities]
+    listed = (
+        [pl.col("identifiers").list.eval(pl.element().struct.field("value"))]
+        if "identifiers" in entities
+        else []
+    )
+    if not singles and not listed:
+        return pl.Series("id_values", [[]] * entities.height, dtype=pl.List(pl.Utf8))
+    values = pl.concat_list(
+        *[s.cast(pl.Utf8) for s in singles],
+        *[v.fill_null(pl.lit([], dtype=pl.List(pl.Utf8))) for v in listed],
+    )
+    return entities.select(
+        values.list.eval(normalize_identifier(pl.element()).drop_nulls())
+        .list.eval(pl.element().filter(pl.element().str.len_chars() >= config.MIN_IDENTIFIER_LEN))
+        .list.unique(maintain_order=True)
+        .alias("id_values")
+    ).to_series()
+
+
+def book_token_keys(tokens: pl.Series) -> pl.DataFrame:
+    """token, key: every blocking key of each distinct book token, the query side's
+    (one- and two-deletion neighbourhoods, sound and skeleton keys, stems)."""
+    distinct = tokens.unique().drop_nulls().to_frame("token")
+    return blocking_keys(distinct, query=True).select("token", "key")
+
+
+class BookIndex:
+    """A book as reverse blocking reads it: per entity (its position is its number) the
+    columns of book_entries plus the entity's ``lists`` (null: every list), and the keys of
+    every token of the book. The book's tokens numbered and each entity's parts as a sparse
+    matrix are made on first use and kept (they do not depend on the snapshot)."""
+
+    def __init__(self, entities: pl.DataFrame, token_keys: pl.DataFrame) -> None:
+        self.entities = entities
+        self.token_keys = token_keys
+        self._parts: tuple[pl.DataFrame, sparse.csr_matrix] | None = None
+        self._name_keys: pl.DataFrame | None = None
+
+    @property
+    def size(self) -> int:
+        return self.entities.height
+
+    def parts(self) -> tuple[pl.DataFrame, sparse.csr_matrix]:
+        """(b, token) the book's distinct tokens, and the entity x b incidence matrix."""
+        if self._parts is None:
+            parts = (
+                self.entities.select(pl.col("tokens").alias("token"))
+                .with_row_index("ent")
+                .explode("token")
+                .drop_nulls("token")
+                .unique(["ent", "token"])
+            )
+            tokens = (
+                parts.select("token").unique().sort("token").with_row_index("b")
+            ).with_columns(pl.col("b").cast(pl.Int64))
+            numbered = parts.join(tokens, on="token")
+            matrix = sparse.csr_matrix(
+                (
+                    np.ones(numbered.height, dtype=np.float64),
+                    (numbered["ent"].to_numpy(), numbered["b"].to_numpy()),
+                ),
+                shape=(self.size, tokens.height),
+            )
+            self._parts = (tokens, matrix)
+        return self._parts
+
+    def name_keys(self) -> pl.DataFrame:
+        """ent, key: each named entity's parts sorted and joined (index.name_key)."""
+        if self._name_keys is None:
+            self._name_keys = (
+                self.entities.select(name_key(pl.col("tokens")).alias("key"))
+                .with_row_index("ent")
+                .with_columns(pl.col("ent").cast(pl.Int64))
+                .filter(pl.col("key") != "")
+            )
+        return self._name_keys
+
+
+@dataclass(frozen=True)
+class ReverseCandidates:
+    """Book positions of the entities to screen forward, and how they were found."""
+
+    positions: np.ndarray  # sorted, distinct
+    pairs: int  # (entity, list name) pairs reverse blocking let through
+
+
+def reverse_candidates(
+    book: BookIndex, index: WatchlistIndex, entries: pl.Series
+) -> ReverseCandidates:
+    """The book entities (positions) a forward screen against ``index`` could pair with one
+    of ``entries`` (engine entity ids, "<list_code>-<entry_id>"): a superset of them."""
+    names = index.names.filter(pl.col("entity_id").is_in(entries.implode()))
+    hits = [_identifier_hits(book, index, entries)]
+    if not names.is_empty() and book.size:
+        side = _BookSide.of(book, index)
+        columns = names["name_id"].to_numpy()
+        linked = _links(side, index, names)
+        hits += [
+            _found_hits(side, index, names, columns, linked),
+            _pair_hits(side, index, names, columns, linked),
+            _same_parts(book, index, names),
+            _split_words(side, index, names),
+        ]
+    found = pl.concat(hits, how="vertical").unique()
+    return ReverseCandidates(
+        positions=np.sort(found["ent"].unique().to_numpy()),
+        pairs=found.height,
+    )
+
+
+# --- the book side ------------------------------------------------------------------------
+
+_HITS = {"ent": pl.Int64, "name": pl.Int64}
+
+
+@dataclass(frozen=True)
+class _BookSide:
+    """The book's tokens numbered, each entity's parts as a sparse matrix, and what the
+    snapshot says of them: weights (part_weight), distinguishing parts, totals."""
+
+    tokens: pl.DataFrame  # b, token, w, encoded, listed
+    keys: pl.DataFrame  # token, key (BookIndex.token_keys)
+    parts: sparse.csr_matrix  # entity x book token, 1 where the entity has the token
+    total: np.ndarray  # per entity: the rarity weight of all its parts
+    strong: np.ndarray  # per entity: its distinguishing parts
+    transliterated: np.ndarray
+
+    @classmethod
+    def of(cls, book: BookIndex, index: WatchlistIndex) -> _BookSide:
+        numbered, matrix = book.parts()
+        tokens = (
+            numbered.join(index.token_weights, on="token", how="left", maintain_order="left")
+            .with_columns(
+                part_weight(pl.col("token"), pl.col("weight")).alias("w"),
+                pl.col("weight").is_not_null().alias("listed"),
+            )
+            .with_columns(
+                (pl.col("w") + PARTS_UNIT * (pl.col("w") >= config.STRONG_PART_WEIGHT)).alias(
+                    "encoded"
+                )
+            )
+            .select("b", "token", "w", "encoded", "listed")
+        )
+        w = tokens["w"].to_numpy()
+        return cls(
+            tokens=tokens,
+            keys=book.token_keys,
+            parts=matrix,
+            total=matrix @ w,
+            strong=matrix @ (w >= config.STRONG_PART_WEIGHT).astype(np.float64),
+            transliterated=book.entities["transliterated"].to_numpy(),
+        )
+
+
+def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.DataFrame:
+    """b, token_id, sim: book tokens linked to a token of the entries' names, by any key
+    they share (at the forward floor of similarity) or as two list words joined."""
+    wanted = _name_tokens(index, names).select("token_id").unique()
+    keys = index.token_keys.join(wanted, on="token_id")
+    by_key = (
+        side.tokens.select("b", "token")
+        .join(side.keys, on="token")
+        .join(keys, on="key")
+        .select("b", "token", "token_id")
+        .unique()
+        .join(index.vocab.select("token_id", pl.col("token").alias("c_token")), on="token_id")
+    )
+    sims = token_similarity(
+        by_key.select(pl.col("token").alias("q_token"), "c_token").unique()
+    ).select(pl.col("q_token").alias("token"), "c_token", "sim")
+    linked = by_key.join(sims, on=["token", "c_token"]).filter(
+        pl.col("sim") >= config.MIN_TOKEN_SIM
+    )
+    joined = _joined_words(side, index).join(wanted, on="token_id")
+    return pl.concat(
+        [linked.select("b", "token_id", "sim"), joined], how="vertical_relaxed"
+    ).unique(["b", "token_id"], keep="first")
+
+
+def _joined_words(side: _BookSide, index: WatchlistIndex) -> pl.DataFrame:
+    """b, token_id, sim 1.0: a book token that is two list words written together
+    ("vladimirputin"), one of them rare enough to block on, linked to both words."""
+    vocab = index.vocab.select("token", "token_id", "blocking")
+    length = pl.col("token").str.len_chars()
+    halves = (
+        side.tokens.filter(length >= 4)
+        .select("b", "token", pl.int_ranges(2, length - 1).alias("cut"))
+        .explode("cut")
+        .drop_nulls("cut")
+        .select(
+            "b",
+            pl.col("token").str.slice(0, pl.col("cut")).alias("left"),
+            pl.col("token").str.slice(pl.col("cut")).alias("right"),
+        )
+        .join(vocab.rename({"token": "left", "token_id": "left_id", "blocking": "b1"}), on="left")
+        .join(
+            vocab.rename({"token": "right", "token_id": "right_id", "blocking": "b2"}), on="right"
+        )
+        .filter(pl.col("b1") | pl.col("b2"))
+    )
+    return pl.concat(
+        [
+            halves.select("b", pl.col("left_id").alias("token_id")),
+            halves.select("b", pl.col("right_id").alias("token_id")),
+        ]
+    ).with_columns(pl.col("token_id").cast(pl.Int64), pl.lit(1.0).alias("sim"))
+
+
+def _name_tokens(index: WatchlistIndex, names: pl.DataFrame) -> pl.DataFrame:
+    """name (column number), name_id, token, token_id, blocking, first6 (among the first
+    six tokens: the ones token pairs are made of)."""
+    return (
+        names.select("name_id", pl.col("tokens").alias("token"))
+        .with_row_index("name")
+        .with_columns(pl.col("name").cast(pl.Int64))
+        .explode("token")
+        .with_columns((pl.int_range(pl.len()).over("name") < 6).alias("first6"))
+        .join(index.vocab.select("token", "token_id", "blocking"), on="token")
+    )
+
+
+# --- the ways a forward screen finds a list name ------------------------------------------
+
+
+def _found_hits(
+    side: _BookSide,
+    index: WatchlistIndex,
+    names: pl.DataFrame,
+    columns: np.ndarray,
+    linked: pl.DataFrame,
+) -> pl.DataFrame:
+    """Forward blocking's sparse product, restricted to the entries' names: per (entity,
+    name) the distinguishing parts found and the rarity weight found, through tokens rare
+    enough to block on; then its share and parts conditions, without the caps.
+
+    A transliterated name's fallback (one rare part in common) counts as found: forward
+    blocking keeps such names only when no list name shares two parts with the query, and
+    only its best three, which the view screen sorts out (screen_view)."""
+    name_tokens = _name_tokens(index, names).filter(pl.col("blocking"))
+    n_vocab, n_names = index.vocab.height, names.height
+    in_names = _matrix(name_tokens, "token_id", "name", (n_vocab, n_names))
+    links = _matrix(linked, "b", "token_id", (side.tokens.height, n_vocab))
+    per_token = (links @ in_names).tocsr()  # book token x name: list tokens linked
+    encoded = side.parts @ sparse.diags(side.tokens["encoded"].to_numpy())
+    found = (encoded @ per_token).tocsr()
+    rows = np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))
+    count = np.floor(found.data / PARTS_UNIT)
+    matched = np.minimum(found.data - count * PARTS_UNIT, side.total[rows])
+    usable, parts_ok, fallback = _conditions(
+        side, index, rows, columns[found.indices], count, matched
+    )
+    kept = usable & (parts_ok | fallback)
+    return _hits(rows[kept], found.indices[kept])
+
+
+def _pair_hits(
+    side: _BookSide,
+    index: WatchlistIndex,
+    names: pl.DataFrame,
+    columns: np.ndarray,
+    linked: pl.DataFrame,
+) -> pl.DataFrame:
+    """Names found through a pair of linked tokens, one too common to block on alone, the
+    pair rare enough (blocking.py's token pairs). Forward blocking values such a hit at the
+    weight of the pairs found divided by (parts - 1), parts coming from the number of
+    pairs: never more than parts x the best linked weight, which is what is checked here."""
+    vocab = index.vocab
+    common = vocab.filter(~pl.col("blocking")).select("token_id")
+    entity_links = _entity_links(side, linked, vocab.height)
+    with_common = entity_links.join(common, on="token_id").select("ent").unique()
+    if with_common.is_empty() or index.pair_ids.is_empty():
+        return pl.DataFrame(schema=_HITS)
+    tokens = vocab.select("token_id", "token")
+    mine = entity_links.join(with_common, on="ent").join(tokens, on="token_id")
+    pairs = (
+        mine.join(common, on="token_id")
+        .join(mine, on="ent", suffix="_b")
+        .filter(pl.col("token") != pl.col("token_b"))
+        .select(
+            "ent",
+            pl.when(pl.col("token") < pl.col("token_b"))
+            .then(pl.col("token") + " " + pl.col("token_b"))
+            .otherwise(pl.col("token_b") + " " + pl.col("token"))
+            .alias("pair"),
+        )
+        .unique()
+        .join(index.pair_ids, on="pair")
+    )
+    if pairs.is_empty():
+        return pl.DataFrame(schema=_HITS)
+    entities = pairs["ent"].unique().sort()
+    local = pairs.join(entities.to_frame().with_row_index("row"), on="ent")
+    hit = sparse.csr_matrix(
+        (np.ones(local.height), (local["row"].to_numpy(), local["pair_id"].to_numpy())),
+        shape=(entities.len(), index.pair_ids.height),
+    )
+    in_names = index.pair_names.tocsc()[:, columns].tocsr()
+    per_name = (hit @ in_names).tocsr()  # pairs of each name hit
+    rows = np.repeat(np.arange(per_name.shape[0]), np.diff(per_name.indptr))
+    parts = (1 + np.sqrt(1 + 8 * per_name.data)) / 2
+    best = (
+        entities.to_frame()
+        .join(mine.group_by("ent").agg(pl.col("value").max()), on="ent", how="left")
+        .sort("ent")["value"]
+        .to_numpy()
+    )
+    ent = entities.to_numpy()[rows]
+    count = np.floor(parts + 1e-9)
+    matched = np.minimum(parts * best[rows], side.total[ent])
+    usable, parts_ok, _ = _conditions(side, index, ent, columns[per_name.indices], count, matched)
+    keep = usable & parts_ok  # two parts or more: a pair hit never needs the fallback
+    return _hits(ent[keep], per_name.indices[keep])
+
+
+def _entity_links(side: _BookSide, linked: pl.DataFrame, n_vocab: int) -> pl.DataFrame:
+    """ent, token_id, value: the list tokens each entity links to, valued as forward
+    blocking values them (its parts' weights times their similarity, summed)."""
+    weights = side.tokens["w"].to_numpy()
+    values = _matrix(linked, "b", "token_id", (side.tokens.height, n_vocab), "sim")
+    mapped = (side.parts @ sparse.diags(weights) @ values).tocoo()
+    return pl.DataFrame(
+        {
+            "ent": mapped.row.astype(np.int64),
+            "token_id": mapped.col.astype(np.int64),
+            "value": mapped.data,
+        }
+    )
+
+
+def _conditions(
+    side: _BookSide,
+    index: WatchlistIndex,
+    ent: np.ndarray,
+    name_ids: np.ndarray,
+    count: np.ndarray,
+    matched: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """blocking.select_candidates' conditions before its caps, per (entity, name): enough
+    of the query found (or a list name found whole); two distinguishing parts (or a query
+    with at most one); and, apart, a transliterated query's rare part (its fallback)."""
+    total = side.total[ent]
+    whole_name = (count >= 2) & (
+        matched >= config.WHOLE_NAME_BLOCK_SHARE * index.name_weights[name_ids]
+    )
+    usable = (matched >= config.MIN_BLOCKING_SCORE * total) | whole_name
+    parts_ok = (count >= 2) | (side.strong[ent] <= 1)
+    fallback = side.transliterated[ent] & (
+        matched >= config.FALLBACK_MIN_BLOCK_SCORE * np.maximum(total, 1e-9)
+    )
+    return usable, parts_ok, fallback
+
+
+def _same_parts(book: BookIndex, index: WatchlistIndex, names: pl.DataFrame) -> pl.DataFrame:
+    """Names with exactly an entity's parts, in any order: always candidates."""
+    keyed = names.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("name"),
+        name_key(pl.col("tokens")).alias("key"),
+    )
+    return book.name_keys().join(keyed, on="key").select(list(_HITS))
+
+
+def _identifier_hits(book: BookIndex, index: WatchlistIndex, entries: pl.Series) -> pl.DataFrame:
+    """Entities with an identifier value equal to one of the entries' (value first)."""
+    listed = index.identifiers.filter(pl.col("entity_id").is_in(entries.implode()))
+    return (
+        book.entities.select(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("ent"),
+            pl.col("id_values").alias("value_key"),
+        )
+        .explode("value_key")
+        .join(listed.select("value_key"), on="value_key")
+        .select("ent", pl.lit(-1, dtype=pl.Int64).alias("name"))
+    )
+
+
+def _split_words(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.DataFrame:
+    """Entities holding two parts unknown to the lists that, written together, are a list
+    word sharing a key with the entries' tokens ("Patr ushev"): forward blocking looks that
+    word up for two neighbouring parts; here any two parts of the entity will do."""
+    wanted = _name_tokens(index, names).select("token_id").unique()
+    keys = index.token_keys.join(wanted, on="token_id").select("key").unique()
+    words = (
+        index.token_keys.join(keys, on="key")
+        .select("token_id")
+        .unique()
+        .join(index.vocab.select("token_id", "token"), on="token_id")
+        .filter(pl.col("token").str.len_chars() >= 2)
+    )
+    unknown = side.tokens.filter(~pl.col("listed")).select("b", "token")
+    if unknown.is_empty() or words.is_empty():
+        return pl.DataFrame(schema=_HITS)
+    length = pl.col("token").str.len_chars()
+    cuts = (
+        words.select("token", pl.int_ranges(1, length).alias("cut"))
+        .explode("cut")
+        .select(
+            pl.col("token").str.slice(0, pl.col("cut")).alias("left"),
+            pl.col("token").str.slice(pl.col("cut")).alias("right"),
+        )
+        .join(unknown.rename({"token": "left", "b": "b_left"}), on="left")
+        .join(unknown.rename({"token": "right", "b": "b_right"}), on="right")
+    )
+    if cuts.is_empty():
+        return pl.DataFrame(schema=_HITS)
+    holders = side.parts.tocsc()
+    both = holders[:, cuts["b_left"].to_numpy()].multiply(holders[:, cuts["b_right"].to_numpy()])
+    ent = np.unique(both.tocoo().row)
+    return pl.DataFrame({"ent": ent.astype(np.int64), "name": np.full(ent.size, -1, np.int64)})
+
+
+# --- the view screen ----------------------------------------------------------------------
+
+# Reverse candidates screened against the view at a time (bounds the memory of one call).
+VIEW_SCREEN_CHUNK = 50_000
+
+
+def entries_view(index: WatchlistIndex, entries: pl.Series) -> WatchlistIndex:
+    """The index as it would be with only these entries' names, identifiers and rows, and
+    with everything that is a statistic of the whole snapshot kept as it is: token weights,
+    the vocabulary with its document frequencies and blocking flags, token keys, token pairs.
+    It shares the index's memory of token links (same vocabulary)."""
+    keep = index.names["entity_id"].is_in(entries.implode())
+    kept_ids = index.names.filter(keep)["name_id"].to_numpy()
+    names = index.names.filter(keep).with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("name_id")
+    )
+    return dataclasses.replace(
+        index,
+        names=names,
+        name_weights=index.name_weights[kept_ids],
+        name_entries=index.name_entries[kept_ids],
+        name_lists=index.name_lists[kept_ids],
+        entries=index.entries.filter(pl.col("entity_id").is_in(entries.implode())),
+        token_names=index.token_names[:, kept_ids].tocsr(),
+        name_keys=names.select(name_key(pl.col("tokens")).alias("key"), "name_id"),
+        pair_names=index.pair_names[:, kept_ids].tocsr(),
+        identifiers=index.identifiers.filter(pl.col("entity_id").is_in(entries.implode())),
+        lookups={},
+        derived={},
+    )
+
+
+@dataclass(frozen=True)
+class ReverseScreen:
+    """What reverse screening found for a list update."""
+
+    positions: np.ndarray  # book positions with a match on the entries: screen them forward
+    candidates: int  # entities reverse blocking let through to the view screen
+    pairs: int  # (entity, list name) pairs reverse blocking let through
+
+
+def reverse_screen(
+    queries: pl.DataFrame,
+    book: BookIndex,
+    index: WatchlistIndex,
+    entries: pl.Series,
+    *,
+    threshold: float,
+    max_matches: int,
+) -> ReverseScreen:
+    """The book entities that a forward screen of ``queries`` (screen()'s rows, one per
+    book position, with their own threshold, lists and search type) against ``index`` could
+    match with one of ``entries``: the reverse candidates that match in the entries' view.
+
+    A superset of the entities whose forward screen has a match on one of the entries, and
+    their forward screens are what a full rescreen's would be: screening only them, with the
+    full index, gives exactly the full rescreen's matches on the entries."""
+    found = reverse_candidates(book, index, entries)
+    if not found.positions.size:
+        return ReverseScreen(found.positions, 0, found.pairs)
+    view = entries_view(index, entries)
+    matched = []
+    for start in range(0, found.positions.size, VIEW_SCREEN_CHUNK):
+        chunk = found.positions[start : start + VIEW_SCREEN_CHUNK]
+        results = screen(queries[chunk], view, threshold=threshold, max_matches=max_matches)
+        matched.append(chunk[results["is_match"].fill_null(False).to_numpy()])
+    return ReverseScreen(np.concatenate(matched), found.positions.size, found.pairs)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _matrix(
+    frame: pl.DataFrame, rows: str, cols: str, shape: tuple[int, int], values: str | None = None
+) -> sparse.csr_matrix:
+    """A CSR matrix from two columns (ones, or a value column); duplicates keep the largest."""
+    if values is None:
+        frame = frame.select(rows, cols).unique().with_columns(pl.lit(1.0).alias("_v"))
+        values = "_v"
+    else:
+        frame = frame.group_by(rows, cols).agg(pl.col(values).max())
+    return sparse.csr_matrix(
+        (
+            frame[values].to_numpy().astype(np.float64),
+            (frame[rows].to_numpy(), frame[cols].to_numpy()),
+        ),
+        shape=shape,
+    )
+
+
+def _hits(ent: np.ndarray, name: np.ndarray) -> pl.DataFrame:
+    return pl.DataFrame({"ent": ent.astype(np.int64), "name": name.astype(np.int64)})

@@ -1,0 +1,181 @@
+"""Reverse screening (matching/reverse.py) against forward blocking and screen() themselves, on
+the session's real lists: every entity a forward screen pairs with one of some entries must
+be found in reverse, and screening only the entities found gives the full screen's matches
+on those entries. The 50,000-entity, two-update version runs the real rescreens
+(test_monitoring.py); this one looks at the cases one by one."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+from anyascii import anyascii
+
+from bench.generate import entities
+from bench.quality import perturb
+from matching import build_index, screen
+from matching.blocking import candidates
+from matching.reverse import (
+    BookIndex,
+    book_entries,
+    book_token_keys,
+    entries_view,
+    reverse_candidates,
+    reverse_screen,
+)
+
+THRESHOLD, MAX_MATCHES = 0.8, 10
+
+
+@pytest.fixture(scope="module")
+def index(watchlist):
+    return build_index(watchlist)
+
+
+@pytest.fixture(scope="module")
+def changed(watchlist) -> pl.DataFrame:
+    """A fixed sample of OFAC and UN entries standing for a list update: entity_id, name."""
+    names = (
+        watchlist.names.filter(pl.col("list_code").is_in(["ofac", "un"]))
+        .select((pl.col("list_code") + "-" + pl.col("entry_id")).alias("entity_id"), "name")
+        .unique("entity_id", keep="first")
+        .sort("entity_id")
+    )
+    rng = np.random.default_rng(14)
+    return names[np.sort(rng.choice(names.height, 400, replace=False)).tolist()]
+
+
+def _cyrillic(name: str) -> str:
+    """A Latin name written in Cyrillic letters, as a Russian form would hold it."""
+    table = str.maketrans(
+        "abvgdezijklmnoprstufhcABVGDEZIJKLMNOPRSTUFHC",
+        "абвгдезийклмнопрстуфхцАБВГДЕЗИЙКЛМНОПРСТУФХЦ",
+    )
+    return anyascii(name).translate(table)
+
+
+def _special_cases(changed: pl.DataFrame, watchlist) -> list[dict]:
+    """Names that reach a list name only by one of forward blocking's side roads."""
+    names = (
+        watchlist.names.with_columns(
+            (pl.col("list_code") + "-" + pl.col("entry_id")).alias("entity_id"),
+            pl.col("name").str.replace_all(",", ""),
+        )
+        .join(changed.select("entity_id"), on="entity_id")["name"]
+        .unique()
+        .sort()
+        .to_list()
+    )
+    two_words = [n for n in names if len(n.split()) == 2 and n.replace(" ", "").isalpha()]
+    long_words = sorted({w for n in names for w in n.split() if len(w) >= 8 and w.isalpha()})
+    ids = watchlist.identifiers.with_columns(
+        (pl.col("list_code") + "-" + pl.col("entry_id")).alias("entity_id")
+    ).join(changed.select("entity_id"), on="entity_id")
+    cases = [
+        # two list words run together: blocking splits the unknown word against the lists
+        {"full_name": two_words[0].replace(" ", "").lower(), "case": "joined"},
+        # a word split in two: the halves, unknown to the lists, written together are a word
+        *[{"full_name": f"{word[:4]} {word[4:]}", "case": "split"} for word in long_words[:30]],
+        # the name in another script: transliterated, one rare part may be all it shares
+        *[{"full_name": _cyrillic(name), "case": "cyrillic"} for name in two_words[1:40]],
+        # one part alone
+        {"full_name": two_words[41].split()[-1], "case": "one part"},
+    ]
+    if ids.height:
+        value = ids["value"][0]
+        cases.append({"full_name": None, "document_id": value, "case": "identifier only"})
+    return cases
+
+
+@pytest.fixture(scope="module")
+def book(changed: pl.DataFrame, watchlist) -> pl.DataFrame:
+    """A book: generated customers, perturbed names of the changed entries, the special
+    cases; the row is the book position."""
+    generated = entities(3000, seed=21).select(
+        "full_name", "entity_type", "birth_date", "nationality"
+    )
+    perturbed = pl.DataFrame({"full_name": perturb(changed["name"].to_list(), seed=3)})
+    special = pl.DataFrame(_special_cases(changed, watchlist), infer_schema_length=None)
+    frame = pl.concat([generated, perturbed, special], how="diagonal_relaxed")
+    return frame.with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
+
+
+@pytest.fixture(scope="module")
+def book_index(book: pl.DataFrame) -> BookIndex:
+    rows = book_entries(book).with_columns(pl.lit(None, pl.List(pl.Utf8)).alias("lists"))
+    return BookIndex(rows, book_token_keys(rows["tokens"].explode()))
+
+
+def _forward_blocked(book_index: BookIndex, index, changed: pl.DataFrame) -> pl.DataFrame:
+    """qid (book position), name_id: forward blocking's pairs on the changed entries' names."""
+    queries = book_index.entities.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("qid"), "tokens", "lists", "transliterated"
+    ).filter(pl.col("tokens").list.len() > 0)
+    names = index.names.filter(pl.col("entity_id").is_in(changed["entity_id"].implode()))
+    return candidates(queries, index).join(names.select("name_id"), on="name_id")
+
+
+def test_reverse_blocking_finds_every_pair_forward_blocking_makes(
+    book: pl.DataFrame, book_index: BookIndex, index, changed: pl.DataFrame
+) -> None:
+    forward = _forward_blocked(book_index, index, changed)
+    assert forward["qid"].n_unique() > 300, "the sample must exercise blocking"
+    found = reverse_candidates(book_index, index, changed["entity_id"])
+    missed = set(forward["qid"].to_list()) - set(found.positions.tolist())
+    assert not missed, book[sorted(missed)].select("full_name", "case").to_dicts()
+    assert found.positions.size < book.height, "reverse blocking must also leave entities out"
+
+
+def test_the_side_roads_are_found(
+    book: pl.DataFrame, book_index: BookIndex, index, changed: pl.DataFrame
+) -> None:
+    """Each special case that forward blocking pairs with a changed entry is found in reverse:
+    the joined and split words, other scripts (one rare part: the fallback), an identifier."""
+    forward = set(_forward_blocked(book_index, index, changed)["qid"].to_list())
+    found = set(reverse_candidates(book_index, index, changed["entity_id"]).positions.tolist())
+    special = book.filter(pl.col("case").is_not_null())
+    by_case: dict[str, int] = {}
+    for row, case in special.select("row", "case").iter_rows():
+        if row in forward or case == "identifier only":
+            assert row in found, (case, book["full_name"][row])
+            by_case[case] = by_case.get(case, 0) + 1
+    assert {"joined", "split", "cyrillic", "one part"} <= set(by_case), by_case
+
+
+def test_screening_only_the_reverse_entities_gives_the_full_screens_matches(
+    book: pl.DataFrame, book_index: BookIndex, index, changed: pl.DataFrame
+) -> None:
+    entries = changed["entity_id"]
+    full = _pairs(screen(book, index, threshold=THRESHOLD, max_matches=MAX_MATCHES), entries)
+    found = reverse_screen(
+        book, book_index, index, entries, threshold=THRESHOLD, max_matches=MAX_MATCHES
+    )
+    assert set(full["row"].to_list()) <= set(found.positions.tolist())
+    again = screen(book[found.positions], index, threshold=THRESHOLD, max_matches=MAX_MATCHES)
+    assert _pairs(again, entries).sort("row", "match").equals(full.sort("row", "match"))
+    assert full.height > 100, "the sample must have matches on the changed entries"
+    assert found.positions.size < found.candidates < book.height
+
+
+def test_the_view_keeps_the_snapshots_statistics(index, changed: pl.DataFrame) -> None:
+    view = entries_view(index, changed["entity_id"])
+    assert set(view.names["entity_id"].unique().to_list()) == set(changed["entity_id"].to_list())
+    assert view.names["name_id"].to_list() == list(range(view.names.height))
+    assert view.token_names.shape == (index.vocab.height, view.names.height)
+    assert view.token_weights is index.token_weights and view.vocab is index.vocab
+    assert view.token_cache is index.token_cache
+
+
+def _pairs(results: pl.DataFrame, entries: pl.Series) -> pl.DataFrame:
+    """row, match, score: the results' matches on ``entries``."""
+    return (
+        results.select("row", "matches")
+        .explode("matches")
+        .drop_nulls("matches")
+        .select(
+            "row",
+            pl.col("matches").struct.field("entity_id").alias("match"),
+            pl.col("matches").struct.field("confidence_score").alias("score"),
+        )
+        .filter(pl.col("match").is_in(entries.implode()))
+    )
