@@ -4,8 +4,11 @@ A snapshot is a DuckDB file. Besides the seven common tables (data/schema.py) it
 - ``lists``: one row per list (where it came from, its date, counts, file hashes);
 - ``meta``: one row (version, created_at, parser_version, previous_version);
 - ``entry_hashes``: one content hash per entry over all its rows in all seven tables;
+- ``entry_part_hashes``: the same per part of an entry (each column of its ``entries`` row,
+  each other table), so a change can say what changed;
 - ``diff``: entries added, removed or changed since the previous snapshot, found by
-  comparing the two snapshots' entry hashes in SQL.
+  comparing the two snapshots' entry hashes in SQL; a changed entry's ``parts`` name what
+  changed in it (null when the previous snapshot predates part hashes).
 Lists that were not re-read in this refresh are copied unchanged from the previous snapshot.
 """
 
@@ -64,6 +67,7 @@ def write_snapshot(
             _carry_list_rows(con, carried)
         _write_frame(con, "meta", pl.DataFrame([meta], schema=dict.fromkeys(meta, pl.Utf8)))
         _write_entry_hashes(con)
+        _write_part_hashes(con)
         _write_diff(con, meta["previous_version"] if previous is not None else None)
         if previous is not None:
             con.execute("DETACH prev")
@@ -110,6 +114,35 @@ def _write_tables(
             )
 
 
+# The parts of an entry a diff names: each column of its entries row, then each other table.
+ENTRY_COLUMNS = (
+    "entity_type",
+    "primary_name",
+    "programs",
+    "remarks",
+    "listed_on",
+    "gender",
+    "title",
+)
+
+
+def _write_part_hashes(con: duckdb.DuckDBPyConnection) -> None:
+    """One md5 per part of each entry: its entries columns one by one, the other tables'
+    rows together (order-independent)."""
+    columns = " UNION ALL ".join(
+        f"SELECT list_code, entry_id, '{column}' AS part, md5(CAST({column} AS VARCHAR)) AS h"
+        " FROM entries"
+        for column in ENTRY_COLUMNS
+    )
+    tables = " UNION ALL ".join(
+        f"SELECT list_code, entry_id, '{name}' AS part, md5(string_agg(md5(CAST(t AS VARCHAR)), ''"
+        f" ORDER BY md5(CAST(t AS VARCHAR)))) AS h FROM {name} t GROUP BY ALL"
+        for name in TABLES
+        if name != "entries"
+    )
+    con.execute(f"CREATE TABLE entry_part_hashes AS {columns} UNION ALL {tables}")
+
+
 def _write_entry_hashes(con: duckdb.DuckDBPyConnection) -> None:
     """One md5 per entry over every row it has in the seven tables, order-independent."""
     row_hashes = " UNION ALL ".join(
@@ -136,7 +169,7 @@ def _write_entry_hashes(con: duckdb.DuckDBPyConnection) -> None:
 def _write_diff(con: duckdb.DuckDBPyConnection, previous_version: str | None) -> None:
     con.execute(
         "CREATE TABLE diff (list_code VARCHAR, entry_id VARCHAR, change VARCHAR,"
-        " previous_version VARCHAR)"
+        " previous_version VARCHAR, parts VARCHAR[])"
     )
     if previous_version is None:
         return
@@ -147,7 +180,7 @@ def _write_diff(con: duckdb.DuckDBPyConnection, previous_version: str | None) ->
                CASE WHEN old.entry_id IS NULL THEN 'added'
                     WHEN new.entry_id IS NULL THEN 'removed'
                     ELSE 'changed' END,
-               ?
+               ?, NULL
         FROM entry_hashes new
         FULL OUTER JOIN prev.entry_hashes old
           ON new.list_code = old.list_code AND new.entry_id = old.entry_id
@@ -155,4 +188,28 @@ def _write_diff(con: duckdb.DuckDBPyConnection, previous_version: str | None) ->
         ORDER BY 1, 3, 2
         """,
         [previous_version],
+    )
+    has_parts = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'prev'"
+        " AND table_name = 'entry_part_hashes'"
+    ).fetchall()[0][0]
+    if not has_parts:
+        return
+    con.execute(
+        """
+        UPDATE diff SET parts = changed.parts
+        FROM (
+            SELECT coalesce(new.list_code, old.list_code) AS list_code,
+                   coalesce(new.entry_id, old.entry_id) AS entry_id,
+                   list_sort(list(DISTINCT coalesce(new.part, old.part))) AS parts
+            FROM entry_part_hashes new
+            FULL OUTER JOIN prev.entry_part_hashes old
+              ON new.list_code = old.list_code AND new.entry_id = old.entry_id
+             AND new.part = old.part
+            WHERE new.h IS DISTINCT FROM old.h
+            GROUP BY ALL
+        ) changed
+        WHERE diff.change = 'changed' AND diff.list_code = changed.list_code
+          AND diff.entry_id = changed.entry_id
+        """
     )
