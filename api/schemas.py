@@ -106,6 +106,17 @@ class ScreenedList(msgspec.Struct):
     refreshed_at: str | None
 
 
+class RescreenInfo(msgspec.Struct):
+    """How a rescreen job was made: reverse (only the entities an added or changed entry
+    could match), full (every due entity), or mixed; and its counts."""
+
+    mode: str | None
+    entities_due: int
+    entities_screened: int
+    reverse_candidates: int
+    pairs: int
+
+
 class JobStatus(msgspec.Struct):
     status: str
     job_id: str
@@ -127,6 +138,14 @@ class JobStatus(msgspec.Struct):
     origin: str | UnsetType = UNSET  # extension: "rescreen" for a monitored book's rescreen
     rerun_of: str | UnsetType = UNSET  # extension: the job a "rerun" job re-ran
     lists_screened: list[ScreenedList] | UnsetType = UNSET  # extension: with their dates
+    # Matches left out by analysts' decisions (false positives, both sides unchanged).
+    suppressed_matches: int = 0
+    # Rescreens: the snapshots before (most entities' last screen) and after, the earlier
+    # matches resolved (their entries left the lists), and how the rescreen was made.
+    from_version: str | UnsetType | None = UNSET
+    to_version: str | UnsetType | None = UNSET
+    resolved_matches: int | UnsetType = UNSET
+    rescreen: RescreenInfo | UnsetType = UNSET
 
 
 class JobSummary(msgspec.Struct):
@@ -137,6 +156,7 @@ class JobSummary(msgspec.Struct):
     watchlist_version: str | None
     completed_at: str | UnsetType = UNSET
     origin: str | UnsetType = UNSET  # extension, as in JobStatus
+    from_version: str | UnsetType | None = UNSET  # rescreens, as in JobStatus
 
 
 class JobList(msgspec.Struct):

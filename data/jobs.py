@@ -151,6 +151,11 @@ class JobMeta:
     # Given once when the job is accepted, kept until a chunk's rate is measured.
     estimated_completion: str | None = None
     rerun_of: str | None = None
+    # A rescreen's snapshot before (the one most of its entities were last screened
+    # against; watchlist_version is the one after), how it was made and what it covered.
+    from_version: str | None = None
+    rescreen_mode: str | None = None  # reverse, full, mixed
+    rescreen_stats: dict | None = None  # due, full, reverse_candidates, pairs, screened
 
     @classmethod
     def from_dict(cls, data: dict) -> JobMeta:
@@ -169,6 +174,8 @@ class JobProgress:
     updated_at: str | None = None
     engine_version: str | None = None  # the matching engine that screened the chunks
     started_at: str | None = None  # when the job's first run started screening
+    suppressed: int = 0  # matches left out by analysts' decisions
+    resolved: int = 0  # a rescreen's earlier matches on entries no longer listed
 
 
 @dataclass
@@ -180,15 +187,23 @@ class ChunkStats:
     failed: int
     matched_rows: int
     matches: int
+    suppressed: int = 0
+    resolved: int = 0
 
     @classmethod
     def of(cls, results: pl.DataFrame) -> ChunkStats:
+        optional = [
+            pl.col(name).list.len().sum().alias(name)
+            for name in ("suppressed", "resolved")
+            if name in results.columns
+        ]
         row = results.select(
-            rows=pl.len(),
-            completed=(pl.col("status") == "completed").sum(),
-            failed=(pl.col("status") == "failed").sum(),
-            matched_rows=pl.col("is_match").fill_null(False).sum(),
-            matches=pl.col("match_count").fill_null(0).sum(),
+            pl.len().alias("rows"),
+            (pl.col("status") == "completed").sum().alias("completed"),
+            (pl.col("status") == "failed").sum().alias("failed"),
+            pl.col("is_match").fill_null(False).sum().alias("matched_rows"),
+            pl.col("match_count").fill_null(0).sum().alias("matches"),
+            *optional,
         ).row(0, named=True)
         return cls(**{k: int(v or 0) for k, v in row.items()})
 
@@ -397,7 +412,9 @@ class JobStore:
         """Counts of a written chunk, from the chunk itself (used to rebuild progress)."""
         path = self._chunk_path(job_id, chunk)
         with self.fs.open_input_file(path) as src:
-            table = pq.read_table(src, columns=["status", "is_match", "match_count"])
+            parquet = pq.ParquetFile(src)
+            wanted = ["status", "is_match", "match_count", "suppressed", "resolved"]
+            table = parquet.read(columns=[c for c in wanted if c in parquet.schema_arrow.names])
         return ChunkStats.of(pl.from_arrow(table))
 
     def write_progress(
@@ -511,4 +528,6 @@ def _sum_progress(
         rate=rate,
         updated_at=utc_now(),
         engine_version=engine_version,
+        suppressed=sum(s.suppressed for s in chunks.values()),
+        resolved=sum(s.resolved for s in chunks.values()),
     )

@@ -24,31 +24,51 @@ OutputFormat = Literal["csv", "ndjson", "parquet"]
 RESULT_FIELDS = ("entity_id", "status", "is_match", "match_count")
 
 
-def result_json(frame: pl.DataFrame) -> pl.Series:
+def result_json(frame: pl.DataFrame, include_suppressed: bool = False) -> pl.Series:
     """Each result row as its api.md per-entity JSON object (text), built with Polars.
 
     The matches' ``details`` are JSON text in the store; they are spliced in as objects, not
     re-encoded as strings, which is why this builds text rather than calling json_encode once.
+    A rescreen's row adds ``resolved`` (earlier matches on entries no longer listed) when it
+    has any; ``include_suppressed`` adds ``suppressed``: the matches analysts' decisions
+    left out, each with its ``decision_id``.
     """
-    match_fields = pl.element().struct.field
-    match_json = pl.concat_str(
-        pl.element()
-        .struct.with_fields(details=None)
-        .struct.json_encode()
-        .str.head(-len(',"details":null}')),
-        pl.lit(',"details":'),
-        match_fields("details").fill_null("{}"),
-        pl.lit("}"),
-    )
     head = pl.struct(RESULT_FIELDS).struct.json_encode().str.head(-1)
-    matches = pl.col("matches").list.eval(match_json).list.join(",").fill_null("")
     error = pl.when(pl.col("error").is_not_null()).then(
         pl.lit(',"error":') + pl.struct("error").struct.json_encode().str.slice(9).str.head(-1)
     )
-    line = pl.concat_str(
-        head, pl.lit(',"matches":['), matches, pl.lit("]"), error.fill_null(""), pl.lit("}")
-    )
+    parts = [head, pl.lit(',"matches":['), _matches_json("matches"), pl.lit("]")]
+    if "resolved" in frame.columns:
+        resolved = pl.col("resolved").list.eval(pl.element().struct.json_encode()).list.join(",")
+        parts.append(
+            pl.when(pl.col("resolved").list.len() > 0)
+            .then(pl.concat_str(pl.lit(',"resolved":['), resolved, pl.lit("]")))
+            .otherwise(pl.lit(""))
+        )
+    if include_suppressed:
+        suppressed = _matches_json("suppressed") if "suppressed" in frame.columns else pl.lit("")
+        parts += [pl.lit(',"suppressed":['), suppressed, pl.lit("]")]
+    line = pl.concat_str(*parts, error.fill_null(""), pl.lit("}"))
     return frame.select(line.alias("json")).to_series()
+
+
+def _matches_json(column: str) -> pl.Expr:
+    """A list column of match structs as the JSON of their items (no brackets), each
+    match's ``details`` text spliced in as an object wherever that field comes."""
+    match_json = (
+        pl.element()
+        .struct.with_fields(details=None)
+        .struct.json_encode()
+        .str.replace(
+            '"details":null',
+            pl.concat_str(
+                pl.lit('"details":'), pl.element().struct.field("details").fill_null("{}")
+            ),
+            literal=True,
+            n=1,
+        )
+    )
+    return pl.col(column).list.eval(match_json).list.join(",").fill_null("")
 
 
 def _csv_rows(frame: pl.DataFrame) -> pl.DataFrame:

@@ -36,6 +36,11 @@ _creation_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Se
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PrefectClient] = (
     weakref.WeakKeyDictionary()
 )
+# One refresh started at a time per event loop: "is one running? if not, start one" must not
+# interleave with another request's.
+_refresh_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _creation_slot() -> asyncio.Semaphore:
@@ -44,6 +49,14 @@ def _creation_slot() -> asyncio.Semaphore:
     if slots is None:
         slots = _creation_slots[loop] = asyncio.Semaphore(max(settings.SUBMIT_CONCURRENCY, 1))
     return slots
+
+
+def _refresh_lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _refresh_locks.get(loop)
+    if lock is None:
+        lock = _refresh_locks[loop] = asyncio.Lock()
+    return lock
 
 
 async def prefect_client() -> PrefectClient:
@@ -264,7 +277,7 @@ async def start_refresh(lists: list[str] | None, force: bool) -> tuple[str, bool
     from prefect.states import Scheduled
 
     client = await prefect_client()
-    async with _creation_lock():
+    async with _refresh_lock():
         deployment_id = await _deployment_id(client, REFRESH_WATCHLISTS, refresh=True)
         unfinished = [StateType[name] for name in UNFINISHED_STATES - {"CANCELLING"}]
         running = await client.read_flow_runs(

@@ -1,7 +1,7 @@
 """The embedded runner: executes the deployments' flow runs inside this process.
 
-It registers the deployments (screen-job; refresh-watchlists and rescreen-book with their
-crons), then polls Prefect for their scheduled runs, claims each (Scheduled -> Pending, so
+It registers the deployments (screen-job; refresh-watchlists, rescreen-book and
+rescreen-book-catch-up with their crons), then polls Prefect for their scheduled runs, claims each (Scheduled -> Pending, so
 two runners never take the same run) and executes it with Prefect's flow engine on its own
 event loop in its own thread. Before polling starts, recovery resumes or fails the jobs a
 dead process left behind (flows/recovery.py).
@@ -145,16 +145,26 @@ async def _register_deployments() -> dict[Any, Any]:
     """Create or update the deployments; deployment id -> flow."""
     from flows.deployments import REFRESH_WATCHLISTS_DEPLOYMENT, SCREEN_JOB_DEPLOYMENT
     from flows.refresh_watchlists import refresh_watchlists
-    from flows.rescreen_book import RESCREEN_BOOK_DEPLOYMENT, rescreen_book
+    from flows.rescreen_book import (
+        RESCREEN_BOOK_DEPLOYMENT,
+        RESCREEN_CATCH_UP_DEPLOYMENT,
+        rescreen_book,
+    )
     from flows.screen_job import screen_job
 
     served = {}
-    for flow, name, cron in (
-        (screen_job, SCREEN_JOB_DEPLOYMENT, None),
-        (refresh_watchlists, REFRESH_WATCHLISTS_DEPLOYMENT, settings.REFRESH_CRON or None),
-        (rescreen_book, RESCREEN_BOOK_DEPLOYMENT, settings.RESCREEN_CRON or None),
+    for flow, name, cron, parameters in (
+        (screen_job, SCREEN_JOB_DEPLOYMENT, None, None),
+        (refresh_watchlists, REFRESH_WATCHLISTS_DEPLOYMENT, settings.REFRESH_CRON or None, None),
+        (rescreen_book, RESCREEN_BOOK_DEPLOYMENT, settings.RESCREEN_CRON or None, None),
+        (
+            rescreen_book,
+            RESCREEN_CATCH_UP_DEPLOYMENT,
+            settings.RESCREEN_FULL_CRON or None,
+            {"catch_up": True},
+        ),
     ):
-        deployment = await flow.ato_deployment(name=name, cron=cron)
+        deployment = await flow.ato_deployment(name=name, cron=cron, parameters=parameters)
         served[await deployment.aapply()] = flow
     return served
 

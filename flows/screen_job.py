@@ -11,6 +11,7 @@ reason. A stop of the service ends a run between chunks (flows/shutdown.py), job
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from typing import Any
@@ -27,14 +28,25 @@ from prefect.runtime import flow_run as current_run
 from prefect.states import Cancelled, State
 
 import matching
-from data.book import RESCREEN_ORIGIN, BookStore, changed_since, keep_new_matches
+from data.book import (
+    RESCREEN_ORIGIN,
+    BookStore,
+    changed_since,
+    keep_new_matches,
+    resolved_matches,
+)
+from data.decisions import DecisionStore, suppress
 from data.entities import SUBJECT_FIELDS
 from data.jobs import ChunkStats, JobMeta, JobStore, utc_now
 from flows import fanout
+from flows.deployments import record_run
 from flows.engine import SnapshotGone, get_index, snapshot_store
 from flows.shutdown import INTERRUPTED, stop_requested
+from flows.webhooks import record_job_events
 from kyc import settings
 from reports import job_report_data, render_markdown
+
+logger = logging.getLogger("kyc.screen_job")
 
 # Columns of the entity frame that matching.screen reads: the subject and per-row options.
 QUERY_COLUMNS = ("row", *SUBJECT_FIELDS, "lists", "search_type", "threshold")
@@ -74,6 +86,14 @@ def _on_failure(flow: Any, flow_run: Any, state: Any) -> None:
         status="failed",
         error=reason,
     )
+    # The job.failed webhook, queued once the failure is recorded (only if it was this
+    # run's to record). Best effort: the failure itself is in the job store either way.
+    try:
+        meta = store.get_job(parameters["job_id"])
+        if meta is not None and meta.status == "failed" and meta.error == reason:
+            record_job_events(store, parameters["job_id"], "failed")
+    except Exception:
+        logger.warning("could not queue the job.failed webhook", exc_info=True)
 
 
 # Crashed and Cancelled runs leave the job "processing" on purpose. A crash is the process
@@ -146,19 +166,44 @@ def _screen_chunk(
         search_type=meta.search_type or settings.DEFAULT_SEARCH_TYPE,
     )
     if "since_version" in entities.columns:  # a delta rescreen: only the new matches
-        results = _new_matches_only(results, entities["since_version"], snapshot_root, engine)
+        results = _new_matches_only(results, entities, snapshot_root, engine)
+    if "open_matches" in entities.columns:  # a rescreen: earlier matches on entries gone
+        listed = engine.index.entries["entity_id"]
+        results = results.with_columns(resolved_matches(entities["open_matches"], listed))
     results = results.with_columns(entities["entity_id"]).select(
         "row", "entity_id", pl.exclude("row", "entity_id")
     )
+    results = _suppressed(results, entities, meta, store.uri, snapshot_root)
     return store.write_chunk(job_id, chunk, results)
 
 
 def _new_matches_only(
-    results: pl.DataFrame, since: pl.Series, snapshot_root: str, engine: Any
+    results: pl.DataFrame, entities: pl.DataFrame, snapshot_root: str, engine: Any
 ) -> pl.DataFrame:
+    since = entities["since_version"]
     snapshots = snapshot_store(snapshot_root)
     changes, unreachable = changed_since(snapshots, engine.version, since.unique().to_list())
-    return keep_new_matches(results, since, changes, unreachable)
+    known = entities["known_matches"] if "known_matches" in entities.columns else None
+    return keep_new_matches(results, since, changes, unreachable, known)
+
+
+def _suppressed(
+    results: pl.DataFrame, entities: pl.DataFrame, meta: JobMeta, store_uri: str, snapshot_root: str
+) -> pl.DataFrame:
+    """The matches analysts cleared (false positives whose entry and subject are as they
+    were) moved from ``matches`` to ``suppressed``, with their decision ids. The decisions
+    live beside the job store (data/decisions.py)."""
+    suppressing = DecisionStore(store_uri).suppressing(meta.tenant)
+    matched = (
+        results.select(pl.col("matches").list.eval(pl.element().struct.field("entity_id")))
+        .to_series()
+        .explode()
+        .drop_nulls()
+        .unique()
+    )
+    decided = matched.filter(matched.is_in(suppressing["match_entity_id"].implode()))
+    hashes = snapshot_store(snapshot_root).entry_hashes(meta.watchlist_version, decided.to_list())
+    return suppress(results, entities, suppressing, hashes)
 
 
 @task(
@@ -176,7 +221,26 @@ async def update_book(store_uri: str | None, job_id: str) -> None:
 def _update_book(store_uri: str | None, job_id: str) -> None:
     store = _store(store_uri)
     meta = _stored_meta(store, job_id)
-    BookStore(store.uri).record_screened_job(meta, store.read_entities(job_id))
+    outcome = [
+        chunk.select("row", "matches", *(["resolved"] if "resolved" in chunk.columns else []))
+        for chunk in store.iter_results(job_id)
+    ]
+    results = pl.concat(outcome, how="diagonal_relaxed") if outcome else None
+    engine = store.progress(job_id).engine_version
+    BookStore(store.uri).record_screened_job(meta, store.read_entities(job_id), results, engine)
+
+
+@task(
+    name="record-webhook-events",
+    retries=2,
+    retry_delay_seconds=2,
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
+async def record_events(store_uri: str | None, job_id: str, status: str) -> int:
+    """Queue the job's webhook events (data/webhooks.py): files, delivered by the API's
+    dispatcher; the job never waits for a receiver."""
+    return await asyncio.to_thread(record_job_events, _store(store_uri), job_id, status)
 
 
 def _stored_meta(store: JobStore, job_id: str) -> JobMeta:
@@ -234,6 +298,8 @@ async def screen_job(
     logger = get_run_logger()
     store = _store(store_uri)
     meta = _checked_meta(store, job_id, tenant)
+    if meta.flow_run_id is None:  # run as a child of another flow (a rescreen): own the job
+        meta = record_run(store, job_id, str(current_run.id)) or meta
     chunk_size = store.chunk_size(job_id) or settings.CHUNK_SIZE  # a resumed run keeps its split
     total_chunks = math.ceil(meta.total_entities / chunk_size)
     done = _finished_chunks(store, job_id)
@@ -314,6 +380,9 @@ async def screen_job(
         return Cancelled(message=stopped)
     if meta.monitor or meta.origin == RESCREEN_ORIGIN:  # a re-run leaves the book alone
         await update_book(store_uri, job_id)
+    # The webhook events first: a crash between the two resumes the job, which completes
+    # and records the same events again (they are keyed by the job: delivered once).
+    await record_events(store_uri, job_id, "completed")
     await asyncio.to_thread(
         _record, store, job_id, tenant, str(current_run.id), status="completed", error=None
     )

@@ -20,8 +20,10 @@ import time
 import uuid
 
 import httpx
+import polars as pl
 
-from data.jobs import utc_now
+from data.book import RESCREEN_ORIGIN
+from data.jobs import JobMeta, JobProgress, JobStore, utc_now
 from data.webhooks import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -197,3 +199,77 @@ def dispatcher_from_settings() -> WebhookDispatcher:
         settings.WEBHOOK_POLL_S,
         settings.WEBHOOK_TIMEOUT_S,
     )
+
+
+# --- the events of jobs ---------------------------------------------------------------------
+
+
+def job_payload(meta: JobMeta, progress: JobProgress, status: str) -> dict:
+    """A job's summary as its webhook events carry it (the fields of GET /kyc/jobs/{id})."""
+    job = {
+        "job_id": meta.job_id,
+        "job_status": status,
+        "origin": meta.origin,
+        "total_entities": meta.total_entities,
+        "processed_entities": progress.processed,
+        "failed_entities": progress.failed,
+        "matches_found": progress.matches_found,
+        "suppressed_matches": progress.suppressed,
+        "watchlist_version": meta.watchlist_version,
+        "error": meta.error if status == "failed" else None,
+    }
+    if meta.origin == RESCREEN_ORIGIN:
+        job |= {
+            "from_version": meta.from_version,
+            "to_version": meta.watchlist_version,
+            "resolved": progress.resolved,
+        }
+    return {"occurred_at": utc_now(), "job": job}
+
+
+def alerts_of(store: JobStore, job_id: str, limit: int) -> tuple[list[dict], bool]:
+    """A rescreen's new alerts, at most ``limit`` (and whether there were more): one per
+    (entity, list entry), with why it is new."""
+    alerts: list[pl.DataFrame] = []
+    taken = 0
+    for chunk in store.iter_results(job_id):
+        rows = (
+            chunk.filter(pl.col("is_match").fill_null(False))
+            .select("entity_id", "matches")
+            .explode("matches")
+            .select(
+                "entity_id",
+                pl.col("matches").struct.field("entity_id").alias("match_entity_id"),
+                pl.col("matches").struct.field("list_name"),
+                pl.col("matches").struct.field("confidence_score"),
+                pl.col("matches").struct.field("matched_name"),
+                *_change_fields(chunk),
+            )
+        )
+        alerts.append(rows.head(limit + 1 - taken))
+        taken += alerts[-1].height
+        if taken > limit:
+            break
+    frame = pl.concat(alerts, how="diagonal_relaxed") if alerts else pl.DataFrame()
+    return frame.head(limit).to_dicts(), taken > limit
+
+
+def _change_fields(chunk: pl.DataFrame) -> list[pl.Expr]:
+    fields = chunk.schema["matches"].inner.to_schema()  # type: ignore[union-attr]
+    return [pl.col("matches").struct.field(f) for f in ("change", "changed_parts") if f in fields]
+
+
+def record_job_events(store: JobStore, job_id: str, status: str) -> int:
+    """Record a finished job's webhook events: job.completed or job.failed, and for a
+    rescreen that found new alerts, rescreen.alerts. How many deliveries they made."""
+    meta = store.get_job(job_id)
+    if meta is None:
+        return 0
+    progress = store.progress(job_id)
+    payload = job_payload(meta, progress, status)
+    made = notify(meta.tenant, f"job.{status}", job_id, payload, store.uri)
+    if status == "completed" and meta.origin == RESCREEN_ORIGIN and progress.matches_found:
+        alerts, truncated = alerts_of(store, job_id, settings.WEBHOOK_MAX_ALERTS)
+        extra = {"alerts": alerts, "alerts_truncated": truncated}
+        made += notify(meta.tenant, "rescreen.alerts", job_id, payload | extra, store.uri)
+    return made

@@ -218,8 +218,14 @@ PREFECT_START_TIMEOUT_S: float = _env_float("PREFECT_START_TIMEOUT_S", 90.0)
 RESCREEN_CRON: str = _env("RESCREEN_CRON", "30 */6 * * *")
 
 # Rescreen jobs report only matches whose list entry was added or changed since the entity
-# was last screened (the alerts of a list update). "false" reports every match again.
+# was last screened (the alerts of a list update), found by reverse screening of the book.
+# "false" screens the whole book in full and reports every match again.
 RESCREEN_DELTA: bool = _env("RESCREEN_DELTA", "true").strip().lower() in ("1", "true", "yes")
+
+# Cron schedule (UTC) of the catch-up rescreen (deployment rescreen-book-catch-up): every
+# book entity screened in full against the current snapshot, every match not reported before
+# is an alert. A safety net under the reverse rescreens; empty disables it.
+RESCREEN_FULL_CRON: str = _env("RESCREEN_FULL_CRON", "0 3 * * 0")
 
 # --- Webhooks --------------------------------------------------------------------------
 

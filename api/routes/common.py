@@ -54,12 +54,9 @@ class AppState:
     # Set once start-up's warm-up (api/app.py _warm_up) is over: GET /health/ready.
     warm: threading.Event = field(default_factory=threading.Event)
 
-    def snapshots(self) -> SnapshotStore:
-        return SnapshotStore(self.config.snapshot_dir)
-
     def decision_stores(self) -> DecisionStores:
         """Where POST /kyc/decisions finds both sides of a pair and records the decision."""
-        return DecisionStores(self.decisions, self.jobs, self.book, self.snapshots())
+        return DecisionStores(self.decisions, self.jobs, self.book, self.snapshots)
 
 
 def state_of(request: Request) -> AppState:

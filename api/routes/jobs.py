@@ -37,9 +37,10 @@ from api.routes.common import (
     state_of,
 )
 from api.routes.watchlists import screened_lists
-from api.schemas import JobCreated, JobList, JobRequest, JobStatus, JobSummary
+from api.schemas import JobCreated, JobList, JobRequest, JobStatus, JobSummary, RescreenInfo
+from data.book import RESCREEN_ORIGIN
 from data.entities import BLANKS, entities_from_records, read_entities
-from data.jobs import JobMeta, new_job_id, utc_now
+from data.jobs import JobMeta, JobProgress, new_job_id, utc_now
 from data.results import iter_result_bytes, result_json
 from kyc import settings
 
@@ -268,6 +269,9 @@ async def get_job(
     limit: Limit = 1000,
     cursor: Annotated[str | None, QueryParameter(description=CURSOR_NOTE)] = None,
     only_matches: FromQuery[bool] = False,
+    include_suppressed: Annotated[
+        bool, QueryParameter(description="Also show the matches decisions left out")
+    ] = False,
 ) -> JobStatus:
     state = state_of(request)
     meta = owned_job(state, job_id, caller(request))
@@ -280,7 +284,11 @@ async def get_job(
         )
         more = page.height > limit
         page = page.head(limit)
-        lines = result_json(page).to_list() if page.height and "matches" in page.columns else []
+        lines = (
+            result_json(page, include_suppressed).to_list()
+            if page.height and "matches" in page.columns
+            else []
+        )
         body.results = msgspec.Raw(("[" + ",".join(lines) + "]").encode())  # type: ignore[assignment]
         body.next_cursor = cursors.issue(scope, offset + limit) if more else None
     return body
@@ -306,6 +314,8 @@ async def job_status(state: AppState, meta: JobMeta) -> JobStatus:
         origin=meta.origin or UNSET,
         rerun_of=meta.rerun_of or UNSET,
         lists_screened=screened_lists(state.snapshots, meta.watchlist_version, meta.lists),
+        suppressed_matches=progress.suppressed,
+        **_rescreen_fields(meta, progress),
         completed_at=(meta.completed_at or meta.updated_at or utc_now())
         if status in TERMINAL
         else UNSET,
@@ -314,6 +324,25 @@ async def job_status(state: AppState, meta: JobMeta) -> JobStatus:
         else UNSET,
         error=(error or "the job failed") if status == "failed" else UNSET,
     )
+
+
+def _rescreen_fields(meta: JobMeta, progress: JobProgress) -> dict[str, Any]:
+    """A rescreen job's versions, resolved count and how it was made (api.md extensions)."""
+    if meta.origin != RESCREEN_ORIGIN:
+        return {}
+    stats = meta.rescreen_stats or {}
+    return {
+        "from_version": meta.from_version,
+        "to_version": meta.watchlist_version,
+        "resolved_matches": progress.resolved,
+        "rescreen": RescreenInfo(
+            mode=meta.rescreen_mode,
+            entities_due=stats.get("due", 0),
+            entities_screened=stats.get("screened", meta.total_entities),
+            reverse_candidates=stats.get("reverse_candidates", 0),
+            pairs=stats.get("pairs", 0),
+        ),
+    }
 
 
 @get(
@@ -344,6 +373,7 @@ async def list_jobs(
             watchlist_version=meta.watchlist_version,
             completed_at=meta.completed_at or UNSET,
             origin=meta.origin or UNSET,
+            from_version=meta.from_version if meta.origin == RESCREEN_ORIGIN else UNSET,
         )
         for meta in jobs
     ]
