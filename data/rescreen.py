@@ -12,7 +12,8 @@ data/book.py changed_since). It is made one of two ways, with the same result:
   entity: its last screen was by another engine version (then matches never reported
   before are new alerts too), its baseline snapshot is gone from the chain (every match is
   new), the catch-up run (KYC_RESCREEN_FULL_CRON: every entity, and every match not
-  reported before), or KYC_RESCREEN_DELTA=false (every match, like a new job).
+  reported before), or KYC_RESCREEN_DELTA=false (every match, like a new job). With
+  KYC_RESCREEN_REVERSE=false every rescreen is full, with the same delta filter.
 
 Either way the job also holds the entities whose open matches are on entries that left the
 lists (their ``resolved`` records), and the plan keeps every due entity as covered: when
@@ -53,6 +54,7 @@ class PlanOptions:
     """How a rescreen is made (kyc/settings.py RESCREEN_*, DEFAULT_THRESHOLD, MAX_MATCHES)."""
 
     delta: bool = True
+    reverse: bool = True  # False: every due entity in the job (full, same delta filter)
     catch_up: bool = False
     threshold: float = 0.8
     max_matches: int = 10
@@ -109,7 +111,7 @@ def _needs_full(
     rows: pl.DataFrame, unreachable: list[str | None], options: PlanOptions
 ) -> pl.Series:
     """Per due row: must it be screened in full (see the module's docstring)?"""
-    if options.catch_up or not options.delta:
+    if options.catch_up or not options.delta or not options.reverse:
         return pl.Series("full", [True] * rows.height, dtype=pl.Boolean)
     blind = rows["screened_version"].is_in(
         pl.Series(unreachable, dtype=pl.Utf8).implode(), nulls_equal=True

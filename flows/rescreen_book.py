@@ -58,6 +58,7 @@ def _make_job(tenant: str, version: str, catch_up: bool) -> dict:
     engine = get_index(None, version)
     options = PlanOptions(
         delta=settings.RESCREEN_DELTA,
+        reverse=settings.RESCREEN_REVERSE,
         catch_up=catch_up,
         threshold=settings.DEFAULT_THRESHOLD,
         max_matches=settings.MAX_MATCHES,

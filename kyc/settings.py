@@ -222,6 +222,11 @@ RESCREEN_CRON: str = _env("RESCREEN_CRON", "30 */6 * * *")
 # "false" screens the whole book in full and reports every match again.
 RESCREEN_DELTA: bool = _env("RESCREEN_DELTA", "true").strip().lower() in ("1", "true", "yes")
 
+# Rescreens find the entities an added or changed entry could match by reverse screening of
+# the book index, and screen only those. "false" screens every due entity instead (the same
+# alerts at the cost of the whole book: the comparison the equivalence tests make).
+RESCREEN_REVERSE: bool = _env("RESCREEN_REVERSE", "true").strip().lower() in ("1", "true", "yes")
+
 # Cron schedule (UTC) of the catch-up rescreen (deployment rescreen-book-catch-up): every
 # book entity screened in full against the current snapshot, every match not reported before
 # is an alert. A safety net under the reverse rescreens; empty disables it.
