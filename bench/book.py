@@ -1,22 +1,33 @@
-"""Benchmark: the monitored book and the delta filter of rescreens.
+"""Benchmark: the monitored book, its index, and rescreens reverse and full, in one run.
 
-    uv run python bench/book.py [--rows 1000000] [--chunk 50000]
+    uv run python bench/book.py [--rows 1000000] [--upsert 10000] [--skip-full]
 
-1. Book: one monitored job of ``rows`` entities joins a book, then 20 jobs each re-sending
-   1% of them (upserts); time to read the book, find what is due, fold its log, read again.
-2. Delta: a snapshot of the 2021 OFAC set + UN, then the 2024 set; one chunk of generated
-   entities screened against the new snapshot, and the delta filter a rescreen adds to it
-   (changed_since + keep_new_matches) measured as a share of the screening time.
+1. Book: one monitored job of ``rows`` generated entities (with perturbed names of entries
+   listed between the 2021 and 2024 OFAC files mixed in) joins a book; 20 jobs then re-send
+   1% of them (upserts). Time to read the book, find what is due, fold its log.
+2. Book index: built for the whole book (normalised names, query-side keys), read back, and
+   an upsert of ``upsert`` entities (the book's log file and its index segment).
+3. Rescreens of that book, each by reverse screening (data/rescreen.plan_rescreen, the
+   rescreen job's forward screen of the entities it found, the delta filter) and today's
+   full way (screen the whole book, keep the matches on entries added or changed), for:
+   the 2021 -> 2024 OFAC update (8,665 entries added or changed), and an update of 500 of
+   the 2024 file's new entries (2024 with them left out, then the real 2024 set). Both ways
+   must give the same alerts; the table says so.
+
+Each reverse rescreen starts from a freshly built snapshot index (as after a refresh); the
+full rescreen runs after it. Peak memory is the process's RSS.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 REPO = Path(__file__).resolve().parent.parent
@@ -24,57 +35,29 @@ sys.path.insert(0, str(REPO))
 
 import matching  # noqa: E402
 from bench.generate import entities  # noqa: E402
-from data.book import BookStore, changed_since, keep_new_matches  # noqa: E402
+from bench.quality import perturb  # noqa: E402
+from data.book import BookStore, changed_since, keep_new_matches, rescreen_entities  # noqa: E402
+from data.book_index import BookIndexStore  # noqa: E402
 from data.entities import ENTITY_SCHEMA  # noqa: E402
 from data.jobs import JobMeta  # noqa: E402
+from data.rescreen import QUERY_COLUMNS, PlanOptions, plan_rescreen  # noqa: E402
 from data.store import SnapshotStore  # noqa: E402
 from kyc import settings  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data" / "watchlists"
 OFAC_FILES = ("sdn.csv", "alt.csv", "add.csv", "sdn_comments.csv")
+CHUNK = 50_000
+SMALL_UPDATE = 500
 
 
-def entity_frame(n: int) -> pl.DataFrame:
-    """n generated entities in the canonical entity frame, entity_id c<row>."""
-    frame = entities(n)
-    return frame.with_columns(
-        pl.format("c{}", pl.col("row")).alias("entity_id"),
-        *[
-            pl.lit(None, dtype).alias(c)
-            for c, dtype in ENTITY_SCHEMA.items()
-            if c not in frame and c != "entity_id"
-        ],
-    ).select([pl.col(c).cast(dtype) for c, dtype in ENTITY_SCHEMA.items()])
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def timed(action) -> tuple[float, object]:
+def timed(action):
     started = time.perf_counter()
     result = action()
     return time.perf_counter() - started, result
-
-
-def bench_book(rows: int, root: Path) -> list[tuple[str, str]]:
-    book = BookStore(str(root / "jobs"))
-    frame = entity_frame(rows)
-    first = JobMeta(job_id="job-0", tenant="acme", monitor=True, watchlist_version="v1")
-    add_s, _ = timed(lambda: book.add_job(first, frame))
-    update = frame.sample(fraction=0.01, seed=1).with_columns(pl.col("full_name") + " Jr")
-    updates = []
-    for n in range(1, 21):
-        meta = JobMeta(job_id=f"job-{n}", tenant="acme", monitor=True, watchlist_version="v2")
-        updates.append(timed(lambda meta=meta: book.add_job(meta, update))[0])
-    read_s, current = timed(lambda: book.read("acme"))
-    due_s, due = timed(lambda: book.due("acme", "v2"))
-    compact_s, folded = timed(lambda: book.compact("acme", older_than_s=0))
-    read_after_s, _ = timed(lambda: book.read("acme"))
-    return [
-        (f"add a {rows:,}-entity monitored job", f"{add_s:.2f} s"),
-        (f"upsert {update.height:,} entities (median of 20 jobs)", f"{sorted(updates)[10]:.3f} s"),
-        (f"read the book ({current.height:,} entities, 21 log files)", f"{read_s:.2f} s"),
-        (f"entities due against a new version ({due.height:,})", f"{due_s:.2f} s"),
-        (f"fold {folded} log files into one", f"{compact_s:.2f} s"),
-        ("read the book after folding", f"{read_after_s:.2f} s"),
-    ]
 
 
 def link_sources(root: Path, ofac: Path) -> Path:
@@ -86,45 +69,225 @@ def link_sources(root: Path, ofac: Path) -> Path:
     return root
 
 
-def bench_delta(chunk: int, root: Path) -> list[tuple[str, str]]:
-    snapshots = SnapshotStore(root / "snapshots")
-    old = link_sources(root / "old", SHARED / "ofac" / "snapshot_2021-07-07")
-    new = link_sources(root / "new", SHARED / "ofac")
-    before = snapshots.refresh(["ofac", "un"], from_dir=old).version
-    after = snapshots.refresh(["ofac", "un"], from_dir=new)
-    index = matching.build_index(snapshots.open(after.version))
-    queries = entity_frame(chunk).drop("entity_id")
-    screen_s, results = timed(
-        lambda: matching.screen(
-            queries, index, threshold=settings.DEFAULT_THRESHOLD, max_matches=settings.MAX_MATCHES
-        )
-    )
-    since = pl.Series([before] * chunk)
+def without_entries(root: Path, ent_nums: set[int]) -> Path:
+    """The 2024 OFAC files (and UN) with these entries' lines left out of every file."""
+    (root / "ofac").mkdir(parents=True)
+    (root / "un").mkdir()
+    for name in OFAC_FILES:
+        lines = (SHARED / "ofac" / name).read_bytes().splitlines(keepends=True)
+        kept = [line for line in lines if _ent_num(line) not in ent_nums]
+        (root / "ofac" / name).write_bytes(b"".join(kept))
+    (root / "un" / "consolidated.xml").symlink_to(SHARED / "un" / "consolidated.xml")
+    return root
 
-    def delta() -> pl.DataFrame:
-        changes, unreachable = changed_since(snapshots, after.version, [before])
-        return keep_new_matches(results, since, changes, unreachable)
 
-    delta_s, kept = timed(delta)
-    changed = sum(c.get("added", 0) + c.get("changed", 0) for c in after.changes.values())
+def _ent_num(line: bytes) -> int | None:
+    head = line.split(b",", 1)[0].strip()
+    return int(head) if head.isdigit() else None
+
+
+def book_frame(rows: int, listed: list[str]) -> pl.DataFrame:
+    """``rows`` generated entities plus perturbed listed names, as the canonical entity
+    frame (entity_id c<row>)."""
+    generated = entities(rows).drop("row")
+    frame = pl.concat(
+        [generated, pl.DataFrame({"full_name": perturb(listed, seed=8)})], how="diagonal_relaxed"
+    ).with_row_index("row")
+    return frame.with_columns(
+        pl.col("row").cast(pl.Int64),
+        pl.format("c{}", pl.col("row")).alias("entity_id"),
+        *[
+            pl.lit(None, d).alias(c)
+            for c, d in ENTITY_SCHEMA.items()
+            if c not in frame and c != "entity_id"
+        ],
+    ).select([pl.col(c).cast(d) for c, d in ENTITY_SCHEMA.items()])
+
+
+def bench_book(book: BookStore, frame: pl.DataFrame) -> list[tuple[str, str]]:
+    first = JobMeta(job_id="job-0", tenant="acme", monitor=True, watchlist_version="v1")
+    add_s, _ = timed(lambda: book.add_job(first, frame))
+    update = frame.sample(fraction=0.01, seed=1).with_columns(pl.col("full_name") + " Jr")
+    updates = []
+    for n in range(1, 21):
+        meta = JobMeta(job_id=f"job-{n}", tenant="acme", monitor=True, watchlist_version="v1")
+        updates.append(timed(lambda meta=meta: book.add_job(meta, update))[0])
+    book._cache.clear()
+    read_s, current = timed(lambda: book.read("acme"))
+    book._cache.clear()
+    due_s, due = timed(lambda: book.due("acme", "v2"))
+    compact_s, folded = timed(lambda: book.compact("acme", older_than_s=0))
+    book._cache.clear()
+    read_after_s, _ = timed(lambda: book.read("acme"))
     return [
-        (f"screen a {chunk:,}-entity chunk (2024 OFAC + UN)", f"{screen_s:.2f} s"),
-        (f"delta filter on it ({changed:,} entries added or changed)", f"{delta_s:.3f} s"),
-        ("delta filter / screening", f"{delta_s / screen_s:.1%}"),
         (
-            "matches kept / screened",
-            f"{kept['match_count'].sum():,} / {results['match_count'].sum():,}",
+            f"add a {frame.height:,}-entity monitored job to the book (log + index)",
+            f"{add_s:.2f} s",
+        ),
+        (
+            f"upsert {update.height:,} entities (median of 20 jobs, log + index)",
+            f"{sorted(updates)[10]:.2f} s",
+        ),
+        (f"read the book ({current.height:,} entities, 21 log files)", f"{read_s:.2f} s"),
+        (f"entities due against a new version ({due.height:,})", f"{due_s:.2f} s"),
+        (f"fold {folded} log files into one", f"{compact_s:.2f} s"),
+        ("read the book after folding", f"{read_after_s:.2f} s"),
+    ]
+
+
+def bench_index(root: Path, frame: pl.DataFrame, upsert: int) -> list[tuple[str, str]]:
+    """The index alone: built for the whole book, read back, one upsert."""
+    store = BookIndexStore(str(root / "index-alone"))
+    rows = frame.with_columns(pl.lit("job-0").alias("source_job_id"))
+    build_s, _ = timed(lambda: store.add("acme", rows))
+    load_s, loaded = timed(lambda: store.load("acme", rows))
+    parts_s, _ = timed(loaded.parts)
+    sample = rows.sample(upsert, seed=2).with_columns(
+        pl.col("full_name") + " Jr", pl.lit("job-1").alias("source_job_id")
+    )
+    upsert_s, _ = timed(lambda: store.add("acme", sample))
+    return [
+        (
+            f"book index built ({frame.height:,} entities: names normalised, keys)",
+            f"{build_s:.2f} s",
+        ),
+        ("book index read back, and its token matrix made", f"{load_s:.2f} s + {parts_s:.2f} s"),
+        (f"book index upsert of {upsert:,} entities", f"{upsert_s:.2f} s"),
+    ]
+
+
+def full_rescreen(book_rows: pl.DataFrame, index, snapshots: SnapshotStore, version: str):
+    """Today's full rescreen: the whole book screened, then the delta filter."""
+    queries = rescreen_entities(book_rows, delta=True)
+    parts = []
+    for start in range(0, queries.height, CHUNK):
+        chunk = queries.slice(start, CHUNK)
+        results = matching.screen(
+            chunk.select(QUERY_COLUMNS),
+            index,
+            threshold=settings.DEFAULT_THRESHOLD,
+            max_matches=settings.MAX_MATCHES,
+        )
+        since = chunk["since_version"]
+        changes, unreachable = changed_since(snapshots, version, since.unique().to_list())
+        parts.append(
+            keep_new_matches(results, since, changes, unreachable).with_columns(chunk["entity_id"])
+        )
+    return pl.concat(parts)
+
+
+def reverse_rescreen(book: BookStore, snapshots: SnapshotStore, version: str, index):
+    """The reverse rescreen: the plan (book read, book index loaded, reverse screening) and
+    the job's screen of the entities it found, with the delta filter."""
+    options = PlanOptions(threshold=settings.DEFAULT_THRESHOLD, max_matches=settings.MAX_MATCHES)
+    plan = plan_rescreen(book, snapshots, "acme", version, index, options)
+    results = matching.screen(
+        plan.entities.select(QUERY_COLUMNS),
+        index,
+        threshold=settings.DEFAULT_THRESHOLD,
+        max_matches=settings.MAX_MATCHES,
+    )
+    since = plan.entities["since_version"]
+    changes, unreachable = changed_since(snapshots, version, since.unique().to_list())
+    kept = keep_new_matches(results, since, changes, unreachable, plan.entities["known_matches"])
+    return plan, kept.with_columns(plan.entities["entity_id"])
+
+
+def alerts(results: pl.DataFrame) -> pl.DataFrame:
+    return (
+        results.select("entity_id", "matches")
+        .explode("matches")
+        .drop_nulls("matches")
+        .select(
+            "entity_id",
+            pl.col("matches").struct.field("entity_id").alias("match"),
+            pl.col("matches").struct.field("confidence_score").alias("score"),
+            pl.col("matches").struct.field("change"),
+        )
+        .sort("entity_id", "match")
+    )
+
+
+def bench_update(
+    label: str, root: Path, before: Path, after: Path, frame: pl.DataFrame, skip_full: bool
+) -> list[tuple[str, str]]:
+    snapshots = SnapshotStore(root / "snapshots")
+    old = snapshots.refresh(["ofac", "un"], from_dir=before).version
+    new = snapshots.refresh(["ofac", "un"], from_dir=after)
+    changed = sum(c.get("added", 0) + c.get("changed", 0) for c in new.changes.values())
+    book = BookStore(str(root / "store"))
+    meta = JobMeta(job_id="job-0", tenant="acme", monitor=True, watchlist_version=old)
+    book.add_job(meta, frame, engine_version=matching.ENGINE_VERSION)
+    book._cache.clear()
+    index_s, index = timed(lambda: matching.build_index(snapshots.open(new.version)))
+    reverse_s, (plan, reverse) = timed(
+        lambda: reverse_rescreen(book, snapshots, new.version, index)
+    )
+    lines = [
+        (
+            f"{label}: {changed:,} entries added or changed; snapshot index built",
+            f"{index_s:.2f} s",
+        ),
+        (
+            f"{label}: reverse rescreen (book read, index loaded, {plan.stats['reverse_candidates']:,}"
+            f" candidates, {plan.stats['screened']:,} screened)",
+            f"{reverse_s:.2f} s",
         ),
     ]
+    if skip_full:
+        return lines
+    rows = book.due("acme", new.version)
+    full_s, full = timed(lambda: full_rescreen(rows, index, snapshots, new.version))
+    same = alerts(reverse).equals(alerts(full))
+    lines += [
+        (
+            f"{label}: today's full rescreen (book read, {rows.height:,} screened)",
+            f"{full_s:.2f} s",
+        ),
+        (
+            f"{label}: full / reverse, same alerts ({alerts(full).height:,})",
+            f"{full_s / reverse_s:.1f}x, {'identical' if same else 'DIFFERENT'}",
+        ),
+    ]
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--chunk", type=int, default=50_000)
+    parser.add_argument("--upsert", type=int, default=10_000)
+    parser.add_argument("--skip-full", action="store_true", help="no full rescreens")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        lines = bench_book(args.rows, Path(tmp)) + bench_delta(args.chunk, Path(tmp))
+        root = Path(tmp)
+        old = link_sources(root / "2021", SHARED / "ofac" / "snapshot_2021-07-07")
+        new = link_sources(root / "2024", SHARED / "ofac")
+        probe = SnapshotStore(root / "probe")
+        probe.refresh(["ofac", "un"], from_dir=old)
+        added = probe.diff(probe.refresh(["ofac", "un"], from_dir=new).version).filter(
+            (pl.col("change") == "added") & (pl.col("list_code") == "ofac")
+        )
+        rng = np.random.default_rng(5)
+        entries = probe.open().entries.join(
+            added.select("list_code", "entry_id"), on=["list_code", "entry_id"]
+        )
+        listed = entries.sort("entry_id")["primary_name"]
+        sample = listed[np.sort(rng.choice(listed.len(), 2_000, replace=False)).tolist()].to_list()
+        frame = book_frame(args.rows, sample)
+        small = set(
+            rng.choice(
+                added["entry_id"].cast(pl.Int64).to_numpy(), SMALL_UPDATE, replace=False
+            ).tolist()
+        )
+        mid = without_entries(root / "2024-minus", small)
+
+        lines = bench_book(BookStore(str(root / "book")), frame)
+        lines += bench_index(root, frame, args.upsert)
+        lines += bench_update("2021 -> 2024", root / "big", old, new, frame, args.skip_full)
+        lines += bench_update(
+            f"{SMALL_UPDATE} new entries", root / "small", mid, new, frame, args.skip_full
+        )
+        lines.append(("peak memory (RSS)", f"{peak_mb():,.0f} MB"))
     print("| measure | value |\n|---|---:|")
     for measure, value in lines:
         print(f"| {measure} | {value} |")

@@ -11,6 +11,7 @@ reason. A stop of the service ends a run between chunks (flows/shutdown.py), job
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import time
@@ -187,13 +188,20 @@ def _new_matches_only(
     return keep_new_matches(results, since, changes, unreachable, known)
 
 
+@functools.lru_cache(maxsize=8)
+def _decisions(store_uri: str) -> DecisionStore:
+    """One decision store per root and process: it remembers the log files it has read, so
+    each chunk reads only the decisions made since the last one."""
+    return DecisionStore(store_uri)
+
+
 def _suppressed(
     results: pl.DataFrame, entities: pl.DataFrame, meta: JobMeta, store_uri: str, snapshot_root: str
 ) -> pl.DataFrame:
     """The matches analysts cleared (false positives whose entry and subject are as they
     were) moved from ``matches`` to ``suppressed``, with their decision ids. The decisions
     live beside the job store (data/decisions.py)."""
-    suppressing = DecisionStore(store_uri).suppressing(meta.tenant)
+    suppressing = _decisions(store_uri).suppressing(meta.tenant)
     matched = (
         results.select(pl.col("matches").list.eval(pl.element().struct.field("entity_id")))
         .to_series()
