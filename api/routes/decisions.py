@@ -13,11 +13,11 @@ import msgspec
 from litestar import Request, delete, get, post
 from litestar.params import FromPath, QueryParameter
 
+from api import cursors
 from api.auth import requires
 from api.errors import ApiError
 from api.openapi import errors, with_request_body
 from api.routes.common import caller, decode_json_object, decode_struct, state_of
-from api.routes.paging import decode_cursor, next_cursor
 from api.schemas import Decision, DecisionBody, DecisionList, DecisionRequest
 from data import decisions as decision_log
 
@@ -66,7 +66,7 @@ async def list_decisions(
 ) -> DecisionList:
     state, principal = state_of(request), caller(request)
     scope = f"decisions|{principal.tenant}|{entity_id}"
-    offset = decode_cursor(cursor, scope)
+    offset = int(cursors.position(cursor, scope) or 0)
     rows, total = await asyncio.to_thread(
         state.decisions.page, principal.tenant, entity_id, offset, limit
     )
@@ -74,7 +74,7 @@ async def list_decisions(
         status="success",
         count=total,
         decisions=[as_decision(row) for row in rows],
-        next_cursor=next_cursor(offset, limit, total, scope),
+        next_cursor=cursors.issue(scope, offset + limit) if offset + limit < total else None,
     )
 
 

@@ -13,12 +13,12 @@ import polars as pl
 from litestar import Request, delete, get
 from litestar.params import FromPath, QueryParameter
 
+from api import cursors
 from api.auth import requires
 from api.errors import ApiError
 from api.openapi import errors
 from api.routes.common import caller, state_of
 from api.routes.decisions import as_decision
-from api.routes.paging import decode_cursor, next_cursor
 from api.schemas import (
     MonitoredDetail,
     MonitoredDetailBody,
@@ -47,14 +47,14 @@ async def list_monitored(
 ) -> MonitoredList:
     state, principal = state_of(request), caller(request)
     scope = f"monitored|{principal.tenant}"
-    offset = decode_cursor(cursor, scope)
+    offset = int(cursors.position(cursor, scope) or 0)
     book = await asyncio.to_thread(state.book.read, principal.tenant)
     page = book.slice(offset, limit)
     return MonitoredList(
         status="success",
         count=book.height,
         entities=[MonitoredEntity(**_entity_fields(row)) for row in page.to_dicts()],
-        next_cursor=next_cursor(offset, limit, book.height, scope),
+        next_cursor=cursors.issue(scope, offset + limit) if offset + limit < book.height else None,
     )
 
 
