@@ -306,7 +306,9 @@ async def screen_job(
     logger = get_run_logger()
     store = _store(store_uri)
     meta = _checked_meta(store, job_id, tenant)
-    if meta.flow_run_id is None:  # run as a child of another flow (a rescreen): own the job
+    if meta.flow_run_id is None and current_run.parent_flow_run_id:
+        # A child run of another flow (a rescreen's): no one recorded a run for the job, so
+        # this one does, and recovery resumes the job if the process dies under it.
         meta = record_run(store, job_id, str(current_run.id)) or meta
     chunk_size = store.chunk_size(job_id) or settings.CHUNK_SIZE  # a resumed run keeps its split
     total_chunks = math.ceil(meta.total_entities / chunk_size)

@@ -42,13 +42,17 @@ EXAMPLES = 25
 
 
 @pytest.fixture(scope="module")
-def runner() -> Iterator[None]:
-    """The embedded runner, so the deployments exist and fuzzed jobs really run."""
+def runner(watchlist_dir) -> Iterator[None]:
+    """The embedded runner, so the deployments exist and fuzzed jobs really run. Fuzzed
+    refreshes (POST /kyc/watchlists/refresh) read the shared files the session snapshot was
+    made of: the same content, so they change nothing (and never reach for the network)."""
     from flows.runner import start_embedded_runner
 
-    handle = start_embedded_runner()
-    yield
-    handle.stop()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kyc_settings, "WATCHLIST_DIR", str(watchlist_dir))
+        handle = start_embedded_runner()
+        yield
+        handle.stop()
 
 
 def test_every_operation_conforms(snapshot_store, runner: None) -> None:
