@@ -126,16 +126,21 @@ class ApiKeyStore:
         return [ApiKey(**item) for item in data.get("keys", [])]
 
     def _write(self, keys: list[ApiKey]) -> None:
-        """Write to a temporary file beside the target, then rename it into place."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=".api_keys-", dir=self.path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump({"keys": [asdict(k) for k in keys]}, out, indent=2)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temp, 0o600)
-            os.replace(temp, self.path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_private_json(self.path, {"keys": [asdict(k) for k in keys]})
+
+
+def write_private_json(path: Path, data: dict) -> None:
+    """Write a JSON file only its owner may read (secrets, key hashes): to a temporary file
+    beside the target, synced, then renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.stem}-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(data, out, indent=2)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, 0o600)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

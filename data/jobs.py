@@ -98,6 +98,22 @@ def _write(fs: pafs.FileSystem, path: str, payload: bytes | Path) -> None:
             out.write(payload)
 
 
+def read_json(fs: pafs.FileSystem, path: str) -> dict | None:
+    """A JSON file of a store, or None when there is none. On S3, pyarrow asks for an
+    object's size, then reads that many bytes: a file replaced between the two
+    (progress.json after every chunk) reads torn, so such a read is done again."""
+    for attempt in range(1, TORN_READ_ATTEMPTS + 1):
+        try:
+            with fs.open_input_stream(path) as src:
+                return json.loads(src.read())
+        except FileNotFoundError:
+            return None
+        except (ValueError, OSError):  # torn (JSON or UTF-8), or the range is gone
+            if attempt == TORN_READ_ATTEMPTS:
+                raise
+    return None
+
+
 def files_in(fs: pafs.FileSystem, directory: str) -> list[str]:
     """The names in ``directory``, sorted, without unfinished atomic writes."""
     selector = pafs.FileSelector(directory, allow_not_found=True)
@@ -237,19 +253,7 @@ class JobStore:
         self._write_bytes(path, json.dumps(data).encode())
 
     def _read_json(self, path: str) -> dict | None:
-        """A JSON file, or None. On S3, pyarrow asks for an object's size, then reads that
-        many bytes: a file replaced between the two (progress.json after every chunk)
-        reads torn, so such a read is done again."""
-        for attempt in range(1, TORN_READ_ATTEMPTS + 1):
-            try:
-                with self.fs.open_input_stream(path) as src:
-                    return json.loads(src.read())
-            except FileNotFoundError:
-                return None
-            except (ValueError, OSError):  # torn (JSON or UTF-8), or the range is gone
-                if attempt == TORN_READ_ATTEMPTS:
-                    raise
-        return None
+        return read_json(self.fs, path)
 
     def _write_parquet(self, path: str, frame: pl.DataFrame, row_group_size: int | None) -> None:
         buffer = io.BytesIO()

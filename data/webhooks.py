@@ -26,9 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
-import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -37,7 +35,8 @@ from urllib.parse import quote, unquote, urlparse
 
 import pyarrow.fs as pafs
 
-from data.jobs import files_in, open_root, utc_now, write_atomically
+from data.api_keys import write_private_json
+from data.jobs import files_in, open_root, read_json, utc_now, write_atomically
 
 EVENTS = ("job.completed", "job.failed", "rescreen.alerts", "ping")
 
@@ -162,18 +161,7 @@ class WebhookConfig:
             return {}
 
     def _write(self, tenants: dict) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=".webhooks-", dir=self.path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump({"tenants": tenants}, out, indent=2)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temp, 0o600)
-            os.replace(temp, self.path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_private_json(self.path, {"tenants": tenants})
 
 
 def _new_secret() -> str:
@@ -334,11 +322,7 @@ class DeliveryStore:
             self.fs.delete_file(path)
 
     def _read_json(self, path: str) -> dict | None:
-        try:
-            with self.fs.open_input_stream(path) as src:
-                return json.loads(src.read())
-        except FileNotFoundError:
-            return None
+        return read_json(self.fs, path)
 
 
 def delivery_id_for(tenant: str, webhook_id: str, event: str, about: str) -> str:
