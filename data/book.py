@@ -369,39 +369,48 @@ def _moved_on(job_id: str, entities: pl.DataFrame, results: pl.DataFrame) -> pl.
 
 def _replay(events: pl.DataFrame) -> pl.DataFrame:
     """The book an event log leaves: per entity_id its last upsert (if no remove came
-    after it), with what later events recorded of that same subject."""
+    after it), with what later events recorded of that same subject.
+
+    The replay works on event numbers and a few key columns, then gathers the winning
+    values by number: a million-entity book never goes through a join or a group-by with
+    its subjects and open matches."""
     log = events.with_row_index("seq")
-    keys = log.select("seq", "entity_id", "event", "source_job_id")
+    keys = log.select(
+        "seq",
+        "entity_id",
+        "event",
+        "source_job_id",
+        pl.col("screened_version").is_not_null().alias("screened"),
+        pl.col("open_matches").is_not_null().alias("opened"),
+    )
+    # The log is in event order: the last row of an entity is its latest event.
     last = (
         keys.filter(pl.col("event") != "screened")
-        .group_by("entity_id")
-        .agg(pl.col("seq", "event", "source_job_id").sort_by("seq").last())
+        .unique("entity_id", keep="last")
         .filter(pl.col("event") == "upsert")
     )
-    current = last.select("entity_id", pl.col("source_job_id").alias("current_job"))
-    of_current = log.join(current, on="entity_id").filter(
-        pl.col("source_job_id") == pl.col("current_job")
+    of_current = keys.join(
+        last.select("entity_id", pl.col("source_job_id").alias("current_job")), on="entity_id"
+    ).filter(pl.col("source_job_id") == pl.col("current_job"))
+    latest = of_current.group_by("entity_id").agg(
+        pl.col("seq").filter("screened").max().alias("screened_at"),
+        pl.col("seq").filter("opened").max().alias("opened_at"),
     )
-    screened = (
-        of_current.filter(pl.col("screened_version").is_not_null())
-        .group_by("entity_id")
-        .agg(pl.col("screened_version", "screened_engine").sort_by("seq").last())
+    winners = last.select("entity_id", "seq").join(latest, on="entity_id", how="left").sort("seq")
+    own = [n for n in BOOK_SCHEMA.names() if n not in _LATER_COLUMNS]
+    later = log.select(
+        pl.col("screened_version", "screened_engine").gather(winners["screened_at"]),
+        pl.col("open_matches")
+        .gather(winners["opened_at"])
+        .fill_null(pl.lit([], dtype=BOOK_SCHEMA["open_matches"])),
     )
-    opened = (
-        of_current.filter(pl.col("open_matches").is_not_null())
-        .group_by("entity_id")
-        .agg(pl.col("open_matches").sort_by("seq").last())
-    )
-    rows = log.select(pl.all().gather(last["seq"].sort()))
-    return (
-        rows.drop("screened_version", "screened_engine", "open_matches")
-        .join(screened, on="entity_id", how="left", maintain_order="left")
-        .join(opened, on="entity_id", how="left", maintain_order="left")
-        .with_columns(
-            pl.col("open_matches").fill_null(pl.lit([], dtype=BOOK_SCHEMA["open_matches"]))
-        )
-        .select(BOOK_SCHEMA.names())
-    )
+    return pl.concat(
+        [log.select(pl.col(own).gather(winners["seq"])), later], how="horizontal"
+    ).select(BOOK_SCHEMA.names())
+
+
+# Book columns that later events of a subject set (a rescreen's "screened" events).
+_LATER_COLUMNS = ("screened_version", "screened_engine", "open_matches")
 
 
 def _as_log(events: pl.DataFrame) -> pl.DataFrame:

@@ -26,7 +26,7 @@ into one that lets more through:
 Forward blocking keeps a transliterated name's one-part candidates only when no list name
 at all shares two of its parts, and then only its best three, which depends on every list
 name: such entities are kept here whenever their one rare part is found. What sorts them,
-and the rest, is screen_view(): the reverse candidates screened with the real screen() on a
+and the rest, is reverse_screen(): the reverse candidates screened with the real screen() on a
 view of the snapshot that holds only the entries' names but the whole snapshot's token
 statistics. Every (query, name) pair a forward screen blocks and scores is blocked and
 scored alike in the view (a name ranks no lower among fewer names; its score is computed by
@@ -34,7 +34,7 @@ the same code with the same weights), so an entity with a forward match on one o
 entries has a match in the view. Only those entities need the full forward screen.
 
 book_entries() and book_token_keys() make the book side once (per engine version: they are
-its normalisation and keys); reverse_candidates() and screen_view() run per list update.
+its normalisation and keys); reverse_candidates() and reverse_screen() run per list update.
 """
 
 from __future__ import annotations
@@ -60,23 +60,26 @@ BOOK_ENTRY_SCHEMA = pl.Schema(
         "tokens": pl.List(pl.Utf8),
         "transliterated": pl.Boolean,
         "id_values": pl.List(pl.Utf8),
+        "name_key": pl.Utf8,  # the tokens sorted and joined (index.name_key): same parts
     }
 )
 
 
 def book_entries(entities: pl.DataFrame) -> pl.DataFrame:
     """Entity rows (full_name and the identifier fields) -> their normalised name tokens,
-    whether the name was transliterated, and their identifier values as screen() compares
-    them: BOOK_ENTRY_SCHEMA, one row per input row, in order."""
+    whether the name was transliterated, their identifier values as screen() compares them,
+    and their name key: BOOK_ENTRY_SCHEMA, one row per input row, in order."""
     normalized = normalize_names(entities["full_name"]).rename({"name": "full_name"})
     named = entities.select("full_name").join(
         normalized, on="full_name", how="left", maintain_order="left"
     )
+    tokens = named["tokens"].fill_null(pl.lit([], dtype=pl.List(pl.Utf8)))
     return pl.DataFrame(
         {
-            "tokens": named["tokens"].fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
+            "tokens": tokens,
             "transliterated": named["transliterated"].fill_null(False),
             "id_values": _identifier_values(entities),
+            "name_key": tokens.to_frame().select(name_key(pl.col("tokens"))).to_series(),
         },
         schema=BOOK_ENTRY_SCHEMA,
     )
@@ -130,21 +133,25 @@ class BookIndex:
     def parts(self) -> tuple[pl.DataFrame, sparse.csr_matrix]:
         """(b, token) the book's distinct tokens, and the entity x b incidence matrix."""
         if self._parts is None:
+            # A name's tokens are distinct (normalize_names), so each (entity, token) is
+            # one row; a token's number is its place among the sorted distinct ones.
             parts = (
                 self.entities.select(pl.col("tokens").alias("token"))
                 .with_row_index("ent")
                 .explode("token")
                 .drop_nulls("token")
-                .unique(["ent", "token"])
             )
+            vocabulary = parts["token"].unique().sort()
             tokens = (
-                parts.select("token").unique().sort("token").with_row_index("b")
-            ).with_columns(pl.col("b").cast(pl.Int64))
-            numbered = parts.join(tokens, on="token")
+                vocabulary.to_frame().with_row_index("b").with_columns(pl.col("b").cast(pl.Int64))
+            )
             matrix = sparse.csr_matrix(
                 (
-                    np.ones(numbered.height, dtype=np.float64),
-                    (numbered["ent"].to_numpy(), numbered["b"].to_numpy()),
+                    np.ones(parts.height, dtype=np.float64),
+                    (
+                        parts["ent"].to_numpy(),
+                        vocabulary.search_sorted(parts["token"]).to_numpy(),
+                    ),
                 ),
                 shape=(self.size, tokens.height),
             )
@@ -155,7 +162,7 @@ class BookIndex:
         """ent, key: each named entity's parts sorted and joined (index.name_key)."""
         if self._name_keys is None:
             self._name_keys = (
-                self.entities.select(name_key(pl.col("tokens")).alias("key"))
+                self.entities.select(pl.col("name_key").alias("key"))
                 .with_row_index("ent")
                 .with_columns(pl.col("ent").cast(pl.Int64))
                 .filter(pl.col("key") != "")
@@ -322,7 +329,7 @@ def _found_hits(
 
     A transliterated name's fallback (one rare part in common) counts as found: forward
     blocking keeps such names only when no list name shares two parts with the query, and
-    only its best three, which the view screen sorts out (screen_view)."""
+    only its best three, which the view screen sorts out (reverse_screen)."""
     name_tokens = _name_tokens(index, names).filter(pl.col("blocking"))
     n_vocab, n_names = index.vocab.height, names.height
     in_names = _matrix(name_tokens, "token_id", "name", (n_vocab, n_names))
@@ -532,7 +539,7 @@ class ReverseScreen:
     """What reverse screening found for a list update."""
 
     positions: np.ndarray  # book positions with a match on the entries: screen them forward
-    candidates: int  # entities reverse blocking let through to the view screen
+    candidates: int  # entities reverse blocking let through
     pairs: int  # (entity, list name) pairs reverse blocking let through
 
 
@@ -553,10 +560,8 @@ def reverse_screen(
     their forward screens are what a full rescreen's would be: screening only them, with the
     full index, gives exactly the full rescreen's matches on the entries."""
     found = reverse_candidates(book, index, entries)
-    if not found.positions.size:
-        return ReverseScreen(found.positions, 0, found.pairs)
     view = entries_view(index, entries)
-    matched = []
+    matched = [np.zeros(0, dtype=np.int64)]
     for start in range(0, found.positions.size, VIEW_SCREEN_CHUNK):
         chunk = found.positions[start : start + VIEW_SCREEN_CHUNK]
         results = screen(queries[chunk], view, threshold=threshold, max_matches=max_matches)
