@@ -54,6 +54,11 @@ SMALL_UPDATE = 500
 
 
 def peak_mb() -> float:
+    """This process's peak resident memory. VmHWM, not getrusage's ru_maxrss: a spawned
+    child's ru_maxrss starts at its parent's (Linux carries it across fork and exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
