@@ -132,8 +132,11 @@ def _with_gone_matches(rows: pl.DataFrame, listed: pl.Series) -> pl.Series:
 
 def _known_matches(rows: pl.DataFrame, options: PlanOptions) -> pl.Series:
     """Per job row, the entries of its open matches where a match not reported before is an
-    alert too (another engine version, the catch-up); null where only the diff decides."""
-    compare = pl.col("screened_engine").ne_missing(ENGINE_VERSION) | options.catch_up
+    alert too (another engine version, the catch-up); null where only the diff decides.
+    An entity whose last screen recorded no engine (a book older than open matches) has no
+    record of what was reported: only the diff decides for it, or every match would be new."""
+    recorded = pl.col("screened_engine").is_not_null()
+    compare = recorded & ((pl.col("screened_engine") != ENGINE_VERSION) | options.catch_up)
     ids = pl.col("open_matches").list.eval(pl.element().struct.field("match_entity_id"))
     return rows.select(pl.when(compare).then(ids).cast(pl.List(pl.Utf8))).to_series()
 
