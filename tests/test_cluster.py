@@ -431,8 +431,10 @@ def test_a_rescreen_of_a_monitored_book_fans_out(
     assert refreshed.returncode == 0, refreshed.stderr
     new_version = cluster.kyc("lists", "show").stdout.split("snapshot ")[1].split()[0]
 
+    # The weekly catch-up screens the whole book (a reverse rescreen screens only the few
+    # entities a changed entry could match): the rescreen that needs the cluster's width.
     started = subprocess.run(
-        [stack.executable("prefect"), "deployment", "run", "rescreen_book/rescreen-book"],
+        [stack.executable("prefect"), "deployment", "run", "rescreen_book/rescreen-book-catch-up"],
         env=cluster.env,
         capture_output=True,
         text=True,
