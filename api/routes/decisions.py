@@ -26,6 +26,7 @@ PROTECTED = (401, 403, 429)
 
 @post(
     "/kyc/decisions",
+    operation_id="CreateDecision",
     guards=[requires("kyc:review")],
     status_code=201,
     summary="Record a decision on a reported pair (false positive or confirmed)",
@@ -52,6 +53,7 @@ async def create_decision(request: Request) -> DecisionBody:
 
 @get(
     "/kyc/decisions",
+    operation_id="ListDecisions",
     guards=[requires("kyc:review")],
     summary="The tenant's decisions, newest first (revoked ones too)",
     responses=errors(400, *PROTECTED),
@@ -80,9 +82,10 @@ async def list_decisions(
 
 @get(
     "/kyc/decisions/{decision_id:str}",
+    operation_id="GetDecision",
     guards=[requires("kyc:review")],
     summary="One decision",
-    responses=errors(*PROTECTED, 404),
+    responses=errors(400, *PROTECTED, 404),
 )
 async def get_decision(request: Request, decision_id: FromPath[str]) -> DecisionBody:
     state, principal = state_of(request), caller(request)
@@ -94,6 +97,7 @@ async def get_decision(request: Request, decision_id: FromPath[str]) -> Decision
 
 @delete(
     "/kyc/decisions/{decision_id:str}",
+    operation_id="RevokeDecision",
     guards=[requires("kyc:review")],
     status_code=200,
     summary="Revoke a decision (the revocation is recorded; the decision stays in the log)",

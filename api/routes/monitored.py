@@ -34,6 +34,7 @@ PROTECTED = (401, 403, 429)
 
 @get(
     "/kyc/monitored",
+    operation_id="ListMonitored",
     guards=[requires("kyc:read")],
     summary="The tenant's monitored book, a page at a time, with its size",
     responses=errors(400, *PROTECTED),
@@ -60,9 +61,10 @@ async def list_monitored(
 
 @get(
     "/kyc/monitored/{entity_id:path}",
+    operation_id="GetMonitored",
     guards=[requires("kyc:read")],
     summary="One monitored entity: its subject, last screened snapshot, open matches, decisions",
-    responses=errors(*PROTECTED, 404),
+    responses=errors(400, *PROTECTED, 404),
 )
 async def get_monitored(request: Request, entity_id: FromPath[str]) -> MonitoredDetailBody:
     state, principal = state_of(request), caller(request)
@@ -79,10 +81,11 @@ async def get_monitored(request: Request, entity_id: FromPath[str]) -> Monitored
 
 @delete(
     "/kyc/monitored/{entity_id:path}",
+    operation_id="RemoveMonitored",
     guards=[requires("kyc:create")],
     status_code=200,
     summary="Stop monitoring an entity: later rescreens leave it out",
-    responses=errors(*PROTECTED, 404),
+    responses=errors(400, *PROTECTED, 404),
 )
 async def remove_monitored(request: Request, entity_id: FromPath[str]) -> Removed:
     state, principal = state_of(request), caller(request)

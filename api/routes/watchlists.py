@@ -114,6 +114,7 @@ REFRESH_STATUS = {
 
 @post(
     "/kyc/watchlists/refresh",
+    operation_id="RefreshWatchlists",
     guards=[requires("watchlist:run")],
     status_code=202,
     summary="Start a refresh of the watchlists; answers its run id",
@@ -140,9 +141,10 @@ async def refresh(request: Request) -> RefreshRun:
 
 @get(
     "/kyc/watchlists/refresh/{run_id:str}",
+    operation_id="GetRefresh",
     guards=[requires("watchlist:run")],
     summary="How a refresh started through the API is doing",
-    responses=errors(401, 403, 404, 429, 503),
+    responses=errors(400, 401, 403, 404, 429, 503),
 )
 async def refresh_status(run_id: FromPath[str]) -> RefreshRun:
     try:
