@@ -428,7 +428,12 @@ class SharedSnapshotStore(SnapshotStore):
             for info in self.fs.get_file_info(selector)
             if info.base_name.endswith(".duckdb") and _VERSION.fullmatch(info.base_name[:-7])
         ]
-        files.sort(key=lambda info: info.mtime_ns or 0, reverse=True)
+        # Object stores date objects to the second: of two versions published in the same
+        # second, the current one is the newer (a refresh takes far longer than that).
+        current = self.current_version()
+        files.sort(
+            key=lambda info: (info.mtime_ns or 0, info.base_name[:-7] == current), reverse=True
+        )
         return [info.base_name[:-7] for info in files]
 
     def local_file(self, version: str) -> Path | None:
