@@ -465,3 +465,36 @@ def test_the_first_estimate_holds_until_a_chunk_is_measured(
     assert estimate_completion(meta, unmeasured) == first == created["estimated_completion"]
     measured = JobProgress(processed=10, rate=5.0, updated_at=meta.created_at)
     assert estimate_completion(meta, measured) != first  # 10 left at 5/s after creation
+
+
+# --- Watchlist refreshes over REST (watchlist:run) ------------------------------------------
+
+
+def test_a_refresh_started_over_rest_runs_the_deployment(
+    client: TestClient, headers: dict[str, str], watchlist_dir, monkeypatch
+) -> None:
+    """POST /kyc/watchlists/refresh starts a run of the refresh-watchlists deployment and
+    answers its id; GET .../refresh/{run_id} follows it to the end. The run reads the shared
+    files the served snapshot was made of, so it publishes nothing new."""
+    monkeypatch.setattr(settings, "WATCHLIST_DIR", str(watchlist_dir))
+    reader, _ = ApiKeyStore(settings.API_KEYS_FILE).create("acme", ["kyc:read", "watchlist:read"])
+    refused = client.post("/kyc/watchlists/refresh", headers={"Authorization": f"Bearer {reader}"})
+    assert refused.status_code == 403
+    unknown = client.post("/kyc/watchlists/refresh", json={"lists": ["nope"]}, headers=headers)
+    assert unknown.status_code == 400 and "lists" in unknown.text
+    before = client.get("/kyc/watchlists", headers=headers).json()["version"]
+
+    started = client.post("/kyc/watchlists/refresh", json={"lists": ["un"]}, headers=headers)
+    assert started.status_code == 202, started.text
+    run_id = started.json()["run_id"]
+    assert started.json()["run_status"] == "processing"
+    deadline = time.monotonic() + 240
+    while (run := client.get(f"/kyc/watchlists/refresh/{run_id}", headers=headers).json())[
+        "run_status"
+    ] == "processing":
+        assert time.monotonic() < deadline, f"refresh run {run_id} still processing"
+        time.sleep(1)
+    assert run["run_status"] == "completed", run
+    assert client.get("/kyc/watchlists", headers=headers).json()["version"] == before
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert client.get(f"/kyc/watchlists/refresh/{missing}", headers=headers).status_code == 404
