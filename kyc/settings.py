@@ -122,10 +122,10 @@ MAX_ENTITIES_PER_JOB: int = _env_int("MAX_ENTITIES_PER_JOB", 2_000_000)
 RATE_LIMIT_REQUESTS: int = _env_int("RATE_LIMIT_REQUESTS", 1200)
 RATE_LIMIT_WINDOW_S: int = _env_int("RATE_LIMIT_WINDOW_S", 60)
 
-# Creating an accepted job's flow run happens in the background, SUBMIT_CONCURRENCY runs at a
-# time (one on SQLite, which slows badly under concurrent writes). A failed creation (Prefect unreachable) is
-# retried after SUBMIT_BACKOFF_S, doubling up to SUBMIT_BACKOFF_MAX_S; a job whose run could
-# not be created within SUBMIT_GIVE_UP_S of being queued is failed with the reason.
+# Creating an accepted job's flow run happens in the background, SUBMIT_CONCURRENCY runs at
+# a time. A failed creation (Prefect unreachable) is retried after SUBMIT_BACKOFF_S,
+# doubling up to SUBMIT_BACKOFF_MAX_S; a job whose run could not be created within
+# SUBMIT_GIVE_UP_S of being queued is failed with the reason.
 SUBMIT_BACKOFF_S: float = _env_float("SUBMIT_BACKOFF_S", 0.5)
 SUBMIT_BACKOFF_MAX_S: float = _env_float("SUBMIT_BACKOFF_MAX_S", 10.0)
 SUBMIT_GIVE_UP_S: float = _env_float("SUBMIT_GIVE_UP_S", 120.0)
