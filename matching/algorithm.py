@@ -47,6 +47,8 @@ class OnePair:
     c_entity_type: str | None
     q_repeated: list[str]
     c_repeated: list[str]
+    q_transliterated: bool = False
+    c_transliterated: bool = False
 
 
 Verdict = tuple[float, str | None]  # a feature's value and, for qualifiers, its verdict
@@ -137,6 +139,39 @@ substituted_parts_one = _share_one(lambda a, _: min(a.q_missing_names, a.c_missi
 # together differ by one letter only, so the joined-name comparison may not override it.
 other_initials = _share(pl.min_horizontal("q_missing_initials", "c_missing_initials"))
 other_initials_one = _share_one(lambda a, _: min(a.q_missing_initials, a.c_missing_initials))
+
+
+# A short part with one letter changed ("Tim Cook" / "Tom Cook") is a typo when the rest of
+# the name carries the identity (a rare family name: its matched weight reaches
+# CHANGED_PART_MIN_REST), another person beside a common one ("Tim Smith" / "Tom Smith").
+# Never in a name from another script: without its short vowels a short part is a root,
+# and one letter makes another name ("Arif" / "Asif").
+_rest = pl.col("matched_weight") - pl.col("changed_weight") * config.SHORT_CHANGE_SIM
+_scripted = pl.col("q_transliterated").fill_null(False) | pl.col("c_transliterated").fill_null(
+    False
+)
+changed_short_parts = _share(
+    pl.when((_rest < config.CHANGED_PART_MIN_REST) | _scripted)
+    .then(pl.col("n_changed"))
+    .otherwise(0)
+)
+
+
+def changed_short_parts_one(pair: OnePair) -> Verdict:
+    a = pair.align
+    rest = a.matched_weight - a.changed_weight * config.SHORT_CHANGE_SIM
+    typo = rest >= config.CHANGED_PART_MIN_REST and not (
+        pair.q_transliterated or pair.c_transliterated
+    )
+    return float(0 if typo else a.n_changed), None
+
+
+# Each name has a number the other lacks ("Leasing 3" / "Leasing 6", "Maru No. 8" / "No.
+# 6"): another vessel, another special-purpose company. (A number in one name only is
+# left alone: lists and customers drop it, "Victory" / "Victory 3".) The names written
+# together, one character apart, may not override it.
+other_numbers = _share(pl.min_horizontal("q_missing_numbers", "c_missing_numbers"))
+other_numbers_one = _share_one(lambda a, _: min(a.q_missing_numbers, a.c_missing_numbers))
 
 
 # A country in one company name only: a national branch, another legal entity ("Banco
@@ -280,6 +315,23 @@ FEATURES: tuple[Feature, ...] = (
         qualifier=False,
         description="an initial in place of another: another middle name",
         one=other_initials_one,
+        contradicts=True,
+    ),
+    Feature(
+        "changed_short_part",
+        changed_short_parts,
+        -config.CHANGED_SHORT_PART_PENALTY,
+        qualifier=False,
+        description="a short part one letter off beside a common rest of the name",
+        one=changed_short_parts_one,
+    ),
+    Feature(
+        "other_number",
+        other_numbers,
+        -config.OTHER_NUMBER_PENALTY,
+        qualifier=False,
+        description="a number in place of another: another vessel or company",
+        one=other_numbers_one,
         contradicts=True,
     ),
     Feature(

@@ -20,6 +20,7 @@ from scipy import sparse
 
 from matching import config
 from matching.compare.names import part_weight, token_similarity
+from matching.compare.syllables import name_keys as syllable_name_keys
 from matching.index import WatchlistIndex, blocking_keys, name_key
 from matching.lookup import join_sorted, sorted_by
 
@@ -66,7 +67,8 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     found = ((q_encoded @ t_linked) @ index.token_names).maximum(pair_hits).tocsr()
     allowed = _allowed_lists(queries, index)
     selected = select_candidates(found, q_weight, allowed, _transliterated(queries), index)
-    return pl.concat([selected, _same_parts(queries, allowed, index)]).unique(
+    same = [_same_parts(queries, allowed, index), _same_syllables(queries, allowed, index)]
+    return pl.concat([selected, *same]).unique(
         ["qid", "name_id"], keep="first", maintain_order=True
     )
 
@@ -113,6 +115,26 @@ def _same_parts(queries: pl.DataFrame, allowed: np.ndarray, index: WatchlistInde
     common their parts ("Muhammad Omar" is one name among thousands sharing its tokens)."""
     keyed = queries.select("qid", name_key(pl.col("tokens")).alias("key"))
     hits = join_sorted(keyed, sorted_by(index, "name_keys", "key"), "key").select("qid", "name_id")
+    return _allowed_hits(hits, allowed, index)
+
+
+def _same_syllables(
+    queries: pl.DataFrame, allowed: np.ndarray, index: WatchlistIndex
+) -> pl.DataFrame:
+    """Names that are the query's Korean or Chinese syllables in another romanisation
+    ("Gim Jeong Eun", 김정은 / "KIM Jong Un"): always candidates, as no token key links
+    their syllables."""
+    keys = syllable_name_keys(queries["tokens"]).with_columns(queries["qid"])
+    keyed = pl.concat([keys.select("qid", "key"), keys.select("qid", key="rotated")])
+    keyed = keyed.drop_nulls("key").unique()
+    if keyed.is_empty():
+        return _empty()
+    hits = join_sorted(keyed, sorted_by(index, "syllable_keys", "key"), "key")
+    return _allowed_hits(hits.select("qid", "name_id").unique(), allowed, index)
+
+
+def _allowed_hits(hits: pl.DataFrame, allowed: np.ndarray, index: WatchlistIndex) -> pl.DataFrame:
+    """qid, name_id hits of the lists each query screens against, block_score 1."""
     if hits.is_empty():
         return _empty()
     rows, cols = hits["qid"].to_numpy(), hits["name_id"].to_numpy()

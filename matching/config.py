@@ -39,6 +39,16 @@ MIN_OTHER_INITIAL_SIM = 0.75
 # Shorter tokens match by a doubled letter or two swapped neighbours only, at this.
 SHORT_TYPO_SIM = 0.85
 
+# ... a doubled letter: at most this many letters more in one token ("Yyu" / "Yu"); a
+# letter repeated beyond ("AAAA..." / "AA") is another string.
+MAX_DOUBLED_LETTERS = 2
+
+# ... or by one letter changed, added or dropped after the same first letter ("Tim" /
+# "Tom", "Ivan" / "Iwan"), from this length: at this similarity, just above MIN_TOKEN_SIM,
+# and only where the rest of the name is rare (CHANGED_PART_MIN_REST).
+MIN_CHANGED_TOKEN_LEN = 3
+SHORT_CHANGE_SIM = 0.72
+
 # Two tokens with the same transliteration-tolerant phonetic key (Yevgeny / Evgeniy,
 # Poutine / Putin) are this similar at least.
 PHONETIC_SIM = 0.95
@@ -46,6 +56,10 @@ PHONETIC_SIM = 0.95
 # Two tokens with the same consonant skeleton (vowels dropped: Arabic script written
 # without short vowels, Mhmd / Muhammad) are this similar at least.
 SKELETON_SIM = 0.9
+
+# The same name in two romanisation systems (the same romanisation key: "Werchnjaja" /
+# "Verkhnyaya", "Rabinowitz" / "Rabinovich") is this similar at least.
+ROMAN_SIM = 0.9
 
 # A given name and its nickname (Theodore / Ted, William / Bill) are this similar.
 NICKNAME_SIM = 0.9
@@ -123,6 +137,18 @@ MIN_INITIALISM_WEIGHT = 0.8
 # part ("Abdul Kabir Mohammad Jan"): a name part in place of another, the repeat hiding it.
 REPEATED_PART_PENALTY = 0.2
 
+# A short part one letter off (SHORT_CHANGE_SIM) is a typo only when the rest of the name
+# matched weighs at least this (a rare part: "Cook", unlisted, weighs 1.0; "Smith", in
+# seven list names, 0.83); else it costs this much: another person.
+CHANGED_PART_MIN_REST = 0.85
+CHANGED_SHORT_PART_PENALTY = 0.3
+
+# Penalty per number in place of another ("Leasing 3" / "Leasing 6"), beside the
+# unmatched shares the two numbers already cost: small, so that a long name agreeing on
+# every rare word stays a match (cases.csv calls "Goldman Sachs Mortgage Loan Trust
+# 2004-1" / "2004-2" one trust).
+OTHER_NUMBER_PENALTY = 0.1
+
 # Penalty per initial in place of another ("William G. Frost" / "William W. Frost").
 OTHER_INITIAL_PENALTY = 0.1
 
@@ -164,6 +190,11 @@ GENERIC_TOKEN_WEIGHT = 0.2
 # Whole-name similarity with spaces removed (joined and split words: "Abdulrahman" /
 # "Abdul Rahman") replaces the token score when it is higher and at least this much.
 MIN_JOINED_SIM = 0.92
+
+# Two names that are the same Korean or Chinese syllables in another romanisation ("KIM
+# Jong Un" / "Gim Jeong Eun" / 김정은, "Xi Jinping" / "Hsi Chin-ping") score this at least:
+# a match, a little below an exact one.
+SYLLABLE_NAME_SIM = 0.9
 
 # --- Qualifiers (refine a name match; never create one) ---------------------------------
 

@@ -22,6 +22,7 @@ import polars as pl
 from scipy import sparse
 
 from matching import config
+from matching.compare.syllables import name_keys as syllable_name_keys
 from matching.normalize import GENERIC_SERIES, keys_of, normalize_names, token_keys
 from matching.token_links import TokenLinks
 
@@ -39,6 +40,8 @@ class WatchlistIndex:
     token_names: sparse.csr_matrix  # token_id x name_id, 1 where the name has the token
     pair_ids: pl.DataFrame  # pair ("a b", sorted token pair), pair_id
     name_keys: pl.DataFrame  # key (the name's tokens sorted), name_id
+    # key (Korean or Chinese syllables folded, as given or family name moved), name_id
+    syllable_keys: pl.DataFrame
     pair_names: sparse.csr_matrix  # pair id x name_id
     identifiers: pl.DataFrame  # value_key, entity_id, id_type, value
     list_codes: list[str]
@@ -120,6 +123,7 @@ def build_index(watchlist: object) -> WatchlistIndex:
         token_names=token_names,
         pair_ids=pair_ids,
         name_keys=names.select(name_key(pl.col("tokens")).alias("key"), "name_id"),
+        syllable_keys=_syllable_keys(names),
         pair_names=pair_names,
         identifiers=_identifiers(watchlist, entity_id),
         list_codes=list_codes,
@@ -167,7 +171,8 @@ def _deletions(frame: pl.DataFrame, min_length: int) -> pl.DataFrame:
 def blocking_keys(tokens: pl.DataFrame, *, query: bool = False) -> pl.DataFrame:
     """token (+ any columns) -> token, key: the exact token, its deletion neighbourhood
     (one deletion; a second one on the query side for long tokens, so list d1 x query d2
-    meet across up to three edits), the phonetic key, the consonant skeleton and a stem."""
+    meet across up to three edits), the phonetic and romanisation keys, the consonant
+    skeleton and a stem."""
     keyed = tokens.select("token").unique().join(token_keys(tokens["token"]), on="token")
     length = pl.col("token").str.len_chars()
     one = _deletions(
@@ -186,6 +191,10 @@ def blocking_keys(tokens: pl.DataFrame, *, query: bool = False) -> pl.DataFrame:
             keyed.select("token", ("d:" + pl.col("token")).alias("key")),
             deletions,
             keyed.select("token", ("p:" + pl.col("phonetic")).alias("key")),
+            # Another romanisation system's spelling ("Werchnjaja" / "Verkhnyaya").
+            keyed.filter(length >= config.MIN_FUZZY_TOKEN_LEN).select(
+                "token", ("r:" + pl.col("roman")).alias("key")
+            ),
             keyed.filter(pl.col("skeleton").str.len_chars() >= config.MIN_SKELETON_LEN).select(
                 "token", ("s:" + pl.col("skeleton")).alias("key")
             ),
@@ -207,7 +216,7 @@ def blocking_keys(tokens: pl.DataFrame, *, query: bool = False) -> pl.DataFrame:
 
 def blocking_keys_one(token: str, *, query: bool = False) -> set[str]:
     """blocking_keys for one token, in plain Python (the one-entity path's twin)."""
-    phonetic, skeleton, _, squeezed, letters = keys_of(token)
+    phonetic, skeleton, _, squeezed, letters, roman = keys_of(token)
     one = _deletions_one({token}, config.MIN_DELETION_KEY_LEN)
     deleted = one
     if query:
@@ -218,6 +227,8 @@ def blocking_keys_one(token: str, *, query: bool = False) -> set[str]:
     keys = {f"d:{token}", f"p:{phonetic}", *(f"d:{base}" for base in deleted)}
     if 2 <= len(token) < config.MIN_DELETION_KEY_LEN:
         keys |= {f"l:{letters}", f"q:{squeezed}"}
+    if len(token) >= config.MIN_FUZZY_TOKEN_LEN:
+        keys.add(f"r:{roman}")
     if len(skeleton) >= config.MIN_SKELETON_LEN:
         keys.add(f"s:{skeleton}")
     if len(token) >= config.STEM_KEY_LEN:
@@ -240,6 +251,16 @@ def _token_keys(vocab: pl.DataFrame) -> pl.DataFrame:
         blocking_keys(vocab)
         .join(vocab.select("token", "token_id"), on="token")
         .select("key", "token_id")
+    )
+
+
+def _syllable_keys(names: pl.DataFrame) -> pl.DataFrame:
+    """key, name_id: each syllable name's folded keys (compare/syllables.py), both orders."""
+    keys = syllable_name_keys(names["tokens"]).with_columns(names["name_id"])
+    return (
+        pl.concat([keys.select("key", "name_id"), keys.select(key="rotated", name_id="name_id")])
+        .drop_nulls("key")
+        .unique()
     )
 
 

@@ -49,6 +49,7 @@ _ARABIC = {
     "ٹ": "t", "ڈ": "d", "ڑ": "r", "ں": "n", "ے": "e", "ہ": "h", "ھ": "h", "ۀ": "h",
 }  # fmt: skip
 _ARABIC_WAW = "و"
+_ARABIC_AIN = "ع"
 _ARABIC_YEH = "يی"
 _ARABIC_LETTERS = re.compile(r"[\u0600-\u06FF]+")
 _ARABIC_MARKS = re.compile(r"[\u064B-\u065F\u0670\u0640]")  # harakat, tatweel
@@ -65,7 +66,9 @@ def _arabic_word(word: str) -> str:
         return "al " + _arabic_word(word[2:])
     out = []
     for i, char in enumerate(word):
-        if char == _ARABIC_WAW:
+        if i == 0 and char == _ARABIC_AIN:  # a vowel at the start: "علي" Ali, "عمر" Umar
+            out.append("a")
+        elif char == _ARABIC_WAW:
             out.append("w" if i == 0 else "u")
         elif char in _ARABIC_YEH:
             out.append("y" if i == 0 else "i")
@@ -79,6 +82,64 @@ def _arabic(text: str) -> str:
     return _ARABIC_LETTERS.sub(lambda m: " ".join(map(_arabic_word, m.group().split())), text)
 
 
+# Hebrew is written without most vowels too; vav and yod inside a word are mostly the
+# vowels u/o and i ("פוטין" Putin), doubled or first the consonants v and y.
+_HEBREW_LETTERS = re.compile(r"[\u05D0-\u05EA]+")
+_HEBREW_MATRES = [("וו", "v"), ("יי", "y")]
+
+
+def _hebrew_word(word: str) -> str:
+    for old, new in _HEBREW_MATRES:
+        word = word.replace(old, new)
+    first = "p" if word.startswith("פ") else word[:1]  # pe starts a word as p, not f
+    return first + word[1:].replace("ו", "u").replace("י", "i")
+
+
+# Modern Greek writes the b, d, g of foreign names as μπ, ντ, γκ at the start of a word
+# ("Ντόναλντ" Donald) and u as ου ("Πούτιν" Putin); a letter-by-letter folding misses them.
+_GREEK_START = re.compile(r"(?<![\u0370-\u03FF])(μπ|ντ|γκ)", re.IGNORECASE)
+_GREEK_U = re.compile(r"ο[υύ]", re.IGNORECASE)
+_GREEK_STOPS = {"μπ": "b", "ντ": "d", "γκ": "g"}
+
+
+def _greek(text: str) -> str:
+    text = _GREEK_START.sub(lambda m: _GREEK_STOPS[m[1].lower()], text)
+    return _GREEK_U.sub("u", text)
+
+
+# Korean writes a foreign consonant cluster with the empty vowel ㅡ ("블라디미르"
+# Beul-la-di-mi-reu for Vladimir): a syllable of ㅡ with no final (or a final ㄹ before
+# ㄹ, which the next syllable writes) is the consonant alone, ㄹ as r. Native Korean names
+# rarely hold such syllables.
+_HANGUL_FIRST, _HANGUL_LAST = 0xAC00, 0xD7A3
+_HANGUL_EU, _HANGUL_RIEUL_FINAL, _HANGUL_RIEUL_INITIAL = 18, 8, 5
+
+
+def _hangul(word: str) -> str:
+    out = []
+    for i, char in enumerate(word):
+        code = ord(char) - _HANGUL_FIRST
+        if not 0 <= code <= _HANGUL_LAST - _HANGUL_FIRST or (code % 588) // 28 != _HANGUL_EU:
+            out.append(char)
+            continue
+        final = code % 28
+        after = ord(word[i + 1]) - _HANGUL_FIRST if i + 1 < len(word) else -1
+        cluster = (
+            final == _HANGUL_RIEUL_FINAL
+            and 0 <= after <= _HANGUL_LAST - _HANGUL_FIRST
+            and after // 588 == _HANGUL_RIEUL_INITIAL
+        )
+        if final == 0 or cluster:
+            initial = code // 588
+            consonant = anyascii(chr(_HANGUL_FIRST + code - final))[: -len("eu")]
+            out.append("r" if initial == _HANGUL_RIEUL_INITIAL else consonant)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+_HANGUL_SYLLABLES = re.compile(r"[\uAC00-\uD7A3]+")
+_GREEK_LETTERS = re.compile(r"[\u0370-\u03FF\u1F00-\u1FFF]")
 _SPELLED_SYMBOL = re.compile(r":[a-z0-9_+-]+:")
 
 
@@ -93,6 +154,12 @@ def transliterate(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     if _ARABIC_LETTERS.search(text):
         text = _arabic(text)
+    if _HEBREW_LETTERS.search(text):
+        text = _HEBREW_LETTERS.sub(lambda m: _hebrew_word(m.group()), text)
+    if _GREEK_LETTERS.search(text):
+        text = _greek(text)
+    if _HANGUL_SYLLABLES.search(text):
+        text = _HANGUL_SYLLABLES.sub(lambda m: _hangul(m.group()), text)
     text = re.sub(r"[・·•‧]", " ", text)
     # Emoji and other symbols carry no name: anyascii spells them out (":grinning:").
     return _SPELLED_SYMBOL.sub(" ", anyascii(text))
@@ -237,6 +304,13 @@ _VARIANTS = {
 }
 TOKEN_VARIANTS: dict[str, str] = {
     variant: canonical for canonical, variants in _VARIANTS.items() for variant in variants.split()
+}
+# A canonical name part and every spelling it stands for: a typo of one of the spellings
+# ("Usamaa", "Usamo" for "Usama", which is written "osama") is compared with each of them.
+SPELLINGS: dict[str, tuple[str, ...]] = {
+    canonical: (canonical, *variants.split())
+    for canonical, variants in _VARIANTS.items()
+    if canonical.isalpha() and len(canonical) > 2
 }
 
 
@@ -642,8 +716,30 @@ def skeleton_key(token: str) -> str:
     return _DOUBLE.sub(r"\1", _VOWELS.sub("", folded))
 
 
+# One Cyrillic name romanised the English, German or Polish way ("Verkhnyaya" /
+# "Werchnjaja", "Khotintsev" / "Hotincev", "Rabinovich" / "Rabinowitz"): each system's
+# spelling of a sound folded to one, in this order (kh and German ch both stand for х, and
+# English ch, German tsch and Polish cz for ч, so all fold to h).
+_ROMAN_ENDINGS = re.compile(r"(?:witz|wicz|witsch|vitch|vitz)$")
+_ROMAN_FOLDS = [
+    ("tsch", "ch"), ("szcz", "shch"), ("cz", "ch"), ("sz", "sh"), ("sch", "sh"), ("zh", "sh"),
+    ("kh", "h"), ("ch", "h"), ("tz", "c"), ("ts", "c"), ("w", "v"), ("j", "i"), ("y", "i"),
+    ("x", "ks"), ("q", "k"), ("ph", "f"),
+]  # fmt: skip
+
+
 @lru_cache(maxsize=500_000)
-def keys_of(token: str) -> tuple[str, str, str, str, str]:
+def roman_key(token: str) -> str:
+    """Romanisation-system-blind spelling of a token (Slavic names: v/w, kh/h/ch, y/j/i,
+    -vich/-witz), doubled letters once."""
+    folded = _ROMAN_ENDINGS.sub("vich", token)
+    for old, new in _ROMAN_FOLDS:
+        folded = folded.replace(old, new)
+    return _DOUBLE.sub(r"\1", folded)
+
+
+@lru_cache(maxsize=500_000)
+def keys_of(token: str) -> tuple[str, str, str, str, str, str]:
     """A token's comparison keys, in _KEY_COLUMNS order (cached per token)."""
     return (
         phonetic_key(token),
@@ -651,6 +747,7 @@ def keys_of(token: str) -> tuple[str, str, str, str, str]:
         shape_key(token),
         _DOUBLE.sub(r"\1", token),
         "".join(sorted(token)),
+        roman_key(token),
     )
 
 
@@ -660,6 +757,7 @@ _KEY_COLUMNS = {
     "shape": pl.Utf8,
     "squeezed": pl.Utf8,  # doubled letters once: "Essa" / "Esa"
     "letters": pl.Utf8,  # the letters sorted: "Faiz" / "Afiz"
+    "roman": pl.Utf8,  # romanisation system folded: "Werchnjaja" / "Verkhnyaya"
 }
 
 

@@ -30,6 +30,7 @@ from matching import config
 from matching.algorithm import CONTRADICTIONS, NAME_FEATURES, QUALIFIERS, OnePair
 from matching.blocking import PARTS_UNIT, counted_once, select_candidates
 from matching.compare.names import align_one, pair_similarity, part_weight_one
+from matching.compare.syllables import name_keys_one as syllable_name_keys_one
 from matching.frames import (
     IDENTIFIER_VALUES,
     NO_NAME,
@@ -41,7 +42,7 @@ from matching.frames import (
 )
 from matching.index import NOT_IN_IDENTIFIER, WatchlistIndex, blocking_keys_one, name_key_one
 from matching.normalize import normalize_one, repeated_one
-from matching.score import joined_one, match_type_one, weak_one
+from matching.score import joined_one, match_type_one, syllable_name_one, weak_one
 from matching.screen import search_type_allows_one
 from matching.version import ENGINE_VERSION
 
@@ -62,6 +63,7 @@ class OneEntityTables:
     blocking: np.ndarray  # per token_id: rare enough to block on alone
     pair_id: dict[str, int]
     names_by_key: dict[str, list[int]]
+    names_by_syllables: dict[str, list[int]]
     name_tokens: list[list[str]]  # by name_id
     name_repeated: list[list[str]]
     name_text: list[str]
@@ -84,6 +86,7 @@ def tables(index: WatchlistIndex) -> OneEntityTables:
     if made is None:
         names = index.names
         keys = index.name_keys.group_by("key").agg(pl.col("name_id").sort())
+        syllables = index.syllable_keys.group_by("key").agg(pl.col("name_id").sort())
         token_keys = index.token_keys.group_by("key").agg("token_id")
         ids = index.identifiers.group_by("value_key", maintain_order=True).agg(
             "entity_id", "id_type", "value"
@@ -98,6 +101,9 @@ def tables(index: WatchlistIndex) -> OneEntityTables:
             blocking=index.vocab.sort("token_id")["blocking"].to_numpy(),
             pair_id=dict(zip(index.pair_ids["pair"], index.pair_ids["pair_id"], strict=True)),
             names_by_key=dict(zip(keys["key"], keys["name_id"].to_list(), strict=True)),
+            names_by_syllables=dict(
+                zip(syllables["key"], syllables["name_id"].to_list(), strict=True)
+            ),
             name_tokens=names["tokens"].to_list(),
             name_repeated=names["repeated"].to_list(),
             name_text=names["name"].to_list(),
@@ -230,12 +236,11 @@ def _candidates(
     selected = select_candidates(
         found, q_weight, np.array([allowed]), np.array([transliterated]), index
     )
-    same = [
-        name_id
-        for name_id in own.names_by_key.get(name_key_one(tokens), [])
-        if (allowed >> int(index.name_lists[name_id])) & 1
-    ]
-    return list(dict.fromkeys(selected["name_id"].to_list() + same))
+    same = own.names_by_key.get(name_key_one(tokens), [])
+    keys = syllable_name_keys_one(tokens)
+    syllables = sorted({i for key in keys or () for i in own.names_by_syllables.get(key, [])})
+    listed = [i for i in same + syllables if (allowed >> int(index.name_lists[i])) & 1]
+    return list(dict.fromkeys(selected["name_id"].to_list() + listed))
 
 
 def _split_words(
@@ -401,14 +406,17 @@ def _score(
         entry["entity_type"],
         repeated_one(query.get("full_name")),
         own.name_repeated[name_id],
+        q_transliterated,
+        c_transliterated,
     )
     parts = {f.name: f.one(pair)[0] * f.weight for f in NAME_FEATURES}
     token_score = min(max(1.0 + sum(parts.values()), 0.0), 1.0)
     contradicted = any(parts[name] != 0 for name in CONTRADICTIONS)
     joined = 0.0 if contradicted else joined_one(tokens, c_tokens, token_score)
-    uses_joined = joined > token_score
+    syllables = 0.0 if contradicted else syllable_name_one(tokens, c_tokens, token_score)
+    uses_joined = max(joined, syllables) > token_score
     weak = weak_one(pair)
-    name_score = max(token_score, joined)
+    name_score = max(token_score, joined, syllables)
     if weak and not uses_joined:
         name_score = min(name_score, config.WEAK_EVIDENCE_CAP)
     if name_score < min(config.QUALIFIER_MIN_NAME_SCORE, min_score):
@@ -423,7 +431,8 @@ def _score(
         "base": 1.0,
         **{name: _unsigned_zero(round(value, 4)) for name, value in parts.items()},
         "token_score": round(token_score, 4),
-        "joined_name": round(joined, 4) if uses_joined else None,
+        "joined_name": round(joined, 4) if uses_joined and joined >= syllables else None,
+        "syllable_name": syllables if uses_joined and syllables > joined else None,
         "weak_evidence_cap": config.WEAK_EVIDENCE_CAP if weak else None,
         "name_score": round(name_score, 4),
         **{

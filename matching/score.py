@@ -20,6 +20,7 @@ from matching.compare.entities import (
     person_one,
 )
 from matching.compare.names import Alignment, align_parts, joined_similarity
+from matching.compare.syllables import same_syllables, same_syllables_one
 from matching.normalize import NAME_PARTICLES
 
 # Columns a pair frame may lack (a name-only benchmark, a query without them): the
@@ -58,9 +59,12 @@ def score_pairs(
         token_score.clip(0.0, 1.0).alias("token_score"),
         *[(value * 1.0).alias(f"_part_{name}") for name, value in parts.items()],
     )
-    aligned = _with_joined(aligned)
-    joined = (
-        pl.when(pl.col("joined") >= config.MIN_JOINED_SIM).then(pl.col("joined")).otherwise(0.0)
+    aligned = _with_syllables(_with_joined(aligned))
+    # The names written together, or as the same syllables in another romanisation: each
+    # may stand in for the part by part score.
+    joined = pl.max_horizontal(
+        pl.when(pl.col("joined") >= config.MIN_JOINED_SIM).then(pl.col("joined")).otherwise(0.0),
+        "syllable_name",
     )
     uses_joined = joined > pl.col("token_score")
     # Weak evidence: a single part in common while the names differ otherwise ("Ake
@@ -187,6 +191,29 @@ def _with_joined(aligned: pl.DataFrame) -> pl.DataFrame:
     return aligned.with_columns(pl.Series("joined", joined))
 
 
+def _with_syllables(aligned: pl.DataFrame) -> pl.DataFrame:
+    """syllable_name: SYLLABLE_NAME_SIM where the two names are the same Korean or Chinese
+    syllables in another romanisation (compare/syllables.py) and the token score falls
+    short; never against a contradiction (as _with_joined)."""
+    could_help = (pl.col("token_score") < config.SYLLABLE_NAME_SIM) & (
+        pl.sum_horizontal(pl.col(f"_part_{name}") for name in CONTRADICTIONS) == 0
+    )
+    rows = aligned.select(could_help.fill_null(False)).to_series().arg_true()
+    value = pl.Series("syllable_name", [0.0] * aligned.height, dtype=pl.Float64)
+    if not rows.is_empty():
+        subset = aligned[rows]
+        same = same_syllables(subset["q_tokens"], subset["c_tokens"])
+        value = value.scatter(rows, same.cast(pl.Float64) * config.SYLLABLE_NAME_SIM)
+    return aligned.with_columns(value)
+
+
+def syllable_name_one(tokens: list[str], c_tokens: list[str], token_score: float) -> float:
+    """_with_syllables for one pair (the caller leaves out contradicted pairs)."""
+    if token_score < config.SYLLABLE_NAME_SIM and same_syllables_one(tokens, c_tokens):
+        return config.SYLLABLE_NAME_SIM
+    return 0.0
+
+
 def joined_one(tokens: list[str], c_tokens: list[str], token_score: float) -> float:
     """_with_joined for one pair: the joined-name similarity where it may count (the
     caller leaves out contradicted pairs)."""
@@ -268,7 +295,12 @@ def _details(parts: list[str], qualifiers: list[str]) -> pl.Expr:
         pl.lit(1.0).alias("base"),
         *[_unsigned_zero(pl.col(f"_part_{p}").round(4)).alias(p) for p in parts],
         pl.col("token_score").round(4),
-        pl.when(pl.col("uses_joined")).then(pl.col("joined").round(4)).alias("joined_name"),
+        pl.when(pl.col("uses_joined") & (pl.col("joined") >= pl.col("syllable_name")))
+        .then(pl.col("joined").round(4))
+        .alias("joined_name"),
+        pl.when(pl.col("uses_joined") & (pl.col("syllable_name") > pl.col("joined")))
+        .then(pl.col("syllable_name"))
+        .alias("syllable_name"),
         pl.when(pl.col("weak")).then(pl.lit(config.WEAK_EVIDENCE_CAP)).alias("weak_evidence_cap"),
         pl.col("name_score").round(4),
         *[

@@ -26,19 +26,41 @@ from matching.normalize import (
     GENERIC_TOKENS,
     NAME_PARTICLES,
     NICKNAME_PAIRS,
+    SPELLINGS,
     keys_of,
     token_keys,
 )
 
 # How a token pair matched, best evidence first; kept per part for match_type and details.
-EXACT, FUZZY, PHONETIC, SKELETON, INITIAL, NONE = (
+# CHANGED: a short part with one letter changed, a typo only when the rest of the name is
+# rare enough (algorithm.py's changed_short_part); it counts as a spelling match.
+EXACT, FUZZY, CHANGED, PHONETIC, SKELETON, INITIAL, NONE = (
     "exact",
     "fuzzy",
+    "changed",
     "phonetic",
     "skeleton",
     "initial",
     "none",
 )
+_SPELT = pl.Series(sorted(SPELLINGS), dtype=pl.Utf8)
+
+
+@lru_cache(maxsize=200_000)
+def spelling_similarity(q_token: str, c_token: str) -> float:
+    """Edit similarity of two tokens, each a canonical name part standing for all its
+    spellings: "usamo" is one letter from "usama", which normalisation writes "osama". A
+    spelling counts when it is one edit away (two are another name: "Ahmed" / "Mohamed")."""
+    spelt = max(
+        (
+            OSA.normalized_similarity(a, b)
+            for a in SPELLINGS.get(q_token, (q_token,))
+            for b in SPELLINGS.get(c_token, (c_token,))
+            if OSA.distance(a, b, score_cutoff=1) <= 1
+        ),
+        default=0.0,
+    )
+    return max(spelt, OSA.normalized_similarity(q_token, c_token))
 
 
 def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
@@ -56,6 +78,10 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
         return pairs.with_columns(sim=pl.lit(0.0), how=pl.lit(NONE), vowel_blind=pl.lit(False))
     # Optimal string alignment: an adjacent transposition ("Marcon" / "Macron") is one edit.
     edit = process.cpdist(a, b, scorer=OSA.normalized_similarity, workers=-1, dtype=np.float64)
+    # A canonical name part is compared in each of its spellings (few pairs: Python).
+    spelt = pairs["q_token"].is_in(_SPELT.implode()) | pairs["c_token"].is_in(_SPELT.implode())
+    for row in spelt.arg_true().to_list():
+        edit[row] = spelling_similarity(a[row], b[row])
     # Sound keys once per distinct token, gathered to the pairs as numbers (a key is
     # compared by its number: integer work, not string work, per pair).
     features = _token_features(pl.concat([pairs["q_token"], pairs["c_token"]]))
@@ -72,6 +98,7 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
         (pl.col("q_phonetic") == pl.col("c_phonetic")).alias("same_phonetic"),
         (pl.col("q_skeleton") == pl.col("c_skeleton")).fill_null(False).alias("same_skeleton"),
         (pl.col("q_shape") == pl.col("c_shape")).fill_null(False).alias("same_shape"),
+        (pl.col("q_roman") == pl.col("c_roman")).alias("same_roman"),
     )
     q_len = pl.col("q_len")
     c_len = pl.col("c_len")
@@ -79,17 +106,29 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
     has_digit = pl.col("q_has_digit") | pl.col("c_has_digit")
     initial = (pl.min_horizontal(q_len, c_len) == 1) & (pl.col("q_first") == pl.col("c_first"))
     # Short tokens take only the typos that keep the name: a doubled or undoubled letter
-    # ("Essa" / "Esa") or two neighbours swapped ("Faiz" / "Afiz"), not a changed letter
-    # ("Tim" / "Tom").
-    doubled = pl.col("q_squeezed") == pl.col("c_squeezed")
+    # ("Essa" / "Esa") or two neighbours swapped ("Faiz" / "Afiz"); a changed letter
+    # ("Tim" / "Tom") is CHANGED, weighed against the rest of the name. A letter repeated
+    # far beyond a doubling ("AAAA..." / "AA") is no typo.
+    longest = pl.max_horizontal(q_len, c_len)
+    # (Signed: an unsigned difference wraps round when the query is the shorter token.)
+    doubled = (pl.col("q_squeezed") == pl.col("c_squeezed")) & (
+        (q_len.cast(pl.Int64) - c_len.cast(pl.Int64)).abs() <= config.MAX_DOUBLED_LETTERS
+    )
     swapped = (pl.col("q_letters") == pl.col("c_letters")) & (
         pl.col("edit") >= 1 - 1 / pl.max_horizontal(q_len, c_len)
     )
     short_typo = (pl.min_horizontal(q_len, c_len) >= 2) & (doubled | swapped) & ~has_digit
     # Far-apart spellings must at least begin alike ("Polozov" / "Morozov" are two names);
     # a sound key may still link them (Yevgeny / Evgeniy).
-    edit_counts = (pl.col("edit") >= config.MIN_OTHER_INITIAL_SIM) | (
-        pl.col("q_first") == pl.col("c_first")
+    same_first = pl.col("q_first") == pl.col("c_first")
+    edit_counts = (pl.col("edit") >= config.MIN_OTHER_INITIAL_SIM) | same_first
+    one_edit = pl.col("edit") >= 1 - 1 / longest - 1e-9
+    changed = (
+        (pl.min_horizontal(q_len, c_len) >= config.MIN_CHANGED_TOKEN_LEN)
+        & ~long_enough
+        & one_edit
+        & same_first
+        & ~has_digit
     )
     fuzzy = (
         pl.when(long_enough & ~has_digit & edit_counts)
@@ -111,6 +150,11 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
     phonetic = pl.when(pl.col("same_phonetic") & long_enough & alike).then(
         pl.max_horizontal(edit, (edit + config.PHONETIC_SIM) / 2)
     )
+    # The same name in another romanisation system ("Rabinovich" / "Rabinowitz"): not a
+    # typo but one spelling of the same letters, as alike as a nickname.
+    roman = pl.when(pl.col("same_roman") & long_enough & alike).then(
+        pl.max_horizontal(edit, config.ROMAN_SIM)
+    )
     skeleton = pl.when(
         ((pl.col("same_skeleton") & alike) | pl.col("same_shape")) & ~has_digit
     ).then(pl.max_horizontal(edit, (edit + config.SKELETON_SIM) / 2))
@@ -122,10 +166,14 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
     # sub-expressions).
     frame = frame.with_columns(
         fuzzy.alias("fuzzy"),
-        phonetic.fill_null(0.0).alias("phonetic"),
+        pl.when(changed).then(config.SHORT_CHANGE_SIM).otherwise(0.0).alias("changed"),
+        pl.max_horizontal(phonetic, roman).fill_null(0.0).alias("phonetic"),
         skeleton.fill_null(0.0).alias("skeleton"),
         pl.when(nickname).then(config.NICKNAME_SIM).otherwise(0.0).alias("nickname"),
-    ).with_columns(pl.max_horizontal("fuzzy", "phonetic", "skeleton", "nickname").alias("best"))
+    ).with_columns(
+        pl.max_horizontal("fuzzy", "changed", "phonetic", "skeleton", "nickname").alias("best"),
+        one_edit.alias("one_edit"),
+    )
     best = pl.col("best")
     same = pl.col("q_id") == pl.col("c_id")
     sim = (
@@ -146,6 +194,12 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit(NONE))
         .when((pl.col("fuzzy") >= best) | (pl.col("nickname") >= best))
         .then(pl.lit(FUZZY))
+        .when(pl.col("changed") >= best)
+        .then(pl.lit(CHANGED))
+        # One edit apart is a spelling match, whichever key also links the two ("Putn" /
+        # "Putin"): search_type "fuzzy" (edit distance) takes it.
+        .when(pl.col("one_edit"))
+        .then(pl.lit(FUZZY))
         .when(pl.col("phonetic") >= best)
         .then(pl.lit(PHONETIC))
         .otherwise(pl.lit(SKELETON))
@@ -164,10 +218,13 @@ def pair_similarity(q_token: str, c_token: str) -> tuple[float, str, bool]:
 
     The one-entity path's twin of the column version above, rule for rule; the tests
     compare the two on every token pair a few hundred screenings make."""
-    edit = OSA.normalized_similarity(q_token, c_token)
+    if q_token in SPELLINGS or c_token in SPELLINGS:
+        edit = spelling_similarity(q_token, c_token)
+    else:
+        edit = OSA.normalized_similarity(q_token, c_token)
     q_keys, c_keys = keys_of(q_token), keys_of(c_token)
-    (q_phonetic, q_skeleton, q_shape, q_squeezed, q_letters) = q_keys
-    (c_phonetic, c_skeleton, c_shape, c_squeezed, c_letters) = c_keys
+    (q_phonetic, q_skeleton, q_shape, q_squeezed, q_letters, q_roman) = q_keys
+    (c_phonetic, c_skeleton, c_shape, c_squeezed, c_letters, c_roman) = c_keys
     q_len, c_len = len(q_token), len(c_token)
     shortest, longest = min(q_len, c_len), max(q_len, c_len)
     long_enough = shortest >= config.MIN_FUZZY_TOKEN_LEN
@@ -177,21 +234,34 @@ def pair_similarity(q_token: str, c_token: str) -> tuple[float, str, bool]:
     same_skeleton = q_skeleton == c_skeleton and len(q_skeleton) >= config.MIN_SKELETON_LEN
     same_shape = q_shape == c_shape and len(q_shape) >= config.MIN_SHAPE_LEN
     swapped = q_letters == c_letters and edit >= 1 - 1 / longest
-    short_typo = shortest >= 2 and (q_squeezed == c_squeezed or swapped) and not has_digit
+    doubled = q_squeezed == c_squeezed and longest - shortest <= config.MAX_DOUBLED_LETTERS
+    short_typo = shortest >= 2 and (doubled or swapped) and not has_digit
     typo = config.SHORT_TYPO_SIM if short_typo else 0.0
-    edit_counts = edit >= config.MIN_OTHER_INITIAL_SIM or q_token[:1] == c_token[:1]
+    same_first = q_token[:1] == c_token[:1]
+    edit_counts = edit >= config.MIN_OTHER_INITIAL_SIM or same_first
     fuzzy = edit if long_enough and not has_digit and edit_counts else typo
+    one_edit = edit >= 1 - 1 / longest - 1e-9
+    is_changed = (
+        shortest >= config.MIN_CHANGED_TOKEN_LEN
+        and not long_enough
+        and one_edit
+        and same_first
+        and not has_digit
+    )
+    changed = config.SHORT_CHANGE_SIM if is_changed else 0.0
     alike = edit >= config.MIN_KEY_EDIT_SIM or (
         edit >= config.MIN_LONG_KEY_EDIT_SIM and len(q_phonetic) >= config.LONG_KEY_LEN
     )
     phonetic = 0.0
     if q_phonetic == c_phonetic and long_enough and alike:
         phonetic = max(edit, (edit + config.PHONETIC_SIM) / 2)
+    if q_roman == c_roman and long_enough and alike:
+        phonetic = max(phonetic, edit, config.ROMAN_SIM)
     skeleton = 0.0
     if ((same_skeleton and alike) or same_shape) and not has_digit:
         skeleton = max(edit, (edit + config.SKELETON_SIM) / 2)
     nickname = config.NICKNAME_SIM if (q_token, c_token) in NICKNAME_PAIRS else 0.0
-    best = max(fuzzy, phonetic, skeleton, nickname)
+    best = max(fuzzy, changed, phonetic, skeleton, nickname)
     vowel_blind = same_skeleton and not has_digit
     if q_token == c_token:
         return 1.0, EXACT, vowel_blind
@@ -199,7 +269,14 @@ def pair_similarity(q_token: str, c_token: str) -> tuple[float, str, bool]:
         return config.INITIAL_SIM, INITIAL, vowel_blind
     if best < config.MIN_TOKEN_SIM:
         return 0.0, NONE, vowel_blind
-    how = FUZZY if max(fuzzy, nickname) >= best else PHONETIC if phonetic >= best else SKELETON
+    if max(fuzzy, nickname) >= best:
+        how = FUZZY
+    elif changed >= best:
+        how = CHANGED
+    elif one_edit:
+        how = FUZZY
+    else:
+        how = PHONETIC if phonetic >= best else SKELETON
     return best, how, vowel_blind
 
 
@@ -231,6 +308,7 @@ def _token_features(tokens: pl.Series) -> pl.DataFrame:
         .alias("shape"),
         _number(pl.col("squeezed")).alias("squeezed"),
         _number(pl.col("letters")).alias("letters"),
+        _number(pl.col("roman")).alias("roman"),
         pl.col("token").replace_strict(_NICKNAMES, _NICKNAME_IDS, default=None).alias("nick"),
     )
 
@@ -255,13 +333,15 @@ def _number(key: pl.Expr) -> pl.Expr:
 
 
 # The evidence names as a categorical: group-bys and comparisons on it stay integer work.
-HOW = pl.Enum([EXACT, FUZZY, PHONETIC, SKELETON, INITIAL, NONE])
+HOW = pl.Enum([EXACT, FUZZY, CHANGED, PHONETIC, SKELETON, INITIAL, NONE])
 
 COUNTS = [
     "matched_weight",
     "q_found_names",
     "n_exact",
     "n_fuzzy",
+    "n_changed",
+    "changed_weight",
     "n_phonetic",
     "n_skeleton",
     "n_initial",
@@ -323,6 +403,7 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
             pl.col("q_missing_patronymics", "c_missing_patronymics").fill_null(0),
             pl.col("q_missing_countries", "c_missing_countries").fill_null(0),
             pl.col("q_missing_initials", "c_missing_initials").fill_null(0),
+            pl.col("q_missing_numbers", "c_missing_numbers").fill_null(0),
             pl.col(COUNTS).fill_null(0),
         )
         # Distinguishing parts in common: counted on both sides, as two query parts may
@@ -353,10 +434,14 @@ class Alignment:
     c_missing_countries: int
     q_missing_initials: int
     c_missing_initials: int
+    q_missing_numbers: int
+    c_missing_numbers: int
     q_found_names: int
     matched_weight: float
     n_exact: int
     n_fuzzy: int
+    n_changed: int
+    changed_weight: float
     n_phonetic: int
     n_skeleton: int
     n_initial: int
@@ -381,13 +466,13 @@ def align_one(
                 sim, how = config.CROSS_SCRIPT_SKELETON_SIM, SKELETON
             if sim > 0:
                 found.append((q_pos, c_pos, sim, how))
-    if any(how == INITIAL for *_, how in found):
+    if any(how in _USED_ONCE for *_, how in found):
         exact_q = {q for q, _, _, how in found if how == EXACT}
         exact_c = {c for _, c, _, how in found if how == EXACT}
         found = [
             row
             for row in found
-            if row[3] != INITIAL or (row[0] not in exact_q and row[1] not in exact_c)
+            if row[3] not in _USED_ONCE or (row[0] not in exact_q and row[1] not in exact_c)
         ]
     found += regrouped_matches_one(q_tokens, c_tokens, q_weights, c_weights, found)
     q_best: dict[int, tuple[float, str]] = {}
@@ -418,10 +503,14 @@ def align_one(
         c_missing_countries=c.missing_countries,
         q_missing_initials=q.missing_initials,
         c_missing_initials=c.missing_initials,
+        q_missing_numbers=q.missing_numbers,
+        c_missing_numbers=c.missing_numbers,
         q_found_names=q.found_names,
         matched_weight=sum(w * q_best.get(pos, (0.0, NONE))[0] for pos, w in enumerate(q_weights)),
         n_exact=sum(how == EXACT and w >= strong for how, w in zip(q_hows, q_weights, strict=True)),
-        n_fuzzy=q_hows.count(FUZZY),
+        n_fuzzy=q_hows.count(FUZZY) + q_hows.count(CHANGED),
+        n_changed=q_hows.count(CHANGED),
+        changed_weight=sum(w for how, w in zip(q_hows, q_weights, strict=True) if how == CHANGED),
         n_phonetic=q_hows.count(PHONETIC),
         n_skeleton=q_hows.count(SKELETON),
         n_initial=q_hows.count(INITIAL),
@@ -441,6 +530,7 @@ class _Side:
     missing_names: int = 0
     missing_countries: int = 0
     missing_initials: int = 0
+    missing_numbers: int = 0
     found_parts: int = 0
     found_names: int = 0
 
@@ -464,6 +554,7 @@ def _side_shares(
             side.missing_names += is_name_part_one(token)
             side.missing_countries += token in COUNTRY_TOKENS
             side.missing_initials += len(token) == 1 and token.isalpha()
+            side.missing_numbers += token.isdigit()
         else:
             side.deficit += w * (1.0 - sim)
             side.found_parts += strong and how != INITIAL
@@ -474,12 +565,18 @@ def _side_shares(
     return side
 
 
+# Evidence that a part found exactly elsewhere may not give again: an initial, a short
+# part one letter off.
+_USED_ONCE = (INITIAL, CHANGED)
+
+
 def _letters_used_once(found: pl.DataFrame) -> pl.DataFrame:
-    """found (matching token pairs) without the initials that reuse a letter: a single
-    letter equal to a letter of the other name is that letter, not also the initial of
-    another part (the "s" of "obshchestvo s ..." (Russian "with") found in both names must
-    not stand for "Signum" as well)."""
-    letters = found.filter(pl.col("how") == INITIAL)
+    """found (matching token pairs) without the initials and changed short parts that
+    reuse a part: a single letter equal to a letter of the other name is that letter, not
+    also the initial of another part (the "s" of "obshchestvo s ..." (Russian "with")
+    found in both names must not stand for "Signum" as well); "Mun" found in both names is
+    not also "Min" one letter off ("Mun Chong Min" / "Mun Chong Chol")."""
+    letters = found.filter(pl.col("how").is_in(_USED_ONCE))
     if letters.is_empty():
         return found
     exact = found.filter(pl.col("how") == EXACT)
@@ -570,6 +667,7 @@ def _part_vocab(q: pl.DataFrame, c: pl.DataFrame, weights: pl.DataFrame | None) 
         pl.col("token").str.contains(PATRONYMIC.pattern).alias("patronymic"),
         pl.col("token").is_in(COUNTRY_SERIES.implode()).alias("country"),
         pl.col("token").str.contains(r"^[a-z]$").alias("initial"),
+        pl.col("token").str.contains(r"^\d+$").alias("number"),
     )
     if weights is None:
         return vocab.with_columns(part_weight(pl.col("token"), None).alias("weight"))
@@ -589,6 +687,7 @@ def _numbered(parts: pl.DataFrame, vocab: pl.DataFrame, side: str) -> pl.DataFra
         vocab["patronymic"].gather(ids).alias(f"{side}_patronymic"),
         vocab["country"].gather(ids).alias(f"{side}_country"),
         vocab["initial"].gather(ids).alias(f"{side}_initial"),
+        vocab["number"].gather(ids).alias(f"{side}_number"),
     )
 
 
@@ -638,6 +737,7 @@ def _best_counterparts(
             pl.col(f"{side}_patronymic").alias("patronymic"),
             pl.col(f"{side}_country").alias("country"),
             pl.col(f"{side}_initial").alias("initial"),
+            pl.col(f"{side}_number").alias("number"),
         )
         .join(best, on=["pair", pos], how="left")
         .with_columns(pl.col("sim").fill_null(0.0), pl.col("how").fill_null(NONE))
@@ -659,6 +759,7 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
         (missing & pl.col("name_part")).sum().alias(f"{side}_missing_names"),
         (missing & pl.col("country")).sum().alias(f"{side}_missing_countries"),
         (missing & pl.col("initial")).sum().alias(f"{side}_missing_initials"),
+        (missing & pl.col("number")).sum().alias(f"{side}_missing_numbers"),
         ((pl.col("sim") > 0) & strong & (pl.col("how") != INITIAL))
         .sum()
         .alias(f"{side}_found_parts"),
@@ -672,9 +773,12 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
             (~missing & pl.col("name_part")).sum().alias("q_found_names"),
             # Parts that tell names apart (not legal forms, "al", "bin") found on the other side.
             ((pl.col("how") == EXACT) & strong).sum().alias("n_exact"),
+            pl.col("how").is_in([FUZZY, CHANGED]).sum().alias("n_fuzzy"),
+            (pl.col("how") == CHANGED).sum().alias("n_changed"),
+            pl.col("w").filter(pl.col("how") == CHANGED).sum().alias("changed_weight"),
             *[
                 (pl.col("how") == how).sum().alias(f"n_{how}")
-                for how in (FUZZY, PHONETIC, SKELETON, INITIAL)
+                for how in (PHONETIC, SKELETON, INITIAL)
             ],
         ]
     return best.group_by("pair").agg(aggs)
