@@ -13,6 +13,7 @@ are the steps).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -259,6 +260,41 @@ syllable_parts_missing_one = _share_one(
 )
 
 
+# A full birth date and a nationality that both contradict the entry's, on a common name
+# (its matched parts weigh less than IDENTITY_RARE_WEIGHT): a namesake, however exactly
+# the name matches. Each contradiction alone is already a qualifier of its own.
+_FULL_DATE = r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$"
+
+
+def identity_contradicted(pairs: pl.DataFrame) -> pl.DataFrame:
+    both = (
+        (birth_date_contribution(pairs)["verdict"] == "mismatch")
+        & (nationality_contribution(pairs)["verdict"] == "mismatch")
+    ).fill_null(False)
+    common = pairs.select(
+        (pl.col("q_birth_date").str.contains(_FULL_DATE) & (pl.col("matched_weight")
+         < config.IDENTITY_RARE_WEIGHT)).fill_null(False)
+    ).to_series()  # fmt: skip
+    hit = both & common
+    return pl.DataFrame(
+        {
+            "value": hit.cast(pl.Float64) * config.IDENTITY_CONTRADICTED,
+            "verdict": pl.Series([None] * pairs.height, dtype=pl.Utf8).set(hit, "mismatch"),
+        }
+    )
+
+
+def identity_contradicted_one(pair: OnePair) -> Verdict:
+    both = (
+        birth_date_one(pair.q_birth_date, pair.c_birth_dates)[1] == "mismatch"
+        and nationality_one(pair.q_nationality, pair.c_nationalities)[1] == "mismatch"
+    )
+    full = pair.q_birth_date is not None and re.match(_FULL_DATE, pair.q_birth_date)
+    if both and full and pair.align.matched_weight < config.IDENTITY_RARE_WEIGHT:
+        return config.IDENTITY_CONTRADICTED, "mismatch"
+    return 0.0, None
+
+
 FEATURES: tuple[Feature, ...] = (
     Feature(
         "both_sides_unmatched",
@@ -382,6 +418,14 @@ FEATURES: tuple[Feature, ...] = (
         qualifier=True,
         description="query nationality among the entry's, or not",
         one=lambda p: nationality_one(p.q_nationality, p.c_nationalities),
+    ),
+    Feature(
+        "identity",
+        identity_contradicted,
+        1.0,
+        qualifier=True,
+        description="birth date and nationality both contradict, on a common name",
+        one=identity_contradicted_one,
     ),
     Feature(
         "entity_type",

@@ -196,6 +196,11 @@ MIN_JOINED_SIM = 0.92
 # a match, a little below an exact one.
 SYLLABLE_NAME_SIM = 0.9
 
+# ... when the list name's parts weigh at least this much together: Korean and Chinese
+# names repeat a few syllables, and a common one ("KIM Yong Chol", 1.67; "WANG Ssu", 1.54)
+# in another script is a namesake more often than the listed person ("KIM Jong Un", 1.9).
+SYLLABLE_NAME_MIN_WEIGHT = 1.8
+
 # --- Qualifiers (refine a name match; never create one) ---------------------------------
 
 BIRTH_DATE_SAME = 0.05  # same full date
@@ -205,6 +210,12 @@ BIRTH_DATE_CONTRADICTS = -0.12  # clearly a different date
 
 NATIONALITY_MATCH = 0.03
 NATIONALITY_MISMATCH = -0.06
+
+# A full birth date and a nationality that both contradict, on a name whose matched parts
+# weigh less than IDENTITY_RARE_WEIGHT (common parts: "Muhammad Faysal" about 1.0; two
+# rare ones 2.0): this much more, so that the name falls below the threshold.
+IDENTITY_CONTRADICTED = -0.08
+IDENTITY_RARE_WEIGHT = 1.8
 
 # An individual queried against an organisation (or the reverse).
 ENTITY_TYPE_MISMATCH = -0.15

@@ -413,7 +413,9 @@ def _score(
     token_score = min(max(1.0 + sum(parts.values()), 0.0), 1.0)
     contradicted = any(parts[name] != 0 for name in CONTRADICTIONS)
     joined = 0.0 if contradicted else joined_one(tokens, c_tokens, token_score)
-    syllables = 0.0 if contradicted else syllable_name_one(tokens, c_tokens, token_score)
+    syllables = (
+        0.0 if contradicted else syllable_name_one(tokens, c_tokens, token_score, align.c_weight)
+    )
     uses_joined = max(joined, syllables) > token_score
     weak = weak_one(pair)
     name_score = max(token_score, joined, syllables)

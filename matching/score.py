@@ -193,10 +193,13 @@ def _with_joined(aligned: pl.DataFrame) -> pl.DataFrame:
 
 def _with_syllables(aligned: pl.DataFrame) -> pl.DataFrame:
     """syllable_name: SYLLABLE_NAME_SIM where the two names are the same Korean or Chinese
-    syllables in another romanisation (compare/syllables.py) and the token score falls
-    short; never against a contradiction (as _with_joined)."""
-    could_help = (pl.col("token_score") < config.SYLLABLE_NAME_SIM) & (
-        pl.sum_horizontal(pl.col(f"_part_{name}") for name in CONTRADICTIONS) == 0
+    syllables in another romanisation (compare/syllables.py), the list name is rare enough
+    (SYLLABLE_NAME_MIN_WEIGHT) and the token score falls short; never against a
+    contradiction (as _with_joined)."""
+    could_help = (
+        (pl.col("token_score") < config.SYLLABLE_NAME_SIM)
+        & (pl.col("c_weight") >= config.SYLLABLE_NAME_MIN_WEIGHT)
+        & (pl.sum_horizontal(pl.col(f"_part_{name}") for name in CONTRADICTIONS) == 0)
     )
     rows = aligned.select(could_help.fill_null(False)).to_series().arg_true()
     value = pl.Series("syllable_name", [0.0] * aligned.height, dtype=pl.Float64)
@@ -207,9 +210,14 @@ def _with_syllables(aligned: pl.DataFrame) -> pl.DataFrame:
     return aligned.with_columns(value)
 
 
-def syllable_name_one(tokens: list[str], c_tokens: list[str], token_score: float) -> float:
+def syllable_name_one(
+    tokens: list[str], c_tokens: list[str], token_score: float, c_weight: float
+) -> float:
     """_with_syllables for one pair (the caller leaves out contradicted pairs)."""
-    if token_score < config.SYLLABLE_NAME_SIM and same_syllables_one(tokens, c_tokens):
+    could_help = (
+        token_score < config.SYLLABLE_NAME_SIM and c_weight >= config.SYLLABLE_NAME_MIN_WEIGHT
+    )
+    if could_help and same_syllables_one(tokens, c_tokens):
         return config.SYLLABLE_NAME_SIM
     return 0.0
 

@@ -123,17 +123,18 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
     same_first = pl.col("q_first") == pl.col("c_first")
     edit_counts = (pl.col("edit") >= config.MIN_OTHER_INITIAL_SIM) | same_first
     one_edit = pl.col("edit") >= 1 - 1 / longest - 1e-9
+    # ... and so is a two-letter part doubled ("Le" / "Lee"): a short name more than a typo.
     changed = (
         (pl.min_horizontal(q_len, c_len) >= config.MIN_CHANGED_TOKEN_LEN)
         & ~long_enough
         & one_edit
         & same_first
         & ~has_digit
-    )
+    ) | (short_typo & (pl.min_horizontal(q_len, c_len) < config.MIN_CHANGED_TOKEN_LEN))
     fuzzy = (
         pl.when(long_enough & ~has_digit & edit_counts)
         .then(pl.col("edit"))
-        .when(short_typo)
+        .when(short_typo & (pl.min_horizontal(q_len, c_len) >= config.MIN_CHANGED_TOKEN_LEN))
         .then(config.SHORT_TYPO_SIM)
         .otherwise(0.0)
     )
@@ -166,7 +167,10 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
     # sub-expressions).
     frame = frame.with_columns(
         fuzzy.alias("fuzzy"),
-        pl.when(changed).then(config.SHORT_CHANGE_SIM).otherwise(0.0).alias("changed"),
+        pl.when(changed)
+        .then(pl.when(short_typo).then(config.SHORT_TYPO_SIM).otherwise(config.SHORT_CHANGE_SIM))
+        .otherwise(0.0)
+        .alias("changed"),
         pl.max_horizontal(phonetic, roman).fill_null(0.0).alias("phonetic"),
         skeleton.fill_null(0.0).alias("skeleton"),
         pl.when(nickname).then(config.NICKNAME_SIM).otherwise(0.0).alias("nickname"),
@@ -236,7 +240,7 @@ def pair_similarity(q_token: str, c_token: str) -> tuple[float, str, bool]:
     swapped = q_letters == c_letters and edit >= 1 - 1 / longest
     doubled = q_squeezed == c_squeezed and longest - shortest <= config.MAX_DOUBLED_LETTERS
     short_typo = shortest >= 2 and (doubled or swapped) and not has_digit
-    typo = config.SHORT_TYPO_SIM if short_typo else 0.0
+    typo = config.SHORT_TYPO_SIM if short_typo and shortest >= config.MIN_CHANGED_TOKEN_LEN else 0.0
     same_first = q_token[:1] == c_token[:1]
     edit_counts = edit >= config.MIN_OTHER_INITIAL_SIM or same_first
     fuzzy = edit if long_enough and not has_digit and edit_counts else typo
@@ -249,6 +253,8 @@ def pair_similarity(q_token: str, c_token: str) -> tuple[float, str, bool]:
         and not has_digit
     )
     changed = config.SHORT_CHANGE_SIM if is_changed else 0.0
+    if short_typo and shortest < config.MIN_CHANGED_TOKEN_LEN:
+        changed = config.SHORT_TYPO_SIM
     alike = edit >= config.MIN_KEY_EDIT_SIM or (
         edit >= config.MIN_LONG_KEY_EDIT_SIM and len(q_phonetic) >= config.LONG_KEY_LEN
     )
@@ -397,7 +403,7 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
         .join(c_best, on="pair", how="left")
         .with_columns(
             pl.col("q_unmatched", "c_unmatched", "q_missing", "c_missing").fill_null(1.0),
-            pl.col("q_deficit", "c_deficit").fill_null(0.0),
+            pl.col("q_deficit", "c_deficit", "q_weight", "c_weight").fill_null(0.0),
             pl.col("q_missing_parts", "c_missing_parts").fill_null(1),
             pl.col("q_missing_names", "c_missing_names").fill_null(1),
             pl.col("q_missing_patronymics", "c_missing_patronymics").fill_null(0),
@@ -418,6 +424,8 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
 class Alignment:
     """align_parts' columns for one pair (see there)."""
 
+    q_weight: float
+    c_weight: float
     q_unmatched: float
     c_unmatched: float
     q_missing: float
@@ -487,6 +495,8 @@ def align_one(
     strong = config.STRONG_PART_WEIGHT
     q_hows = [q_best.get(pos, (0.0, NONE))[1] for pos in range(len(q_weights))]
     return Alignment(
+        q_weight=q.weight,
+        c_weight=c.weight,
         q_unmatched=q.unmatched,
         c_unmatched=c.unmatched,
         q_missing=q.missing,
@@ -522,6 +532,7 @@ def align_one(
 class _Side:
     """_best's columns for one side of one pair."""
 
+    weight: float = 0.0
     unmatched: float = 0.0
     missing: float = 0.0
     deficit: float = 0.0
@@ -559,6 +570,7 @@ def _side_shares(
             side.deficit += w * (1.0 - sim)
             side.found_parts += strong and how != INITIAL
             side.found_names += is_name_part_one(token)
+    side.weight = total
     side.unmatched /= total
     side.missing /= total
     side.deficit /= total
@@ -752,6 +764,7 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
     # Parts that tell names apart (not legal forms, "al", "bin"), found on the other side.
     strong = pl.col("w") >= config.STRONG_PART_WEIGHT
     aggs = [
+        total.alias(f"{side}_weight"),
         ((pl.col("w") * (1.0 - pl.col("sim"))).sum() / total).alias(f"{side}_unmatched"),
         (pl.col("w").filter(missing).sum() / total).alias(f"{side}_missing"),
         (missing & strong).sum().alias(f"{side}_missing_parts"),
