@@ -610,7 +610,7 @@ def measure(
         measure_kind = KINDS[label][0]
         share = sum(hits) / max(len(hits), 1)
         missed = [q.full_name for q, hit in zip(queries, hits, strict=True)
-                  if hit == (measure_kind == "false alerts")][:6]  # fmt: skip
+                  if hit == (measure_kind == "false alerts")][:14]  # fmt: skip
         rows.append((label, measure_kind, len(queries), share, missed))
     return pl.DataFrame(
         rows, schema=["kind", "measure", "queries", "share", "examples"], orient="row"

@@ -278,7 +278,9 @@ def identity_contradicted(pairs: pl.DataFrame) -> pl.DataFrame:
     hit = both & common
     return pl.DataFrame(
         {
-            "value": hit.cast(pl.Float64) * config.IDENTITY_CONTRADICTED,
+            "value": pl.select(
+                pl.when(hit).then(config.IDENTITY_CONTRADICTED).otherwise(0.0)
+            ).to_series(),
             "verdict": pl.Series([None] * pairs.height, dtype=pl.Utf8).set(hit, "mismatch"),
         }
     )

@@ -19,10 +19,11 @@ import polars as pl
 from scipy import sparse
 
 from matching import config
-from matching.compare.names import part_weight, token_similarity
+from matching.compare.names import part_weight, part_weight_one, token_similarity
 from matching.compare.syllables import name_keys as syllable_name_keys
 from matching.index import WatchlistIndex, blocking_keys, name_key
 from matching.lookup import join_sorted, sorted_by
+from matching.normalize import LEGAL_PHRASES
 
 # Candidate values carry two numbers: PARTS_UNIT per distinguishing query part found, plus
 # the rarity weight found (always far below PARTS_UNIT). One product then gives both.
@@ -276,12 +277,32 @@ def _empty() -> pl.DataFrame:
 
 
 def _query_weights(parts: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
-    """qid, token, weight: list rarity where the token is listed, else 1 (generic words less)."""
-    return (
-        join_sorted(parts, sorted_by(index, "token_weights", "token"), "token", how="left")
-        .with_columns(part_weight(pl.col("token"), pl.col("weight")).alias("weight"))
-        .unique(["qid", "token"])
-    )
+    """qid, token, weight: list rarity where the token is listed, else 1 (generic words
+    less); an unlisted token that is list words run together weighs what they weigh, so
+    that the names holding all of them rank first (Python, for the few such tokens)."""
+    weights = join_sorted(parts, sorted_by(index, "token_weights", "token"), "token", how="left")
+    long = weights.filter(
+        pl.col("weight").is_null() & (pl.col("token").str.len_chars() >= config.MIN_SEGMENTED_LEN)
+    )["token"].unique()
+    weights = weights.with_columns(part_weight(pl.col("token"), pl.col("weight")).alias("weight"))
+    if not long.is_empty():
+        found = pl.Series([segmented_weight(t, index) for t in long.to_list()], dtype=pl.Float64)
+        weights = weights.with_columns(
+            pl.col("token").replace_strict(long, found, default=pl.col("weight")).alias("weight")
+        )
+    return weights.unique(["qid", "token"])
+
+
+def segmented_weight(token: str, index: WatchlistIndex) -> float:
+    """An unlisted token's blocking weight: 1, or the weights of the list words it is made
+    of (segment)."""
+    words = segment(token, list_words(index))
+    if not words:
+        return 1.0
+    weights = index.derived.get("blocking.weights")
+    if weights is None:
+        weights = index.derived["blocking.weights"] = dict(index.token_weights.iter_rows())
+    return sum(part_weight_one(word, weights.get(word)) for word in words)
 
 
 def _token_map(query_vocab: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
@@ -309,6 +330,7 @@ def _map_tokens(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
                 mapped,
                 _linked(lonely, blocking_keys(lonely, query=True), index),
                 _split_joined(lonely, index),
+                _segmented(lonely, index),
             ]
         ).unique(["token", "token_id"])
     nothing = tokens.join(mapped, on="token", how="anti").with_columns(
@@ -331,6 +353,60 @@ def _linked(tokens: pl.DataFrame, keys: pl.DataFrame, index: WatchlistIndex) -> 
         hits.join(sims, on=["q_token", "c_token"])
         .filter(pl.col("sim") >= config.MIN_TOKEN_SIM)
         .select(pl.col("q_token").alias("token"), "token_id", "sim")
+    )
+
+
+def segment(token: str, vocab: frozenset[str]) -> list[str]:
+    """A long token as the fewest words of `vocab` that written together make it
+    ("maronderamapleleaffarm" -> marondera maple leaf farm), at least three of them (two
+    are _split_joined's), at most MAX_SEGMENTS; [] if none."""
+    if len(token) < config.MIN_SEGMENTED_LEN:
+        return []
+    # Fewest words spelling token[:end], and where the last of them starts.
+    fewest = [0] + [config.MAX_SEGMENTS + 1] * len(token)
+    start_of = [0] * (len(token) + 1)
+    for end in range(2, len(token) + 1):
+        for start in range(end - 1):
+            if fewest[start] < fewest[end] - 1 and token[start:end] in vocab:
+                fewest[end], start_of[end] = fewest[start] + 1, start
+    if not 3 <= fewest[-1] <= config.MAX_SEGMENTS:
+        return []
+    words, end = [], len(token)
+    while end:
+        words.append(token[start_of[end] : end])
+        end = start_of[end]
+    return words[::-1]
+
+
+# Words a name run together holds that no list token is: the links of names, and the words
+# of legal forms (which normalisation writes as one token).
+_JOINING_WORDS = frozenset({"of", "in", "de", "al", "el", "la", "and", "the", "for"}) | frozenset(
+    word for phrases in LEGAL_PHRASES.values() for p in phrases for word in p.split()
+    if word.isalpha() and len(word) >= config.MIN_SEGMENT_LEN
+)  # fmt: skip
+
+
+def list_words(index: WatchlistIndex) -> frozenset[str]:
+    """The words segment() may cut a token into: list tokens of MIN_SEGMENT_LEN+ letters and
+    _JOINING_WORDS, made once per index."""
+    words = index.derived.get("blocking.list_words")
+    if words is None:
+        listed = index.vocab.filter(pl.col("token").str.len_chars() >= config.MIN_SEGMENT_LEN)
+        words = frozenset(listed["token"]) | _JOINING_WORDS
+        index.derived["blocking.list_words"] = words
+    return words
+
+
+def _segmented(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
+    """A token matching nothing, tried as three list words or more run together (a
+    company name written without spaces): it finds names through each of them."""
+    words = list_words(index)
+    rows = [(t, w) for t in tokens["token"].to_list() for w in segment(t, words)]
+    found = pl.DataFrame(rows, schema={"token": pl.Utf8, "word": pl.Utf8}, orient="row")
+    return (
+        found.join(index.vocab.select(pl.col("token").alias("word"), "token_id"), on="word")
+        .select("token", "token_id", pl.lit(1.0).alias("sim"))
+        .unique(maintain_order=True)
     )
 
 

@@ -43,9 +43,10 @@ SHORT_TYPO_SIM = 0.85
 # letter repeated beyond ("AAAA..." / "AA") is another string.
 MAX_DOUBLED_LETTERS = 2
 
-# ... or by one letter changed, added or dropped after the same first letter ("Tim" /
-# "Tom", "Ivan" / "Iwan"), from this length: at this similarity, just above MIN_TOKEN_SIM,
-# and only where the rest of the name is rare (CHANGED_PART_MIN_REST).
+# ... or by one letter added or dropped, or changed, after the same first letter ("Umr" /
+# "Umer"; "Tim" / "Tom", "Ivan" / "Iwan"), from this length: at this similarity, just
+# above MIN_TOKEN_SIM; a changed letter only where the rest of the name is rare
+# (CHANGED_PART_MIN_REST).
 MIN_CHANGED_TOKEN_LEN = 3
 SHORT_CHANGE_SIM = 0.72
 
@@ -269,6 +270,13 @@ INITIAL_WEIGHT = 0.3
 
 # Tokens at least this long also get deletion neighbourhoods (one deletion) as keys.
 MIN_DELETION_KEY_LEN = 4
+
+# A token of at least MIN_SEGMENTED_LEN letters that matches nothing is tried as list words
+# of MIN_SEGMENT_LEN+ letters run together, three to MAX_SEGMENTS of them (a company name
+# written without spaces, "MARONDERAMAPLELEAFFARM").
+MIN_SEGMENTED_LEN = 10
+MIN_SEGMENT_LEN = 3
+MAX_SEGMENTS = 8
 
 # Token pairs found in more list names than this are not blocking keys either.
 MAX_PAIR_DF = 400

@@ -23,7 +23,7 @@ from scipy import sparse
 
 from matching import config
 from matching.compare.syllables import name_keys as syllable_name_keys
-from matching.normalize import GENERIC_SERIES, keys_of, normalize_names, token_keys
+from matching.normalize import GENERIC_SERIES, SPELLINGS, keys_of, normalize_names, token_keys
 from matching.token_links import TokenLinks
 
 
@@ -246,11 +246,28 @@ def _deletions_one(bases: set[str], min_length: int) -> set[str]:
 
 
 def _token_keys(vocab: pl.DataFrame) -> pl.DataFrame:
-    """Keys of every list token: common ones too (they block in pairs, not alone)."""
+    """Keys of every list token: common ones too (they block in pairs, not alone). A
+    canonical name part also has the keys of each spelling it stands for: a typo of
+    "Mohammad" ("Moammad") must find the list's "muhammad"."""
+    spelt = pl.DataFrame(
+        [
+            (spelling, canonical)
+            for canonical, spellings in SPELLINGS.items()
+            for spelling in spellings
+        ],
+        schema={"token": pl.Utf8, "canonical": pl.Utf8},
+        orient="row",
+    ).join(vocab.select(pl.col("token").alias("canonical"), "token_id"), on="canonical")
     return (
-        blocking_keys(vocab)
-        .join(vocab.select("token", "token_id"), on="token")
+        pl.concat(
+            [
+                blocking_keys(vocab).join(vocab.select("token", "token_id"), on="token"),
+                blocking_keys(spelt).join(spelt.select("token", "token_id"), on="token"),
+            ],
+            how="diagonal",
+        )
         .select("key", "token_id")
+        .unique(maintain_order=True)
     )
 
 

@@ -216,6 +216,7 @@ _LEGAL_TOKENS = {
     "co": "co company cia compania companie kompaniya firma cv",
 }
 LEGAL_FORMS = frozenset(_LEGAL_TOKENS)  # the canonical forms: llc, jsc, corp, co
+LEGAL_PHRASES = _LEGAL_PHRASES
 LEGAL_FORM_TOKENS: dict[str, str] = {
     token: canonical for canonical, tokens in _LEGAL_TOKENS.items() for token in tokens.split()
 }
@@ -402,6 +403,33 @@ _LEGAL_PHRASE_PATTERNS = {
 }
 
 
+# A legal form run into the name it starts or ends ("LLCMILITARYINDUSTRIALCOMPANY",
+# "JOINTSTOCKCOMPANYNIIME"): written apart, as its canonical token. The multi-word phrases
+# without spaces, and the legal tokens too long to be a word's ending by chance.
+def _run_in_legal() -> list[tuple[str, str]]:
+    run_in: dict[str, set[str]] = {canonical: set() for canonical in _LEGAL_TOKENS}
+    for canonical, phrases in _LEGAL_PHRASES.items():
+        run_in[canonical] |= {
+            p.replace(" ", "") for p in phrases if " " in p and re.fullmatch(r"[a-z ]{7,}", p)
+        }
+    for token in ("llc", "jsc", "pjsc", "ojsc", "cjsc", "ltd", "gmbh", "plc", "company"):
+        run_in[LEGAL_FORM_TOKENS[token]].add(token)
+    run_in["llc"].add("limited")
+    run_in["corp"] |= {"corporation", "incorporated"}
+    rules = []
+    for canonical, words in run_in.items():
+        forms = "|".join(sorted(words, key=len, reverse=True))
+        # The end first: a phrase at the start of a word ends in a legal token too.
+        rules.append((rf"([a-z0-9]{{3,}})(?:{forms})\b", f"$1 {canonical}"))
+    for canonical, words in run_in.items():
+        forms = "|".join(sorted(words, key=len, reverse=True))
+        rules.append((rf"\b(?:{forms})([a-z0-9]{{3,}})", f"{canonical} $1"))
+    return rules
+
+
+_RUN_IN_LEGAL_AT = _run_in_legal()
+
+
 def _legal_phrase_expr(expr: pl.Expr) -> pl.Expr:
     for canonical, pattern in _LEGAL_PHRASE_PATTERNS.items():
         expr = expr.str.replace_all(pattern, f" {canonical} ")
@@ -415,7 +443,14 @@ def _clean_expr(expr: pl.Expr) -> pl.Expr:
         .str.replace_all("&", " and ", literal=True)
         .str.replace_all(_APOSTROPHES, "")
         .str.replace_all(_NOT_ALPHANUMERIC, " ")
+        .pipe(_run_in_legal_expr)
     )
+
+
+def _run_in_legal_expr(expr: pl.Expr) -> pl.Expr:
+    for pattern, template in _RUN_IN_LEGAL_AT:
+        expr = expr.str.replace_all(pattern, template)
+    return expr
 
 
 def _legal_forms(clean: pl.Series) -> pl.Series:
@@ -624,6 +659,7 @@ _LATIN_ONLY_ONE = regex.compile(_LATIN_ONLY)
 # From here on the text is ASCII, where `re` (faster) and Rust regex agree.
 _APOSTROPHES_ONE = re.compile(_APOSTROPHES)
 _NOT_ALPHANUMERIC_ONE = re.compile(_NOT_ALPHANUMERIC)
+_RUN_IN_LEGAL_ONE = [_compiled(*rule) for rule in _RUN_IN_LEGAL_AT]
 _LEGAL_PHRASES_ONE = [
     (re.compile(pattern), f" {canonical} ") for canonical, pattern in _LEGAL_PHRASE_PATTERNS.items()
 ]
@@ -674,6 +710,8 @@ def _clean_one(text: str) -> str:
     Polars' to_lowercase)."""
     text = text.lower().replace("&", " and ")
     text = _NOT_ALPHANUMERIC_ONE.sub(" ", _APOSTROPHES_ONE.sub("", text))
+    for pattern, template in _RUN_IN_LEGAL_ONE:
+        text = pattern.sub(template, text)
     text = " " + " ".join(map(_legal_spelling, text.split(" "))) + " "
     for pattern, canonical in _LEGAL_PHRASES_ONE:
         text = pattern.sub(canonical, text)

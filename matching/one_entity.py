@@ -28,7 +28,14 @@ from scipy import sparse
 
 from matching import config
 from matching.algorithm import CONTRADICTIONS, NAME_FEATURES, QUALIFIERS, OnePair
-from matching.blocking import PARTS_UNIT, counted_once, select_candidates
+from matching.blocking import (
+    PARTS_UNIT,
+    counted_once,
+    list_words,
+    segment,
+    segmented_weight,
+    select_candidates,
+)
 from matching.compare.names import align_one, pair_similarity, part_weight_one
 from matching.compare.syllables import name_keys_one as syllable_name_keys_one
 from matching.frames import (
@@ -207,7 +214,7 @@ def _candidates(
     lists: list[str] | None,
 ) -> list[int]:
     """Name ids, in the chunk path's order: the same matrices, one row each."""
-    own_weight = {token: part_weight_one(token, own.token_weight.get(token)) for token in tokens}
+    own_weight = {token: _query_weight(own, index, token) for token in tokens}
     split = _split_words(own, tokens, own_weight)
     vocab = sorted(set(tokens) | set(split))
     weights = np.array([own_weight.get(token, 0.0) for token in vocab])
@@ -243,6 +250,14 @@ def _candidates(
     return list(dict.fromkeys(selected["name_id"].to_list() + listed))
 
 
+def _query_weight(own: OneEntityTables, index: WatchlistIndex, token: str) -> float:
+    """blocking._query_weights for one token."""
+    listed = own.token_weight.get(token)
+    if listed is None and len(token) >= config.MIN_SEGMENTED_LEN:
+        return segmented_weight(token, index)
+    return part_weight_one(token, listed)
+
+
 def _split_words(
     own: OneEntityTables, tokens: list[str], weights: dict[str, float]
 ) -> dict[str, tuple[float, int]]:
@@ -270,6 +285,8 @@ def _links(
         links = _linked(own, token, blocking_keys_one(token, query=True))
         for token_id in _split_joined(own, token):
             links[token_id] = 1.0
+        for word in segment(token, list_words(index)):
+            links[own.vocab_id[word]] = 1.0
     ids = np.array(sorted(links), dtype=np.int64)
     found = (ids, np.array([links[i] for i in ids.tolist()], dtype=np.float64))
     if len(own.links) >= MAX_REMEMBERED_TOKENS:

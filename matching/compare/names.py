@@ -124,18 +124,25 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
     edit_counts = (pl.col("edit") >= config.MIN_OTHER_INITIAL_SIM) | same_first
     one_edit = pl.col("edit") >= 1 - 1 / longest - 1e-9
     # ... and so is a two-letter part doubled ("Le" / "Lee"): a short name more than a typo.
-    changed = (
+    # A letter added or dropped ("Umr" / "Umer") is a typo; a letter in place of another
+    # ("Tim" / "Tom") may be another name: CHANGED.
+    short_edit = (
         (pl.min_horizontal(q_len, c_len) >= config.MIN_CHANGED_TOKEN_LEN)
         & ~long_enough
         & one_edit
         & same_first
         & ~has_digit
-    ) | (short_typo & (pl.min_horizontal(q_len, c_len) < config.MIN_CHANGED_TOKEN_LEN))
+    )
+    changed = (short_edit & (q_len == c_len)) | (
+        short_typo & (pl.min_horizontal(q_len, c_len) < config.MIN_CHANGED_TOKEN_LEN)
+    )
     fuzzy = (
         pl.when(long_enough & ~has_digit & edit_counts)
         .then(pl.col("edit"))
         .when(short_typo & (pl.min_horizontal(q_len, c_len) >= config.MIN_CHANGED_TOKEN_LEN))
         .then(config.SHORT_TYPO_SIM)
+        .when(short_edit & (q_len != c_len))
+        .then(config.SHORT_CHANGE_SIM)
         .otherwise(0.0)
     )
     # Sound keys of short or unlike tokens collide by chance (Vita / Fuad): they count only
@@ -240,19 +247,23 @@ def pair_similarity(q_token: str, c_token: str) -> tuple[float, str, bool]:
     swapped = q_letters == c_letters and edit >= 1 - 1 / longest
     doubled = q_squeezed == c_squeezed and longest - shortest <= config.MAX_DOUBLED_LETTERS
     short_typo = shortest >= 2 and (doubled or swapped) and not has_digit
-    typo = config.SHORT_TYPO_SIM if short_typo and shortest >= config.MIN_CHANGED_TOKEN_LEN else 0.0
     same_first = q_token[:1] == c_token[:1]
-    edit_counts = edit >= config.MIN_OTHER_INITIAL_SIM or same_first
-    fuzzy = edit if long_enough and not has_digit and edit_counts else typo
     one_edit = edit >= 1 - 1 / longest - 1e-9
-    is_changed = (
+    short_edit = (
         shortest >= config.MIN_CHANGED_TOKEN_LEN
         and not long_enough
         and one_edit
         and same_first
         and not has_digit
     )
-    changed = config.SHORT_CHANGE_SIM if is_changed else 0.0
+    typo = 0.0
+    if short_typo and shortest >= config.MIN_CHANGED_TOKEN_LEN:
+        typo = config.SHORT_TYPO_SIM
+    elif short_edit and q_len != c_len:
+        typo = config.SHORT_CHANGE_SIM
+    edit_counts = edit >= config.MIN_OTHER_INITIAL_SIM or same_first
+    fuzzy = edit if long_enough and not has_digit and edit_counts else typo
+    changed = config.SHORT_CHANGE_SIM if short_edit and q_len == c_len else 0.0
     if short_typo and shortest < config.MIN_CHANGED_TOKEN_LEN:
         changed = config.SHORT_TYPO_SIM
     alike = edit >= config.MIN_KEY_EDIT_SIM or (
