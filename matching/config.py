@@ -199,8 +199,9 @@ SYLLABLE_NAME_SIM = 0.9
 
 # ... when the list name's parts weigh at least this much together: Korean and Chinese
 # names repeat a few syllables, and a common one ("KIM Yong Chol", 1.67; "WANG Ssu", 1.54)
-# in another script is a namesake more often than the listed person ("KIM Jong Un", 1.9).
-SYLLABLE_NAME_MIN_WEIGHT = 1.8
+# in another script is a namesake more often than the listed person ("KIM Jong Un", 1.9;
+# "XI Jinping", 1.8).
+SYLLABLE_NAME_MIN_WEIGHT = 1.75
 
 # --- Qualifiers (refine a name match; never create one) ---------------------------------
 

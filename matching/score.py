@@ -21,7 +21,9 @@ from matching.compare.entities import (
 )
 from matching.compare.names import Alignment, align_parts, joined_similarity
 from matching.compare.syllables import same_syllables, same_syllables_one
-from matching.normalize import NAME_PARTICLES
+from matching.normalize import LEGAL_FORMS, NAME_PARTICLES
+
+_LEGAL_FORMS = pl.Series(sorted(LEGAL_FORMS), dtype=pl.Utf8)
 
 # Columns a pair frame may lack (a name-only benchmark, a query without them): the
 # qualifiers, and normalisation's per-name flags. A missing one is unknown, or none: no
@@ -92,11 +94,15 @@ def score_pairs(
         (pl.col("q_unmatched") > 0) | (pl.col("c_unmatched") > 0)
     )
     weak = (
-        (pl.col("n_matched") <= 1)
-        & (something_missing | common_lone_part)
-        & ~lone_rare_query
-        & ~_whole_list_name(aligned)
-    ) | no_name_in_common
+        (
+            (pl.col("n_matched") <= 1)
+            & (something_missing | common_lone_part)
+            & ~lone_rare_query
+            & ~_whole_list_name(aligned)
+        )
+        | no_name_in_common
+        | _one_word_company(aligned)
+    )
     name_score = pl.max_horizontal("token_score", joined)
     name_score = (
         pl.when(weak & ~uses_joined)
@@ -151,6 +157,39 @@ def _whole_list_name(aligned: pl.DataFrame) -> pl.Series:
     two_names = pl.col("c_tokens").list.eval(~pl.element().is_in(NAME_PARTICLES)).list.sum() >= 2
     found = aligned[rows].select((names_of_people() & two_names).fill_null(False)).to_series()
     return names.scatter(rows, found)
+
+
+def _one_word_company(aligned: pl.DataFrame) -> pl.Series:
+    """Per pair: a company query of one name word (and legal forms, generic words) found in
+    a listed name that has other words ("Green LLC" / "GREEN SHIPPING LTD."): one word of
+    a company name is not the company. The query says it is a company, by its type or a
+    legal form of its own (a bare "Faberlic" is a lone rare part, as "Putin" is). The list
+    work runs only where the cheap conditions hold."""
+    cheap = (
+        (pl.col("q_found_names") == 1)
+        & (pl.col("n_matched") <= 1)
+        & (pl.col("q_missing") == 0)
+        & (pl.col("c_missing_words") > 0)
+    )
+    rows = aligned.select(cheap.fill_null(False)).to_series().arg_true()
+    found = pl.Series("one_word_company", [False] * aligned.height, dtype=pl.Boolean)
+    if rows.is_empty():
+        return found
+    legal = pl.col("q_tokens").list.eval(pl.element().is_in(_LEGAL_FORMS.implode())).list.any()
+    company = (~is_person("q_entity_type")).fill_null(legal)
+    return found.scatter(rows, aligned[rows].select(company.fill_null(False)).to_series())
+
+
+def one_word_company_one(pair: OnePair) -> bool:
+    """_one_word_company for one pair."""
+    a = pair.align
+    cheap = a.q_found_names == 1 and a.n_matched <= 1 and a.q_missing == 0
+    if not (cheap and a.c_missing_words > 0):
+        return False
+    person = person_one(pair.q_entity_type)
+    if person is None:
+        return any(token in LEGAL_FORMS for token in pair.q_tokens)
+    return not person
 
 
 def whole_list_name_one(pair: OnePair) -> bool:
@@ -243,6 +282,8 @@ def weak_one(pair: OnePair) -> bool:
     the names otherwise apart, not a lone rare query part and not a whole listed name."""
     a = pair.align
     if a.q_found_names == 0 and (a.q_unmatched > 0 or a.c_unmatched > 0):
+        return True
+    if one_word_company_one(pair):
         return True
     if a.n_matched > 1:
         return False

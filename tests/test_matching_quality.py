@@ -20,7 +20,7 @@ from bench.generate import faker_names
 from bench.quality import exhaustive, perturbed_ofac_sample
 from tests.conftest import EVAL
 
-CASES_F1_FLOOR = 0.895  # measured 0.900 (a number in place of another costs 6 pairs the
+CASES_F1_FLOOR = 0.90  # measured 0.903 (a number in place of another costs 6 pairs the
 # benchmark calls one); reference engine (logicv2) 0.790
 UN_RECALL_FLOOR = 0.99  # measured 0.997
 UN_FIRST_FLOOR = 0.97  # measured 0.99+

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from matching import DEFAULT_THRESHOLD, build_index, score_name_pairs, screen
+from matching.blocking import list_words, segment
 from matching.compare.names import CHANGED, pair_similarity
 from matching.compare.syllables import same_syllables_one
 from matching.normalize import normalize_names, roman_key, transliterate
@@ -52,6 +53,19 @@ def test_a_typo_of_a_spelling_the_name_stands_for(index):
     assert min(found) >= DEFAULT_THRESHOLD
     # ... but two letters from a spelling is another name.
     assert scores(index, [("Ahmed Ali Sayed", "Mohamed Ali Sayed")])[0] < DEFAULT_THRESHOLD
+
+
+def test_a_typo_of_another_spelling_finds_the_listed_name(index):
+    # "muhammad" is listed; "Moammad" is one letter from its spelling "mohammad".
+    frame = pl.DataFrame({"row": [0], "full_name": ["ESKANDARI Moammad"]})
+    found = screen(frame, index, threshold=DEFAULT_THRESHOLD, max_matches=10)
+    assert "ESKANDARI, Mohammad" in [m["matched_name"] for m in found["matches"][0]]
+
+
+def test_a_letter_added_or_dropped_in_a_short_part_is_a_typo(index):
+    # Unlike a letter in place of another, whatever the rest of the name weighs.
+    assert pair_similarity("umr", "umer")[1] == "fuzzy"
+    assert scores(index, [("Umr Asim", "UMER, Asim")])[0] >= DEFAULT_THRESHOLD
 
 
 def test_a_short_part_one_letter_off_beside_a_rare_or_a_common_rest(index):
@@ -106,6 +120,31 @@ def test_scripts_written_without_vowels_or_with_their_own_spellings():
     assert transliterate("Πούτιν").lower() == "putin"  # ou
     assert transliterate("Ντόναλντ").lower().startswith("don")  # nt first: d
     assert transliterate("블라디미르").lower() == "bladimir"  # the empty vowel eu dropped
+
+
+# --- 4: spaces ---------------------------------------------------------------------------
+
+
+def test_a_company_name_written_without_spaces_is_found(index):
+    assert segment("scientificmanufacturingenterprisealmaz", list_words(index)) == [
+        "scientific", "manufacturing", "enterprise", "almaz",
+    ]  # fmt: skip
+    rows = [
+        {"full_name": "SCIENTIFICMANUFACTURINGENTERPRISEALMAZ"},
+        {"full_name": "LIMITEDLIABILITYCOMPANYGLOBALCONCEPTSGROUP"},
+    ]
+    frame = pl.DataFrame(rows).with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
+    found = screen(frame, index, threshold=DEFAULT_THRESHOLD, max_matches=10)
+    names = [[m["matched_name"] for m in matches] for matches in found["matches"]]
+    assert "SCIENTIFIC MANUFACTURING ENTERPRISE ALMAZ" in names[0]
+    assert "LIMITED LIABILITY COMPANY GLOBAL CONCEPTS GROUP" in names[1]
+
+
+def test_a_legal_form_run_into_the_name():
+    assert tokens("LLCMILITARYINDUSTRIALCOMPANY") == ["llc", "militaryindustrial", "co"]
+    assert tokens("JOINTSTOCKCOMPANYNIIME") == ["jsc", "niime"]
+    # A word merely ending in letters of a legal form stays whole.
+    assert tokens("Unlimited Zinc") == ["unlimited", "zinc"]
 
 
 # --- 5: abbreviations ------------------------------------------------------------------
@@ -169,3 +208,12 @@ def test_a_common_name_whose_birth_date_and_nationality_contradict(index):
     # Either contradiction alone leaves the identity qualifier out.
     alone = details(index, "Muhammad Ali", "MUHAMMAD ALI", **(columns | {"q_nationality": "SY"}))
     assert alone["identity"]["contribution"] == 0
+
+
+def test_one_word_of_a_company_name_is_not_the_company(index):
+    company, bare = scores(
+        index, [("Green LLC", "GREEN SHIPPING LTD."), ("Faberlic", "FABERLIC EUROPE Sp. z o.o.")]
+    )
+    assert company < DEFAULT_THRESHOLD
+    # A bare word, not said to be a company, is a lone rare part (as "Putin" is).
+    assert bare >= DEFAULT_THRESHOLD

@@ -24,6 +24,7 @@ from matching.normalize import (
     COUNTRY_TOKENS,
     GENERIC_SERIES,
     GENERIC_TOKENS,
+    LEGAL_FORMS,
     NAME_PARTICLES,
     NICKNAME_PAIRS,
     SPELLINGS,
@@ -44,6 +45,7 @@ EXACT, FUZZY, CHANGED, PHONETIC, SKELETON, INITIAL, NONE = (
     "none",
 )
 _SPELT = pl.Series(sorted(SPELLINGS), dtype=pl.Utf8)
+_LEGAL_SERIES = pl.Series(sorted(LEGAL_FORMS), dtype=pl.Utf8)
 
 
 @lru_cache(maxsize=200_000)
@@ -421,6 +423,7 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
             pl.col("q_missing_countries", "c_missing_countries").fill_null(0),
             pl.col("q_missing_initials", "c_missing_initials").fill_null(0),
             pl.col("q_missing_numbers", "c_missing_numbers").fill_null(0),
+            pl.col("q_missing_words", "c_missing_words").fill_null(1),
             pl.col(COUNTS).fill_null(0),
         )
         # Distinguishing parts in common: counted on both sides, as two query parts may
@@ -455,6 +458,8 @@ class Alignment:
     c_missing_initials: int
     q_missing_numbers: int
     c_missing_numbers: int
+    q_missing_words: int
+    c_missing_words: int
     q_found_names: int
     matched_weight: float
     n_exact: int
@@ -526,6 +531,8 @@ def align_one(
         c_missing_initials=c.missing_initials,
         q_missing_numbers=q.missing_numbers,
         c_missing_numbers=c.missing_numbers,
+        q_missing_words=q.missing_words,
+        c_missing_words=c.missing_words,
         q_found_names=q.found_names,
         matched_weight=sum(w * q_best.get(pos, (0.0, NONE))[0] for pos, w in enumerate(q_weights)),
         n_exact=sum(how == EXACT and w >= strong for how, w in zip(q_hows, q_weights, strict=True)),
@@ -553,6 +560,7 @@ class _Side:
     missing_countries: int = 0
     missing_initials: int = 0
     missing_numbers: int = 0
+    missing_words: int = 0
     found_parts: int = 0
     found_names: int = 0
 
@@ -577,6 +585,7 @@ def _side_shares(
             side.missing_countries += token in COUNTRY_TOKENS
             side.missing_initials += len(token) == 1 and token.isalpha()
             side.missing_numbers += token.isdigit()
+            side.missing_words += token not in LEGAL_FORMS
         else:
             side.deficit += w * (1.0 - sim)
             side.found_parts += strong and how != INITIAL
@@ -691,6 +700,7 @@ def _part_vocab(q: pl.DataFrame, c: pl.DataFrame, weights: pl.DataFrame | None) 
         pl.col("token").is_in(COUNTRY_SERIES.implode()).alias("country"),
         pl.col("token").str.contains(r"^[a-z]$").alias("initial"),
         pl.col("token").str.contains(r"^\d+$").alias("number"),
+        pl.col("token").is_in(_LEGAL_SERIES.implode()).alias("legal"),
     )
     if weights is None:
         return vocab.with_columns(part_weight(pl.col("token"), None).alias("weight"))
@@ -711,6 +721,7 @@ def _numbered(parts: pl.DataFrame, vocab: pl.DataFrame, side: str) -> pl.DataFra
         vocab["country"].gather(ids).alias(f"{side}_country"),
         vocab["initial"].gather(ids).alias(f"{side}_initial"),
         vocab["number"].gather(ids).alias(f"{side}_number"),
+        vocab["legal"].gather(ids).alias(f"{side}_legal"),
     )
 
 
@@ -761,6 +772,7 @@ def _best_counterparts(
             pl.col(f"{side}_country").alias("country"),
             pl.col(f"{side}_initial").alias("initial"),
             pl.col(f"{side}_number").alias("number"),
+            pl.col(f"{side}_legal").alias("legal"),
         )
         .join(best, on=["pair", pos], how="left")
         .with_columns(pl.col("sim").fill_null(0.0), pl.col("how").fill_null(NONE))
@@ -784,6 +796,7 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
         (missing & pl.col("country")).sum().alias(f"{side}_missing_countries"),
         (missing & pl.col("initial")).sum().alias(f"{side}_missing_initials"),
         (missing & pl.col("number")).sum().alias(f"{side}_missing_numbers"),
+        (missing & ~pl.col("legal")).sum().alias(f"{side}_missing_words"),
         ((pl.col("sim") > 0) & strong & (pl.col("how") != INITIAL))
         .sum()
         .alias(f"{side}_found_parts"),
