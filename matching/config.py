@@ -128,6 +128,13 @@ SUBSTITUTED_PART_PENALTY = 0.1
 MIN_SPLIT_WORD_SIM = 0.85
 SPLIT_WORD_SIM = 0.95
 
+# A word cut short ("Revol." / "Revolutionary", "Agro." / "Agropecuaria"): a part left
+# over of at least MIN_ABBREVIATION_LEN letters with which a left-over part of the other
+# name, ABBREVIATION_MIN_CUT letters longer at least, begins, matches it at this.
+MIN_ABBREVIATION_LEN = 3
+ABBREVIATION_MIN_CUT = 2
+ABBREVIATION_SIM = 0.8
+
 # Initials standing for words ("JC" / "Jean-Claude", "US" / "United States"): a part of 2
 # to MAX_INITIALISM_LEN letters, at least this rare in the lists (a frequent short part,
 # "li" or "an", is a name syllable, not initials).

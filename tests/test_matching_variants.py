@@ -217,3 +217,15 @@ def test_one_word_of_a_company_name_is_not_the_company(index):
     assert company < DEFAULT_THRESHOLD
     # A bare word, not said to be a company, is a lone rare part (as "Putin" is).
     assert bare >= DEFAULT_THRESHOLD
+
+
+def test_a_company_word_cut_short(index):
+    pairs = [
+        ("Islamic Revol. Guards Corps", "ISLAMIC REVOLUTIONARY GUARDS CORPS"),
+        ("Molecular Electr. Research Institute", "MOLECULAR ELECTRONICS RESEARCH INSTITUTE"),
+    ]
+    assert min(scores(index, pairs)) >= DEFAULT_THRESHOLD
+    # Too short to stand for a word.
+    assert (
+        scores(index, [("Islamic Re Guards Corps", "ISLAMIC REVOLUTIONARY GUARDS CORPS")])[0] < 0.9
+    )

@@ -1,6 +1,6 @@
 """Parts grouped differently in the two names: a word split in two ("Patr ushev" /
-"Patrushev", "Andrang Heta" / "'Ndrangheta") and initials standing for words ("JC" /
-"Jean-Claude", "U.S." / "United States").
+"Patrushev", "Andrang Heta" / "'Ndrangheta"), initials standing for words ("JC" /
+"Jean-Claude", "U.S." / "United States") and a word cut short ("Revol." / "Revolutionary").
 
 Part alignment compares one part with one part, so it finds neither. These rules look only
 at the parts it left without a counterpart (both names must have one) and add the token
@@ -49,6 +49,8 @@ def regrouped_matches(
             _swapped(_split_words(c, q, vocab["token"], words)),
             _initials(q, c, words),
             _swapped(_initials(c, q, words)),
+            _cut_short(q, c, vocab["token"], words),
+            _swapped(_cut_short(c, q, vocab["token"], words)),
         ]
     )
 
@@ -171,6 +173,30 @@ def _split_words(
     return _matches(halves, pl.col("other_pos"), capped, SPLIT)
 
 
+def _cut_short(
+    parts: pl.DataFrame, other: pl.DataFrame, tokens: pl.Series, words: pl.DataFrame
+) -> pl.DataFrame:
+    """A left-over part of MIN_ABBREVIATION_LEN+ letters with which a left-over part of
+    the other name, longer by ABBREVIATION_MIN_CUT letters at least, begins: a word cut
+    short ("Revol." / "Revolutionary", "Agro." / "Agropecuaria"), at ABBREVIATION_SIM."""
+    length = pl.lit(words["len"])
+    short = parts.filter("alone").with_columns(length.gather(pl.col("id")).alias("short_len"))
+    short = short.filter(pl.col("short_len") >= config.MIN_ABBREVIATION_LEN)
+    long = other.filter("alone").select(
+        "pair", pl.col("pos").alias("other_pos"), pl.col("id").alias("long"),
+        length.gather(pl.col("id")).alias("long_len"),
+    )  # fmt: skip
+    candidates = short.join(long, on="pair").filter(
+        pl.col("long_len") >= pl.col("short_len") + config.ABBREVIATION_MIN_CUT
+    )
+    if candidates.is_empty():
+        return _matches(candidates, pl.col("other_pos"), pl.lit(0.0), SPLIT)
+    begins = tokens.gather(candidates["long"]).str.starts_with(tokens.gather(candidates["id"]))
+    letters = tokens.gather(candidates["id"]).str.contains(_LETTERS_ONLY.pattern)
+    hits = candidates.filter(begins & letters)
+    return _matches(hits, pl.col("other_pos"), pl.lit(config.ABBREVIATION_SIM), SPLIT)
+
+
 def _initials(parts: pl.DataFrame, other: pl.DataFrame, words: pl.DataFrame) -> pl.DataFrame:
     """A left-over part that spells the initials of as many neighbouring words (of two
     letters or more) of the other name: it and each of the words match as initials."""
@@ -255,6 +281,15 @@ def _one_side(
             if sim >= config.MIN_SPLIT_WORD_SIM:
                 capped = min(sim, config.SPLIT_WORD_SIM)
                 found += [(pos, other_pos, capped, SPLIT), (pos + 1, other_pos, capped, SPLIT)]
+    for pos in alone:
+        found += [
+            (pos, other_pos, config.ABBREVIATION_SIM, SPLIT)
+            for other_pos in other_alone
+            if len(tokens[pos]) >= config.MIN_ABBREVIATION_LEN
+            and len(other[other_pos]) >= len(tokens[pos]) + config.ABBREVIATION_MIN_CUT
+            and other[other_pos].startswith(tokens[pos])
+            and _LETTERS_ONLY.match(tokens[pos])
+        ]
     for pos in alone:
         text = tokens[pos]
         if not (
