@@ -267,15 +267,20 @@ _FULL_DATE = r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$"
 
 
 def identity_contradicted(pairs: pl.DataFrame) -> pl.DataFrame:
-    both = (
-        (birth_date_contribution(pairs)["verdict"] == "mismatch")
-        & (nationality_contribution(pairs)["verdict"] == "mismatch")
-    ).fill_null(False)
-    common = pairs.select(
-        (pl.col("q_birth_date").str.contains(_FULL_DATE) & (pl.col("matched_weight")
-         < config.IDENTITY_RARE_WEIGHT)).fill_null(False)
-    ).to_series()  # fmt: skip
-    hit = both & common
+    # The date and nationality comparisons run only on the few pairs that may qualify.
+    maybe = (
+        pl.col("q_birth_date").str.contains(_FULL_DATE)
+        & pl.col("q_nationality").is_not_null()
+        & (pl.col("matched_weight") < config.IDENTITY_RARE_WEIGHT)
+    )
+    rows = pairs.select(maybe.fill_null(False)).to_series().arg_true()
+    hit = pl.Series("hit", [False] * pairs.height, dtype=pl.Boolean)
+    if not rows.is_empty():
+        subset = pairs[rows]
+        both = (birth_date_contribution(subset)["verdict"] == "mismatch") & (
+            nationality_contribution(subset)["verdict"] == "mismatch"
+        )
+        hit = hit.scatter(rows, both.fill_null(False))
     return pl.DataFrame(
         {
             "value": pl.select(

@@ -300,8 +300,15 @@ _VARIANTS = {
     "abu": "abou",
     "and": "und et y",
     "international": "intl internationale internacional",
-    # The usual short forms of company words: "Delancourt Bros. Mfg." is "Delancourt
-    # Brothers Manufacturing", "Bco. Nac. de Cuba" the "Banco Nacional de Cuba".
+    "1": "one first 1st",
+    "2": "two second ii 2nd",
+    "3": "three third iii 3rd",
+    "4": "four fourth iv 4th",
+    "5": "five fifth 5th",
+}
+# The usual short forms of company words: "Delancourt Bros. Mfg." is "Delancourt Brothers
+# Manufacturing", "Bco. Nac. de Cuba" the "Banco Nacional de Cuba".
+_COMPANY_SHORT_FORMS = {
     "brothers": "bros",
     "manufacturing": "mfg mfrs",
     "services": "svcs svc srvcs",
@@ -331,21 +338,21 @@ _VARIANTS = {
     "industria": "ind",
     "comercio": "com",
     "private": "pvt",
-    "1": "one first 1st",
-    "2": "two second ii 2nd",
-    "3": "three third iii 3rd",
-    "4": "four fourth iv 4th",
-    "5": "five fifth 5th",
 }
 TOKEN_VARIANTS: dict[str, str] = {
-    variant: canonical for canonical, variants in _VARIANTS.items() for variant in variants.split()
+    variant: canonical
+    for canonical, variants in (_VARIANTS | _COMPANY_SHORT_FORMS).items()
+    for variant in variants.split()
 }
 # A canonical name part and every spelling it stands for: a typo of one of the spellings
 # ("Usamaa", "Usamo" for "Usama", which is written "osama") is compared with each of them.
 SPELLINGS: dict[str, tuple[str, ...]] = {
     canonical: (canonical, *variants.split())
     for canonical, variants in _VARIANTS.items()
-    if canonical.isalpha() and len(canonical) > 2
+    if canonical.isalpha()
+    and len(canonical) > 3
+    and canonical not in GENERIC_TOKENS
+    and canonical not in NAME_PARTICLES
 }
 
 

@@ -98,9 +98,17 @@ def name_keys(tokens: pl.Series) -> pl.DataFrame:
     )
 
 
+def _keys_per_name(tokens: pl.Series) -> pl.DataFrame:
+    """name_keys of a column, computed once per distinct name (pairs repeat their names)."""
+    names = tokens.list.join("\x1f").alias("name")
+    distinct = pl.DataFrame({"name": names, "tokens": tokens}).unique("name")
+    keys = name_keys(distinct["tokens"]).with_columns(distinct["name"])
+    return names.to_frame().join(keys, on="name", how="left", maintain_order="left")
+
+
 def same_syllables(q_tokens: pl.Series, c_tokens: pl.Series) -> pl.Series:
     """same_syllables_one for every pair of two List(Utf8) columns."""
-    q, c = name_keys(q_tokens), name_keys(c_tokens)
+    q, c = _keys_per_name(q_tokens), _keys_per_name(c_tokens)
     same = (
         (q["key"] == c["key"]) | (q["rotated"] == c["key"]) | (q["key"] == c["rotated"])
     ).fill_null(False)
