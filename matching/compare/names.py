@@ -45,7 +45,10 @@ EXACT, FUZZY, CHANGED, PHONETIC, SKELETON, INITIAL, NONE = (
     "none",
 )
 _SPELT = pl.Series(sorted(SPELLINGS), dtype=pl.Utf8)
-_LEGAL_SERIES = pl.Series(sorted(LEGAL_FORMS), dtype=pl.Utf8)
+# What a company name says of its kind rather than its name: legal forms, "organization"
+# ("'Ndrangheta Organization" is the 'Ndrangheta). Not counted among missing words.
+FORM_WORDS = LEGAL_FORMS | {"organization", "organisation"}
+_LEGAL_SERIES = pl.Series(sorted(FORM_WORDS), dtype=pl.Utf8)
 
 
 @lru_cache(maxsize=200_000)
@@ -585,7 +588,7 @@ def _side_shares(
             side.missing_countries += token in COUNTRY_TOKENS
             side.missing_initials += len(token) == 1 and token.isalpha()
             side.missing_numbers += token.isdigit()
-            side.missing_words += token not in LEGAL_FORMS
+            side.missing_words += token not in FORM_WORDS
         else:
             side.deficit += w * (1.0 - sim)
             side.found_parts += strong and how != INITIAL
