@@ -218,7 +218,12 @@ def exhaustive(queries: list[str], index, list_code: str, threshold: float) -> p
     is scored against every name of the list, without blocking. Pairs whose normalised
     strings share almost nothing (rapidfuzz token_set_ratio < 30, computed for every pair)
     are skipped: none of them comes near any threshold, and scoring all would take hours."""
-    names = index.names.filter(pl.col("list_code") == list_code).with_row_index("i")
+    names = (
+        index.names.filter(pl.col("list_code") == list_code)
+        .join(index.entries.select("entity_id", "entity_type"), on="entity_id", how="left",
+              maintain_order="left")
+        .with_row_index("i")
+    )  # fmt: skip
     normalized = normalize_names(pl.Series(queries))
     q = (
         pl.DataFrame({"full_name": queries})
@@ -234,7 +239,8 @@ def exhaustive(queries: list[str], index, list_code: str, threshold: float) -> p
     pairs = (
         pl.DataFrame({"row": rows.astype(np.int64), "i": cols.astype(np.uint32)})
         .join(q.select(pl.col("row").cast(pl.Int64), *_as_side(q, "q")), on="row")
-        .join(names.select("i", "entity_id", *_as_side(names, "c")), on="i")
+        .join(names.select("i", "entity_id", *_as_side(names, "c"),
+                           pl.col("entity_type").alias("c_entity_type")), on="i")  # fmt: skip
         .with_row_index("pair")
     )
     scored = score_pairs(pairs, index.token_weights)

@@ -43,7 +43,8 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     weights = _query_weights(parts, index).with_columns(
         (PARTS_UNIT * (pl.col("weight") >= config.STRONG_PART_WEIGHT)).alias("parts")
     )
-    split = _split_words(queries, weights, index)
+    # Words split in two, and words run together: extra parts to find names by.
+    split = pl.concat([_split_words(queries, weights, index), _segment_parts(weights, index)])
     query_vocab = (
         pl.concat([parts["token"], split["token"]]).unique().sort().to_frame("token")
         .with_row_index("q_token_id").with_columns(pl.col("q_token_id").cast(pl.Int64))
@@ -62,16 +63,53 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     found_by = found_by.with_columns((pl.col("weight") + pl.col("parts")).alias("encoded"))
     q_encoded = _matrix(found_by, "qid", "q_token_id", "encoded", shape_q)
     t_sim = _matrix(token_map, "q_token_id", "token_id", "sim", shape_t)
-    t_linked = t_sim.copy()
-    t_linked.data[:] = 1.0
     pair_hits = _pair_hits((q_found_by @ t_sim).tocsr(), index, n_queries)
-    found = ((q_encoded @ t_linked) @ index.token_names).maximum(pair_hits).tocsr()
+    found = _found(q_encoded, token_map, shape_t, index).maximum(pair_hits).tocsr()
     allowed = _allowed_lists(queries, index)
     selected = select_candidates(found, q_weight, allowed, _transliterated(queries), index)
     same = [_same_parts(queries, allowed, index), _same_syllables(queries, allowed, index)]
     return pl.concat([selected, *same]).unique(
         ["qid", "name_id"], keep="first", maintain_order=True
     )
+
+
+def _found(
+    q_encoded: sparse.csr_matrix,
+    token_map: pl.DataFrame,
+    shape_t: tuple[int, int],
+    index: WatchlistIndex,
+) -> sparse.csr_matrix:
+    """queries x list names: the encoded parts and weight each query finds in each name
+    (found_in_names), from the token map's firm and weak links."""
+    weak = pl.col("sim") <= config.WEAK_LINK_SIM
+    linked = token_map.with_columns(pl.lit(1.0).alias("one"))
+    t_firm = _matrix(linked.filter(~weak), "q_token_id", "token_id", "one", shape_t)
+    t_weak = _matrix(linked.filter(weak), "q_token_id", "token_id", "one", shape_t)
+    return found_in_names(q_encoded, t_firm, t_weak, index)
+
+
+def found_in_names(
+    q_encoded: sparse.csr_matrix,
+    t_firm: sparse.csr_matrix,
+    t_weak: sparse.csr_matrix,
+    index: WatchlistIndex,
+) -> sparse.csr_matrix:
+    """queries x list names: the encoded parts and weight each query finds in each name.
+
+    A weak link (a short part one letter off, "Tim" / "Tom", "Umr" / "Umer": at most
+    WEAK_LINK_SIM) ties a short token to many list tokens, and so a query to thousands of
+    names that scoring then rejects: a short part one letter off is a typo only where the
+    rest of the name carries the evidence (CHANGED_PART_MIN_REST). So weak links add to a
+    name only where the firm links already found WEAK_LINK_MIN_REST of weight in it; they
+    never bring a name in alone."""
+    found = ((q_encoded @ t_firm) @ index.token_names).tocsr()
+    if t_weak.nnz == 0:
+        return found
+    weak_found = ((q_encoded @ t_weak) @ index.token_names).tocsr()
+    rest = found.copy()
+    weight = rest.data - np.floor(rest.data / PARTS_UNIT) * PARTS_UNIT
+    rest.data = (weight >= config.WEAK_LINK_MIN_REST).astype(np.float64)
+    return (found + weak_found.multiply(rest)).tocsr()
 
 
 def _split_words(
@@ -177,6 +215,9 @@ def select_candidates(
     parts (one for a one-part query, or a few for a transliterated query no name shares two
     parts with). A name sharing one part with a longer query is otherwise capped as weak
     evidence by scoring."""
+    # Ties are ranked by position: the names in name_id order in every row, whatever
+    # order the sparse sums left them in, so a query gets its candidates alone as in a chunk.
+    found.sort_indices()
     rows = np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))
     total = np.asarray(q_weight.sum(axis=1)).ravel()
     strong = np.asarray((q_weight >= config.STRONG_PART_WEIGHT).sum(axis=1)).ravel()
@@ -296,7 +337,7 @@ def _query_weights(parts: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
 def segmented_weight(token: str, index: WatchlistIndex) -> float:
     """An unlisted token's blocking weight: 1, or the weights of the list words it is made
     of (segment)."""
-    words = segment(token, list_words(index))
+    words = segments_of(token, index)
     if not words:
         return 1.0
     weights = index.derived.get("blocking.weights")
@@ -330,7 +371,6 @@ def _map_tokens(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
                 mapped,
                 _linked(lonely, blocking_keys(lonely, query=True), index),
                 _split_joined(lonely, index),
-                _segmented(lonely, index),
             ]
         ).unique(["token", "token_id"])
     nothing = tokens.join(mapped, on="token", how="anti").with_columns(
@@ -397,17 +437,43 @@ def list_words(index: WatchlistIndex) -> frozenset[str]:
     return words
 
 
-def _segmented(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
-    """A token matching nothing, tried as three list words or more run together (a
-    company name written without spaces): it finds names through each of them."""
-    words = list_words(index)
-    rows = [(t, w) for t in tokens["token"].to_list() for w in segment(t, words)]
-    found = pl.DataFrame(rows, schema={"token": pl.Utf8, "word": pl.Utf8}, orient="row")
+def _segment_parts(weights: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
+    """qid, token, weight, parts: the list words an unlisted long query token is made of
+    (segments_of: a company name written without spaces), each a part of its own with its
+    own weight. A name holding all of them is found with the whole token's weight; one
+    holding one of them, with that word's share only (linking the token to each word at
+    full weight made every name with "yuan" a candidate for "xinchengzhiyuanchuanmei")."""
+    long = weights.filter(
+        pl.col("token").str.len_chars() >= config.MIN_SEGMENTED_LEN,
+        ~pl.col("token").is_in(index.vocab["token"].implode()),
+    ).select("qid", "token")
+    found = [(token, word) for token in long["token"].unique().to_list()
+             for word in segments_of(token, index)]  # fmt: skip
+    words = pl.DataFrame(found, schema={"whole": pl.Utf8, "token": pl.Utf8}, orient="row")
+    listed = sorted_by(index, "token_weights", "token")
     return (
-        found.join(index.vocab.select(pl.col("token").alias("word"), "token_id"), on="word")
-        .select("token", "token_id", pl.lit(1.0).alias("sim"))
-        .unique(maintain_order=True)
+        long.rename({"token": "whole"})
+        .join(words, on="whole")
+        .pipe(join_sorted, listed, "token")
+        .select(
+            "qid",
+            "token",
+            part_weight(pl.col("token"), pl.col("weight")).alias("weight"),
+        )
+        .with_columns((PARTS_UNIT * (pl.col("weight") >= config.STRONG_PART_WEIGHT)).alias("parts"))
+        .unique(["qid", "token"])
     )
+
+
+def segments_of(token: str, index: WatchlistIndex) -> list[str]:
+    """segment() of a token against the list words, remembered per token in the index."""
+    remembered = index.derived.setdefault("blocking.segments", {})
+    words = remembered.get(token)
+    if words is None:
+        if len(remembered) >= config.MAX_REMEMBERED_SEGMENTS:
+            remembered.clear()
+        words = remembered[token] = segment(token, list_words(index))
+    return words
 
 
 def _split_joined(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:

@@ -242,6 +242,14 @@ MAX_BLOCKING_DF = 150
 # Candidates kept per query after the cheap blocking score, best first.
 MAX_CANDIDATES = 40
 
+# Blocking: links no stronger than a short part one letter off (SHORT_CHANGE_SIM: "Tim" /
+# "Tom", "Umr" / "Umer") count toward a name only where the query's other parts already
+# found this much rarity weight in it (below CHANGED_PART_MIN_REST, what scoring asks of
+# the rest of the name: the two weights are not measured alike). Alone they linked each
+# short part to dozens of list tokens: a third more candidates, all rejected by scoring.
+WEAK_LINK_SIM = SHORT_CHANGE_SIM
+WEAK_LINK_MIN_REST = 0.6
+
 # ... but names in which the whole query is found (WHOLE_NAME_BLOCK_SHARE of its weight,
 # variant spellings at their similarity) are all kept, up to this many: a common name
 # matches every listed name that holds it, and blocking must not pick among them.
@@ -285,6 +293,8 @@ MIN_DELETION_KEY_LEN = 4
 MIN_SEGMENTED_LEN = 10
 MIN_SEGMENT_LEN = 3
 MAX_SEGMENTS = 8
+# Segmentations remembered per index (unlisted long tokens are few; a bound all the same).
+MAX_REMEMBERED_SEGMENTS = 100_000
 
 # Token pairs found in more list names than this are not blocking keys either.
 MAX_PAIR_DF = 400

@@ -31,11 +31,12 @@ from matching.algorithm import CONTRADICTIONS, NAME_FEATURES, QUALIFIERS, OnePai
 from matching.blocking import (
     PARTS_UNIT,
     counted_once,
-    list_words,
-    segment,
+    found_in_names,
     segmented_weight,
+    segments_of,
     select_candidates,
 )
+from matching.compare.entities import person_one
 from matching.compare.names import align_one, pair_similarity, part_weight_one
 from matching.compare.syllables import name_keys_one as syllable_name_keys_one
 from matching.frames import (
@@ -215,7 +216,7 @@ def _candidates(
 ) -> list[int]:
     """Name ids, in the chunk path's order: the same matrices, one row each."""
     own_weight = {token: _query_weight(own, index, token) for token in tokens}
-    split = _split_words(own, tokens, own_weight)
+    split = _split_words(own, tokens, own_weight) | _segment_parts(own, index, tokens)
     vocab = sorted(set(tokens) | set(split))
     weights = np.array([own_weight.get(token, 0.0) for token in vocab])
     # Words split in two find names as whole words; the query's total stays its parts'.
@@ -232,13 +233,17 @@ def _candidates(
     sims = np.concatenate([sims for _, sims in links])
     t_shape = (len(vocab), index.vocab.height)
     t_sim = sparse.csr_matrix((sims, cols, indptr), shape=t_shape)
-    t_linked = sparse.csr_matrix((np.ones(cols.size), cols, indptr), shape=t_shape)
+    weak = sims <= config.WEAK_LINK_SIM
+    t_firm = sparse.csr_matrix((np.where(weak, 0.0, 1.0), cols, indptr), shape=t_shape)
+    t_weak = sparse.csr_matrix((np.where(weak, 1.0, 0.0), cols, indptr), shape=t_shape)
+    t_firm.eliminate_zeros()
+    t_weak.eliminate_zeros()
     one_row = (np.arange(len(vocab)), np.array([0, len(vocab)]))
     q_weight = sparse.csr_matrix((weights, *one_row), shape=(1, len(vocab)))
     q_found_by = sparse.csr_matrix((found_by, *one_row), shape=(1, len(vocab)))
     q_encoded = sparse.csr_matrix((encoded, *one_row), shape=(1, len(vocab)))
     pair_hits = _pair_hits(own, index, (q_found_by @ t_sim).tocoo())
-    found = ((q_encoded @ t_linked) @ index.token_names).maximum(pair_hits).tocsr()
+    found = found_in_names(q_encoded, t_firm, t_weak, index).maximum(pair_hits).tocsr()
     allowed = _allowed(index, lists)
     selected = select_candidates(
         found, q_weight, np.array([allowed]), np.array([transliterated]), index
@@ -271,6 +276,21 @@ def _split_words(
     return split
 
 
+def _segment_parts(
+    own: OneEntityTables, index: WatchlistIndex, tokens: list[str]
+) -> dict[str, tuple[float, int]]:
+    """blocking._segment_parts for one query: list word -> (weight, distinguishing parts)."""
+    found = {}
+    for token in tokens:
+        if len(token) < config.MIN_SEGMENTED_LEN or token in own.vocab_id:
+            continue
+        for word in segments_of(token, index):
+            if word in own.vocab_id:
+                weight = part_weight_one(word, own.token_weight.get(word))
+                found[word] = (weight, int(weight >= config.STRONG_PART_WEIGHT))
+    return found
+
+
 def _links(
     own: OneEntityTables, index: WatchlistIndex, token: str
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -285,8 +305,6 @@ def _links(
         links = _linked(own, token, blocking_keys_one(token, query=True))
         for token_id in _split_joined(own, token):
             links[token_id] = 1.0
-        for word in segment(token, list_words(index)):
-            links[own.vocab_id[word]] = 1.0
     ids = np.array(sorted(links), dtype=np.int64)
     found = (ids, np.array([links[i] for i in ids.tolist()], dtype=np.float64))
     if len(own.links) >= MAX_REMEMBERED_TOKENS:
@@ -410,6 +428,7 @@ def _score(
         q_weights,
         [part_weight_one(token, own.token_weight.get(token)) for token in c_tokens],
         q_transliterated != c_transliterated,
+        persons=bool(person_one(query.get("entity_type")) or person_one(entry["entity_type"])),
     )
     pair = OnePair(
         align,

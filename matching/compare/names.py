@@ -18,6 +18,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
 from matching import config
+from matching.compare.entities import is_person
 from matching.compare.regroup import FOUND_COLUMNS, regrouped_matches, regrouped_matches_one
 from matching.lookup import join_sorted
 from matching.normalize import (
@@ -409,7 +410,9 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
         .pipe(_letters_used_once)
         .select(FOUND_COLUMNS)
     )
-    regrouped = regrouped_matches(q, c, found, vocab).with_columns(pl.col("how").cast(HOW))
+    regrouped = regrouped_matches(q, c, found, vocab, _person_pairs(pairs)).with_columns(
+        pl.col("how").cast(HOW)
+    )
     found = pl.concat([found, regrouped])
     q_best = _best(_best_counterparts(q, found, "q", pairs), "q")
     c_best = _best(_best_counterparts(c, found, "c", pairs), "c")
@@ -475,12 +478,21 @@ class Alignment:
     n_matched: int
 
 
+def _person_pairs(pairs: pl.DataFrame) -> pl.Series:
+    """The pairs in which either name is known to be a person's (entity types)."""
+    sides = [is_person(col) for col in ("q_entity_type", "c_entity_type") if col in pairs.columns]
+    if not sides:
+        return pairs["pair"].clear()
+    return pairs.filter(pl.any_horizontal(sides).fill_null(False))["pair"]
+
+
 def align_one(
     q_tokens: list[str],
     c_tokens: list[str],
     q_weights: list[float],
     c_weights: list[float],
     cross_script: bool,
+    persons: bool = False,
 ) -> Alignment:
     """align_parts for one pair, in plain Python (the one-entity path's twin, rule for
     rule: matching token pairs, the cross-script skeleton, letters used once, each part's
@@ -501,7 +513,7 @@ def align_one(
             for row in found
             if row[3] not in _USED_ONCE or (row[0] not in exact_q and row[1] not in exact_c)
         ]
-    found += regrouped_matches_one(q_tokens, c_tokens, q_weights, c_weights, found)
+    found += regrouped_matches_one(q_tokens, c_tokens, q_weights, c_weights, found, persons)
     q_best: dict[int, tuple[float, str]] = {}
     c_best: dict[int, tuple[float, str]] = {}
     for q_pos, c_pos, sim, how in found:

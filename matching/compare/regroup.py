@@ -32,25 +32,33 @@ _BASE = 27
 
 
 def regrouped_matches(
-    q: pl.DataFrame, c: pl.DataFrame, found: pl.DataFrame, vocab: pl.DataFrame
+    q: pl.DataFrame,
+    c: pl.DataFrame,
+    found: pl.DataFrame,
+    vocab: pl.DataFrame,
+    persons: pl.Series,
 ) -> pl.DataFrame:
     """q, c: each side's parts in order (pair, <side>_pos, <side>_id); found: the token
-    matches (FOUND_COLUMNS); vocab: token, weight by id -> the matches of regrouped parts,
-    in FOUND_COLUMNS (how as Utf8)."""
+    matches (FOUND_COLUMNS); vocab: token, weight by id; persons: the pairs in which
+    either name is known to be a person's -> the matches of regrouped parts, in
+    FOUND_COLUMNS (how as Utf8). A person's name part is not cut short: "Noor" and
+    "Noorzai", "Ahmad" and "Ahmadian" are two names, so no word cut short in those pairs."""
     q, c = _flag_alone(q, found, "q"), _flag_alone(c, found, "c")
     # Both names must have a part left over: a regrouping pairs them.
     both = q.filter("alone")["pair"].unique().implode()
     both = c.filter(pl.col("alone") & pl.col("pair").is_in(both))["pair"].unique().implode()
     q, c = q.filter(pl.col("pair").is_in(both)), c.filter(pl.col("pair").is_in(both))
     words = _word_features(vocab)
+    not_persons = ~pl.col("pair").is_in(persons.implode())
+    companies = (q.filter(not_persons), c.filter(not_persons))
     return pl.concat(
         [
             _split_words(q, c, vocab["token"], words),
             _swapped(_split_words(c, q, vocab["token"], words)),
             _initials(q, c, words),
             _swapped(_initials(c, q, words)),
-            _cut_short(q, c, vocab["token"], words),
-            _swapped(_cut_short(c, q, vocab["token"], words)),
+            _cut_short(*companies, vocab["token"], words),
+            _swapped(_cut_short(*companies[::-1], vocab["token"], words)),
         ]
     )
 
@@ -244,17 +252,19 @@ def regrouped_matches_one(
     q_weights: list[float],
     c_weights: list[float],
     found: list[tuple[int, int, float, str]],
+    persons: bool,
 ) -> list[tuple[int, int, float, str]]:
-    """regrouped_matches for one pair: found and the result are (q_pos, c_pos, sim, how)."""
+    """regrouped_matches for one pair: found and the result are (q_pos, c_pos, sim, how);
+    persons: either name is known to be a person's."""
     q_alone = set(range(len(q_tokens))) - {q for q, *_ in found}
     c_alone = set(range(len(c_tokens))) - {c for _, c, *_ in found}
     if not (q_alone and c_alone):
         return []
     swap = [
         (c, q, sim, how)
-        for q, c, sim, how in _one_side(c_tokens, q_tokens, c_weights, c_alone, q_alone)
+        for q, c, sim, how in _one_side(c_tokens, q_tokens, c_weights, c_alone, q_alone, persons)
     ]
-    return _one_side(q_tokens, c_tokens, q_weights, q_alone, c_alone) + swap
+    return _one_side(q_tokens, c_tokens, q_weights, q_alone, c_alone, persons) + swap
 
 
 def _one_side(
@@ -263,8 +273,10 @@ def _one_side(
     weights: list[float],
     alone: set[int],
     other_alone: set[int],
+    persons: bool,
 ) -> list[tuple[int, int, float, str]]:
-    """_split_words and _initials from one side of one pair: (pos, other_pos, sim, how)."""
+    """_split_words, _cut_short (not between persons) and _initials from one side of one
+    pair: (pos, other_pos, sim, how)."""
     found = []
     for pos in range(len(tokens) - 1):
         if pos not in alone or pos + 1 not in alone:
@@ -281,7 +293,7 @@ def _one_side(
             if sim >= config.MIN_SPLIT_WORD_SIM:
                 capped = min(sim, config.SPLIT_WORD_SIM)
                 found += [(pos, other_pos, capped, SPLIT), (pos + 1, other_pos, capped, SPLIT)]
-    for pos in alone:
+    for pos in () if persons else alone:
         found += [
             (pos, other_pos, config.ABBREVIATION_SIM, SPLIT)
             for other_pos in other_alone
