@@ -239,8 +239,15 @@ def exhaustive(queries: list[str], index, list_code: str, threshold: float) -> p
     pairs = (
         pl.DataFrame({"row": rows.astype(np.int64), "i": cols.astype(np.uint32)})
         .join(q.select(pl.col("row").cast(pl.Int64), *_as_side(q, "q")), on="row")
-        .join(names.select("i", "entity_id", *_as_side(names, "c"),
-                           pl.col("entity_type").alias("c_entity_type")), on="i")  # fmt: skip
+        .join(
+            names.select(
+                "i",
+                "entity_id",
+                *_as_side(names, "c"),
+                pl.col("entity_type").alias("c_entity_type"),
+            ),
+            on="i",
+        )
         .with_row_index("pair")
     )
     scored = score_pairs(pairs, index.token_weights)

@@ -44,17 +44,21 @@ OPTIONAL_PAIR_COLUMNS = {
 
 
 def score_pairs(
-    pairs: pl.DataFrame, weights: pl.DataFrame | None, min_score: float = 0.0
+    pairs: pl.DataFrame,
+    weights: pl.DataFrame | None,
+    min_score: float = 0.0,
+    known: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """pairs: pair, q_tokens, c_tokens (+ optional qualifier columns) -> the same rows with
     score, name_score, match_type, details; rows scoring below min_score are left out
-    before their details are written (most pairs of a batch are not matches)."""
+    before their details are written (most pairs of a batch are not matches). known: the
+    list tokens' comparison features (compare.names.list_token_features), or None."""
     pairs = pairs.with_columns(
         pl.lit(None, dtype).alias(col)
         for col, dtype in OPTIONAL_PAIR_COLUMNS.items()
         if col not in pairs.columns
     )
-    aligned = pairs.join(align_parts(pairs, weights), on="pair", how="left")
+    aligned = pairs.join(align_parts(pairs, weights, known), on="pair", how="left")
     parts = {f.name: f.func(aligned)["value"] * f.weight for f in NAME_FEATURES}
     token_score = (1.0 + pl.sum_horizontal(list(parts.values())).fill_null(0.0)).alias("t")
     aligned = aligned.with_columns(

@@ -15,7 +15,7 @@ import polars as pl
 
 from matching import config
 from matching.blocking import candidates
-from matching.compare.names import Alignment
+from matching.compare.names import Alignment, list_token_features
 from matching.frames import (
     IDENTIFIER_FIELDS,
     MATCH,
@@ -166,7 +166,8 @@ def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     )
     # Pairs below every threshold of the chunk can never be reported.
     min_score = frame["threshold"].min() or 0.0
-    scored = score_pairs(pairs, sorted_by(index, "token_weights", "token"), min_score)
+    weights = sorted_by(index, "token_weights", "token")
+    scored = score_pairs(pairs, weights, min_score, list_token_features(index))
     return (
         scored.filter(_search_type_allows())
         # Ties broken by name, so one entity gets the same answer in any batch.

@@ -69,9 +69,10 @@ def spelling_similarity(q_token: str, c_token: str) -> float:
     return max(spelt, OSA.normalized_similarity(q_token, c_token))
 
 
-def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
+def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> pl.DataFrame:
     """Distinct (q_token, c_token) pairs (other columns ride along) -> the same with sim
-    Float64, how Utf8 and vowel_blind Boolean.
+    Float64, how Utf8 and vowel_blind Boolean. known: list_token_features(index), the
+    list tokens' features made once (None: every token's are made here).
 
     Edit similarity (normalised Levenshtein) counts only for tokens of at least
     MIN_FUZZY_TOKEN_LEN letters; equal phonetic keys or consonant skeletons raise it to
@@ -90,7 +91,7 @@ def token_similarity(pairs: pl.DataFrame) -> pl.DataFrame:
         edit[row] = spelling_similarity(a[row], b[row])
     # Sound keys once per distinct token, gathered to the pairs as numbers (a key is
     # compared by its number: integer work, not string work, per pair).
-    features = _token_features(pl.concat([pairs["q_token"], pairs["c_token"]]))
+    features = token_features(pl.concat([pairs["q_token"], pairs["c_token"]]), known)
     q_rows = features["token"].search_sorted(pairs["q_token"])
     c_rows = features["token"].search_sorted(pairs["c_token"])
     frame = pl.concat(
@@ -310,10 +311,32 @@ def _has_digit(token: str) -> bool:
     return _DIGIT.search(token) is not None
 
 
+def list_token_features(index: object) -> pl.DataFrame:
+    """_token_features of every list token, made once per index and kept in index.derived:
+    a batch's pairs are mostly list tokens, whose keys need not be made again each time."""
+    derived: dict[str, pl.DataFrame] = index.derived
+    if "names.token_features" not in derived:
+        derived["names.token_features"] = _token_features(index.vocab["token"]).rechunk()
+    return derived["names.token_features"]
+
+
+def token_features(tokens: pl.Series, known: pl.DataFrame | None) -> pl.DataFrame:
+    """_token_features of the distinct tokens, sorted: those in `known` (sorted by token)
+    gathered from it, the others made."""
+    distinct = tokens.unique().drop_nulls().sort()
+    if known is None or known.is_empty():
+        return _token_features(distinct)
+    rows = known["token"].search_sorted(distinct).clip(0, known.height - 1)
+    listed = known["token"].gather(rows) == distinct
+    made = _token_features(distinct.filter(~listed))
+    return pl.concat([known[rows.filter(listed)], made]).sort("token")
+
+
 def _token_features(tokens: pl.Series) -> pl.DataFrame:
     """Distinct tokens, sorted, with what token_similarity compares: lengths, digits, the
-    first letter, and each key as a number (the same key, the same number). A skeleton or
-    shape too short to count is null: it never equals anything."""
+    first letter, and each key as a number (the same key, the same number, in any batch:
+    so the list tokens' features are made once). A skeleton or shape too short to count
+    is null: it never equals anything."""
     keys = token_keys(tokens).sort("token")
     return keys.select(
         "token",
@@ -352,7 +375,9 @@ _NICKNAME_KEYS = _nickname_keys()
 
 
 def _number(key: pl.Expr) -> pl.Expr:
-    return key.rank("dense")
+    """A key as a 64-bit hash: equal keys, equal numbers, whatever else is in the batch
+    (two keys colliding: about one chance in 2**64 per pair)."""
+    return key.hash()
 
 
 # The evidence names as a categorical: group-bys and comparisons on it stay integer work.
@@ -371,11 +396,14 @@ COUNTS = [
 ]
 
 
-def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFrame:
+def align_parts(
+    pairs: pl.DataFrame, weights: pl.DataFrame | None, known: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Name-part alignment of every pair at once.
 
     pairs: pair UInt32/Int64, q_tokens List(Utf8), c_tokens List(Utf8).
     weights: token, weight (rarity; tokens absent weigh 1.0, generic words less), or None.
+    known: the list tokens' features (list_token_features), or None.
     Each part of either name takes its best counterpart on the other side; the result per
     pair: q_unmatched and c_unmatched (rarity-weighted share of each name left unmatched),
     matched_weight (rarity weight of the query parts matched), and the evidence counts.
@@ -398,7 +426,8 @@ def align_parts(pairs: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFra
             "token_pair",
             tokens.gather(token_pairs["token_pair"] // vocab.height).alias("q_token"),
             tokens.gather(token_pairs["token_pair"] % vocab.height).alias("c_token"),
-        )
+        ),
+        known,
     ).select("token_pair", "sim", pl.col("how").cast(HOW), "vowel_blind")
     # Only token pairs that match at all (or may, across scripts) compete for a part's
     # best counterpart; a part with none is then found unmatched in its side's part list.

@@ -107,9 +107,14 @@ def _keys_per_name(tokens: pl.Series) -> pl.DataFrame:
 
 
 def same_syllables(q_tokens: pl.Series, c_tokens: pl.Series) -> pl.Series:
-    """same_syllables_one for every pair of two List(Utf8) columns."""
-    q, c = _keys_per_name(q_tokens), _keys_per_name(c_tokens)
+    """same_syllables_one for every pair of two List(Utf8) columns. The list names' keys
+    are made only for the pairs whose query is syllables at all (few: most names are not)."""
+    q = _keys_per_name(q_tokens)
+    rows = q["key"].is_not_null().arg_true()
+    c = _keys_per_name(c_tokens.gather(rows))
+    q = q[rows]
     same = (
         (q["key"] == c["key"]) | (q["rotated"] == c["key"]) | (q["key"] == c["rotated"])
     ).fill_null(False)
-    return same.alias("same_syllables")
+    every = pl.Series("same_syllables", [False] * q_tokens.len(), dtype=pl.Boolean)
+    return every.scatter(rows, same)
