@@ -19,7 +19,12 @@ import polars as pl
 from scipy import sparse
 
 from matching import config
-from matching.compare.names import part_weight, part_weight_one, token_similarity
+from matching.compare.names import (
+    list_token_features,
+    part_weight,
+    part_weight_one,
+    token_similarity,
+)
 from matching.compare.syllables import name_keys as syllable_name_keys
 from matching.index import WatchlistIndex, blocking_keys, name_key
 from matching.lookup import join_sorted, sorted_by
@@ -66,7 +71,11 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     pair_hits = _pair_hits((q_found_by @ t_sim).tocsr(), index, n_queries)
     found = _found(q_encoded, token_map, shape_t, index).maximum(pair_hits).tocsr()
     allowed = _allowed_lists(queries, index)
-    selected = select_candidates(found, q_weight, allowed, _transliterated(queries), index)
+    # The weight found through variant spellings, times how far they are (few links).
+    variants = token_map.filter(pl.col("sim") < 1).with_columns((1 - pl.col("sim")).alias("loss"))
+    t_loss = _matrix(variants, "q_token_id", "token_id", "loss", shape_t)
+    loss = ((q_found_by @ t_loss) @ index.token_names).tocsr()
+    selected = select_candidates(found, q_weight, allowed, _transliterated(queries), index, loss)
     same = [_same_parts(queries, allowed, index), _same_syllables(queries, allowed, index)]
     return pl.concat([selected, *same]).unique(
         ["qid", "name_id"], keep="first", maintain_order=True
@@ -209,15 +218,19 @@ def select_candidates(
     allowed: np.ndarray,
     transliterated: np.ndarray,
     index: WatchlistIndex,
+    loss: sparse.csr_matrix,
 ) -> pl.DataFrame:
     """Decode, filter and rank the product with numpy: per query the best MAX_CANDIDATES
     names whose found share reaches MIN_BLOCKING_SCORE and that hold two distinguishing
     parts (one for a one-part query, or a few for a transliterated query no name shares two
     parts with). A name sharing one part with a longer query is otherwise capped as weak
-    evidence by scoring."""
+    evidence by scoring. loss: queries x names, the weight found through variant spellings
+    times how far they are (1 - similarity): within an entry, its names in the query's own
+    spellings come first."""
     # Ties are ranked by position: the names in name_id order in every row, whatever
     # order the sparse sums left them in, so a query gets its candidates alone as in a chunk.
     found.sort_indices()
+    loss_found = _on_pattern(found, loss)
     rows = np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))
     total = np.asarray(q_weight.sum(axis=1)).ravel()
     strong = np.asarray((q_weight >= config.STRONG_PART_WEIGHT).sum(axis=1)).ravel()
@@ -232,17 +245,18 @@ def select_candidates(
     )
     usable = (matched >= config.MIN_BLOCKING_SCORE * query_total) | whole_name
     # Most of the product is below MIN_BLOCKING_SCORE: drop it before anything else.
-    rows, count, matched, query_total = (
+    rows, count, matched, query_total, loss_found = (
         rows[usable],
         count[usable],
         matched[usable],
         query_total[usable],
+        loss_found[usable],
     )
     cols = found.indices[usable].astype(np.int64)
     if (allowed != (1 << len(index.list_codes)) - 1).any():  # some query filters its lists
         listed = (allowed[rows] >> index.name_lists[cols]) & 1 == 1
-        rows, cols, count, matched, query_total = (
-            a[listed] for a in (rows, cols, count, matched, query_total)
+        rows, cols, count, matched, query_total, loss_found = (
+            a[listed] for a in (rows, cols, count, matched, query_total, loss_found)
         )
     block = matched / np.maximum(query_total, 1e-9)
     two_parts = count >= 2
@@ -255,7 +269,9 @@ def select_candidates(
     rare_part = block >= config.FALLBACK_MIN_BLOCK_SCORE
     keep = two_parts | (strong[rows] <= 1) | (fallback[rows] & rare_part)
     limit = np.where(fallback, config.FALLBACK_CANDIDATES, config.MAX_CANDIDATES)
-    rows, cols, block, matched = rows[keep], cols[keep], block[keep], matched[keep]
+    rows, cols, block, matched, loss_found, query_total = (
+        a[keep] for a in (rows, cols, block, matched, loss_found, query_total)
+    )
     # Ranked by the share of the query found, then of the list name covered (a short name
     # fully covered beats a long one sharing a part).
     rank = block + 0.5 * np.clip(matched / np.maximum(index.name_weights[cols], 1e-9), 0, 1)
@@ -263,10 +279,13 @@ def select_candidates(
     # must not crowd the others out of the MAX_CANDIDATES. Within an entry, names the
     # query covers whole, with most of the query found, come first: a short alias
     # ("Hamed Al-'Ali") is otherwise outranked by its entry's longer names, which a query
-    # part linked to several of their parts overrates.
+    # part linked to several of their parts overrates. Each part found counts at its
+    # spelling similarity there: an entry's names in the query's own spelling
+    # ("Sovfrakht") before its other spellings ("Sovfracht"), which tie on rank.
     entry = index.name_entries[cols]
     covered = (matched >= index.name_weights[cols]) & (block >= config.WHOLE_NAME_BLOCK_SHARE)
-    within_entry = np.where(covered, 1.0, 0.0) + rank / 3  # covered first, then by rank
+    spelt = np.clip(rank - loss_found / np.maximum(query_total, 1e-9), 0, 1.5)
+    within_entry = np.where(covered, 1.0, 0.0) + spelt / 3  # covered first, then by rank
     order = _ranked(rows, entry, within_entry, int(index.name_entries.max()))
     rows, cols, block, rank, entry = (a[order] for a in (rows, cols, block, rank, entry))
     first = _position_in_group(rows * (int(index.name_entries.max()) + 1) + entry)
@@ -283,6 +302,16 @@ def select_candidates(
     return pl.DataFrame(
         {"qid": rows[top].astype(np.int64), "name_id": cols[top], "block_score": block[top]}
     )
+
+
+def _on_pattern(found: sparse.csr_matrix, values: sparse.csr_matrix) -> np.ndarray:
+    """values' entries at found's positions, aligned with found.data (0 where values has
+    none); found has sorted indices."""
+    pattern = found.copy()
+    pattern.data = np.ones_like(pattern.data)
+    aligned = (pattern + pattern.multiply(values)).tocsr()
+    aligned.sort_indices()
+    return aligned.data - 1.0
 
 
 # Ranks (0-1.5) are compared in steps of 1.5 / 2**RANK_BITS (about 1e-7), the same in
@@ -388,7 +417,7 @@ def _linked(tokens: pl.DataFrame, keys: pl.DataFrame, index: WatchlistIndex) -> 
         .pipe(join_sorted, vocab, "token_id")
         .rename({"token": "q_token"})
     )
-    sims = token_similarity(hits.select("q_token", "c_token").unique())
+    sims = token_similarity(hits.select("q_token", "c_token").unique(), list_token_features(index))
     return (
         hits.join(sims, on=["q_token", "c_token"])
         .filter(pl.col("sim") >= config.MIN_TOKEN_SIM)

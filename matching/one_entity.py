@@ -245,8 +245,11 @@ def _candidates(
     pair_hits = _pair_hits(own, index, (q_found_by @ t_sim).tocoo())
     found = found_in_names(q_encoded, t_firm, t_weak, index).maximum(pair_hits).tocsr()
     allowed = _allowed(index, lists)
+    t_loss = sparse.csr_matrix((1.0 - sims, cols, indptr), shape=t_shape)
+    t_loss.eliminate_zeros()
+    loss = ((q_found_by @ t_loss) @ index.token_names).tocsr()
     selected = select_candidates(
-        found, q_weight, np.array([allowed]), np.array([transliterated]), index
+        found, q_weight, np.array([allowed]), np.array([transliterated]), index, loss
     )
     same = own.names_by_key.get(name_key_one(tokens), [])
     keys = syllable_name_keys_one(tokens)

@@ -4,6 +4,7 @@ on the real lists of the session snapshot."""
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import polars as pl
 import pytest
@@ -16,7 +17,7 @@ from matching import (
     score_name_pairs,
     screen,
 )
-from matching.compare.names import pair_similarity
+from matching.compare.names import list_token_features, pair_similarity, token_similarity
 from matching.normalize import normalize_names
 from matching.score import score_pairs
 
@@ -374,6 +375,26 @@ def test_an_organisation_is_found_without_the_word_organisation(index):
     rows = [{"full_name": "Ndrangheta", "entity_type": "organization"}]
     found = run(index, rows, lists=["ofac"])["matches"][0]
     assert "'NDRANGHETA ORGANIZATION" in [m["matched_name"] for m in found]
+
+
+def test_an_entrys_names_in_the_querys_spelling_are_among_its_candidates(index):
+    # One typed word finds five names of one entry alike (Sovfracht, Sovfrakht): of the
+    # NAMES_PER_ENTRY kept, those in the query's spelling come first, as scoring prefers.
+    found = run(index, [{"full_name": "SOVFRKAHT"}], lists=["ofac"])["matches"][0]
+    assert "MANAGEMENT COMPANY SOVFRAKHT LTD" in [m["matched_name"] for m in found]
+
+
+def test_list_token_features_made_once_change_no_similarity(index):
+    # List tokens with their typos (unlisted tokens) and their neighbours in sort order:
+    # the features kept on the index give the similarities made from scratch.
+    listed = sorted(index.vocab["token"].sample(2000, seed=7).to_list())
+    pairs = [(t, t[:-1] + "x") for t in listed] + list(pairwise(listed))
+    pairs += [(t[::-1], t) for t in listed[:300]]
+    frame = pl.DataFrame(pairs, schema=["q_token", "c_token"], orient="row").unique()
+    made = token_similarity(frame)
+    kept = token_similarity(frame, list_token_features(index))
+    assert made.equals(kept)
+    assert (made["sim"] > 0).sum() > 1000
 
 
 def test_blocking_finds_a_listed_word_split_in_two(index):

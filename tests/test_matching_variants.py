@@ -229,3 +229,9 @@ def test_a_company_word_cut_short(index):
     assert (
         scores(index, [("Islamic Re Guards Corps", "ISLAMIC REVOLUTIONARY GUARDS CORPS")])[0] < 0.9
     )
+
+
+def test_no_word_cut_short_where_no_word_is_in_common(index):
+    # Each query word begins a word of the listed company, none is written out: the first
+    # syllables of two words are no abbreviation of them.
+    assert scores(index, [("Cho Yon Chun", "CHONGSONG YONHAP")])[0] < DEFAULT_THRESHOLD

@@ -42,15 +42,20 @@ def regrouped_matches(
     matches (FOUND_COLUMNS); vocab: token, weight by id; persons: the pairs in which
     either name is known to be a person's -> the matches of regrouped parts, in
     FOUND_COLUMNS (how as Utf8). A person's name part is not cut short: "Noor" and
-    "Noorzai", "Ahmad" and "Ahmadian" are two names, so no word cut short in those pairs."""
+    "Noorzai", "Ahmad" and "Ahmadian" are two names, so no word cut short in those pairs.
+    Nor is a word cut short in a pair that has no part in common otherwise: an
+    abbreviation is read beside the words written out ("Revol. Guard" / "Revolutionary
+    Guard"), while "Cho Yon" / "CHONGSONG YONHAP" is each word's first syllable only."""
     q, c = _flag_alone(q, found, "q"), _flag_alone(c, found, "c")
     # Both names must have a part left over: a regrouping pairs them.
     both = q.filter("alone")["pair"].unique().implode()
     both = c.filter(pl.col("alone") & pl.col("pair").is_in(both))["pair"].unique().implode()
     q, c = q.filter(pl.col("pair").is_in(both)), c.filter(pl.col("pair").is_in(both))
     words = _word_features(vocab)
-    not_persons = ~pl.col("pair").is_in(persons.implode())
-    companies = (q.filter(not_persons), c.filter(not_persons))
+    may_cut = ~pl.col("pair").is_in(persons.implode()) & pl.col("pair").is_in(
+        found["pair"].unique().implode()
+    )
+    companies = (q.filter(may_cut), c.filter(may_cut))
     return pl.concat(
         [
             _split_words(q, c, vocab["token"], words),
@@ -256,15 +261,16 @@ def regrouped_matches_one(
 ) -> list[tuple[int, int, float, str]]:
     """regrouped_matches for one pair: found and the result are (q_pos, c_pos, sim, how);
     persons: either name is known to be a person's."""
+    may_cut = bool(found) and not persons
     q_alone = set(range(len(q_tokens))) - {q for q, *_ in found}
     c_alone = set(range(len(c_tokens))) - {c for _, c, *_ in found}
     if not (q_alone and c_alone):
         return []
     swap = [
         (c, q, sim, how)
-        for q, c, sim, how in _one_side(c_tokens, q_tokens, c_weights, c_alone, q_alone, persons)
+        for q, c, sim, how in _one_side(c_tokens, q_tokens, c_weights, c_alone, q_alone, may_cut)
     ]
-    return _one_side(q_tokens, c_tokens, q_weights, q_alone, c_alone, persons) + swap
+    return _one_side(q_tokens, c_tokens, q_weights, q_alone, c_alone, may_cut) + swap
 
 
 def _one_side(
@@ -273,10 +279,10 @@ def _one_side(
     weights: list[float],
     alone: set[int],
     other_alone: set[int],
-    persons: bool,
+    may_cut: bool,
 ) -> list[tuple[int, int, float, str]]:
-    """_split_words, _cut_short (not between persons) and _initials from one side of one
-    pair: (pos, other_pos, sim, how)."""
+    """_split_words, _cut_short (where may_cut) and _initials from one side of one pair:
+    (pos, other_pos, sim, how)."""
     found = []
     for pos in range(len(tokens) - 1):
         if pos not in alone or pos + 1 not in alone:
@@ -293,7 +299,7 @@ def _one_side(
             if sim >= config.MIN_SPLIT_WORD_SIM:
                 capped = min(sim, config.SPLIT_WORD_SIM)
                 found += [(pos, other_pos, capped, SPLIT), (pos + 1, other_pos, capped, SPLIT)]
-    for pos in () if persons else alone:
+    for pos in alone if may_cut else ():
         found += [
             (pos, other_pos, config.ABBREVIATION_SIM, SPLIT)
             for other_pos in other_alone
