@@ -71,11 +71,12 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     pair_hits = _pair_hits((q_found_by @ t_sim).tocsr(), index, n_queries)
     found = _found(q_encoded, token_map, shape_t, index).maximum(pair_hits).tocsr()
     allowed = _allowed_lists(queries, index)
-    # The weight found through variant spellings, times how far they are (few links).
+    # Per query and list token: the weight found through a variant spelling, times how
+    # far it is.
     variants = token_map.filter(pl.col("sim") < 1).with_columns((1 - pl.col("sim")).alias("loss"))
     t_loss = _matrix(variants, "q_token_id", "token_id", "loss", shape_t)
-    loss = ((q_found_by @ t_loss) @ index.token_names).tocsr()
-    selected = select_candidates(found, q_weight, allowed, _transliterated(queries), index, loss)
+    q_loss = (q_found_by @ t_loss).tocsr()
+    selected = select_candidates(found, q_weight, allowed, _transliterated(queries), index, q_loss)
     same = [_same_parts(queries, allowed, index), _same_syllables(queries, allowed, index)]
     return pl.concat([selected, *same]).unique(
         ["qid", "name_id"], keep="first", maintain_order=True
@@ -218,19 +219,18 @@ def select_candidates(
     allowed: np.ndarray,
     transliterated: np.ndarray,
     index: WatchlistIndex,
-    loss: sparse.csr_matrix,
+    q_loss: sparse.csr_matrix,
 ) -> pl.DataFrame:
     """Decode, filter and rank the product with numpy: per query the best MAX_CANDIDATES
     names whose found share reaches MIN_BLOCKING_SCORE and that hold two distinguishing
     parts (one for a one-part query, or a few for a transliterated query no name shares two
     parts with). A name sharing one part with a longer query is otherwise capped as weak
-    evidence by scoring. loss: queries x names, the weight found through variant spellings
-    times how far they are (1 - similarity): within an entry, its names in the query's own
-    spellings come first."""
+    evidence by scoring. q_loss: queries x list tokens, the weight found through variant
+    spellings times how far they are (1 - similarity): within an entry, its names in the
+    query's own spellings come first."""
     # Ties are ranked by position: the names in name_id order in every row, whatever
     # order the sparse sums left them in, so a query gets its candidates alone as in a chunk.
     found.sort_indices()
-    loss_found = _on_pattern(found, loss)
     rows = np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))
     total = np.asarray(q_weight.sum(axis=1)).ravel()
     strong = np.asarray((q_weight >= config.STRONG_PART_WEIGHT).sum(axis=1)).ravel()
@@ -245,18 +245,17 @@ def select_candidates(
     )
     usable = (matched >= config.MIN_BLOCKING_SCORE * query_total) | whole_name
     # Most of the product is below MIN_BLOCKING_SCORE: drop it before anything else.
-    rows, count, matched, query_total, loss_found = (
+    rows, count, matched, query_total = (
         rows[usable],
         count[usable],
         matched[usable],
         query_total[usable],
-        loss_found[usable],
     )
     cols = found.indices[usable].astype(np.int64)
     if (allowed != (1 << len(index.list_codes)) - 1).any():  # some query filters its lists
         listed = (allowed[rows] >> index.name_lists[cols]) & 1 == 1
-        rows, cols, count, matched, query_total, loss_found = (
-            a[listed] for a in (rows, cols, count, matched, query_total, loss_found)
+        rows, cols, count, matched, query_total = (
+            a[listed] for a in (rows, cols, count, matched, query_total)
         )
     block = matched / np.maximum(query_total, 1e-9)
     two_parts = count >= 2
@@ -269,8 +268,8 @@ def select_candidates(
     rare_part = block >= config.FALLBACK_MIN_BLOCK_SCORE
     keep = two_parts | (strong[rows] <= 1) | (fallback[rows] & rare_part)
     limit = np.where(fallback, config.FALLBACK_CANDIDATES, config.MAX_CANDIDATES)
-    rows, cols, block, matched, loss_found, query_total = (
-        a[keep] for a in (rows, cols, block, matched, loss_found, query_total)
+    rows, cols, block, matched, query_total = (
+        a[keep] for a in (rows, cols, block, matched, query_total)
     )
     # Ranked by the share of the query found, then of the list name covered (a short name
     # fully covered beats a long one sharing a part).
@@ -279,14 +278,22 @@ def select_candidates(
     # must not crowd the others out of the MAX_CANDIDATES. Within an entry, names the
     # query covers whole, with most of the query found, come first: a short alias
     # ("Hamed Al-'Ali") is otherwise outranked by its entry's longer names, which a query
-    # part linked to several of their parts overrates. Each part found counts at its
-    # spelling similarity there: an entry's names in the query's own spelling
-    # ("Sovfrakht") before its other spellings ("Sovfracht"), which tie on rank.
+    # part linked to several of their parts overrates.
     entry = index.name_entries[cols]
-    covered = (matched >= index.name_weights[cols]) & (block >= config.WHOLE_NAME_BLOCK_SHARE)
-    spelt = np.clip(rank - loss_found / np.maximum(query_total, 1e-9), 0, 1.5)
-    within_entry = np.where(covered, 1.0, 0.0) + spelt / 3  # covered first, then by rank
-    order = _ranked(rows, entry, within_entry, int(index.name_entries.max()))
+    covered = np.where(
+        (matched >= index.name_weights[cols]) & (block >= config.WHOLE_NAME_BLOCK_SHARE), 1.0, 0.0
+    )
+    within_entry = covered + rank / 3  # covered first, then by rank
+    max_entry = int(index.name_entries.max())
+    order = _ranked(rows, entry, within_entry, max_entry)
+    # In an entry with more names found than are kept, each part counts at its spelling
+    # similarity: the names in the query's own spelling ("Sovfrakht") before the entry's
+    # other spellings ("Sovfracht"), which tie on rank. (Only there: it costs a product.)
+    crowded = order[_group_sizes((rows * (max_entry + 1) + entry)[order]) > config.NAMES_PER_ENTRY]
+    if crowded.size:
+        loss = _loss(q_loss, rows[crowded], cols[crowded], index) / query_total[crowded]
+        within_entry[crowded] = covered[crowded] + np.clip(rank[crowded] - loss, 0, 1.5) / 3
+        order = _ranked(rows, entry, within_entry, max_entry)
     rows, cols, block, rank, entry = (a[order] for a in (rows, cols, block, rank, entry))
     first = _position_in_group(rows * (int(index.name_entries.max()) + 1) + entry)
     rows, cols, block, rank = (a[first < config.NAMES_PER_ENTRY] for a in (rows, cols, block, rank))
@@ -304,14 +311,23 @@ def select_candidates(
     )
 
 
-def _on_pattern(found: sparse.csr_matrix, values: sparse.csr_matrix) -> np.ndarray:
-    """values' entries at found's positions, aligned with found.data (0 where values has
-    none); found has sorted indices."""
-    pattern = found.copy()
-    pattern.data = np.ones_like(pattern.data)
-    aligned = (pattern + pattern.multiply(values)).tocsr()
-    aligned.sort_indices()
-    return aligned.data - 1.0
+def _group_sizes(keys: np.ndarray) -> np.ndarray:
+    """Per element of sorted keys: how many elements share its key."""
+    starts = np.empty(keys.size, dtype=bool)
+    starts[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=starts[1:])
+    group = np.cumsum(starts) - 1
+    return np.bincount(group)[group]
+
+
+def _loss(
+    q_loss: sparse.csr_matrix, rows: np.ndarray, cols: np.ndarray, index: WatchlistIndex
+) -> np.ndarray:
+    """Per (query row, name col): q_loss summed over the name's tokens."""
+    name_tokens = index.derived.get("blocking.name_tokens")
+    if name_tokens is None:
+        name_tokens = index.derived["blocking.name_tokens"] = index.token_names.T.tocsr()
+    return np.asarray(q_loss[rows].multiply(name_tokens[cols]).sum(axis=1)).ravel()
 
 
 # Ranks (0-1.5) are compared in steps of 1.5 / 2**RANK_BITS (about 1e-7), the same in

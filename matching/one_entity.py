@@ -247,9 +247,9 @@ def _candidates(
     allowed = _allowed(index, lists)
     t_loss = sparse.csr_matrix((1.0 - sims, cols, indptr), shape=t_shape)
     t_loss.eliminate_zeros()
-    loss = ((q_found_by @ t_loss) @ index.token_names).tocsr()
+    q_loss = (q_found_by @ t_loss).tocsr()
     selected = select_candidates(
-        found, q_weight, np.array([allowed]), np.array([transliterated]), index, loss
+        found, q_weight, np.array([allowed]), np.array([transliterated]), index, q_loss
     )
     same = own.names_by_key.get(name_key_one(tokens), [])
     keys = syllable_name_keys_one(tokens)

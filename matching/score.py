@@ -229,7 +229,7 @@ def _with_joined(aligned: pl.DataFrame) -> pl.DataFrame:
     mask = aligned.select(could_help.fill_null(False)).to_series()
     joined = np.zeros(aligned.height)
     if mask.any():
-        subset = aligned.filter(mask)
+        subset = aligned.select("q_tokens", "c_tokens").filter(mask)  # not every column
         joined[mask.to_numpy()] = joined_similarity(subset["q_tokens"], subset["c_tokens"])
     return aligned.with_columns(pl.Series("joined", joined))
 
@@ -247,7 +247,7 @@ def _with_syllables(aligned: pl.DataFrame) -> pl.DataFrame:
     rows = aligned.select(could_help.fill_null(False)).to_series().arg_true()
     value = pl.Series("syllable_name", [0.0] * aligned.height, dtype=pl.Float64)
     if not rows.is_empty():
-        subset = aligned[rows]
+        subset = aligned.select("q_tokens", "c_tokens")[rows]  # not every column
         same = same_syllables(subset["q_tokens"], subset["c_tokens"])
         value = value.scatter(rows, same.cast(pl.Float64) * config.SYLLABLE_NAME_SIM)
     return aligned.with_columns(value)

@@ -99,8 +99,9 @@ def name_keys(tokens: pl.Series) -> pl.DataFrame:
 
 
 def _keys_per_name(tokens: pl.Series) -> pl.DataFrame:
-    """name_keys of a column, computed once per distinct name (pairs repeat their names)."""
-    names = tokens.list.join("\x1f").alias("name")
+    """name_keys of a column, computed once per distinct name (pairs repeat their names;
+    a name is told by its tokens' hash)."""
+    names = tokens.hash().alias("name")
     distinct = pl.DataFrame({"name": names, "tokens": tokens}).unique("name")
     keys = name_keys(distinct["tokens"]).with_columns(distinct["name"])
     return names.to_frame().join(keys, on="name", how="left", maintain_order="left")
