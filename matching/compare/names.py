@@ -509,10 +509,13 @@ class Alignment:
 
 def _person_pairs(pairs: pl.DataFrame) -> pl.Series:
     """The pairs in which either name is known to be a person's (entity types)."""
-    sides = [is_person(col) for col in ("q_entity_type", "c_entity_type") if col in pairs.columns]
-    if not sides:
+    columns = [col for col in ("q_entity_type", "c_entity_type") if col in pairs.columns]
+    if not columns:
         return pairs["pair"].clear()
-    return pairs.filter(pl.any_horizontal(sides).fill_null(False))["pair"]
+    # The few distinct type combinations are read, not every pair's strings.
+    combos = pairs.select(columns).unique()
+    persons = combos.filter(pl.any_horizontal(is_person(col) for col in columns).fill_null(False))
+    return pairs.join(persons, on=columns, how="semi", nulls_equal=True)["pair"]
 
 
 def align_one(
