@@ -527,10 +527,26 @@ def entries_view(index: WatchlistIndex, entries: pl.Series) -> WatchlistIndex:
         entries=index.entries.filter(pl.col("entity_id").is_in(entries.implode())),
         token_names=index.token_names[:, kept_ids].tocsr(),
         name_keys=names.select(name_key(pl.col("tokens")).alias("key"), "name_id"),
+        syllable_keys=_renumbered(index.syllable_keys, kept_ids),
         pair_names=index.pair_names[:, kept_ids].tocsr(),
         identifiers=index.identifiers.filter(pl.col("entity_id").is_in(entries.implode())),
         lookups={},
         derived={},
+    )
+
+
+def _renumbered(table: pl.DataFrame, kept_ids: np.ndarray) -> pl.DataFrame:
+    """A table keyed by name_id, restricted to the kept names, in the view's numbering."""
+    dtype = table.schema["name_id"]
+    view_ids = pl.DataFrame(
+        {"name_id": pl.Series(kept_ids).cast(dtype), "view_id": range(kept_ids.size)}
+    )
+    return (
+        table.join(view_ids, on="name_id")
+        .drop("name_id")
+        .rename({"view_id": "name_id"})
+        .with_columns(pl.col("name_id").cast(dtype))
+        .select(table.columns)
     )
 
 
