@@ -80,7 +80,7 @@ class Service:
             if self.process.poll() is not None:
                 raise RuntimeError(f"kyc serve exited; see {self.home / 'serve.log'}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                if httpx.get(f"{self.url}/health/ready", timeout=2).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

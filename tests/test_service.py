@@ -84,7 +84,7 @@ class Service:
             if self.process.poll() is not None:
                 pytest.fail(f"kyc serve exited ({self.process.returncode}):\n{self.log_tail()}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=2).status_code == 200:
+                if httpx.get(f"{self.url}/health/ready", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
