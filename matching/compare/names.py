@@ -861,9 +861,7 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
         ]
     total = pl.col(f"{side}_weight")
     return (
-        best.select("pair", *terms)
-        .group_by("pair")
-        .agg(pl.all().sum())
+        summed_per_pair(best.select("pair", *terms))
         .with_columns(
             (pl.col("_unmatched") / total).alias(f"{side}_unmatched"),
             (pl.col("_missing") / total).alias(f"{side}_missing"),
@@ -871,6 +869,46 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
         )
         .drop("_unmatched", "_missing", "_deficit")
     )
+
+
+# Polars sums the group of a sorted key as a slice, one value after the other, up to this
+# many values, and longer slices pairwise (a name has at most MAX_NAME_CHARS / 2 parts).
+SEQUENTIAL_SUM_LIMIT = 128
+
+
+def summed_per_pair(terms: pl.DataFrame) -> pl.DataFrame:
+    """terms.group_by("pair").agg(pl.all().sum()), bit for bit, in a few numpy passes where
+    the pairs come sorted (align_parts numbers them in order). Polars then sums each pair's
+    slice on its own: a third of the alignment's time. Floats are added in row order as
+    polars adds them (pass k adds every pair's k-th part); counts with reduceat. Any other
+    input (unsorted, nulls, a slice too long) takes polars' own path."""
+    pair = terms["pair"]
+    nulls = terms.null_count().sum_horizontal().item() if terms.width else 0
+    if terms.is_empty() or not pair.flags["SORTED_ASC"] or nulls:
+        return terms.group_by("pair").agg(pl.all().sum())
+    keys = pair.to_numpy()
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    sizes = np.diff(np.r_[starts, keys.size])
+    if sizes.max() >= SEQUENTIAL_SUM_LIMIT:
+        return terms.group_by("pair").agg(pl.all().sum())
+    schema = terms.head(0).group_by("pair").agg(pl.all().sum()).schema
+    # Pairs by size, largest first: the pairs with a k-th part are a prefix.
+    by_size = np.argsort(-sizes, kind="stable")
+    first = starts[by_size]
+    with_part = np.searchsorted(-sizes[by_size], -np.arange(1, sizes.max()), side="left")
+    columns = {"pair": pair.gather(starts)}
+    for name in terms.columns[1:]:
+        values = terms[name].to_numpy()
+        if values.dtype.kind == "f":
+            running = values[first]
+            for k, count in enumerate(with_part, start=1):
+                running[:count] += values[first[:count] + k]
+            total = np.empty_like(running)
+            total[by_size] = running
+        else:
+            total = np.add.reduceat(values.astype(np.int64), starts)
+        columns[name] = pl.Series(name, total).cast(schema[name])
+    return pl.DataFrame(columns)
 
 
 def joined_similarity(q_tokens: pl.Series, c_tokens: pl.Series) -> np.ndarray:
