@@ -69,3 +69,13 @@ def join_sorted(
         ],
         how="horizontal",
     )
+
+
+def rows_of(keys: pl.Series, probes: pl.Series) -> pl.Series:
+    """keys.search_sorted(probes) for sorted distinct string `keys` that hold every probe:
+    each probe's row in keys. Many probes take a hash lookup instead (a cast to the Enum of
+    the keys, whose codes are the rows): a third of the cost of a binary search in strings
+    per probe."""
+    if probes.null_count() or probes.len() * BINARY_SEARCH_RATIO <= keys.len():
+        return keys.search_sorted(probes)
+    return probes.cast(pl.Enum(keys)).to_physical().cast(pl.get_index_type())

@@ -20,7 +20,7 @@ from rapidfuzz.distance import OSA, Levenshtein
 from matching import config
 from matching.compare.entities import is_person
 from matching.compare.regroup import FOUND_COLUMNS, regrouped_matches, regrouped_matches_one
-from matching.lookup import join_sorted
+from matching.lookup import join_sorted, rows_of
 from matching.normalize import (
     COUNTRY_TOKENS,
     GENERIC_SERIES,
@@ -92,8 +92,8 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
     # Sound keys once per distinct token, gathered to the pairs as numbers (a key is
     # compared by its number: integer work, not string work, per pair).
     features = token_features(pl.concat([pairs["q_token"], pairs["c_token"]]), known)
-    q_rows = features["token"].search_sorted(pairs["q_token"])
-    c_rows = features["token"].search_sorted(pairs["c_token"])
+    q_rows = rows_of(features["token"], pairs["q_token"])
+    c_rows = rows_of(features["token"], pairs["c_token"])
     frame = pl.concat(
         [
             pairs.with_columns(pl.Series("edit", edit, dtype=pl.Float64)),
@@ -759,7 +759,7 @@ def _part_vocab(q: pl.DataFrame, c: pl.DataFrame, weights: pl.DataFrame | None) 
 
 def _numbered(parts: pl.DataFrame, vocab: pl.DataFrame, side: str) -> pl.DataFrame:
     """A side's parts with their token number and weight in place of the token."""
-    ids = vocab["token"].search_sorted(parts[f"{side}_token"]).cast(pl.Int64)
+    ids = rows_of(vocab["token"], parts[f"{side}_token"]).cast(pl.Int64)
     return parts.drop(f"{side}_token").with_columns(
         ids.alias(f"{side}_id"),
         vocab["weight"].gather(ids).alias(f"{side}_weight"),
