@@ -206,6 +206,9 @@ def reverse_candidates(
 
 _HITS = {"ent": pl.Int64, "name": pl.Int64}
 
+# Book entities whose (entity, entry name) products are made at a time (_found_hits).
+FOUND_BLOCK = 100_000
+
 
 @dataclass(frozen=True)
 class _BookSide:
@@ -335,16 +338,26 @@ def _found_hits(
     in_names = _matrix(name_tokens, "token_id", "name", (n_vocab, n_names))
     links = _matrix(linked, "b", "token_id", (side.tokens.height, n_vocab))
     per_token = (links @ in_names).tocsr()  # book token x name: list tokens linked
-    encoded = side.parts @ sparse.diags(side.tokens["encoded"].to_numpy())
-    found = (encoded @ per_token).tocsr()
-    rows = np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))
-    count = np.floor(found.data / PARTS_UNIT)
-    matched = np.minimum(found.data - count * PARTS_UNIT, side.total[rows])
-    usable, parts_ok, fallback = _conditions(
-        side, index, rows, columns[found.indices], count, matched
+    encoded = (side.parts @ sparse.diags(side.tokens["encoded"].to_numpy())).tocsr()
+    # The product has a value for every (entity, name) sharing a linked token, most of them
+    # dropped by the conditions: made a block of entities at a time, so that only the kept
+    # pairs of the whole book are held at once (the whole product is gigabytes at 1M).
+    kept_ent, kept_name = [], []
+    for start in range(0, encoded.shape[0], FOUND_BLOCK):
+        found = (encoded[start : start + FOUND_BLOCK] @ per_token).tocsr()
+        rows = start + np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))
+        count = np.floor(found.data / PARTS_UNIT)
+        matched = np.minimum(found.data - count * PARTS_UNIT, side.total[rows])
+        usable, parts_ok, fallback = _conditions(
+            side, index, rows, columns[found.indices], count, matched
+        )
+        kept = usable & (parts_ok | fallback)
+        kept_ent.append(rows[kept])
+        kept_name.append(found.indices[kept])
+    return _hits(
+        np.concatenate([np.zeros(0, np.int64), *kept_ent]),
+        np.concatenate([np.zeros(0, np.int64), *kept_name]),
     )
-    kept = usable & (parts_ok | fallback)
-    return _hits(rows[kept], found.indices[kept])
 
 
 def _pair_hits(
