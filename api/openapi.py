@@ -32,6 +32,11 @@ ERROR_DESCRIPTIONS = {
 }
 
 
+# The errors every protected route may answer: no or a bad token, a missing permission, a
+# rate limit.
+PROTECTED = (401, 403, 429)
+
+
 def errors(*codes: int) -> dict[int, ResponseSpec]:
     """Response specs for these error codes (401, 403 and 429 go on every protected route)."""
     return {

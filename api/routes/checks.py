@@ -19,7 +19,7 @@ from litestar.params import FromPath
 from api.auth import Principal, requires
 from api.config import ApiConfig
 from api.errors import ApiError
-from api.openapi import errors, with_request_body
+from api.openapi import PROTECTED, errors, with_request_body
 from api.routes.common import (
     AppState,
     caller,
@@ -35,8 +35,6 @@ from data.entities import entities_from_records
 from data.jobs import utc_now
 from kyc import settings
 from matching.version import ENGINE_VERSION
-
-PROTECTED = (401, 403, 429)
 
 if TYPE_CHECKING:
     from flows.engine import Engine

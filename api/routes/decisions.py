@@ -16,12 +16,10 @@ from litestar.params import FromPath, QueryParameter
 from api import cursors
 from api.auth import requires
 from api.errors import ApiError
-from api.openapi import errors, with_request_body
+from api.openapi import PROTECTED, errors, with_request_body
 from api.routes.common import caller, decode_json_object, decode_struct, state_of
 from api.schemas import Decision, DecisionBody, DecisionList, DecisionRequest
 from data import decisions as decision_log
-
-PROTECTED = (401, 403, 429)
 
 
 @post(

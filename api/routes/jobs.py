@@ -23,7 +23,7 @@ from api import cursors
 from api.auth import requires
 from api.errors import ApiError
 from api.job_status import TERMINAL, estimate_completion, first_estimate, resolve_status
-from api.openapi import errors, job_links, with_download, with_request_body
+from api.openapi import PROTECTED, errors, job_links, with_download, with_request_body
 from api.routes.common import (
     AppState,
     Options,
@@ -62,7 +62,6 @@ DOWNLOADS = {
     "parquet": "application/vnd.apache.parquet",
 }
 
-PROTECTED = (401, 403, 429)
 
 Limit = Annotated[int, QueryParameter(ge=1, le=10_000, description="Results per page")]
 

@@ -16,7 +16,7 @@ from litestar.params import FromPath, QueryParameter
 from api import cursors
 from api.auth import requires
 from api.errors import ApiError
-from api.openapi import errors
+from api.openapi import PROTECTED, errors
 from api.routes.common import caller, state_of
 from api.routes.decisions import as_decision
 from api.schemas import (
@@ -28,8 +28,6 @@ from api.schemas import (
     Removed,
 )
 from data.entities import SUBJECT_FIELDS
-
-PROTECTED = (401, 403, 429)
 
 
 @get(
