@@ -17,6 +17,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from msgspec import UNSET
+
+from api.schemas import JobCreated
 from data.jobs import JobMeta, JobProgress, JobStore, utc_now
 from flows.deployments import flow_run_state
 
@@ -78,3 +81,22 @@ def estimate_completion(meta: JobMeta, progress: JobProgress) -> str:
     remaining = max(meta.total_entities - progress.processed, 0)
     measured_at = parse_iso(progress.updated_at) if progress.updated_at else datetime.now(UTC)
     return iso(measured_at + timedelta(seconds=remaining / progress.rate))
+
+
+async def job_created(jobs: JobStore, meta: JobMeta, just_submitted: bool = False) -> JobCreated:
+    """The answer to a job's creation (a submission, its idempotent retry, a re-run); a job
+    submitted this instant is processing, so no Prefect call is made for it."""
+    status = "processing"
+    if not just_submitted:
+        meta, status, _ = await resolve_status(jobs, meta)
+    return JobCreated(
+        status="success",
+        job_id=meta.job_id,
+        total_entities=meta.total_entities,
+        job_status=status,
+        created_at=meta.created_at,
+        estimated_completion=(meta.estimated_completion or first_estimate(meta))
+        if status == "processing"
+        else UNSET,
+        watchlist_version=meta.watchlist_version,
+    )

@@ -22,7 +22,13 @@ from msgspec import UNSET
 from api import cursors
 from api.auth import requires
 from api.errors import ApiError
-from api.job_status import TERMINAL, estimate_completion, first_estimate, resolve_status
+from api.job_status import (
+    TERMINAL,
+    estimate_completion,
+    first_estimate,
+    job_created,
+    resolve_status,
+)
 from api.openapi import PROTECTED, errors, job_links, with_download, with_request_body
 from api.routes.common import (
     AppState,
@@ -119,7 +125,7 @@ async def create_job(
     async with lock:
         existing = state.jobs.find_by_idempotency_key(principal.tenant, idempotency_key)
         if existing is not None:  # a retry: the first job, whatever this body says
-            return await _created(state, existing)
+            return await job_created(state.jobs, existing)
         return await _accept(state, principal.tenant, entities, options, version, idempotency_key)
 
 
@@ -195,7 +201,7 @@ async def _accept(
     await asyncio.to_thread(state.jobs.create_job, meta, entities)
     # Stored, so accepted: the flow run is created in the background (flows/submitter.py).
     state.submitter.submit(meta.job_id)
-    return await _created(state, meta, just_submitted=True)
+    return await job_created(state.jobs, meta, just_submitted=True)
 
 
 def _parse_job(
@@ -235,24 +241,6 @@ def _under(body: Options, query: Options) -> Options:
 def _too_many(count: int, limit: int) -> ApiError:
     message = f"{count} entities exceed the limit of {limit} per job"
     return ApiError(400, message, [{"loc": "entities", "message": message}])
-
-
-async def _created(state: AppState, meta: JobMeta, just_submitted: bool = False) -> JobCreated:
-    """The creation response; a job submitted this instant is processing (no Prefect call)."""
-    status = "processing"
-    if not just_submitted:
-        meta, status, _ = await resolve_status(state.jobs, meta)
-    return JobCreated(
-        status="success",
-        job_id=meta.job_id,
-        total_entities=meta.total_entities,
-        job_status=status,
-        created_at=meta.created_at,
-        estimated_completion=(meta.estimated_completion or first_estimate(meta))
-        if status == "processing"
-        else UNSET,
-        watchlist_version=meta.watchlist_version,
-    )
 
 
 @get(

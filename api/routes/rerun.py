@@ -12,7 +12,7 @@ from litestar.params import FromPath
 
 from api.auth import requires
 from api.errors import ApiError
-from api.job_status import first_estimate, resolve_status
+from api.job_status import first_estimate, job_created, resolve_status
 from api.openapi import errors
 from api.routes.common import caller, owned_job, state_of
 from api.schemas import JobCreated
@@ -60,15 +60,7 @@ async def rerun_job(request: Request, job_id: FromPath[str]) -> JobCreated:
     meta = replace(meta, estimated_completion=first_estimate(meta))
     await asyncio.to_thread(state.jobs.copy_job, meta, original.job_id)
     state.submitter.submit(meta.job_id)
-    return JobCreated(
-        status="success",
-        job_id=meta.job_id,
-        total_entities=meta.total_entities,
-        job_status="processing",
-        created_at=meta.created_at,
-        estimated_completion=meta.estimated_completion,
-        watchlist_version=version,
-    )
+    return await job_created(state.jobs, meta, just_submitted=True)
 
 
 ROUTES = [rerun_job]
