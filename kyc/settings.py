@@ -9,8 +9,11 @@ takes these values as arguments rather than importing them, so it stays testable
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+from kyc import SettingError
 from matching import config as engine_config
 
 
@@ -19,11 +22,31 @@ def _env(name: str, default: str) -> str:
 
 
 def _env_int(name: str, default: int) -> int:
-    return int(_env(name, str(default)))
+    return _parsed(name, str(default), int, "a whole number")
 
 
 def _env_float(name: str, default: float) -> float:
-    return float(_env(name, str(default)))
+    return _parsed(name, str(default), float, "a number")
+
+
+_T = TypeVar("_T")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    # A misspelt switch ("flase") is an error, not quietly one of the two values.
+    value = _env(name, "true" if default else "false").strip().lower()
+    if value not in _TRUE + _FALSE:
+        raise SettingError(f"KYC_{name}={value!r} is not true or false (or 1/0, yes/no, on/off)")
+    return value in _TRUE
+
+
+def _parsed(name: str, default: str, parse: Callable[[str], _T], what: str) -> _T:
+    value = _env(name, default)
+    try:
+        return parse(value)
+    except ValueError:
+        raise SettingError(f"KYC_{name}={value!r} is not {what}") from None
 
 
 def _env_list(name: str, default: str) -> list[str]:
@@ -150,7 +173,7 @@ API_KEYS_FILE: Path = Path(_env("API_KEYS_FILE", str(DATA_DIR / "api_keys.json")
 # Every POST /kyc answer is stored (beside the job store) so GET /kyc/{check_id} returns it
 # later. "false" stores nothing (GET /kyc/{check_id} then finds nothing): for a deployment
 # whose own records keep the checks and that must not keep the subjects.
-STORE_CHECKS: bool = _env("STORE_CHECKS", "true").strip().lower() in ("1", "true", "yes")
+STORE_CHECKS: bool = _env_bool("STORE_CHECKS", True)
 
 # A report's matches table lists at most this many matches, best first; it says how many
 # more there are and where to get them all (the results download).
@@ -220,12 +243,12 @@ RESCREEN_CRON: str = _env("RESCREEN_CRON", "30 */6 * * *")
 # Rescreen jobs report only matches whose list entry was added or changed since the entity
 # was last screened (the alerts of a list update), found by reverse screening of the book.
 # "false" screens the whole book in full and reports every match again.
-RESCREEN_DELTA: bool = _env("RESCREEN_DELTA", "true").strip().lower() in ("1", "true", "yes")
+RESCREEN_DELTA: bool = _env_bool("RESCREEN_DELTA", True)
 
 # Rescreens find the entities an added or changed entry could match by reverse screening of
 # the book index, and screen only those. "false" screens every due entity instead (the same
 # alerts at the cost of the whole book: the comparison the equivalence tests make).
-RESCREEN_REVERSE: bool = _env("RESCREEN_REVERSE", "true").strip().lower() in ("1", "true", "yes")
+RESCREEN_REVERSE: bool = _env_bool("RESCREEN_REVERSE", True)
 
 # Cron schedule (UTC) of the catch-up rescreen (deployment rescreen-book-catch-up): every
 # book entity screened in full against the current snapshot, every match not reported before

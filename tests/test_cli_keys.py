@@ -109,3 +109,28 @@ def test_a_separate_keys_file_is_named_with_its_setting(tmp_path: Path) -> None:
     )
     assert revoked.returncode == 1
     assert f"no key key_nope in {keys_file}" in revoked.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("KYC_CHUNK_SIZE", "10k", "KYC_CHUNK_SIZE='10k' is not a whole number"),
+        ("KYC_DEFAULT_THRESHOLD", "high", "KYC_DEFAULT_THRESHOLD='high' is not a number"),
+        ("KYC_STORE_CHECKS", "flase", "KYC_STORE_CHECKS='flase' is not true or false"),
+    ],
+)
+def test_a_setting_that_cannot_be_read_is_named(
+    tmp_path: Path, setting: str, value: str, message: str
+) -> None:
+    """A mistyped KYC_* value stops the command with one line naming it, no traceback; a
+    misspelt switch is never quietly read as false."""
+    result = run_kyc(["lists", "show"], cwd=tmp_path, **{setting: value})
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(f"kyc: {message}"), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_switches_read_the_usual_spellings(tmp_path: Path) -> None:
+    for spelling in ("off", "0", "No", "FALSE"):
+        result = run_kyc(["lists", "show"], cwd=tmp_path, KYC_STORE_CHECKS=spelling)
+        assert "KYC_STORE_CHECKS" not in result.stderr, result.stderr
