@@ -27,6 +27,24 @@ def jobs_scope(tenant: str) -> str:
     return f"jobs:{tenant}"
 
 
+def decisions_scope(tenant: str, entity_id: str | None) -> str:
+    return f"decisions:{tenant}:{entity_id}"
+
+
+def monitored_scope(tenant: str) -> str:
+    return f"monitored:{tenant}"
+
+
+def offset(cursor: str | None, scope: str) -> int:
+    """Where a page of a list paged by offset starts (the decisions, the monitored book)."""
+    return int(position(cursor, scope) or 0)
+
+
+def next_after(scope: str, start: int, limit: int, total: int) -> str | None:
+    """The cursor of the page after the one at ``start``, or None when it was the last."""
+    return issue(scope, start + limit) if start + limit < total else None
+
+
 def issue(scope: str, position: int | str) -> str:
     """The cursor of the page at ``position`` within ``scope``."""
     payload = json.dumps([scope, position], separators=(",", ":")).encode()

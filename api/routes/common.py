@@ -6,10 +6,11 @@ import asyncio
 import re
 import threading
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar import Request
+from litestar.params import QueryParameter
 
 from api.auth import Principal, principal_of
 from api.config import ApiConfig
@@ -34,6 +35,12 @@ from data.store import SnapshotNotFoundError, SnapshotStore
 from flows.submitter import RunSubmitter
 
 T = TypeVar("T")
+
+# The paging parameters of the lists paged by offset (decisions, the monitored book).
+ListLimit = Annotated[int, QueryParameter(ge=1, le=1000, description="Items per page")]
+ListCursor = Annotated[
+    str | None, QueryParameter(description="next_cursor of the previous page, as given")
+]
 
 
 @dataclass

@@ -17,7 +17,14 @@ from api import cursors
 from api.auth import requires
 from api.errors import ApiError
 from api.openapi import PROTECTED, errors, with_request_body
-from api.routes.common import caller, decode_json_object, decode_struct, state_of
+from api.routes.common import (
+    ListCursor,
+    ListLimit,
+    caller,
+    decode_json_object,
+    decode_struct,
+    state_of,
+)
 from api.schemas import Decision, DecisionBody, DecisionList, DecisionRequest
 from data import decisions as decision_log
 
@@ -59,22 +66,20 @@ async def create_decision(request: Request) -> DecisionBody:
 async def list_decisions(
     request: Request,
     entity_id: Annotated[str | None, QueryParameter(description="Only this entity's")] = None,
-    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-    cursor: Annotated[
-        str | None, QueryParameter(description="next_cursor of the previous page")
-    ] = None,
+    limit: ListLimit = 100,
+    cursor: ListCursor = None,
 ) -> DecisionList:
     state, principal = state_of(request), caller(request)
-    scope = f"decisions|{principal.tenant}|{entity_id}"
-    offset = int(cursors.position(cursor, scope) or 0)
+    scope = cursors.decisions_scope(principal.tenant, entity_id)
+    start = cursors.offset(cursor, scope)
     rows, total = await asyncio.to_thread(
-        state.decisions.page, principal.tenant, entity_id, offset, limit
+        state.decisions.page, principal.tenant, entity_id, start, limit
     )
     return DecisionList(
         status="success",
         count=total,
         decisions=[as_decision(row) for row in rows],
-        next_cursor=cursors.issue(scope, offset + limit) if offset + limit < total else None,
+        next_cursor=cursors.next_after(scope, start, limit, total),
     )
 
 

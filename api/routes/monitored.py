@@ -7,17 +7,17 @@ The book is what rescreens screen again after a list change: the entities of mon
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Any
 
 import polars as pl
 from litestar import Request, delete, get
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath
 
 from api import cursors
 from api.auth import requires
 from api.errors import ApiError
 from api.openapi import PROTECTED, errors
-from api.routes.common import caller, state_of
+from api.routes.common import ListCursor, ListLimit, caller, state_of
 from api.routes.decisions import as_decision
 from api.schemas import (
     MonitoredDetail,
@@ -39,21 +39,19 @@ from data.entities import SUBJECT_FIELDS
 )
 async def list_monitored(
     request: Request,
-    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-    cursor: Annotated[
-        str | None, QueryParameter(description="next_cursor of the previous page")
-    ] = None,
+    limit: ListLimit = 100,
+    cursor: ListCursor = None,
 ) -> MonitoredList:
     state, principal = state_of(request), caller(request)
-    scope = f"monitored|{principal.tenant}"
-    offset = int(cursors.position(cursor, scope) or 0)
+    scope = cursors.monitored_scope(principal.tenant)
+    start = cursors.offset(cursor, scope)
     book = await asyncio.to_thread(state.book.read, principal.tenant)
-    page = book.slice(offset, limit)
+    page = book.slice(start, limit)
     return MonitoredList(
         status="success",
         count=book.height,
         entities=[MonitoredEntity(**_entity_fields(row)) for row in page.to_dicts()],
-        next_cursor=cursors.issue(scope, offset + limit) if offset + limit < book.height else None,
+        next_cursor=cursors.next_after(scope, start, limit, book.height),
     )
 
 
