@@ -47,12 +47,15 @@ import polars as pl
 from scipy import sparse
 
 from matching import config
-from matching.blocking import PARTS_UNIT
-from matching.compare.names import part_weight, token_similarity
+from matching.blocking import PARTS_UNIT, _map_tokens
+from matching.compare.names import list_token_features, part_weight, token_similarity
 from matching.frames import IDENTIFIER_FIELDS
 from matching.index import WatchlistIndex, blocking_keys, name_key, normalize_identifier
+from matching.lookup import sorted_by
 from matching.normalize import normalize_names
 from matching.screen import screen
+from matching.token_links import SCHEMA as LINK_SCHEMA
+from matching.token_links import TokenLinks
 
 # The per-entity columns of a book index (book_entries).
 BOOK_ENTRY_SCHEMA = pl.Schema(
@@ -176,6 +179,11 @@ class ReverseCandidates:
 
     positions: np.ndarray  # sorted, distinct
     pairs: int  # (entity, list name) pairs reverse blocking let through
+    # token, token_id, sim: the candidates' tokens mapped as forward blocking maps them,
+    # restricted to the entries' tokens (token_id -1: nothing there); see view_token_links
+    token_links: pl.DataFrame = dataclasses.field(
+        default_factory=lambda: pl.DataFrame(schema=LINK_SCHEMA)
+    )
 
 
 def reverse_candidates(
@@ -185,6 +193,7 @@ def reverse_candidates(
     of ``entries`` (engine entity ids, "<list_code>-<entry_id>"): a superset of them."""
     names = index.names.filter(pl.col("entity_id").is_in(entries.implode()))
     hits = [_identifier_hits(book, index, entries)]
+    side, linked = None, None
     if not names.is_empty() and book.size:
         side = _BookSide.of(book, index)
         columns = names["name_id"].to_numpy()
@@ -201,7 +210,12 @@ def reverse_candidates(
     ent = np.concatenate([hit["ent"].to_numpy() for hit in hits])
     name = np.concatenate([hit["name"].to_numpy() for hit in hits])
     pair_keys = ent * (names.height + 1) + (name + 1)
-    return ReverseCandidates(positions=_distinct(ent), pairs=_distinct(pair_keys).size)
+    positions = _distinct(ent)
+    found = ReverseCandidates(positions=positions, pairs=_distinct(pair_keys).size)
+    if side is None or linked is None:
+        return found
+    links = view_token_links(side, index, names, linked, positions)
+    return dataclasses.replace(found, token_links=links)
 
 
 # --- the book side ------------------------------------------------------------------------
@@ -260,8 +274,8 @@ def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.Da
         side.tokens.select("b", "token")
         .join(side.keys, on="token")
         .join(keys, on="key")
-        .select("b", "token", "token_id")
-        .unique()
+        .group_by("b", "token", "token_id")
+        .agg(_cheap_key(pl.col("key"), pl.col("token")).any().alias("cheap"))
         .join(index.vocab.select("token_id", pl.col("token").alias("c_token")), on="token_id")
     )
     sims = token_similarity(
@@ -272,8 +286,19 @@ def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.Da
     )
     joined = _joined_words(side, index).join(wanted, on="token_id")
     return pl.concat(
-        [linked.select("b", "token_id", "sim"), joined], how="vertical_relaxed"
+        [
+            linked.select("b", "token_id", "sim", "cheap"),
+            joined.with_columns(pl.lit(False).alias("cheap")),
+        ],
+        how="vertical_relaxed",
     ).unique(["b", "token_id"], keep="first")
+
+
+def _cheap_key(key: pl.Expr, token: pl.Expr) -> pl.Expr:
+    """Is this query-side key of the token one of forward blocking's first pass (every key
+    but the second deletions, index.blocking_keys without ``query``)? A second deletion is
+    "d:" and the token less two letters: the only key as long as its token."""
+    return ~(key.str.starts_with("d:") & (key.str.len_chars() == token.str.len_chars()))
 
 
 def _joined_words(side: _BookSide, index: WatchlistIndex) -> pl.DataFrame:
@@ -316,6 +341,55 @@ def _name_tokens(index: WatchlistIndex, names: pl.DataFrame) -> pl.DataFrame:
         .with_columns((pl.int_range(pl.len()).over("name") < 6).alias("first6"))
         .join(index.vocab.select("token", "token_id", "blocking"), on="token")
     )
+
+
+def view_token_links(
+    side: _BookSide,
+    index: WatchlistIndex,
+    names: pl.DataFrame,
+    linked: pl.DataFrame,
+    positions: np.ndarray,
+) -> pl.DataFrame:
+    """token, token_id, sim: each token of the entities at ``positions`` mapped to list
+    tokens as forward blocking maps it (blocking._map_tokens against the whole vocabulary),
+    then restricted to the tokens of the entries' names (V); token_id -1 where nothing of V
+    is left. The view screen takes these links instead of mapping the tokens again.
+
+    Why a link outside V changes nothing in the view: the view's names hold only V tokens,
+    so such a link meets an empty row of every view matrix it is multiplied by (token x
+    name, pair x name: a pair with a token outside V is in no view name; the variant
+    losses are summed over a name's tokens). So only map(t) ∩ V matters, and it comes
+    from reverse blocking's own links of t to V (``linked``: every query-side key and the
+    joined words, at the same similarity floor, by the same token_similarity):
+
+    - t has a link to V through a first-pass key (``cheap``): t has a first-pass neighbour
+      at all, so _map_tokens keeps exactly its first-pass links, and map(t) ∩ V is its
+      cheap links to V, with the same similarities;
+    - t has no link to V at all: map(t) ∩ V is empty, whichever pass _map_tokens takes
+      (each of its passes is among the links that ``linked`` holds);
+    - else (second-deletion or joined-word links to V only): whether _map_tokens takes its
+      second pass depends on the whole vocabulary (has t a first-pass neighbour outside
+      V?), so these few tokens are mapped by _map_tokens itself, and restricted to V."""
+    held = np.unique(side.parts[positions].indices)
+    tokens = side.tokens.select("b", "token").filter(pl.col("b").is_in(held))
+    per_token = tokens.join(linked, on="b")
+    cheap = per_token.filter(pl.col("cheap"))
+    firm = cheap.select("token", "token_id", "sim")
+    undecided = per_token.join(cheap.select("token"), on="token", how="anti").select("token")
+    wanted = _name_tokens(index, names).select("token_id").unique()
+    mapped = pl.concat(
+        [
+            firm,
+            _map_tokens(undecided.unique(), index)
+            .join(wanted, on="token_id")
+            .select("token", "token_id", "sim"),
+        ],
+        how="vertical_relaxed",
+    )
+    nothing = tokens.join(mapped, on="token", how="anti").select(
+        "token", pl.lit(-1, pl.Int64).alias("token_id"), pl.lit(0.0).alias("sim")
+    )
+    return pl.concat([mapped, nothing], how="vertical_relaxed").cast(LINK_SCHEMA)
 
 
 # --- the ways a forward screen finds a list name ------------------------------------------
@@ -523,11 +597,21 @@ def _split_words(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) ->
 VIEW_SCREEN_CHUNK = 50_000
 
 
-def entries_view(index: WatchlistIndex, entries: pl.Series) -> WatchlistIndex:
+def entries_view(
+    index: WatchlistIndex, entries: pl.Series, token_links: pl.DataFrame | None = None
+) -> WatchlistIndex:
     """The index as it would be with only these entries' names, identifiers and rows, and
     with everything that is a statistic of the whole snapshot kept as it is: token weights,
-    the vocabulary with its document frequencies and blocking flags, token keys, token pairs.
-    It shares the index's memory of token links (same vocabulary)."""
+    the vocabulary with its document frequencies and blocking flags, token keys, token pairs
+    (and their sorted copies and the list tokens' features, made once on the index).
+
+    It shares the index's memory of token links (same vocabulary), or, given
+    ``token_links`` (view_token_links), has a memory of its own holding them: links that
+    hold only what matters in the view, which the index must not remember."""
+    cache = index.token_cache
+    if token_links is not None:
+        cache = TokenLinks()
+        cache.add(token_links, config.MAX_CACHED_TOKEN_LINKS)
     keep = index.names["entity_id"].is_in(entries.implode())
     kept_ids = index.names.filter(keep)["name_id"].to_numpy()
     names = index.names.filter(keep).with_columns(
@@ -545,9 +629,22 @@ def entries_view(index: WatchlistIndex, entries: pl.Series) -> WatchlistIndex:
         syllable_keys=_renumbered(index.syllable_keys, kept_ids),
         pair_names=index.pair_names[:, kept_ids].tocsr(),
         identifiers=index.identifiers.filter(pl.col("entity_id").is_in(entries.implode())),
-        lookups={},
-        derived={},
+        token_cache=cache,
+        lookups={key: sorted_by(index, *key) for key in _SHARED_LOOKUPS},
+        derived={"names.token_features": list_token_features(index)}
+        | {key: index.derived[key] for key in _SHARED_DERIVED if key in index.derived},
     )
+
+
+# Sorted tables (lookup.sorted_by) the view shares with the index: the snapshot-wide ones.
+_SHARED_LOOKUPS = (
+    ("token_weights", "token"),
+    ("token_keys", "key"),
+    ("vocab", "token_id"),
+    ("pair_ids", "pair"),
+)
+# What blocking derives from the vocabulary and weights alone (blocking.py).
+_SHARED_DERIVED = ("blocking.weights", "blocking.list_words", "blocking.segments")
 
 
 def _renumbered(table: pl.DataFrame, kept_ids: np.ndarray) -> pl.DataFrame:
@@ -591,7 +688,7 @@ def reverse_screen(
     their forward screens are what a full rescreen's would be: screening only them, with the
     full index, gives exactly the full rescreen's matches on the entries."""
     found = reverse_candidates(book, index, entries)
-    view = entries_view(index, entries)
+    view = entries_view(index, entries, found.token_links)
     matched = [np.zeros(0, dtype=np.int64)]
     for start in range(0, found.positions.size, VIEW_SCREEN_CHUNK):
         chunk = found.positions[start : start + VIEW_SCREEN_CHUNK]

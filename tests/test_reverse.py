@@ -6,6 +6,8 @@ on those entries. The 50,000-entity, two-update version runs the real rescreens
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import polars as pl
 import pytest
@@ -14,7 +16,7 @@ from anyascii import anyascii
 from bench.generate import entities
 from bench.quality import perturb
 from matching import build_index, screen
-from matching.blocking import candidates
+from matching.blocking import _map_tokens, candidates
 from matching.reverse import (
     BookIndex,
     book_entries,
@@ -23,6 +25,7 @@ from matching.reverse import (
     reverse_candidates,
     reverse_screen,
 )
+from matching.token_links import TokenLinks
 
 THRESHOLD, MAX_MATCHES = 0.8, 10
 
@@ -164,6 +167,42 @@ def test_the_view_keeps_the_snapshots_statistics(index, changed: pl.DataFrame) -
     assert view.token_names.shape == (index.vocab.height, view.names.height)
     assert view.token_weights is index.token_weights and view.vocab is index.vocab
     assert view.token_cache is index.token_cache
+
+
+def test_the_candidates_token_links_are_forward_blockings_map_on_the_entries(
+    book_index: BookIndex, index, changed: pl.DataFrame
+) -> None:
+    """view_token_links: per token of the reverse candidates, exactly the links that
+    blocking's own token map (against the whole vocabulary) has to the entries' tokens."""
+    entries = changed["entity_id"]
+    found = reverse_candidates(book_index, index, entries)
+    links = found.token_links
+    tokens = book_index.entities["tokens"].gather(found.positions).explode().drop_nulls().unique()
+    assert set(links["token"].to_list()) == set(tokens.to_list())
+    view = entries_view(index, entries)
+    in_view = view.names["tokens"].explode().unique().to_frame("token")
+    wanted = index.vocab.join(in_view, on="token").select("token_id")
+    full = _map_tokens(tokens.to_frame("token"), index).join(wanted, on="token_id")
+    key = ["token", "token_id"]
+    linked = links.filter(pl.col("token_id") >= 0)
+    assert linked.sort(key).equals(full.select(links.columns).sort(key))
+    assert linked["token"].n_unique() > 100, "the sample must link tokens to the entries"
+
+
+def test_the_view_screen_with_the_candidates_links_is_the_view_screen(
+    book: pl.DataFrame, book_index: BookIndex, index, changed: pl.DataFrame
+) -> None:
+    """screen() on the view holding the candidates' links gives, column for column, the
+    frame of screen() on a view that maps every token against the whole vocabulary."""
+    entries = changed["entity_id"]
+    found = reverse_candidates(book_index, index, entries)
+    queries = book[found.positions]
+    options = {"threshold": THRESHOLD, "max_matches": MAX_MATCHES}
+    given = screen(queries, entries_view(index, entries, found.token_links), **options)
+    fresh = dataclasses.replace(index, token_cache=TokenLinks(), lookups={}, derived={})
+    mapped = screen(queries, entries_view(fresh, entries), **options)
+    assert given.equals(mapped)
+    assert given["is_match"].sum() > 100
 
 
 def _pairs(results: pl.DataFrame, entries: pl.Series) -> pl.DataFrame:
