@@ -52,8 +52,7 @@ from matching.compare.names import list_token_features, part_weight, token_simil
 from matching.frames import IDENTIFIER_FIELDS
 from matching.index import WatchlistIndex, blocking_keys, name_key, normalize_identifier
 from matching.lookup import sorted_by
-from matching.normalize import normalize_names
-from matching.screen import screen
+from matching.screen import NORMALIZED_NAME, normalized_names, screen
 from matching.token_links import SCHEMA as LINK_SCHEMA
 from matching.token_links import TokenLinks
 
@@ -61,6 +60,7 @@ from matching.token_links import TokenLinks
 BOOK_ENTRY_SCHEMA = pl.Schema(
     {
         "tokens": pl.List(pl.Utf8),
+        "repeated": pl.List(pl.Utf8),  # with tokens and transliterated: screen()'s names
         "transliterated": pl.Boolean,
         "id_values": pl.List(pl.Utf8),
         "name_key": pl.Utf8,  # the tokens sorted and joined (index.name_key): same parts
@@ -72,14 +72,12 @@ def book_entries(entities: pl.DataFrame) -> pl.DataFrame:
     """Entity rows (full_name and the identifier fields) -> their normalised name tokens,
     whether the name was transliterated, their identifier values as screen() compares them,
     and their name key: BOOK_ENTRY_SCHEMA, one row per input row, in order."""
-    normalized = normalize_names(entities["full_name"]).rename({"name": "full_name"})
-    named = entities.select("full_name").join(
-        normalized, on="full_name", how="left", maintain_order="left"
-    )
+    named = normalized_names(entities["full_name"])
     tokens = named["tokens"].fill_null(pl.lit([], dtype=pl.List(pl.Utf8)))
     return pl.DataFrame(
         {
             "tokens": tokens,
+            "repeated": named["repeated"],
             "transliterated": named["transliterated"].fill_null(False),
             "id_values": _identifier_values(entities),
             "name_key": tokens.to_frame().select(name_key(pl.col("tokens"))).to_series(),
@@ -692,7 +690,13 @@ def reverse_screen(
     matched = [np.zeros(0, dtype=np.int64)]
     for start in range(0, found.positions.size, VIEW_SCREEN_CHUNK):
         chunk = found.positions[start : start + VIEW_SCREEN_CHUNK]
-        results = screen(queries[chunk], view, threshold=threshold, max_matches=max_matches)
+        results = screen(
+            queries[chunk],
+            view,
+            threshold=threshold,
+            max_matches=max_matches,
+            names=book.entities[chunk].select(NORMALIZED_NAME.names()),
+        )
         matched.append(chunk[results["is_match"].fill_null(False).to_numpy()])
     return ReverseScreen(np.concatenate(matched), found.positions.size, found.pairs)
 

@@ -41,10 +41,14 @@ def screen(
     max_matches: int,
     lists: list[str] | None = None,
     search_type: str = "composite",
+    names: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Screen every row of `queries` against the index; one result row per query row."""
+    """Screen every row of `queries` against the index; one result row per query row.
+
+    names: the rows' names already normalised (NORMALIZED_NAME: normalize_names' columns,
+    one row per query row, in order), as a book index holds them; None: normalised here."""
     require_search_type(search_type)
-    frame = _prepare(queries, threshold, lists, search_type)
+    frame = _prepare(queries, threshold, lists, search_type, names)
     usable = frame.filter(pl.col("error").is_null())
     scored = pl.concat(
         [_name_matches(usable, index), _identifier_matches(usable, index)], how="diagonal_relaxed"
@@ -53,8 +57,18 @@ def screen(
     return _results(frame, matches)
 
 
+# A query row's normalised name (normalize_names' columns but the name).
+NORMALIZED_NAME = pl.Schema(
+    {"tokens": pl.List(pl.Utf8), "repeated": pl.List(pl.Utf8), "transliterated": pl.Boolean}
+)
+
+
 def _prepare(
-    queries: pl.DataFrame, threshold: float, lists: list[str] | None, search_type: str
+    queries: pl.DataFrame,
+    threshold: float,
+    lists: list[str] | None,
+    search_type: str,
+    names: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Columns completed, per-row options resolved, names normalised, bad rows marked."""
     frame = (
@@ -62,8 +76,9 @@ def _prepare(
         .with_row_index("qid")
         .with_columns(pl.col("qid").cast(pl.Int64))
     )
-    normalized = normalize_names(frame["full_name"]).rename({"name": "full_name"})
-    frame = frame.join(normalized, on="full_name", how="left", maintain_order="left")
+    if names is None:
+        names = normalized_names(frame["full_name"])
+    frame = frame.hstack(names.select(NORMALIZED_NAME.names()).cast(NORMALIZED_NAME))
     default_lists = pl.lit(lists, dtype=pl.List(pl.Utf8)) if lists is not None else None
     frame = frame.with_columns(
         pl.col("tokens").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
@@ -84,6 +99,18 @@ def _prepare(
         .then(pl.lit(NO_NAME_LEFT))
     )  # fmt: skip
     return frame.with_columns(error.alias("error"))
+
+
+def normalized_names(full_names: pl.Series) -> pl.DataFrame:
+    """NORMALIZED_NAME of each name, in order (null where there is no name): each distinct
+    name normalised once."""
+    normalized = normalize_names(full_names).rename({"name": "full_name"})
+    return (
+        full_names.to_frame("full_name")
+        .join(normalized, on="full_name", how="left", maintain_order="left")
+        .select(NORMALIZED_NAME.names())
+        .cast(NORMALIZED_NAME)
+    )
 
 
 def _with_query_columns(queries: pl.DataFrame) -> pl.DataFrame:

@@ -205,6 +205,17 @@ def test_the_view_screen_with_the_candidates_links_is_the_view_screen(
     assert given["is_match"].sum() > 100
 
 
+def test_screen_with_the_book_indexs_names_is_screen(
+    book: pl.DataFrame, book_index: BookIndex, index
+) -> None:
+    """The names a book index holds, given to screen(), give the frame that screen() makes
+    normalising them itself (every kind of name of the book: scripts, a missing name)."""
+    options = {"threshold": THRESHOLD, "max_matches": MAX_MATCHES}
+    given = screen(book, index, names=book_index.entities, **options)
+    assert given.equals(screen(book, index, **options))
+    assert given["is_match"].sum() > 100 and given["status"].eq("failed").sum() == 0
+
+
 def _pairs(results: pl.DataFrame, entries: pl.Series) -> pl.DataFrame:
     """row, match, score: the results' matches on ``entries``."""
     return (
