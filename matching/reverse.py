@@ -33,6 +33,12 @@ scored alike in the view (a name ranks no lower among fewer names; its score is 
 the same code with the same weights), so an entity with a forward match on one of the
 entries has a match in the view. Only those entities need the full forward screen.
 
+The view screen does not redo what reverse blocking and the book index already hold: the
+candidates' names come normalised from the index (screen(names=...)), and their tokens come
+with their links to the entries' tokens, which is all of forward blocking's token map that
+counts in the view (view_token_links, with the proof); only a few tokens whose map depends
+on the rest of the vocabulary are mapped against all of it.
+
 book_entries() and book_token_keys() make the book side once (per engine version: they are
 its normalisation and keys); reverse_candidates() and reverse_screen() run per list update.
 """
@@ -368,7 +374,7 @@ def view_token_links(
     - else (second-deletion or joined-word links to V only): whether _map_tokens takes its
       second pass depends on the whole vocabulary (has t a first-pass neighbour outside
       V?), so these few tokens are mapped by _map_tokens itself, and restricted to V."""
-    held = np.unique(side.parts[positions].indices)
+    held = _distinct(side.parts[positions].indices.astype(np.int64))
     tokens = side.tokens.select("b", "token").filter(pl.col("b").is_in(held))
     per_token = tokens.join(linked, on="b")
     cheap = per_token.filter(pl.col("cheap"))
