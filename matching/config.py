@@ -22,6 +22,16 @@ MAX_NAME_CHARS = 200
 # ("Aktiengeselschaft", a field cut at "Compan") are read as that word.
 MIN_LEGAL_TYPO_LEN = 6
 
+# Inside a legal phrase ("Obshch. s ogranichennoi otvet.", "Aktsio. Obshchestvo"), a word
+# of MIN_CUT_LEGAL_WORD letters or more may be cut after MIN_LEGAL_PREFIX_LEN letters: the
+# rest of the phrase says what it is.
+MIN_CUT_LEGAL_WORD = 7
+MIN_LEGAL_PREFIX_LEN = 4
+
+# A long legal-form word with a space inside ("Com Pany", "Lia Bility"), each half at
+# least this long, is the word.
+MIN_LEGAL_HALF_LEN = 3
+
 # At most this many tokens of a name take part in scoring (the longest list names have ~12).
 MAX_NAME_TOKENS = 12
 

@@ -403,11 +403,52 @@ _APOSTROPHES = r"['`´’‘ʼ]"
 _NAME_CHARACTER = r"[\p{Lu}\p{Ll}\p{Lt}\p{Lo}\p{N}]"
 _NOT_NAME_CHARACTERS = r"[^\p{Lu}\p{Ll}\p{Lt}\p{Lo}\p{N}]+"
 _NOT_ALPHANUMERIC = r"[^a-z0-9]+"
+# Inside a legal phrase, a word may be written in its usual short form ("Joint Stock Co.",
+# "Ltd. Liability Co.") or cut short with a dot ("Obshch. s ogranichennoi otvet."): the
+# whole phrase around it says it is the legal form, which a cut word alone never would.
+_PHRASE_SHORT_FORMS = {"company": "co", "limited": "ltd"}
+_CUT_PHRASE_WORD = re.compile(
+    rf"(?<![\[a-z])([a-z]{{{config.MIN_CUT_LEGAL_WORD},}})((?:\[a-z\]\*)?)"
+)
+
+
+def _phrase_word_forms(match: re.Match[str]) -> str:
+    """A word of a legal phrase (a regular expression) -> it, its short form, or the word
+    cut after MIN_LEGAL_PREFIX_LEN letters or more."""
+    word, ending = match[1], match[2]
+    cuts = [word[:end] for end in range(len(word) - 1, config.MIN_LEGAL_PREFIX_LEN - 1, -1)]
+    short = [_PHRASE_SHORT_FORMS[word]] if word in _PHRASE_SHORT_FORMS and not ending else []
+    return "(?:" + "|".join([word + ending, *cuts, *short]) + ")"
+
+
+def _phrase_pattern(phrase: str) -> str:
+    return _CUT_PHRASE_WORD.sub(_phrase_word_forms, phrase)
+
+
 # One pattern per canonical legal form, in _LEGAL_PHRASES order, longest phrase first.
 _LEGAL_PHRASE_PATTERNS = {
-    canonical: r"(?:^|\s)(?:" + "|".join(sorted(phrases, key=len, reverse=True)) + r")(?:\s|$)"
+    canonical: r"(?:^|\s)(?:"
+    + "|".join(_phrase_pattern(p) for p in sorted(phrases, key=len, reverse=True))
+    + r")(?:\s|$)"
     for canonical, phrases in _LEGAL_PHRASES.items()
 }
+
+# A long legal-form word written with a space inside ("Com Pany", "Lia Bility"), halves of
+# MIN_LEGAL_HALF_LEN letters or more: the word. One pattern finds the names that need it
+# (few), then one pattern per word rewrites them.
+_SPLIT_LEGAL_WORDS = [
+    (
+        r"\b(?:"
+        + "|".join(
+            f"{word[:cut]} {word[cut:]}"
+            for cut in range(config.MIN_LEGAL_HALF_LEN, len(word) - config.MIN_LEGAL_HALF_LEN + 1)
+        )
+        + r")\b",
+        word,
+    )
+    for word in sorted({w for w in LEGAL_TYPO_TARGETS if w.isalpha()} | {"company", "limited"})
+]
+_ANY_SPLIT_LEGAL_WORD = "|".join(pattern for pattern, _ in _SPLIT_LEGAL_WORDS)
 
 
 # A legal form run into the name it starts or ends ("LLCMILITARYINDUSTRIALCOMPANY",
@@ -464,6 +505,7 @@ def _legal_forms(clean: pl.Series) -> pl.Series:
     """Cleaned names with misspelt or cut legal-form words spelt right, then each legal
     phrase as its canonical token. A word is compared with the legal-form words once per
     distinct word, in one rapidfuzz call."""
+    clean = _joined_legal_words(clean)
     words = clean.str.split(" ").explode().unique().drop_nulls()
     words = words.filter(
         (words.str.len_chars() >= config.MIN_LEGAL_TYPO_LEN)
@@ -492,6 +534,19 @@ def _legal_forms(clean: pl.Series) -> pl.Series:
         .select(_legal_phrase_expr(" " + pl.col("clean") + " ").str.strip_chars())
         .to_series()
     )
+
+
+def _joined_legal_words(clean: pl.Series) -> pl.Series:
+    """A legal-form word written with a space inside, written whole ("com pany" ->
+    "company"); only the names holding one are rewritten."""
+    found = clean.str.contains(_ANY_SPLIT_LEGAL_WORD).fill_null(False)
+    if not found.any():
+        return clean
+    rows = found.arg_true()
+    subset = clean.gather(rows)
+    for pattern, word in _SPLIT_LEGAL_WORDS:
+        subset = subset.str.replace_all(pattern, word)
+    return clean.scatter(rows, subset)
 
 
 def has_name_parts(names: pl.Series) -> pl.Series:
@@ -667,6 +722,8 @@ _LATIN_ONLY_ONE = regex.compile(_LATIN_ONLY)
 _APOSTROPHES_ONE = re.compile(_APOSTROPHES)
 _NOT_ALPHANUMERIC_ONE = re.compile(_NOT_ALPHANUMERIC)
 _RUN_IN_LEGAL_ONE = [_compiled(*rule) for rule in _RUN_IN_LEGAL_AT]
+_ANY_SPLIT_LEGAL_WORD_ONE = re.compile(_ANY_SPLIT_LEGAL_WORD)
+_SPLIT_LEGAL_WORDS_ONE = [(re.compile(pattern), word) for pattern, word in _SPLIT_LEGAL_WORDS]
 _LEGAL_PHRASES_ONE = [
     (re.compile(pattern), f" {canonical} ") for canonical, pattern in _LEGAL_PHRASE_PATTERNS.items()
 ]
@@ -719,6 +776,9 @@ def _clean_one(text: str) -> str:
     text = _NOT_ALPHANUMERIC_ONE.sub(" ", _APOSTROPHES_ONE.sub("", text))
     for pattern, template in _RUN_IN_LEGAL_ONE:
         text = pattern.sub(template, text)
+    if _ANY_SPLIT_LEGAL_WORD_ONE.search(text):
+        for pattern, word in _SPLIT_LEGAL_WORDS_ONE:
+            text = pattern.sub(word, text)
     text = " " + " ".join(map(_legal_spelling, text.split(" "))) + " "
     for pattern, canonical in _LEGAL_PHRASES_ONE:
         text = pattern.sub(canonical, text)

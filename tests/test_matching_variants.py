@@ -162,6 +162,30 @@ def test_company_words_abbreviated_and_legal_forms_spelled_out(index):
     assert min(scores(index, pairs)) == 1.0
 
 
+def test_a_legal_phrase_with_short_forms_or_cut_words(index):
+    # "Co." and "Ltd." inside a legal phrase, or its long words cut with a dot.
+    assert tokens("Ltd. LIABILITY Co. NANOCHIP") == ["llc", "nanochip"]
+    assert tokens("JOINT STOCK Co. AVTOVAZ") == ["jsc", "avtovaz"]
+    assert tokens("OBSH. S OGRANICHENNOI OTVET. TSK VEKTOR") == ["llc", "tsk", "vektor"]
+    assert tokens("OTKRYTOE AKTSIO. OBSHCH. KAMAZ") == ["jsc", "kamaz"]
+    pairs = [
+        ("JOINT STOCK Co. VNIIR PROGRESS", "JOINT STOCK COMPANY VNIIR PROGRESS"),
+        ("Ltd. LIABILITY Co. REDMETKONTSENTRAT", "LIMITED LIABILITY COMPANY REDMETKONTSENTRAT"),
+    ]
+    assert min(scores(index, pairs)) == 1.0
+    # A cut word alone, outside a whole phrase, is no legal form: it stays a name part.
+    assert tokens("Aktsio Kamaz") == ["aktsio", "kamaz"]
+    assert tokens("Obsh Vektor") == ["obsh", "vektor"]
+
+
+def test_a_legal_word_written_with_a_space_inside():
+    assert tokens("RUSHAAN TRADING COM PANY") == ["rushaan", "trading", "co"]
+    assert tokens("LIMITED LIA BILITY COMPANY STK") == ["llc", "stk"]
+    assert tokens("HARAZ SHIPPING LIMI TED") == ["haraz", "shipping", "llc"]
+    # Halves shorter than MIN_LEGAL_HALF_LEN are words of their own.
+    assert tokens("Co Mpany Ali") != tokens("Company Ali")
+
+
 # --- 6: romanisation systems -----------------------------------------------------------
 
 
