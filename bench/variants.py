@@ -360,8 +360,23 @@ def abbreviations(lists: Lists, rng: np.random.Generator) -> list[Query]:
                     continue
                 i = long[int(rng.integers(0, len(long)))]
                 words[i] = words[i][: int(rng.integers(4, 7))] + "."
+        if not _keeps_a_name_word(name, words):
+            continue
         out.append(Query(" ".join(words), row["entity_id"]))
     return out
+
+
+def _keeps_a_name_word(name: str, words: list[str]) -> bool:
+    """Whether a varied company name still holds one of its own name words whole: a word
+    that is neither a legal form nor a company word with a usual short form. "KRAS." for
+    "KRASNOYARSKGAZPROM" or "TECH." for "TECHNOLOGY" keep none: no reader could tell which
+    company they are, and no screener should alert on them."""
+    generic = set(LEGAL_FORM_TOKENS) | {w for form in _SHORT_FORMS for w in form.split()}
+    kept = {w.lower().strip(".,'") for w in words}
+    return any(
+        w in kept and w not in generic and len(w) >= 3
+        for w in (w.lower().strip(".,'") for w in name.split())
+    )
 
 
 # --- 6: Slavic romanisation --------------------------------------------------------------------
