@@ -14,6 +14,8 @@ at or above MIN_BLOCKING_SCORE go on to scoring.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+
 import numpy as np
 import polars as pl
 from scipy import sparse
@@ -418,10 +420,78 @@ def _map_tokens(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
                 _split_joined(lonely, index),
             ]
         ).unique(["token", "token_id"])
+    cut = cut_word_links(
+        tokens.filter(~pl.col("token").is_in(index.vocab["token"].implode())), index
+    )
+    if not cut.is_empty():
+        mapped = pl.concat([mapped, cut], how="vertical_relaxed").unique(
+            ["token", "token_id"], keep="first", maintain_order=True
+        )
     nothing = tokens.join(mapped, on="token", how="anti").with_columns(
         pl.lit(-1, pl.Int64).alias("token_id"), pl.lit(0.0).alias("sim")
     )
     return pl.concat([mapped, nothing], how="vertical_relaxed")
+
+
+def cut_word_links(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
+    """token, token_id, sim: a word possibly cut short ("insu") linked to the list tokens
+    it begins ("insurance"), ABBREVIATION_MIN_CUT letters longer at least, as a weak link
+    (found_in_names: only beside the query's other words). A cut beginning more than
+    MAX_CUT_WORD_LINKS list tokens links none. One binary search per token in the sorted
+    vocabulary."""
+    words = (
+        tokens.select("token")
+        .unique()
+        .filter(
+            pl.col("token").str.len_chars() >= config.MIN_CUT_WORD_LEN,
+            pl.col("token").str.contains("^[a-z]+$"),
+        )
+    )
+    if words.is_empty():
+        return pl.DataFrame(schema={"token": pl.Utf8, "token_id": pl.Int64, "sim": pl.Float64})
+    vocab = sorted_by(index, "vocab", "token")
+    listed = vocab["token"]
+    # Tokens are [a-z0-9]: every token that begins with w sorts between w and w + "{".
+    start = listed.search_sorted(words["token"], side="left")
+    end = listed.search_sorted(words["token"] + "{", side="left")
+    ranges = words.with_columns(start.alias("start"), end.alias("end")).filter(
+        (pl.col("end") > pl.col("start"))
+        & (pl.col("end") - pl.col("start") <= config.MAX_CUT_WORD_LINKS)
+    )
+    rows = ranges.select("token", pl.int_ranges("start", "end").alias("at")).explode("at")
+    return (
+        rows.with_columns(
+            vocab["token"].gather(rows["at"]).alias("c_token"),
+            vocab["token_id"].gather(rows["at"]).cast(pl.Int64).alias("token_id"),
+        )
+        .filter(
+            pl.col("c_token").str.len_chars()
+            >= pl.col("token").str.len_chars() + config.ABBREVIATION_MIN_CUT
+        )
+        .select("token", "token_id", pl.lit(config.WEAK_LINK_SIM).alias("sim"))
+    )
+
+
+def cut_word_links_one(token: str, index: WatchlistIndex) -> dict[int, float]:
+    """cut_word_links for one token: token_id -> sim."""
+    if len(token) < config.MIN_CUT_WORD_LEN or not token.isalpha() or not token.isascii():
+        return {}
+    vocab = index.derived.get("blocking.sorted_vocab")
+    if vocab is None:
+        table = sorted_by(index, "vocab", "token")
+        vocab = index.derived["blocking.sorted_vocab"] = (
+            table["token"].to_list(),
+            table["token_id"].to_list(),
+        )
+    listed, ids = vocab
+    start, end = bisect_left(listed, token), bisect_left(listed, token + "{")
+    if not 0 < end - start <= config.MAX_CUT_WORD_LINKS:
+        return {}
+    return {
+        ids[at]: config.WEAK_LINK_SIM
+        for at in range(start, end)
+        if len(listed[at]) >= len(token) + config.ABBREVIATION_MIN_CUT
+    }
 
 
 def _linked(tokens: pl.DataFrame, keys: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:

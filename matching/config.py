@@ -306,6 +306,15 @@ MAX_SEGMENTS = 8
 # Segmentations remembered per index (unlisted long tokens are few; a bound all the same).
 MAX_REMEMBERED_SEGMENTS = 100_000
 
+# A query word of MIN_CUT_WORD_LEN+ letters that is no list token may be a word cut short
+# ("Insu." / "Insurance", "Revol." / "Revolution"): it is linked to the list tokens it
+# begins (ABBREVIATION_MIN_CUT letters longer at least) as a weak link (WEAK_LINK_SIM), so
+# it adds to a name only beside the query's other words found in it, as scoring's
+# abbreviation rule asks for a word in common. A cut that begins more than
+# MAX_CUT_WORD_LINKS list tokens says too little to be worth the links.
+MIN_CUT_WORD_LEN = 4
+MAX_CUT_WORD_LINKS = 50
+
 # Token pairs found in more list names than this are not blocking keys either.
 MAX_PAIR_DF = 400
 

@@ -31,6 +31,7 @@ from matching.algorithm import CONTRADICTIONS, NAME_FEATURES, QUALIFIERS, OnePai
 from matching.blocking import (
     PARTS_UNIT,
     counted_once,
+    cut_word_links_one,
     found_in_names,
     segmented_weight,
     segments_of,
@@ -308,6 +309,9 @@ def _links(
         links = _linked(own, token, blocking_keys_one(token, query=True))
         for token_id in _split_joined(own, token):
             links[token_id] = 1.0
+    if token not in own.vocab_id:  # a word cut short: the list tokens it begins
+        for token_id, sim in cut_word_links_one(token, index).items():
+            links.setdefault(token_id, sim)
     ids = np.array(sorted(links), dtype=np.int64)
     found = (ids, np.array([links[i] for i in ids.tolist()], dtype=np.float64))
     if len(own.links) >= MAX_REMEMBERED_TOKENS:

@@ -21,7 +21,9 @@ into one that lets more through:
 - token pairs (names found through two linked tokens, one too common to block on): bounded
   from above by the number of pairs hit and the best linked weight;
 - names with exactly the entity's parts, and identifier values, as forward;
-- two unknown neighbouring parts that together are a list word: every entity holding both.
+- two unknown neighbouring parts that together are a list word: every entity holding both;
+- a book token that is no list token, linked to the entries' tokens it begins (blocking.py's
+  words cut short), as a firm link: forward counts it only beside other words found.
 
 Forward blocking keeps a transliterated name's one-part candidates only when no list name
 at all shares two of its parts, and then only its best three, which depends on every list
@@ -53,7 +55,7 @@ import polars as pl
 from scipy import sparse
 
 from matching import config
-from matching.blocking import PARTS_UNIT, _map_tokens
+from matching.blocking import PARTS_UNIT, _map_tokens, cut_word_links
 from matching.compare.names import list_token_features, part_weight, token_similarity
 from matching.frames import IDENTIFIER_FIELDS
 from matching.index import WatchlistIndex, blocking_keys, name_key, normalize_identifier
@@ -289,10 +291,18 @@ def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.Da
         pl.col("sim") >= config.MIN_TOKEN_SIM
     )
     joined = _joined_words(side, index).join(wanted, on="token_id")
+    unlisted = side.tokens.filter(~pl.col("token").is_in(index.vocab["token"].implode()))
+    cut = (
+        cut_word_links(unlisted.select("token"), index)
+        .join(wanted, on="token_id")
+        .join(unlisted.select("b", "token"), on="token")
+        .select("b", "token_id", "sim")
+    )
     return pl.concat(
         [
             linked.select("b", "token_id", "sim", "cheap"),
             joined.with_columns(pl.lit(False).alias("cheap")),
+            cut.with_columns(pl.lit(False).alias("cheap")),
         ],
         how="vertical_relaxed",
     ).unique(["b", "token_id"], keep="first")

@@ -255,6 +255,23 @@ def test_a_company_word_cut_short(index):
     )
 
 
+def screened(index, names: list[str]) -> list[list[str]]:
+    frame = pl.DataFrame({"row": list(range(len(names))), "full_name": names})
+    found = screen(frame, index, threshold=DEFAULT_THRESHOLD, max_matches=10)
+    return [[m["matched_name"] for m in matches] for matches in found["matches"]]
+
+
+def test_blocking_finds_a_name_with_a_word_cut_short(index):
+    # Two rare words, one cut: blocking must reach the name through the cut word beside
+    # the word found whole (scoring alone matched them, blocking never offered the pair).
+    found = screened(index, ["LIWA FATEM.", "ALHARAMEIN FOUN.", "MILLAB SYNTHE."])
+    assert "LIWA FATEMIYOUN" in found[0]
+    assert "ALHARAMEIN FOUNDATION" in found[1]
+    assert "MILLAB SYNTHESIS" in found[2]
+    # A cut word alone brings in no name: it is a weak link, counted only beside others.
+    assert "LIWA FATEMIYOUN" not in screened(index, ["Fatem."])[0]
+
+
 def test_no_word_cut_short_where_no_word_is_in_common(index):
     # Each query word begins a word of the listed company, none is written out: the first
     # syllables of two words are no abbreviation of them.
