@@ -127,10 +127,10 @@ def found_in_names(
 def _split_words(
     queries: pl.DataFrame, weights: pl.DataFrame, index: WatchlistIndex
 ) -> pl.DataFrame:
-    """qid, token, weight, parts: two neighbouring query parts, both unknown to the lists,
-    that written together are a list word ("Patr ushev" -> "patrushev"): a word split in
-    two, which blocks as the whole word for the weight and the distinguishing parts of its
-    halves. (An exact list word only: looking up the typos of every pair of unknown parts
+    """qid, token, weight, parts: two neighbouring query parts that written together are a
+    list word ("Patr ushev" -> "patrushev", "Mor Disco" -> "mordisco": halves that happen
+    to be list words too): a word split in two, which blocks as the whole word for the
+    weight and the distinguishing parts of its halves. (An exact list word only: looking up the typos of every pair of unknown parts
     halved the throughput, as most names of a book are unknown to the lists.)"""
     listed = index.vocab["token"].implode()
     tokens = pl.col("tokens")
@@ -142,11 +142,7 @@ def _split_words(
             tokens.list.slice(1).alias("right"),
         )
         .explode("left", "right")
-        .filter(
-            ~pl.col("left").is_in(listed),
-            ~pl.col("right").is_in(listed),
-            (pl.col("left") + pl.col("right")).is_in(listed),
-        )
+        .filter((pl.col("left") + pl.col("right")).is_in(listed))
     )
     half = weights.select("qid", "token", "weight", "parts")
     return (
@@ -420,6 +416,10 @@ def _map_tokens(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
                 _split_joined(lonely, index),
             ]
         ).unique(["token", "token_id"])
+    # A split's links (whole words) come first: they outrank the weak link to a half.
+    mapped = pl.concat(
+        [_joined_name(tokens, mapped, index), mapped], how="vertical_relaxed"
+    ).unique(["token", "token_id"], keep="first", maintain_order=True)
     cut = cut_word_links(
         tokens.filter(~pl.col("token").is_in(index.vocab["token"].implode())), index
     )
@@ -591,13 +591,35 @@ def segments_of(token: str, index: WatchlistIndex) -> list[str]:
     return words
 
 
-def _split_joined(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
-    """A token matching nothing, tried as two list words run together ("vladimirputin")."""
+def _joined_name(tokens: pl.DataFrame, mapped: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
+    """token, token_id, sim: an unlisted long token whose closest list token is far
+    (JOINED_NAME_BEST_SIM), tried as two list words of MIN_JOINED_HALF_LEN+ letters run
+    together ("plysheuskiihar": a given name run into the family name). Two common halves
+    ("andreinikolaevich") count too: they find their names as a token pair."""
+    best = mapped.group_by("token").agg(pl.col("sim").max().alias("best"))
+    far = (
+        tokens.select("token")
+        .join(best, on="token", how="left")
+        .filter(
+            pl.col("token").str.len_chars() >= config.MIN_JOINED_NAME_LEN,
+            pl.col("best").fill_null(0.0) < config.JOINED_NAME_BEST_SIM,
+            ~pl.col("token").is_in(index.vocab["token"].implode()),
+        )
+    )
+    return _split_joined(far.select("token"), index, config.MIN_JOINED_HALF_LEN, rare_half=False)
+
+
+def _split_joined(
+    tokens: pl.DataFrame, index: WatchlistIndex, min_half: int = 2, rare_half: bool = True
+) -> pl.DataFrame:
+    """A token matching nothing, tried as two list words run together ("vladimirputin"),
+    each at least min_half letters long, one of them rare enough to block on alone if
+    rare_half (else two common halves find their names as a token pair)."""
     length = pl.col("token").str.len_chars()
     vocab = index.vocab.select("token", "token_id", "blocking")
     halves = (
-        tokens.filter(length >= 4)
-        .select("token", pl.int_ranges(2, length - 1).alias("cut"))
+        tokens.filter(length >= 2 * min_half)
+        .select("token", pl.int_ranges(min_half, length - min_half + 1).alias("cut"))
         .explode("cut")
         .drop_nulls("cut")
         .with_columns(
@@ -608,7 +630,7 @@ def _split_joined(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
         .join(
             vocab.rename({"token": "right", "token_id": "right_id", "blocking": "b2"}), on="right"
         )
-        .filter(pl.col("b1") | pl.col("b2"))  # one half rare enough to block on
+        .filter(pl.col("b1") | pl.col("b2") | (not rare_half))
     )
     return pl.concat(
         [

@@ -315,6 +315,16 @@ MAX_REMEMBERED_SEGMENTS = 100_000
 MIN_CUT_WORD_LEN = 4
 MAX_CUT_WORD_LINKS = 50
 
+# A given name run into the family name ("PLYSHEUSKIihar", "Andreinikolaevich") is one
+# letter-count far from its longer half, so keys link it there weakly and it is not tried
+# as two words (only tokens with no neighbour are). An unlisted token of at least
+# MIN_JOINED_NAME_LEN letters whose closest list token is below JOINED_NAME_BEST_SIM is
+# tried as two list words too, each of MIN_JOINED_HALF_LEN letters or more (shorter
+# halves split most unlisted words into two listed syllables).
+MIN_JOINED_NAME_LEN = 8
+MIN_JOINED_HALF_LEN = 4
+JOINED_NAME_BEST_SIM = 0.85
+
 # Token pairs found in more list names than this are not blocking keys either.
 MAX_PAIR_DF = 400
 

@@ -273,8 +273,7 @@ def _split_words(
     """blocking._split_words for one query: joined token -> (weight, distinguishing parts)."""
     split = {}
     for left, right in itertools.pairwise(tokens):
-        unknown = left not in own.vocab_id and right not in own.vocab_id
-        if unknown and left + right in own.vocab_id:
+        if left + right in own.vocab_id:
             strong = sum(weights[t] >= config.STRONG_PART_WEIGHT for t in (left, right))
             split[left + right] = (weights[left] + weights[right], strong)
     return split
@@ -309,6 +308,13 @@ def _links(
         links = _linked(own, token, blocking_keys_one(token, query=True))
         for token_id in _split_joined(own, token):
             links[token_id] = 1.0
+    if (  # a given name run into the family name: two list words
+        len(token) >= config.MIN_JOINED_NAME_LEN
+        and max(links.values(), default=0.0) < config.JOINED_NAME_BEST_SIM
+        and token not in own.vocab_id
+    ):
+        for token_id in _split_joined(own, token, config.MIN_JOINED_HALF_LEN, rare_half=False):
+            links[token_id] = 1.0
     if token not in own.vocab_id:  # a word cut short: the list tokens it begins
         for token_id, sim in cut_word_links_one(token, index).items():
             links.setdefault(token_id, sim)
@@ -330,13 +336,17 @@ def _linked(own: OneEntityTables, token: str, keys: set[str]) -> dict[int, float
     return {i: sim for i, sim in linked.items() if sim >= config.MIN_TOKEN_SIM}
 
 
-def _split_joined(own: OneEntityTables, token: str) -> list[int]:
-    """blocking._split_joined for one token: the halves that are list tokens, one of them
-    rare enough to block on."""
+def _split_joined(
+    own: OneEntityTables, token: str, min_half: int = 2, rare_half: bool = True
+) -> list[int]:
+    """blocking._split_joined for one token: the halves that are list tokens, each at
+    least min_half letters long, one of them rare enough to block on if rare_half."""
     found = []
-    for cut in range(2, len(token) - 1):
+    for cut in range(min_half, len(token) - min_half + 1):
         left, right = own.vocab_id.get(token[:cut]), own.vocab_id.get(token[cut:])
-        if left is not None and right is not None and (own.blocking[left] or own.blocking[right]):
+        if left is None or right is None:
+            continue
+        if own.blocking[left] or own.blocking[right] or not rare_half:
             found += [left, right]
     return found
 

@@ -21,7 +21,7 @@ into one that lets more through:
 - token pairs (names found through two linked tokens, one too common to block on): bounded
   from above by the number of pairs hit and the best linked weight;
 - names with exactly the entity's parts, and identifier values, as forward;
-- two unknown neighbouring parts that together are a list word: every entity holding both;
+- two neighbouring parts that together are a list word: every entity holding both;
 - a book token that is no list token, linked to the entries' tokens it begins (blocking.py's
   words cut short), as a firm link: forward counts it only beside other words found.
 
@@ -334,7 +334,15 @@ def _joined_words(side: _BookSide, index: WatchlistIndex) -> pl.DataFrame:
         .join(
             vocab.rename({"token": "right", "token_id": "right_id", "blocking": "b2"}), on="right"
         )
-        .filter(pl.col("b1") | pl.col("b2"))
+        # One half rare, or (blocking._joined_name) two halves of MIN_JOINED_HALF_LEN+.
+        .filter(
+            pl.col("b1")
+            | pl.col("b2")
+            | (
+                (pl.col("left").str.len_chars() >= config.MIN_JOINED_HALF_LEN)
+                & (pl.col("right").str.len_chars() >= config.MIN_JOINED_HALF_LEN)
+            )
+        )
     )
     return pl.concat(
         [
@@ -571,9 +579,9 @@ def _identifier_hits(book: BookIndex, index: WatchlistIndex, entries: pl.Series)
 
 
 def _split_words(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.DataFrame:
-    """Entities holding two parts unknown to the lists that, written together, are a list
-    word sharing a key with the entries' tokens ("Patr ushev"): forward blocking looks that
-    word up for two neighbouring parts; here any two parts of the entity will do."""
+    """Entities holding two parts that, written together, are a list word sharing a key
+    with the entries' tokens ("Patr ushev", "Mor Disco"): forward blocking looks that word
+    up for two neighbouring parts; here any two parts of the entity will do."""
     wanted = _name_tokens(index, names).select("token_id").unique()
     keys = index.token_keys.join(wanted, on="token_id").select("key").unique()
     words = (
@@ -583,7 +591,7 @@ def _split_words(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) ->
         .join(index.vocab.select("token_id", "token"), on="token_id")
         .filter(pl.col("token").str.len_chars() >= 2)
     )
-    unknown = side.tokens.filter(~pl.col("listed")).select("b", "token")
+    unknown = side.tokens.select("b", "token")  # listed or not, as forward
     if unknown.is_empty() or words.is_empty():
         return pl.DataFrame(schema=_HITS)
     length = pl.col("token").str.len_chars()

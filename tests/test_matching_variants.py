@@ -140,6 +140,20 @@ def test_a_company_name_written_without_spaces_is_found(index):
     assert "LIMITED LIABILITY COMPANY GLOBAL CONCEPTS GROUP" in names[1]
 
 
+def test_a_given_name_run_into_the_family_name_is_found(index):
+    # The run-in token is near its longer half only ("plysheuski", weakly) or near nothing
+    # ("andreinikolaevich": both halves common): blocking tries it as two list words.
+    found = screened(index, ["PLYSHEUSKIihar", "Andreinikolaevich GURTSEVICH"])
+    assert "PLYSHEUSKI, Ihar" in found[0]
+    assert "Andrei Nikolaevich GURTSEVICH" in found[1]
+
+
+def test_a_space_inside_a_word_whose_halves_are_list_words(index):
+    # "mor" and "disco" are list words too: the two parts written together still are the
+    # listed "mordisco".
+    assert "MORDISCO, Ivan" in screened(index, ["MOR DISCO Ivan"])[0]
+
+
 def test_a_legal_form_run_into_the_name():
     assert tokens("LLCMILITARYINDUSTRIALCOMPANY") == ["llc", "militaryindustrial", "co"]
     assert tokens("JOINTSTOCKCOMPANYNIIME") == ["jsc", "niime"]
