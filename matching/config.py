@@ -291,6 +291,14 @@ STEM_KEY_LEN = 5
 # Query tokens at least this long also get two-deletion keys (list tokens one).
 MIN_DOUBLE_DELETION_LEN = 7
 
+# Two typing errors in one long word ("Sacvhneko" / "Savchenko", "Nodikonbank" /
+# "Novikombank"): list tokens of at least MIN_TWO_ERROR_LIST_LEN letters also get their
+# two-deletion neighbourhood as keys, met by the query token, its one- and two-deletion
+# neighbourhood when it has at least MIN_TWO_ERROR_QUERY_LEN letters and no closer
+# neighbour (token similarity then decides, at MIN_TOKEN_SIM).
+MIN_TWO_ERROR_LIST_LEN = 7
+MIN_TWO_ERROR_QUERY_LEN = 6
+
 # An initial weighs at most this: it narrows a match, it does not make one.
 INITIAL_WEIGHT = 0.3
 

@@ -168,11 +168,14 @@ def _deletions(frame: pl.DataFrame, min_length: int) -> pl.DataFrame:
     )  # fmt: skip
 
 
-def blocking_keys(tokens: pl.DataFrame, *, query: bool = False) -> pl.DataFrame:
+def blocking_keys(
+    tokens: pl.DataFrame, *, query: bool = False, listed: bool = False
+) -> pl.DataFrame:
     """token (+ any columns) -> token, key: the exact token, its deletion neighbourhood
     (one deletion; a second one on the query side for long tokens, so list d1 x query d2
     meet across up to three edits), the phonetic and romanisation keys, the consonant
-    skeleton and a stem."""
+    skeleton and a stem. listed: the list side's keys (the index's), with the two-deletion
+    neighbourhood of long tokens that query=True keys meet."""
     keyed = tokens.select("token").unique().join(token_keys(tokens["token"]), on="token")
     length = pl.col("token").str.len_chars()
     one = _deletions(
@@ -186,10 +189,27 @@ def blocking_keys(tokens: pl.DataFrame, *, query: bool = False) -> pl.DataFrame:
         )
         neighbourhood.append(two)
     deletions = pl.concat(neighbourhood).select("token", ("d:" + pl.col("base")).alias("key"))
+    # Two typing errors in one long word ("Sacvhneko" / "Savchenko"): the list token's
+    # two-deletion neighbourhood against the query's own, one- and two-deletion ones (the
+    # query's "d:" keys), under their own prefix so that only the tokens looked up with
+    # query=True (those with no closer neighbour) meet them.
+    two_errors = keyed.select("token", pl.lit("").alias("key")).clear()
+    if query:
+        two_errors = (
+            pl.concat([keyed.select("token", pl.col("token").alias("key")), deletions])
+            .filter(pl.col("token").str.len_chars() >= config.MIN_TWO_ERROR_QUERY_LEN)
+            .select("token", ("e:" + pl.col("key").str.replace(r"^d:", "")).alias("key"))
+        )
+    elif listed:
+        two_errors = _deletions(
+            one.filter(pl.col("base").str.len_chars() >= config.MIN_TWO_ERROR_LIST_LEN - 1),
+            config.MIN_TWO_ERROR_LIST_LEN - 1,
+        ).select("token", ("e:" + pl.col("base")).alias("key"))
     return pl.concat(
         [
             keyed.select("token", ("d:" + pl.col("token")).alias("key")),
             deletions,
+            two_errors,
             keyed.select("token", ("p:" + pl.col("phonetic")).alias("key")),
             # Another romanisation system's spelling ("Werchnjaja" / "Verkhnyaya").
             keyed.filter(length >= config.MIN_FUZZY_TOKEN_LEN).select(
@@ -225,6 +245,8 @@ def blocking_keys_one(token: str, *, query: bool = False) -> set[str]:
             config.MIN_DOUBLE_DELETION_LEN - 1,
         )
     keys = {f"d:{token}", f"p:{phonetic}", *(f"d:{base}" for base in deleted)}
+    if query and len(token) >= config.MIN_TWO_ERROR_QUERY_LEN:
+        keys |= {f"e:{token}", *(f"e:{base}" for base in deleted)}
     if 2 <= len(token) < config.MIN_DELETION_KEY_LEN:
         keys |= {f"l:{letters}", f"q:{squeezed}"}
     if len(token) >= config.MIN_FUZZY_TOKEN_LEN:
@@ -261,8 +283,12 @@ def _token_keys(vocab: pl.DataFrame) -> pl.DataFrame:
     return (
         pl.concat(
             [
-                blocking_keys(vocab).join(vocab.select("token", "token_id"), on="token"),
-                blocking_keys(spelt).join(spelt.select("token", "token_id"), on="token"),
+                blocking_keys(vocab, listed=True).join(
+                    vocab.select("token", "token_id"), on="token"
+                ),
+                blocking_keys(spelt, listed=True).join(
+                    spelt.select("token", "token_id"), on="token"
+                ),
             ],
             how="diagonal",
         )

@@ -34,6 +34,12 @@ def tokens(name: str) -> list[str]:
     return normalize_names(pl.Series([name]))["tokens"][0].to_list()
 
 
+def screened(index, names: list[str]) -> list[list[str]]:
+    frame = pl.DataFrame({"row": list(range(len(names))), "full_name": names})
+    found = screen(frame, index, threshold=DEFAULT_THRESHOLD, max_matches=10)
+    return [[m["matched_name"] for m in matches] for matches in found["matches"]]
+
+
 def details(index, name: str, listed: str, **columns) -> dict:
     frame = pl.DataFrame(
         {"pair": [0], "q_tokens": [tokens(name)], "c_tokens": [tokens(listed)]}
@@ -76,6 +82,14 @@ def test_a_short_part_one_letter_off_beside_a_rare_or_a_common_rest(index):
     assert details(index, "Tim Smith", "Tom Smith")["changed_short_part"] < 0
     # A short root from another script, one letter off, is another name ("Arif" / "Asif").
     assert scores(index, [("عارف علی زرداری", "آصف علی زرداری")])[0] < DEFAULT_THRESHOLD
+
+
+def test_two_typing_errors_in_one_long_word_are_found(index):
+    # Two letters swapped twice, two letters changed: no one-deletion key links them, the
+    # two-deletion neighbourhoods of both sides do (and scoring already matched them).
+    found = screened(index, ["SACVHNEKO Petr", "NODIKONBANK JCSB"])
+    assert "SAVCHENKO, Petr" in found[0]
+    assert "NOVIKOMBANK JCSB" in found[1]
 
 
 def test_a_letter_repeated_far_beyond_a_doubling_is_no_typo(index):
@@ -267,12 +281,6 @@ def test_a_company_word_cut_short(index):
     assert (
         scores(index, [("Islamic Re Guards Corps", "ISLAMIC REVOLUTIONARY GUARDS CORPS")])[0] < 0.9
     )
-
-
-def screened(index, names: list[str]) -> list[list[str]]:
-    frame = pl.DataFrame({"row": list(range(len(names))), "full_name": names})
-    found = screen(frame, index, threshold=DEFAULT_THRESHOLD, max_matches=10)
-    return [[m["matched_name"] for m in matches] for matches in found["matches"]]
 
 
 def test_blocking_finds_a_name_with_a_word_cut_short(index):
