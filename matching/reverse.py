@@ -310,9 +310,11 @@ def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.Da
 
 def _cheap_key(key: pl.Expr, token: pl.Expr) -> pl.Expr:
     """Is this query-side key of the token one of forward blocking's first pass (every key
-    but the second deletions, index.blocking_keys without ``query``)? A second deletion is
-    "d:" and the token less two letters: the only key as long as its token."""
-    return ~(key.str.starts_with("d:") & (key.str.len_chars() == token.str.len_chars()))
+    but those index.blocking_keys adds with ``query``)? Those are the second deletions, "d:"
+    and the token less two letters (the only "d:" key as long as its token), and the
+    two-typing-error keys, "e:"."""
+    second_deletion = key.str.starts_with("d:") & (key.str.len_chars() == token.str.len_chars())
+    return ~(second_deletion | key.str.starts_with("e:"))
 
 
 def _joined_words(side: _BookSide, index: WatchlistIndex) -> pl.DataFrame:
@@ -384,21 +386,37 @@ def view_token_links(
     from reverse blocking's own links of t to V (``linked``: every query-side key and the
     joined words, at the same similarity floor, by the same token_similarity):
 
-    - t has a link to V through a first-pass key (``cheap``): t has a first-pass neighbour
-      at all, so _map_tokens keeps exactly its first-pass links, and map(t) ∩ V is its
-      cheap links to V, with the same similarities;
+    - t has a link to V through a first-pass key (``cheap``) of at least
+      JOINED_NAME_BEST_SIM: t has a first-pass neighbour at all, so _map_tokens takes no
+      second pass, and its closest list token is near, so it is not split as a joined
+      name; its map is its first-pass links, then (an unlisted t) its cut-word links, the
+      first kept where both link one token: map(t) ∩ V is its cheap links to V, then its
+      cut-word links to V, with the same similarities;
     - t has no link to V at all: map(t) ∩ V is empty, whichever pass _map_tokens takes
       (each of its passes is among the links that ``linked`` holds);
-    - else (second-deletion or joined-word links to V only): whether _map_tokens takes its
-      second pass depends on the whole vocabulary (has t a first-pass neighbour outside
-      V?), so these few tokens are mapped by _map_tokens itself, and restricted to V."""
+    - else (weaker first-pass links, or second-deletion, joined-word or cut-word links to V
+      only): whether _map_tokens takes its second pass or splits t depends on the whole
+      vocabulary (has t a closer neighbour outside V?), so these few tokens are mapped by
+      _map_tokens itself, and restricted to V."""
     held = _distinct(side.parts[positions].indices.astype(np.int64))
     tokens = side.tokens.select("b", "token").filter(pl.col("b").is_in(held))
     per_token = tokens.join(linked, on="b")
-    cheap = per_token.filter(pl.col("cheap"))
-    firm = cheap.select("token", "token_id", "sim")
-    undecided = per_token.join(cheap.select("token"), on="token", how="anti").select("token")
     wanted = _name_tokens(index, names).select("token_id").unique()
+    cheap = per_token.filter(pl.col("cheap"))
+    near = (
+        cheap.group_by("token")
+        .agg(pl.col("sim").max().alias("best"))
+        .filter(pl.col("best") >= config.JOINED_NAME_BEST_SIM)
+        .select("token")
+    )
+    cut = cut_word_links(
+        near.filter(~pl.col("token").is_in(index.vocab["token"].implode())), index
+    ).join(wanted, on="token_id")
+    firm = pl.concat(
+        [cheap.join(near, on="token").select("token", "token_id", "sim"), cut],
+        how="vertical_relaxed",
+    ).unique(["token", "token_id"], keep="first", maintain_order=True)
+    undecided = per_token.join(near, on="token", how="anti").select("token")
     mapped = pl.concat(
         [
             firm,
