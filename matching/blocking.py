@@ -27,6 +27,7 @@ from matching.compare.names import (
     part_weight_one,
     token_similarity,
 )
+from matching.compare.syllables import KEY_COLUMNS as SYLLABLE_KEYS
 from matching.compare.syllables import name_keys as syllable_name_keys
 from matching.index import WatchlistIndex, blocking_keys, name_key
 from matching.lookup import join_sorted, sorted_by
@@ -172,7 +173,7 @@ def _same_syllables(
     ("Gim Jeong Eun", 김정은 / "KIM Jong Un"): always candidates, as no token key links
     their syllables."""
     keys = syllable_name_keys(queries["tokens"]).with_columns(queries["qid"])
-    keyed = pl.concat([keys.select("qid", "key"), keys.select("qid", key="rotated")])
+    keyed = pl.concat([keys.select("qid", key=column) for column in SYLLABLE_KEYS])
     keyed = keyed.drop_nulls("key").unique()
     if keyed.is_empty():
         return _empty()

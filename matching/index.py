@@ -22,6 +22,7 @@ import polars as pl
 from scipy import sparse
 
 from matching import config
+from matching.compare.syllables import KEY_COLUMNS as SYLLABLE_KEYS
 from matching.compare.syllables import name_keys as syllable_name_keys
 from matching.normalize import GENERIC_SERIES, SPELLINGS, keys_of, normalize_names, token_keys
 from matching.token_links import TokenLinks
@@ -298,10 +299,11 @@ def _token_keys(vocab: pl.DataFrame) -> pl.DataFrame:
 
 
 def _syllable_keys(names: pl.DataFrame) -> pl.DataFrame:
-    """key, name_id: each syllable name's folded keys (compare/syllables.py), both orders."""
+    """key, name_id: each syllable name's folded keys (compare/syllables.py), both orders,
+    as written and read as Wade-Giles."""
     keys = syllable_name_keys(names["tokens"]).with_columns(names["name_id"])
     return (
-        pl.concat([keys.select("key", "name_id"), keys.select(key="rotated", name_id="name_id")])
+        pl.concat([keys.select(key=column, name_id="name_id") for column in SYLLABLE_KEYS])
         .drop_nulls("key")
         .unique()
     )

@@ -467,7 +467,9 @@ def _score(
     contradicted = any(parts[name] != 0 for name in CONTRADICTIONS)
     joined = 0.0 if contradicted else joined_one(tokens, c_tokens, token_score)
     syllables = (
-        0.0 if contradicted else syllable_name_one(tokens, c_tokens, token_score, align.c_weight)
+        0.0
+        if contradicted
+        else syllable_name_one(tokens, c_tokens, token_score, align.c_weight, q_transliterated)
     )
     uses_joined = max(joined, syllables) > token_score
     weak = weak_one(pair)

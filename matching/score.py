@@ -236,12 +236,15 @@ def _with_joined(aligned: pl.DataFrame) -> pl.DataFrame:
 
 def _with_syllables(aligned: pl.DataFrame) -> pl.DataFrame:
     """syllable_name: SYLLABLE_NAME_SIM where the two names are the same Korean or Chinese
-    syllables in another romanisation (compare/syllables.py), the list name is rare enough
-    (SYLLABLE_NAME_MIN_WEIGHT) and the token score falls short; never against a
-    contradiction (as _with_joined)."""
+    syllables in another romanisation (compare/syllables.py), the token score falls short
+    and, for a query written in Hangul or Hanzi, the list name is rare enough
+    (SYLLABLE_NAME_MIN_WEIGHT); never against a contradiction (as _with_joined)."""
+    rare_enough = ~pl.col("q_transliterated").fill_null(False) | (
+        pl.col("c_weight") >= config.SYLLABLE_NAME_MIN_WEIGHT
+    )
     could_help = (
         (pl.col("token_score") < config.SYLLABLE_NAME_SIM)
-        & (pl.col("c_weight") >= config.SYLLABLE_NAME_MIN_WEIGHT)
+        & rare_enough
         & (pl.sum_horizontal(pl.col(f"_part_{name}") for name in CONTRADICTIONS) == 0)
     )
     rows = aligned.select(could_help.fill_null(False)).to_series().arg_true()
@@ -254,12 +257,15 @@ def _with_syllables(aligned: pl.DataFrame) -> pl.DataFrame:
 
 
 def syllable_name_one(
-    tokens: list[str], c_tokens: list[str], token_score: float, c_weight: float
+    tokens: list[str],
+    c_tokens: list[str],
+    token_score: float,
+    c_weight: float,
+    q_transliterated: bool,
 ) -> float:
     """_with_syllables for one pair (the caller leaves out contradicted pairs)."""
-    could_help = (
-        token_score < config.SYLLABLE_NAME_SIM and c_weight >= config.SYLLABLE_NAME_MIN_WEIGHT
-    )
+    rare_enough = not q_transliterated or c_weight >= config.SYLLABLE_NAME_MIN_WEIGHT
+    could_help = token_score < config.SYLLABLE_NAME_SIM and rare_enough
     if could_help and same_syllables_one(tokens, c_tokens):
         return config.SYLLABLE_NAME_SIM
     return 0.0

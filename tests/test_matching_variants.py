@@ -117,6 +117,51 @@ def test_korean_and_chinese_names_across_romanisations():
     assert not same_syllables_one(tokens("Vladimir Putin"), tokens("Vladimir Putin Jr"))
 
 
+def test_wade_giles_syllables_pinyin_no_folding_reaches():
+    # Wade-Giles j is pinyin r, yu is you, i is yi, o is e, kuei is gui, tso is zuo.
+    assert same_syllables_one(tokens("Li Hung-Jih"), tokens("LI, Hongri"))
+    assert same_syllables_one(tokens("Li Yu-Min"), tokens("LI, Youmin"))
+    assert same_syllables_one(tokens("Chou I-Shan"), tokens("ZHOU, Yishan"))
+    assert same_syllables_one(tokens("Wang O-Hsiang"), tokens("WANG, Exiang"))
+    assert same_syllables_one(tokens("Su Kuei-Ch'in"), tokens("SU, Guiqin"))
+    assert same_syllables_one(tokens("Lin Tso-Yu"), tokens("LIN, Zuoyou"))
+    # ü typed v or u: "Hsv" / "Hsu" is pinyin xu.
+    assert same_syllables_one(tokens("Hsv Pin"), tokens("XU, Bin"))
+    assert same_syllables_one(tokens("Hsu Pin"), tokens("XU, Bin"))
+    # Wade-Giles -ung is pinyin -ong.
+    assert same_syllables_one(tokens("Hu Yung-An"), tokens("HU, Yongan"))
+    # ... each syllable its own: "i" is yi, not er.
+    assert not same_syllables_one(tokens("Chou I-Shan"), tokens("ZHOU, Ershan"))
+
+
+def test_korean_syllables_however_joined_and_their_usual_spellings():
+    # The Korean vowel eo written u before a final n or l ("Chul", "Jung", "Hyun").
+    assert same_syllables_one(tokens("Jo Kyongchul"), tokens("JO, Kyong Chol"))
+    assert same_syllables_one(tokens("Shin Geum Chul"), tokens("SHIN Geum Cheol"))
+    # Hangul runs a name's syllables together: the folding runs across their boundaries
+    # alike ("hyeon" + "gwang": no final ng there; "gim" + "mun").
+    assert same_syllables_one(tokens("현광일"), tokens("HYON, Kwang Il"))
+    assert same_syllables_one(tokens("김문철"), tokens("KIM, Mun Chol"))
+    assert same_syllables_one(tokens("고일환"), tokens("KO, Il Hwan"))
+    # Family names each system writes its own way: Oh / O, Ryu / Yu.
+    assert same_syllables_one(tokens("Oh Injun"), tokens("O, In Chun"))
+    assert same_syllables_one(tokens("Ryu Gwang Ho"), tokens("YU, Kwang Ho"))
+    # u before a vowel starts the next syllable, and a final ng is no n before a g.
+    assert not same_syllables_one(tokens("Pu Li"), tokens("BO, Li"))
+    assert not same_syllables_one(tokens("정웅 김"), tokens("KIM, Jong Un"))
+
+
+def test_a_common_korean_name_in_latin_letters_in_another_romanisation(index):
+    # "KIM Yong Chol" is too common for a query in Hangul to be him rather than a namesake,
+    # but a Latin query is held to what its exact spelling scores.
+    latin, hangul, exact = scores(
+        index,
+        [("Gim Yeong-chul", "KIM, Yong Chol"), ("김영철", "KIM, Yong Chol"),
+         ("Kim Yong Chol", "KIM, Yong Chol")],
+    )  # fmt: skip
+    assert exact >= latin >= DEFAULT_THRESHOLD > hangul
+
+
 def test_a_korean_name_in_hangul_finds_the_listed_person(index):
     rows = [{"full_name": "김정은"}, {"full_name": "Gim Jeong Eun"}]
     frame = pl.DataFrame(rows).with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))

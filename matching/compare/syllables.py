@@ -6,56 +6,94 @@ Romanization), 김정은 (Hangul, which anyascii writes "GimJeongEun"); "Xi Jinp
 and the syllables of a given name are written apart, hyphenated or joined. Token by token
 they share little ("jong" / "jeong", "hsi" / "xi"); as a whole they are one name.
 
-Each token is folded to a system-blind spelling (voiced and voiceless consonants alike,
-eo/o, eu/u, hs/x/sh, ch/j/q/z/ts ...), and kept only if it splits into syllables of the
-two languages (every Hangul syllable and CJK ideograph as anyascii reads it, folded). Two
-names whose folded tokens, written together, are equal (the family name first or last)
-are one name in another romanisation: SYLLABLE_NAME_SIM. Work is per distinct token
-(cached); the whole-name comparison is a column expression, with its one-pair twin.
+A name is syllables when each of its tokens splits into syllables of the two languages
+(every Hangul syllable and CJK ideograph as anyascii reads it, folded). Its key is its
+tokens written together, then folded to a system-blind spelling (voiced and voiceless
+consonants alike, eo/o, eu/u, hs/x/sh, ch/j/q/z/ts, the Korean ㅓ written o or u before n
+and l: "Chul" / "Chol", "Jung" / "Jong", ü written v or u ...). The folding runs on the
+joined name, so a given name written apart, hyphenated, joined or in Hangul (one word,
+"gimhyeogjeol") folds alike across its syllable boundaries. A Wade-Giles syllable whose
+pinyin no folding reaches (jih / ri, yu / you, i / yi, kuei / gui, tso / zuo, o / e) is
+also read in pinyin: a second key. Two names with a key in common (the family name first
+or last) are one name in another romanisation: SYLLABLE_NAME_SIM. Work is per distinct
+token and distinct joined name (cached); the whole-name comparison is a column
+expression, with its one-pair twin.
 """
 
 from __future__ import annotations
 
+import operator
 import re
-from functools import cache, lru_cache
+from functools import cache, lru_cache, reduce
 
 import polars as pl
 from anyascii import anyascii
+from pypinyin import Style
+from pypinyin.style import convert as pinyin_to
 
-# Whole tokens: the Korean family name 이/리 (Lee, Rhee, Yi, I, Ri, Li) and 박 (Park).
-_FAMILY = {"lee": "li", "rhee": "li", "yi": "li", "i": "li", "ri": "li", "park": "pak"}
-# In this order: systems' multi-letter spellings first, then single letters.
+# Whole tokens: Korean family names each system writes its own way: 이/리 (Lee, Rhee, Yi,
+# I, Ri, Li), 박 (Park), 오 (Oh), 류 (Ryu, Yu, Yoo, Lyu).
+_FAMILY = {
+    "lee": "li", "rhee": "li", "yi": "li", "i": "li", "ri": "li", "park": "pak", "oh": "o",
+    "ryu": "yu", "lyu": "yu", "yoo": "yu",
+}  # fmt: skip
+# In this order: systems' multi-letter spellings first, then single letters. The Korean
+# vowel ㅓ is eo (Revised), o (McCune-Reischauer) or u (common usage: "Chul", "Sung",
+# "Hyun"); Wade-Giles -ung is pinyin -ong: before n and l, u and o are one.
 _FOLDS = [
     ("hs", "s"), ("tz", "c"), ("ts", "c"), ("zh", "c"), ("ch", "c"), ("sh", "s"), ("ph", "p"),
     ("th", "t"), ("kh", "k"), ("eo", "o"), ("eu", "u"), ("oo", "u"), ("ee", "i"), ("ih", "i"),
-    ("eh", "e"), ("ien", "ian"), ("oe", "oi"), ("lh", "l"), ("j", "c"), ("q", "c"),
-    ("z", "c"), ("x", "s"), ("d", "t"), ("b", "p"), ("r", "l"),
+    ("eh", "e"), ("ien", "ian"), ("oe", "oi"), ("lh", "l"), ("v", "u"), ("j", "c"),
+    ("q", "c"), ("z", "c"), ("x", "s"), ("d", "t"), ("b", "p"), ("r", "l"), ("g", "k"),
 ]  # fmt: skip
-_G = re.compile(r"(?<!n)g")  # g is k, except in the final ng
-_DOUBLE = re.compile(r"(.)\1+")
+# u before a final n or l (then a consonant or the end: "Chulnam", "Jung"; not "Pu-li").
+_U_BEFORE_FINAL = re.compile(r"u(?=[nl](?:[^aeiouy]|$))")
 # A token splits into at most this many syllables (a given name written as one word).
 MAX_SYLLABLES = 3
 
 
-def fold(token: str) -> str:
+@lru_cache(maxsize=200_000)
+def fold(text: str) -> str:
     """A romanised syllable or run of syllables in a system-blind spelling."""
-    folded = _FAMILY.get(token, token)
     for old, new in _FOLDS:
-        folded = folded.replace(old, new)
-    return _DOUBLE.sub(r"\1", _G.sub("k", folded))
+        text = text.replace(old, new)
+    return _U_BEFORE_FINAL.sub("o", text)
+
+
+@cache
+def _pinyin_readings() -> frozenset[str]:
+    """Every CJK unified ideograph as anyascii reads it (pinyin, ü written u), and the
+    syllables with ü that differ from their u twin (nü, lü, nüe, lüe; pypinyin writes v)."""
+    return frozenset(anyascii(chr(code)).lower() for code in range(0x4E00, 0x9FA6)) | {
+        "nv", "lv", "nve", "lve"
+    }  # fmt: skip
 
 
 @cache
 def _inventory() -> frozenset[str]:
     """Every Hangul syllable and CJK unified ideograph as anyascii reads it, folded."""
-    chars = [*range(0xAC00, 0xD7A4), *range(0x4E00, 0x9FA6)]
-    return frozenset(fold(anyascii(chr(code)).lower()) for code in chars)
+    hangul = (anyascii(chr(code)).lower() for code in range(0xAC00, 0xD7A4))
+    return frozenset(fold(spelling) for spelling in (*hangul, *_pinyin_readings()))
+
+
+@cache
+def _wade_giles() -> dict[str, str]:
+    """A Wade-Giles syllable as typed (aspirate apostrophes dropped; ü as v or u) -> its
+    pinyin, where the two differ (from pypinyin's Wade-Giles table). Where ü typed u makes
+    two syllables one ("yu" is pinyin you, "yü" pinyin yu), the plain syllable keeps it."""
+    table: dict[str, str] = {}
+    for syllable in sorted(_pinyin_readings()):
+        wade = pinyin_to(syllable, Style.WADEGILES, strict=True).replace("'", "")
+        table.setdefault(wade, syllable.replace("v", "u"))
+    for wade, syllable in list(table.items()):
+        table.setdefault(wade.replace("v", "u"), syllable)
+    return {wade: syllable for wade, syllable in table.items() if wade != syllable}
 
 
 @lru_cache(maxsize=200_000)
 def syllable_fold(token: str) -> str | None:
     """The folded token if it splits into at most MAX_SYLLABLES syllables, else None."""
-    folded = fold(token)
+    folded = fold(_FAMILY.get(token, token))
     inventory = _inventory()
     # Fewest syllables needed to spell folded[:i], by dynamic programming.
     best = [0] + [MAX_SYLLABLES + 1] * len(folded)
@@ -66,35 +104,86 @@ def syllable_fold(token: str) -> str | None:
     return folded if best[-1] <= MAX_SYLLABLES else None
 
 
-def name_keys_one(tokens: list[str]) -> tuple[str, str] | None:
-    """A name's folded syllables written together, as given and with the first token moved
-    last (family name first or last); None unless every token is syllables."""
-    folded = [syllable_fold(token) for token in tokens]
-    if not folded or None in folded:
+@lru_cache(maxsize=200_000)
+def readings(token: str) -> tuple[str, str] | None:
+    """A syllable token as written (Korean family names in one spelling) and as pinyin if
+    it is a Wade-Giles syllable; None unless it is syllables (syllable_fold)."""
+    if syllable_fold(token) is None:
         return None
-    return "".join(folded), "".join(folded[1:] + folded[:1])
+    return _FAMILY.get(token, token), _wade_giles().get(token, token)
+
+
+KEY_COLUMNS = ("key", "rotated", "wade", "wade_rotated")
+
+
+def _keys_of(parts: list[str]) -> tuple[str, str]:
+    """The parts folded together as given, and with the first part last."""
+    return fold("".join(parts)), fold("".join(parts[1:] + parts[:1]))
+
+
+def name_keys_one(tokens: list[str]) -> tuple[str, str, str, str] | None:
+    """A name's keys (KEY_COLUMNS): its syllables folded together as written and read as
+    Wade-Giles, each as given and with the first token moved last (family name first or
+    last); None unless every token is syllables."""
+    read = [readings(token) for token in tokens]
+    if not read or None in read:
+        return None
+    written, wade = zip(*read, strict=True)  # type: ignore[misc]
+    return (*_keys_of(list(written)), *_keys_of(list(wade)))
 
 
 def same_syllables_one(q_tokens: list[str], c_tokens: list[str]) -> bool:
-    """The two names are the same syllables in another romanisation."""
+    """The two names are the same syllables in another romanisation: a key in common."""
     q, c = name_keys_one(q_tokens), name_keys_one(c_tokens)
-    return q is not None and c is not None and (q[0] == c[0] or q[1] == c[0] or q[0] == c[1])
+    return q is not None and c is not None and not set(q).isdisjoint(c)
+
+
+def _folded(joined: pl.Series) -> pl.Series:
+    """fold of each joined name, computed once per distinct string."""
+    distinct = joined.drop_nulls().unique()
+    folds = pl.Series([fold(text) for text in distinct.to_list()], dtype=pl.Utf8)
+    return joined.replace_strict(distinct, folds, default=None)
 
 
 def name_keys(tokens: pl.Series) -> pl.DataFrame:
-    """Per name (a List(Utf8) column): key and rotated, the folded syllables as given and
-    with the first token last; both null unless every token is syllables."""
+    """Per name (a List(Utf8) column): the KEY_COLUMNS of name_keys_one, all null unless
+    every token is syllables."""
     distinct = tokens.explode().drop_nulls().unique()
-    folds = pl.Series([syllable_fold(t) for t in distinct.to_list()], dtype=pl.Utf8)
-    folded = tokens.list.eval(pl.element().replace_strict(distinct, folds, default=None))
-    complete = (folded.list.drop_nulls().list.len() == tokens.list.len()) & (tokens.list.len() > 0)
-    frame = pl.DataFrame({"folded": folded, "complete": complete})
-    return frame.select(
-        pl.when("complete").then(pl.col("folded").list.join("")).alias("key"),
-        pl.when("complete")
-        .then(pl.concat_list(pl.col("folded").list.slice(1), pl.col("folded").list.head(1)))
-        .list.join("")
-        .alias("rotated"),
+    read = [readings(token) for token in distinct.to_list()]
+    written = pl.Series([r and r[0] for r in read], dtype=pl.Utf8)
+    wade = pl.Series([r and r[1] for r in read], dtype=pl.Utf8)
+    frame = pl.DataFrame(
+        {
+            reading: tokens.list.eval(pl.element().replace_strict(distinct, spelt, default=None))
+            for reading, spelt in (("written", written), ("wade", wade))
+        }
+    )
+    complete = (frame["written"].list.drop_nulls().list.len() == tokens.list.len()) & (
+        tokens.list.len() > 0
+    )
+    parts = frame.filter(complete)
+    joined = parts.select(
+        *(
+            expr
+            for reading, (key, rotated) in (
+                ("written", KEY_COLUMNS[:2]),
+                ("wade", KEY_COLUMNS[2:]),
+            )
+            for expr in (
+                pl.col(reading).list.join("").alias(key),
+                pl.concat_list(pl.col(reading).list.slice(1), pl.col(reading).list.head(1))
+                .list.join("")
+                .alias(rotated),
+            )
+        )
+    )
+    keys = pl.DataFrame({key: _folded(joined[key]) for key in KEY_COLUMNS})
+    rows = complete.arg_true()
+    return pl.DataFrame(
+        {
+            key: pl.Series([None] * tokens.len(), dtype=pl.Utf8).scatter(rows, keys[key])
+            for key in KEY_COLUMNS
+        }
     )
 
 
@@ -114,8 +203,9 @@ def same_syllables(q_tokens: pl.Series, c_tokens: pl.Series) -> pl.Series:
     rows = q["key"].is_not_null().arg_true()
     c = _keys_per_name(c_tokens.gather(rows))
     q = q[rows]
-    same = (
-        (q["key"] == c["key"]) | (q["rotated"] == c["key"]) | (q["key"] == c["rotated"])
-    ).fill_null(False)
+    same = reduce(
+        operator.or_,
+        ((q[mine] == c[theirs]).fill_null(False) for mine in KEY_COLUMNS for theirs in KEY_COLUMNS),
+    )
     every = pl.Series("same_syllables", [False] * q_tokens.len(), dtype=pl.Boolean)
     return every.scatter(rows, same)
