@@ -22,6 +22,7 @@ from scipy import sparse
 
 from matching import config
 from matching.compare.names import (
+    linked_similarity,
     list_token_features,
     part_weight,
     part_weight_one,
@@ -505,6 +506,7 @@ def _linked(tokens: pl.DataFrame, keys: pl.DataFrame, index: WatchlistIndex) -> 
         .rename({"token": "q_token"})
     )
     sims = token_similarity(hits.select("q_token", "c_token").unique(), list_token_features(index))
+    sims = sims.with_columns(linked_similarity(sims))
     return (
         hits.join(sims, on=["q_token", "c_token"])
         .filter(pl.col("sim") >= config.MIN_TOKEN_SIM)

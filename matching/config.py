@@ -81,6 +81,17 @@ NICKNAME_SIM = 0.9
 # word alone, "МАКС" / "MAGUS").
 CROSS_SCRIPT_SKELETON_SIM = 0.75
 
+# ... and at least this where the transliterated token is the Latin one with vowels left
+# out ("mhmd" / "muhammad", "mntzri" / "montazeri"): a script without short vowels (Arabic,
+# Persian, Hebrew) leaves them unwritten, which is no guess but the same letters.
+VOWELS_DROPPED_SIM = 0.8
+
+# A token is written with few vowels (normalize.vowel_poor: it finds list tokens by its
+# consonants alone, and counts as their spelling without vowels, VOWELS_DROPPED_SIM) when its
+# vowels, times this, are fewer than its consonant sounds: "mhmd", "mntzri", "shrif", as a
+# script without short vowels writes them; not "omar", "zhang" or "timur".
+VOWEL_POOR_RATIO = 2
+
 # Skeletons shorter than this collide too often to count (Mary / Moore / Maria).
 MIN_SKELETON_LEN = 3
 

@@ -24,7 +24,15 @@ from scipy import sparse
 from matching import config
 from matching.compare.syllables import KEY_COLUMNS as SYLLABLE_KEYS
 from matching.compare.syllables import name_keys as syllable_name_keys
-from matching.normalize import GENERIC_SERIES, SPELLINGS, keys_of, normalize_names, token_keys
+from matching.normalize import (
+    GENERIC_SERIES,
+    SPELLINGS,
+    consonants,
+    keys_of,
+    normalize_names,
+    token_keys,
+    vowel_poor,
+)
 from matching.token_links import TokenLinks
 
 
@@ -175,10 +183,22 @@ def blocking_keys(
     """token (+ any columns) -> token, key: the exact token, its deletion neighbourhood
     (one deletion; a second one on the query side for long tokens, so list d1 x query d2
     meet across up to three edits), the phonetic and romanisation keys, the consonant
-    skeleton and a stem. listed: the list side's keys (the index's), with the two-deletion
-    neighbourhood of long tokens that query=True keys meet."""
+    skeleton, a stem, and the consonants (doubled letters once): every list token's
+    (listed), a query token's only when it is written with few vowels (vowel_poor), as a
+    script without short vowels writes names ("mhmd" / "muhammad", "jfr" / "jafar").
+    listed: the list side's keys (the index's), with the two-deletion neighbourhood of long
+    tokens that query=True keys meet."""
     keyed = tokens.select("token").unique().join(token_keys(tokens["token"]), on="token")
     length = pl.col("token").str.len_chars()
+    distinct = keyed["token"].to_list()
+    keyed = keyed.with_columns(
+        pl.Series("consonants", [consonants(token) for token in distinct], dtype=pl.Utf8),
+        pl.Series("vowel_poor", [vowel_poor(token) for token in distinct], dtype=pl.Boolean),
+    )
+    has_consonants = (pl.col("consonants").str.len_chars() >= 2) & ~pl.col("token").str.contains(
+        r"\d"
+    )
+    with_consonant_key = pl.col("vowel_poor") | (pl.lit(listed) & has_consonants)
     one = _deletions(
         keyed.select("token", pl.col("token").alias("base")), config.MIN_DELETION_KEY_LEN
     )
@@ -231,6 +251,9 @@ def blocking_keys(
             keyed.filter(length >= config.STEM_KEY_LEN).select(
                 "token", ("x:" + pl.col("token").str.slice(0, config.STEM_KEY_LEN)).alias("key")
             ),
+            keyed.filter(with_consonant_key).select(
+                "token", ("c:" + pl.col("consonants")).alias("key")
+            ),
         ]
     ).unique()
 
@@ -256,6 +279,8 @@ def blocking_keys_one(token: str, *, query: bool = False) -> set[str]:
         keys.add(f"s:{skeleton}")
     if len(token) >= config.STEM_KEY_LEN:
         keys.add(f"x:{token[: config.STEM_KEY_LEN]}")
+    if vowel_poor(token):
+        keys.add(f"c:{consonants(token)}")
     return keys
 
 

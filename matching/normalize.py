@@ -855,6 +855,30 @@ def skeleton_key(token: str) -> str:
     return _DOUBLE.sub(r"\1", _VOWELS.sub("", folded))
 
 
+_VOWEL_LETTERS = re.compile("[aeiou]")
+# One consonant sound written with two letters: counted once when a token's consonants
+# are weighed against its vowels ("zhang" is two consonants and a vowel, not four).
+_DIGRAPHS = re.compile("sh|ch|kh|gh|zh|th|dh|ng|ph|ts")
+
+
+@lru_cache(maxsize=500_000)
+def consonants(token: str) -> str:
+    """A token's consonants in order, doubled letters once ("muhammad" -> "mhmd")."""
+    return _VOWEL_LETTERS.sub("", _DOUBLE.sub(r"\1", token))
+
+
+@lru_cache(maxsize=500_000)
+def vowel_poor(token: str) -> bool:
+    """Written with few vowels, as a script without short vowels (Arabic, Persian, Hebrew)
+    spells names: "mhmd", "jfr", "mntzri"; not "omar", "zhang" or "timur". At least two
+    consonants, no digit, vowels times VOWEL_POOR_RATIO fewer than the consonant sounds."""
+    letters = consonants(token)
+    sounds = len(_DIGRAPHS.sub("x", letters))
+    vowels = len(_VOWEL_LETTERS.findall(token))
+    has_digit = any(char.isdigit() for char in token)
+    return len(letters) >= 2 and not has_digit and vowels * config.VOWEL_POOR_RATIO < sounds
+
+
 # One Cyrillic name romanised the English, German or Polish way ("Verkhnyaya" /
 # "Werchnjaja", "Khotintsev" / "Hotincev", "Rabinovich" / "Rabinowitz"): each system's
 # spelling of a sound folded to one, in this order (kh and German ch both stand for х, and

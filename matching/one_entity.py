@@ -38,7 +38,11 @@ from matching.blocking import (
     select_candidates,
 )
 from matching.compare.entities import person_one
-from matching.compare.names import align_one, pair_similarity, part_weight_one
+from matching.compare.names import (
+    align_one,
+    linked_similarity_one,
+    part_weight_one,
+)
 from matching.compare.syllables import name_keys_one as syllable_name_keys_one
 from matching.frames import (
     IDENTIFIER_VALUES,
@@ -332,7 +336,7 @@ def _linked(own: OneEntityTables, token: str, keys: set[str]) -> dict[int, float
     for key in keys:
         for token_id in own.tokens_by_key.get(key, ()):
             if token_id not in linked:
-                linked[token_id] = pair_similarity(token, own.vocab_tokens[token_id])[0]
+                linked[token_id] = linked_similarity_one(token, own.vocab_tokens[token_id])
     return {i: sim for i, sim in linked.items() if sim >= config.MIN_TOKEN_SIM}
 
 

@@ -56,7 +56,12 @@ from scipy import sparse
 
 from matching import config
 from matching.blocking import PARTS_UNIT, _map_tokens, cut_word_links
-from matching.compare.names import list_token_features, part_weight, token_similarity
+from matching.compare.names import (
+    linked_similarity,
+    list_token_features,
+    part_weight,
+    token_similarity,
+)
 from matching.frames import IDENTIFIER_FIELDS
 from matching.index import WatchlistIndex, blocking_keys, name_key, normalize_identifier
 from matching.lookup import sorted_by
@@ -284,9 +289,10 @@ def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.Da
         .agg(_cheap_key(pl.col("key"), pl.col("token")).any().alias("cheap"))
         .join(index.vocab.select("token_id", pl.col("token").alias("c_token")), on="token_id")
     )
-    sims = token_similarity(
-        by_key.select(pl.col("token").alias("q_token"), "c_token").unique()
-    ).select(pl.col("q_token").alias("token"), "c_token", "sim")
+    sims = token_similarity(by_key.select(pl.col("token").alias("q_token"), "c_token").unique())
+    sims = sims.with_columns(linked_similarity(sims)).select(
+        pl.col("q_token").alias("token"), "c_token", "sim"
+    )
     linked = by_key.join(sims, on=["token", "c_token"]).filter(
         pl.col("sim") >= config.MIN_TOKEN_SIM
     )

@@ -13,9 +13,10 @@ import polars as pl
 import pytest
 
 from matching import DEFAULT_THRESHOLD, build_index, score_name_pairs, screen
-from matching.blocking import list_words, segment
-from matching.compare.names import CHANGED, pair_similarity
+from matching.blocking import candidates, list_words, segment
+from matching.compare.names import CHANGED, pair_similarity, vowels_dropped_one
 from matching.compare.syllables import same_syllables_one
+from matching.index import blocking_keys_one
 from matching.normalize import normalize_names, roman_key, transliterate
 from matching.score import score_pairs
 
@@ -179,6 +180,40 @@ def test_scripts_written_without_vowels_or_with_their_own_spellings():
     assert transliterate("Πούτιν").lower() == "putin"  # ou
     assert transliterate("Ντόναλντ").lower().startswith("don")  # nt first: d
     assert transliterate("블라디미르").lower() == "bladimir"  # the empty vowel eu dropped
+
+
+def test_a_token_written_without_its_vowels_is_the_list_spelling():
+    # Arabic and Persian leave short vowels unwritten: "محمد" reads "mhmd".
+    assert vowels_dropped_one("mhmd", "muhammad")
+    assert vowels_dropped_one("jfr", "jafar")
+    assert vowels_dropped_one("mntzri", "montazeri")
+    # ... its first letter kept ("Majd" is not "Amjad"), and only a token written with
+    # few vowels: a Latin, Cyrillic or Chinese syllable is not a short-vowel spelling.
+    assert not vowels_dropped_one("mjd", "amjad")
+    assert not vowels_dropped_one("timur", "tamara")
+    assert not vowels_dropped_one("zhang", "zhuang")
+    assert not vowels_dropped_one("muhammad", "mhmd")
+
+
+def test_a_name_in_arabic_script_written_without_vowels_matches_its_latin_spelling(index):
+    arabic, latin_typed = scores(
+        index,
+        [("محمد جعفر منتظری", "Mohammad Jafar MONTAZERI"),
+         ("Mhmd Jfr Mntzri", "Mohammad Jafar MONTAZERI")],
+    )  # fmt: skip
+    # Only across scripts: in Latin letters, vowels left out are no spelling of a name.
+    assert arabic >= DEFAULT_THRESHOLD > latin_typed
+
+
+def test_a_token_without_vowels_finds_its_list_tokens_by_their_consonants(index):
+    assert "c:jfr" in blocking_keys_one("jfr")
+    assert not any(key.startswith("c:") for key in blocking_keys_one("jafar"))
+    queries = pl.DataFrame(
+        {"qid": [0], "tokens": [tokens("محمد جعفر منتظری")], "transliterated": [True]},
+        schema={"qid": pl.Int64, "tokens": pl.List(pl.Utf8), "transliterated": pl.Boolean},
+    ).with_columns(pl.lit(None, pl.List(pl.Utf8)).alias("lists"))
+    found = candidates(queries, index).join(index.names, on="name_id")
+    assert "Mohammad Jafar MONTAZERI" in found["name"].to_list()
 
 
 # --- 4: spaces ---------------------------------------------------------------------------

@@ -29,8 +29,10 @@ from matching.normalize import (
     NAME_PARTICLES,
     NICKNAME_PAIRS,
     SPELLINGS,
+    consonants,
     keys_of,
     token_keys,
+    vowel_poor,
 )
 
 # How a token pair matched, best evidence first; kept per part for match_type and details.
@@ -82,7 +84,12 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
     a = pairs["q_token"].to_list()
     b = pairs["c_token"].to_list()
     if not a:
-        return pairs.with_columns(sim=pl.lit(0.0), how=pl.lit(NONE), vowel_blind=pl.lit(False))
+        return pairs.with_columns(
+            sim=pl.lit(0.0),
+            how=pl.lit(NONE),
+            vowel_blind=pl.lit(False),
+            vowels_dropped=pl.lit(False),
+        )
     # Optimal string alignment: an adjacent transposition ("Marcon" / "Macron") is one edit.
     edit = process.cpdist(a, b, scorer=OSA.normalized_similarity, workers=-1, dtype=np.float64)
     # A canonical name part is compared in each of its spellings (few pairs: Python).
@@ -224,10 +231,37 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
     )
     # Same consonant skeleton whatever the vowels: evidence only across scripts, where a
     # script written without short vowels (Arabic, Hebrew) leaves them to a guess.
-    vowel_blind = pl.col("same_skeleton") & ~has_digit
+    # The query token is the list token with some vowels left out, as a script without
+    # short vowels writes it ("mhmd" / "muhammad", "jfr" / "jafar"): the same consonants.
+    dropped = (
+        pl.col("q_vowel_poor")
+        & (pl.col("q_consonants") == pl.col("c_consonants"))
+        & (pl.col("q_first") == pl.col("c_first"))
+        & (pl.col("q_vowels") < pl.col("c_vowels"))
+        & ~has_digit
+    ).fill_null(False)
+    vowel_blind = (pl.col("same_skeleton") & ~has_digit) | dropped
     return frame.select(
-        *pairs.columns, sim.alias("sim"), how.alias("how"), vowel_blind.alias("vowel_blind")
+        *pairs.columns,
+        sim.alias("sim"),
+        how.alias("how"),
+        vowel_blind.alias("vowel_blind"),
+        dropped.alias("vowels_dropped"),
     )
+
+
+@lru_cache(maxsize=500_000)
+def vowels_dropped_one(q_token: str, c_token: str) -> bool:
+    """token_similarity's vowels_dropped for one token pair: the query token is written
+    with few vowels (vowel_poor) and is the list token with some of its vowels left out,
+    its first letter kept ("mhmd" / "muhammad", "jfr" / "jafar"; not "mjd" / "amjad")."""
+    fewer = token_vowels(q_token) < token_vowels(c_token)
+    same = consonants(q_token) == consonants(c_token) and q_token[:1] == c_token[:1]
+    return vowel_poor(q_token) and same and fewer and not _has_digit(c_token)
+
+
+def token_vowels(token: str) -> int:
+    return sum(token.count(vowel) for vowel in "aeiou")
 
 
 @lru_cache(maxsize=500_000)
@@ -286,7 +320,7 @@ def pair_similarity(q_token: str, c_token: str) -> tuple[float, str, bool]:
         skeleton = max(edit, (edit + config.SKELETON_SIM) / 2)
     nickname = config.NICKNAME_SIM if (q_token, c_token) in NICKNAME_PAIRS else 0.0
     best = max(fuzzy, changed, phonetic, skeleton, nickname)
-    vowel_blind = same_skeleton and not has_digit
+    vowel_blind = (same_skeleton and not has_digit) or vowels_dropped_one(q_token, c_token)
     if q_token == c_token:
         return 1.0, EXACT, vowel_blind
     if initial:
@@ -338,6 +372,11 @@ def _token_features(tokens: pl.Series) -> pl.DataFrame:
     so the list tokens' features are made once). A skeleton or shape too short to count
     is null: it never equals anything."""
     keys = token_keys(tokens).sort("token")
+    distinct = keys["token"].to_list()
+    keys = keys.with_columns(
+        pl.Series("consonants", [consonants(token) for token in distinct], dtype=pl.Utf8),
+        pl.Series("vowel_poor", [vowel_poor(token) for token in distinct], dtype=pl.Boolean),
+    )
     return keys.select(
         "token",
         _number(pl.col("token")).alias("id"),
@@ -353,6 +392,9 @@ def _token_features(tokens: pl.Series) -> pl.DataFrame:
         .then(_number(pl.col("shape")))
         .alias("shape"),
         _number(pl.col("squeezed")).alias("squeezed"),
+        _number(pl.col("consonants")).alias("consonants"),
+        pl.col("token").str.count_matches("[aeiou]").alias("vowels"),
+        "vowel_poor",
         _number(pl.col("letters")).alias("letters"),
         _number(pl.col("roman")).alias("roman"),
         pl.col("token").replace_strict(_NICKNAMES, _NICKNAME_IDS, default=None).alias("nick"),
@@ -428,7 +470,13 @@ def align_parts(
             tokens.gather(token_pairs["token_pair"] % vocab.height).alias("c_token"),
         ),
         known,
-    ).select("token_pair", "sim", pl.col("how").cast(HOW), "vowel_blind")
+    ).select(
+        "token_pair",
+        "sim",
+        pl.col("how").cast(HOW),
+        "vowel_blind",
+        "vowels_dropped",
+    )
     # Only token pairs that match at all (or may, across scripts) compete for a part's
     # best counterpart; a part with none is then found unmatched in its side's part list.
     maybe = sims.filter((pl.col("sim") > 0) | pl.col("vowel_blind"))
@@ -533,8 +581,11 @@ def align_one(
     for q_pos, q_token in enumerate(q_tokens):
         for c_pos, c_token in enumerate(c_tokens):
             sim, how, vowel_blind = pair_similarity(q_token, c_token)
-            if cross_script and vowel_blind and sim < config.CROSS_SCRIPT_SKELETON_SIM:
-                sim, how = config.CROSS_SCRIPT_SKELETON_SIM, SKELETON
+            lift = config.CROSS_SCRIPT_SKELETON_SIM
+            if vowels_dropped_one(q_token, c_token):
+                lift = config.VOWELS_DROPPED_SIM
+            if cross_script and vowel_blind and sim < lift:
+                sim, how = lift, SKELETON
             if sim > 0:
                 found.append((q_pos, c_pos, sim, how))
     if any(how in _USED_ONCE for *_, how in found):
@@ -668,19 +719,37 @@ def _letters_used_once(found: pl.DataFrame) -> pl.DataFrame:
     return found.join(reused, on=["pair", "q_pos", "c_pos"], how="anti")
 
 
+def linked_similarity(sims: pl.DataFrame) -> pl.Expr:
+    """Blocking's similarity of a query token to a list token (token_similarity's columns):
+    a token with vowels left out links at CROSS_SCRIPT_SKELETON_SIM at least, as scoring
+    grants it at least that across scripts."""
+    lifted = pl.col("vowels_dropped") & (pl.col("sim") < config.CROSS_SCRIPT_SKELETON_SIM)
+    return pl.when(lifted).then(config.CROSS_SCRIPT_SKELETON_SIM).otherwise("sim").alias("sim")
+
+
+def linked_similarity_one(q_token: str, c_token: str) -> float:
+    """linked_similarity for one token pair."""
+    sim = pair_similarity(q_token, c_token)[0]
+    if vowels_dropped_one(q_token, c_token):
+        return max(sim, config.CROSS_SCRIPT_SKELETON_SIM)
+    return sim
+
+
 def _cross_script_skeleton() -> list[pl.Expr]:
     """A name transliterated from another script against a Latin one: tokens with the same
     consonant skeleton match at CROSS_SCRIPT_SKELETON_SIM at least ("biriz" from Arabic
-    script / "Perez"), as the transliteration had to guess the vowels."""
+    script / "Perez"), as the transliteration had to guess the vowels; at
+    VOWELS_DROPPED_SIM where the query token is the list token without some of its vowels
+    ("mhmd" / "muhammad"), as a script without short vowels writes it."""
     cross_script = pl.col("q_script") != pl.col("c_script")
-    lifted = (
-        cross_script & pl.col("vowel_blind") & (pl.col("sim") < config.CROSS_SCRIPT_SKELETON_SIM)
+    lift = (
+        pl.when(pl.col("vowels_dropped"))
+        .then(config.VOWELS_DROPPED_SIM)
+        .otherwise(config.CROSS_SCRIPT_SKELETON_SIM)
     )
+    lifted = cross_script & pl.col("vowel_blind") & (pl.col("sim") < lift)
     return [
-        pl.when(lifted)
-        .then(config.CROSS_SCRIPT_SKELETON_SIM)
-        .otherwise(pl.col("sim"))
-        .alias("sim"),
+        pl.when(lifted).then(lift).otherwise(pl.col("sim")).alias("sim"),
         pl.when(lifted).then(pl.lit(SKELETON, HOW)).otherwise(pl.col("how")).alias("how"),
     ]
 
