@@ -225,12 +225,14 @@ MIN_JOINED_SIM = 0.92
 # a match, a little below an exact one.
 SYLLABLE_NAME_SIM = 0.9
 
-# ... and, for a query written in Hangul or Hanzi, when the list name's parts weigh at least
-# this much together: Korean and Chinese names repeat a few syllables, and a common one
+# ... when the list name's parts weigh at least this much together (or, for a query in
+# Latin letters of two parts or more against a list name of two or more, whatever they
+# weigh; see below): Korean and Chinese names repeat a few syllables, and a common one
 # ("KIM Yong Chol", 1.67; "WANG Ssu", 1.54) in its own script, as a Korean or Chinese book
 # writes its customers, is a namesake more often than the listed person ("KIM Jong Un",
 # 1.9; "XI Jinping", 1.8). A query in Latin letters is held to what its exact spelling
-# would score: "Gim Yeongchol" is "KIM Yong Chol" as much as "Kim Yong Chol" is.
+# would score: "Gim Yeongchol" is "KIM Yong Chol" as much as "Kim Yong Chol" is; one Latin
+# word is no name in syllables ("Joseph" / "SEP CO.", "Girard" / "GIRALT").
 SYLLABLE_NAME_MIN_WEIGHT = 1.75
 
 # --- Qualifiers (refine a name match; never create one) ---------------------------------

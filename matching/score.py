@@ -237,11 +237,16 @@ def _with_joined(aligned: pl.DataFrame) -> pl.DataFrame:
 def _with_syllables(aligned: pl.DataFrame) -> pl.DataFrame:
     """syllable_name: SYLLABLE_NAME_SIM where the two names are the same Korean or Chinese
     syllables in another romanisation (compare/syllables.py), the token score falls short
-    and, for a query written in Hangul or Hanzi, the list name is rare enough
-    (SYLLABLE_NAME_MIN_WEIGHT); never against a contradiction (as _with_joined)."""
-    rare_enough = ~pl.col("q_transliterated").fill_null(False) | (
-        pl.col("c_weight") >= config.SYLLABLE_NAME_MIN_WEIGHT
+    and the list name is rare enough (SYLLABLE_NAME_MIN_WEIGHT), or the query is written in
+    Latin letters in two parts or more against a list name of two or more ("Gim Yeongchol"
+    / "KIM Yong Chol": held to what its exact spelling scores; one word, "Joseph" / "SEP
+    CO.", is no name in syllables); never against a contradiction (as _with_joined)."""
+    latin_parts = (
+        ~pl.col("q_transliterated").fill_null(False)
+        & (pl.col("q_tokens").list.len() >= 2)
+        & (pl.col("c_tokens").list.len() >= 2)
     )
+    rare_enough = latin_parts | (pl.col("c_weight") >= config.SYLLABLE_NAME_MIN_WEIGHT)
     could_help = (
         (pl.col("token_score") < config.SYLLABLE_NAME_SIM)
         & rare_enough
@@ -264,7 +269,8 @@ def syllable_name_one(
     q_transliterated: bool,
 ) -> float:
     """_with_syllables for one pair (the caller leaves out contradicted pairs)."""
-    rare_enough = not q_transliterated or c_weight >= config.SYLLABLE_NAME_MIN_WEIGHT
+    latin_parts = not q_transliterated and len(tokens) >= 2 and len(c_tokens) >= 2
+    rare_enough = latin_parts or c_weight >= config.SYLLABLE_NAME_MIN_WEIGHT
     could_help = token_score < config.SYLLABLE_NAME_SIM and rare_enough
     if could_help and same_syllables_one(tokens, c_tokens):
         return config.SYLLABLE_NAME_SIM

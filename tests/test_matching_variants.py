@@ -161,6 +161,8 @@ def test_a_common_korean_name_in_latin_letters_in_another_romanisation(index):
          ("Kim Yong Chol", "KIM, Yong Chol")],
     )  # fmt: skip
     assert exact >= latin >= DEFAULT_THRESHOLD > hangul
+    # One Latin word is no name in syllables, whatever it folds to.
+    assert max(scores(index, [("Joseph", "SEP CO."), ("Girard", "GIRALT")])) < DEFAULT_THRESHOLD
 
 
 def test_a_korean_name_in_hangul_finds_the_listed_person(index):
