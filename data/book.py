@@ -375,28 +375,39 @@ def _replay(events: pl.DataFrame) -> pl.DataFrame:
     values by number: a million-entity book never goes through a join or a group-by with
     its subjects and open matches."""
     log = events.with_row_index("seq")
-    keys = log.select(
-        "seq",
-        "entity_id",
-        "event",
-        "source_job_id",
-        pl.col("screened_version").is_not_null().alias("screened"),
-        pl.col("open_matches").is_not_null().alias("opened"),
+    # One stable sort by entity_id (event order kept within an entity) numbers the entities
+    # densely by their runs: every later step hashes integers, not a million strings.
+    keys = (
+        log.select(
+            "seq",
+            "entity_id",
+            "event",
+            "source_job_id",
+            pl.col("screened_version").is_not_null().alias("screened"),
+            pl.col("open_matches").is_not_null().alias("opened"),
+        )
+        .sort("entity_id", maintain_order=True)
+        .with_columns(
+            (pl.col("entity_id") != pl.col("entity_id").shift(1))
+            .fill_null(True)
+            .cum_sum()
+            .alias("entity")
+        )
     )
-    # The log is in event order: the last row of an entity is its latest event.
-    last = (
-        keys.filter(pl.col("event") != "screened")
-        .unique("entity_id", keep="last")
-        .filter(pl.col("event") == "upsert")
+    # An entity's rows are in event order: the last of its upserts and removes decides.
+    decided = keys.filter(pl.col("event") != "screened")
+    last = decided.filter(
+        (pl.col("entity") != pl.col("entity").shift(-1)).fill_null(True)
+        & (pl.col("event") == "upsert")
     )
     of_current = keys.join(
-        last.select("entity_id", pl.col("source_job_id").alias("current_job")), on="entity_id"
+        last.select("entity", pl.col("source_job_id").alias("current_job")), on="entity"
     ).filter(pl.col("source_job_id") == pl.col("current_job"))
-    latest = of_current.group_by("entity_id").agg(
-        pl.col("seq").filter("screened").max().alias("screened_at"),
-        pl.col("seq").filter("opened").max().alias("opened_at"),
+    latest = of_current.group_by("entity").agg(
+        pl.when("screened").then("seq").max().alias("screened_at"),
+        pl.when("opened").then("seq").max().alias("opened_at"),
     )
-    winners = last.select("entity_id", "seq").join(latest, on="entity_id", how="left").sort("seq")
+    winners = last.select("entity", "seq").join(latest, on="entity", how="left").sort("seq")
     own = [n for n in BOOK_SCHEMA.names() if n not in _LATER_COLUMNS]
     later = log.select(
         pl.col("screened_version", "screened_engine").gather(winners["screened_at"]),
