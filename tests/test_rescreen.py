@@ -414,3 +414,30 @@ def test_book_cli_shows_and_removes(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert "removed 1" in removed.output and "c2" in removed.output
     assert book.read("acme").is_empty()
     assert cli.invoke(app, ["book", "remove", "acme", "c1"]).exit_code == 1
+
+
+def test_the_book_is_the_last_word_on_each_entity_in_log_order(tmp_path: Path) -> None:
+    """Replay keeps, per entity_id, its last upsert unless a remove came after it, in the
+    order of those upserts (not of the ids), with the marks of that same subject only."""
+    book = BookStore(str(tmp_path))
+
+    def upsert(job: str, ids_names: list[tuple[str, str]]) -> None:
+        records = [{"entity_id": i, "subject": {"full_name": n}} for i, n in ids_names]
+        meta = JobMeta(job_id=job, tenant="acme", monitor=True, watchlist_version="v1")
+        book.add_job(meta, entities_from_records(records))
+
+    upsert("job-1", [("z", "Zed"), ("a", "Ann"), ("m", "Max")])
+    book.mark_screened("acme", pl.DataFrame({"entity_id": ["a"], "source_job_id": ["job-1"]}), "v2")
+    book.remove("acme", ["z"])
+    upsert("job-2", [("m", "Maxim"), ("z", "Zoe")])  # z comes back with a new subject
+    book.mark_screened(
+        "acme", pl.DataFrame({"entity_id": ["m", "z"], "source_job_id": ["job-1", "job-2"]}), "v3"
+    )
+    book.remove("acme", ["a"])
+    got = book.read("acme")
+    assert got["entity_id"].to_list() == ["m", "z"]
+    assert got["full_name"].to_list() == ["Maxim", "Zoe"]
+    assert got["source_job_id"].to_list() == ["job-2", "job-2"]
+    assert got["screened_version"].to_list() == ["v1", "v3"], (
+        "m's v3 mark was of its job-1 subject, replaced by job-2's"
+    )
