@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.quality import open_watchlist  # noqa: E402
 from matching import DEFAULT_THRESHOLD, build_index, screen  # noqa: E402
-from matching.normalize import LEGAL_FORM_TOKENS  # noqa: E402
+from matching.normalize import GENERIC_TOKENS, LEGAL_FORM_TOKENS, phonetic_key  # noqa: E402
 
 # Neighbouring keys of a QWERTY keyboard: the letters a typing error puts in place.
 _ROWS = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
@@ -438,12 +438,17 @@ def fuzzy_deletions(lists: Lists, rng: np.random.Generator) -> list[Query]:
 
 
 def other_company_word(lists: Lists, rng: np.random.Generator) -> list[Query]:
-    """A company name whose one distinctive word is replaced by another word of the lists
-    one letter apart (Mining / Dining, Rail / Mail)."""
+    """A company name whose distinctive word (its rarest word that is no generic company
+    word or legal form) is replaced by another word of the lists one letter apart that
+    sounds otherwise (Mining / Dining, Rail / Mail). Not another spelling of the same word
+    ("Technology" / "Tekhnology", "National" / "Nacional", "Open" / "Oben": the same
+    phonetic key), and not a generic word ("Ogranichennoi" / "Ogranichennoj"): those are
+    the same company written otherwise, not another one."""
+    generic = set(LEGAL_FORM_TOKENS) | set(GENERIC_TOKENS)
     vocab = set(lists.names["tokens"].explode().drop_nulls().to_list())
     by_shape: dict[str, list[str]] = {}
     for word in vocab:
-        if len(word) >= 4 and word.isalpha() and word not in LEGAL_FORM_TOKENS:
+        if len(word) >= 4 and word.isalpha() and word not in generic:
             for i in range(len(word)):
                 by_shape.setdefault(word[:i] + "_" + word[i + 1 :], []).append(word)
     companies = lists.companies().filter(
@@ -452,15 +457,25 @@ def other_company_word(lists: Lists, rng: np.random.Generator) -> list[Query]:
     out = []
     for row in _sample(companies, 8000, rng).iter_rows(named=True):
         words = _words(row["name"])
-        for i, word in enumerate(words):
-            w = word.lower().strip(".,")
-            others = {
-                o for k in range(len(w)) for o in by_shape.get(w[:k] + "_" + w[k + 1 :], [])
-            } - {w}
-            if len(w) >= 4 and others:
-                words[i] = sorted(others)[0].upper()
-                out.append(Query(" ".join(words), row["entity_id"]))
-                break
+        weight = dict(zip(row["tokens"], row["weights"], strict=True))
+        lowered = [w.lower().strip(".,") for w in words]
+        distinctive = sorted(
+            (i for i, w in enumerate(lowered) if len(w) >= 4 and w not in generic and w in weight),
+            key=lambda i: -weight[lowered[i]],
+        )
+        if not distinctive:
+            continue
+        i = distinctive[0]
+        w = lowered[i]
+        others = sorted(
+            o
+            for k in range(len(w))
+            for o in by_shape.get(w[:k] + "_" + w[k + 1 :], [])
+            if o != w and phonetic_key(o) != phonetic_key(w)
+        )
+        if others:
+            words[i] = others[0].upper()
+            out.append(Query(" ".join(words), row["entity_id"]))
     return out
 
 
