@@ -326,6 +326,17 @@ MIN_DELETION_KEY_LEN = 4
 MIN_SEGMENTED_LEN = 10
 MIN_SEGMENT_LEN = 3
 MAX_SEGMENTS = 8
+# A query token of MIN_RESEGMENT_LEN+ letters that is no list token is read as the list
+# words it is made of where it is nothing but such words run together ("BASERImohammad",
+# "Mohamedourjman", "BANDARIMAMPETROCHEMICALCOMPANY": matching/segmentation.py), two to
+# MAX_RESEGMENT_WORDS of them, each at most MAX_SEGMENT_WORD_LEN letters (longer list
+# tokens are run-together names themselves). Shorter tokens are left alone: two list
+# syllables make up too many of them.
+MIN_RESEGMENT_LEN = 9
+# ... list words of this many letters or more (and the links "al", "of", "abu", "co"...).
+MIN_RESEGMENT_WORD_LEN = 4
+MAX_RESEGMENT_WORDS = 12
+MAX_SEGMENT_WORD_LEN = 24
 # Segmentations remembered per index (unlisted long tokens are few; a bound all the same).
 MAX_REMEMBERED_SEGMENTS = 100_000
 

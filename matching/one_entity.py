@@ -57,6 +57,7 @@ from matching.index import NOT_IN_IDENTIFIER, WatchlistIndex, blocking_keys_one,
 from matching.normalize import normalize_one, repeated_one
 from matching.score import joined_one, match_type_one, syllable_name_one, weak_one
 from matching.screen import search_type_allows_one
+from matching.segmentation import resegmented_one
 from matching.version import ENGINE_VERSION
 
 # Query tokens whose list links are kept in memory; past this the memory starts afresh.
@@ -169,6 +170,12 @@ def _screen_row(
     """One query row (QUERY_COLUMNS' fields; missing ones are null) -> its result row."""
     own = tables(index)
     tokens, transliterated = normalize_one(query.get("full_name"))
+    tokens = resegmented_one(
+        tokens,
+        index,
+        lambda token: max(_linked(own, token, blocking_keys_one(token)).values(), default=0.0),
+        transliterated,
+    )
     threshold = query.get("threshold") if query.get("threshold") is not None else threshold
     kind = (query.get("search_type") or search_type).lower()
     lists = query.get("lists") if query.get("lists") is not None else lists

@@ -14,7 +14,9 @@ into one that lets more through:
 - token links: each book token's every key (the query side's, two-deletion keys included,
   which forward blocking uses only for tokens without a closer neighbour) meets the keys of
   the entries' tokens; the links are kept at the same token similarity floor; a book token
-  made of two list words is linked to both (blocking.py's joined words);
+  made of two list words is linked to both (blocking.py's joined words), and a book token
+  that is list words run together to the list tokens forward screening reads it as
+  (segmentation.py);
 - rarity and parts: each entity's parts weigh what the snapshot says (part_weight with the
   snapshot's token weights), so the found share and the distinguishing parts of a pair are
   forward blocking's own numbers, from one sparse product over the entries' names only;
@@ -66,6 +68,7 @@ from matching.frames import IDENTIFIER_FIELDS
 from matching.index import WatchlistIndex, blocking_keys, name_key, normalize_identifier
 from matching.lookup import sorted_by
 from matching.screen import NORMALIZED_NAME, normalized_names, screen
+from matching.segmentation import SEGMENTATION_DERIVED, reading_of
 from matching.token_links import SCHEMA as LINK_SCHEMA
 from matching.token_links import TokenLinks
 
@@ -296,7 +299,9 @@ def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.Da
     linked = by_key.join(sims, on=["token", "c_token"]).filter(
         pl.col("sim") >= config.MIN_TOKEN_SIM
     )
-    joined = _joined_words(side, index).join(wanted, on="token_id")
+    joined = pl.concat([_joined_words(side, index), _read_words(side, index)]).join(
+        wanted, on="token_id"
+    )
     unlisted = side.tokens.filter(~pl.col("token").is_in(index.vocab["token"].implode()))
     cut = (
         cut_word_links(unlisted.select("token"), index)
@@ -358,6 +363,25 @@ def _joined_words(side: _BookSide, index: WatchlistIndex) -> pl.DataFrame:
             halves.select("b", pl.col("right_id").alias("token_id")),
         ]
     ).with_columns(pl.col("token_id").cast(pl.Int64), pl.lit(1.0).alias("sim"))
+
+
+def _read_words(side: _BookSide, index: WatchlistIndex) -> pl.DataFrame:
+    """b, token_id, sim 1.0: a book token that is list words run together, linked to the
+    list tokens a forward screen reads it as (segmentation.py; whether or not a close list
+    token keeps the forward screen from reading it so: a superset)."""
+    long = side.tokens.filter(
+        ~pl.col("listed"),
+        pl.col("token").str.len_chars() >= config.MIN_RESEGMENT_LEN,
+        pl.col("token").str.contains("^[a-z]+$"),
+    ).select("b", "token")
+    read = [(token, word) for token in long["token"].to_list()
+            for word in reading_of(token, index)]  # fmt: skip
+    words = pl.DataFrame(read, schema={"token": pl.Utf8, "word": pl.Utf8}, orient="row")
+    return (
+        long.join(words, on="token")
+        .join(index.vocab.select(pl.col("token").alias("word"), "token_id"), on="word")
+        .select("b", pl.col("token_id").cast(pl.Int64), pl.lit(1.0).alias("sim"))
+    )
 
 
 def _name_tokens(index: WatchlistIndex, names: pl.DataFrame) -> pl.DataFrame:
@@ -690,7 +714,12 @@ _SHARED_LOOKUPS = (
     ("pair_ids", "pair"),
 )
 # What blocking derives from the vocabulary and weights alone (blocking.py).
-_SHARED_DERIVED = ("blocking.weights", "blocking.list_words", "blocking.segments")
+_SHARED_DERIVED = (
+    "blocking.weights",
+    "blocking.list_words",
+    "blocking.segments",
+    *SEGMENTATION_DERIVED,
+)
 
 
 def _renumbered(table: pl.DataFrame, kept_ids: np.ndarray) -> pl.DataFrame:

@@ -30,6 +30,7 @@ from matching.index import WatchlistIndex, normalize_identifier
 from matching.lookup import join_sorted, sorted_by
 from matching.normalize import normalize_names
 from matching.score import score_pairs
+from matching.segmentation import resegmented
 from matching.version import ENGINE_VERSION
 
 
@@ -50,6 +51,7 @@ def screen(
     require_search_type(search_type)
     frame = _prepare(queries, threshold, lists, search_type, names)
     usable = frame.filter(pl.col("error").is_null())
+    usable = usable.with_columns(resegmented(usable["tokens"], index, usable["transliterated"]))
     scored = pl.concat(
         [_name_matches(usable, index), _identifier_matches(usable, index)], how="diagonal_relaxed"
     )

@@ -12,13 +12,14 @@ import json
 import polars as pl
 import pytest
 
-from matching import DEFAULT_THRESHOLD, build_index, score_name_pairs, screen
+from matching import DEFAULT_THRESHOLD, build_index, check, score_name_pairs, screen
 from matching.blocking import candidates, list_words, segment
 from matching.compare.names import CHANGED, pair_similarity, vowels_dropped_one
 from matching.compare.syllables import same_syllables_one
 from matching.index import blocking_keys_one
 from matching.normalize import normalize_names, roman_key, transliterate
 from matching.score import score_pairs
+from matching.segmentation import _segment_words, fewest_words, reading_of, resegmented
 
 
 @pytest.fixture(scope="module")
@@ -242,6 +243,40 @@ def test_a_given_name_run_into_the_family_name_is_found(index):
     found = screened(index, ["PLYSHEUSKIihar", "Andreinikolaevich GURTSEVICH"])
     assert "PLYSHEUSKI, Ihar" in found[0]
     assert "Andrei Nikolaevich GURTSEVICH" in found[1]
+
+
+def test_a_name_run_together_reads_as_its_list_words(index):
+    # The halves are spellings the list writes otherwise ("mohammad" is "muhammad"), and a
+    # legal phrase or a title run in is normalised as written apart.
+    assert reading_of("baserimohammad", index) == ["baseri", "muhammad"]
+    assert reading_of("bandarimampetrochemical", index) == ["bandar", "petrochemical"]
+    assert fewest_words("aktsionernoeobshchestvofarvater", _segment_words(index)) == [
+        "aktsionernoe", "obshchestvo", "farvater",
+    ]  # fmt: skip
+    # Each query's tokens stay distinct, in order.
+    run_together = pl.Series([["baserimohammad"], ["ourjman", "mohamedourjman"]])
+    assert resegmented(run_together, index).to_list() == [
+        ["baseri", "muhammad"],
+        ["ourjman", "muhammad"],
+    ]
+    names = ["BASERImohammad", "Mohamedourjman", "BANDARIMAMPETROCHEMICALCOMPANY"]
+    found = screened(index, names)
+    assert "BASERI, Mohammad" in found[0]
+    assert "Mohamed OURJMAN" in found[1]
+    assert "BANDAR IMAM PETROCHEMICAL COMPANY" in found[2]
+    for name, batch in zip(names, found, strict=True):
+        one = check(pl.DataFrame({"full_name": [name]}), index, threshold=DEFAULT_THRESHOLD,
+                    max_matches=10)  # fmt: skip
+        assert [m["matched_name"] for m in one["matches"][0]] == batch
+
+
+def test_a_typo_of_a_list_word_is_not_cut_into_words(index):
+    # "abdlkarim" could be "abdl karim", but it is one letter from the list's "abdulkarim":
+    # a typo, not two words. A word with no list word in it stays whole.
+    assert fewest_words("abdlkarim", _segment_words(index)) == ["abdl", "karim"]
+    assert resegmented(pl.Series([["abdlkarim", "christensen"]]), index).to_list() == [
+        ["abdlkarim", "christensen"]
+    ]
 
 
 def test_a_space_inside_a_word_whose_halves_are_list_words(index):

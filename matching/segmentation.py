@@ -1,0 +1,216 @@
+"""Words run together in a query, read as the list words they are made of.
+
+"BASERImohammad", "Mohamedourjman", "BANDARIMAMPETROCHEMICALCOMPANY": a name typed without
+its spaces is one unlisted token, which neither a list token's keys nor a part-by-part
+alignment can find. Such a token is cut into the fewest words it is made of, from the list
+vocabulary and the words normalisation knows (a spelling of a canonical name part,
+"mohamed"; a legal word, "joint", "stock", "company"; a title, "imam"; a linking word,
+"of", "al"), and the cut is normalised as a written name would be ("mohamed" ->
+"muhammad", "joint stock company" -> "jsc", "imam" dropped). Where every word then is a
+list token, and the token itself has no close list token (JOINED_NAME_BEST_SIM through the
+first blocking keys: then it is a typo or another spelling of that token, "Wladimirowitsch",
+not words run together), the query holds those words in place of the run-together one, for blocking and
+scoring alike: a space left out is a normalisation matter, as "VladimirPutin" and
+"SiemensAG" are.
+
+A reading is the same whatever the query around it, so it is made once per distinct token
+and remembered in the index (the vocabulary decides it). The dynamic programme runs only on
+the query's distinct unlisted letter tokens of MIN_RESEGMENT_LEN letters or more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from matching import config
+from matching.blocking import _linked
+from matching.index import WatchlistIndex, blocking_keys
+from matching.normalize import (
+    LEGAL_FORM_TOKENS,
+    LEGAL_PHRASES,
+    NAME_PARTICLES,
+    TITLES,
+    TOKEN_VARIANTS,
+    normalize_one,
+)
+
+# Short words a name run together often holds: links of names and of company names, and
+# the legal "co". (Other list words shorter than MIN_RESEGMENT_WORD_LEN would cut most long
+# names into syllables: "alexandede" is no "alex and ede".)
+_SHORT_WORDS = frozenset({"al", "el", "of", "de", "la", "in", "co", "and", "the", "for"}) | (
+    frozenset(NAME_PARTICLES)
+)
+
+# Words normalisation knows that the list vocabulary may lack in that spelling.
+_KNOWN_WORDS = (
+    frozenset(
+        word
+        for word in (*TOKEN_VARIANTS, *TITLES, *LEGAL_FORM_TOKENS)
+        if word.isalpha() and len(word) >= config.MIN_SEGMENT_LEN
+    )
+    | frozenset(
+        word
+        for phrases in LEGAL_PHRASES.values()
+        for phrase in phrases
+        for word in phrase.split()
+        if word.isalpha() and len(word) >= config.MIN_SEGMENT_LEN
+    )
+    | _SHORT_WORDS
+)
+
+_READINGS = "segmentation.readings"
+_WORDS = "segmentation.words"
+_VOCABULARY = "segmentation.vocabulary"
+# What this module derives from the snapshot's vocabulary alone (a view shares it).
+SEGMENTATION_DERIVED = (_READINGS, _WORDS, _VOCABULARY)
+
+
+def resegmented(
+    tokens: pl.Series, index: WatchlistIndex, transliterated: pl.Series | None = None
+) -> pl.Series:
+    """Each query's tokens (List(Utf8)) with every run-together token replaced by its
+    reading (reading_of), the tokens kept distinct and in order. A name transliterated from
+    another script is left as it is: its runs of syllables ("井上", "jingshang") are no
+    words typed without spaces (compare/syllables.py reads them)."""
+    latin = tokens if transliterated is None else tokens.filter(~transliterated.fill_null(False))
+    distinct = latin.explode().drop_nulls().unique()
+    long = distinct.filter(
+        (distinct.str.len_chars() >= config.MIN_RESEGMENT_LEN)
+        & distinct.str.contains("^[a-z]+$")
+        & ~distinct.is_in(index.vocab["token"].implode())
+    )
+    readings = {token: reading_of(token, index) for token in long.to_list()}
+    readings = {token: words for token, words in readings.items() if words}
+    if readings:
+        read = pl.DataFrame({"token": list(readings)})
+        near = _linked(read, blocking_keys(read), index).filter(
+            pl.col("sim") >= config.JOINED_NAME_BEST_SIM
+        )
+        for token in near["token"].unique().to_list():
+            del readings[token]
+    if not readings:
+        return tokens
+    read = pl.DataFrame(
+        {"tokens": list(readings), "words": list(readings.values())},
+        schema={"tokens": pl.Utf8, "words": pl.List(pl.Utf8)},
+    )
+    has_reading = tokens.list.eval(pl.element().is_in(read["tokens"].implode())).list.any()
+    if transliterated is not None:
+        has_reading = has_reading & ~transliterated.fill_null(False)
+    rows = has_reading.arg_true()
+    changed = (
+        tokens.gather(rows)
+        .to_frame("tokens")
+        .with_row_index("row")
+        .explode("tokens")
+        .join(read, on="tokens", how="left", maintain_order="left")
+        .select("row", pl.coalesce("words", pl.concat_list("tokens")).alias("tokens"))
+        .explode("tokens")
+        .group_by("row", maintain_order=True)
+        .agg(pl.col("tokens").unique(maintain_order=True))
+    )
+    read_rows = pl.DataFrame({"row": rows, "read": changed["tokens"]})
+    return (
+        tokens.to_frame("tokens")
+        .with_row_index("row")
+        .join(read_rows, on="row", how="left", maintain_order="left")
+        .select(pl.coalesce("read", "tokens").alias(tokens.name))
+        .to_series()
+    )
+
+
+def resegmented_one(
+    tokens: list[str],
+    index: WatchlistIndex,
+    closest: Callable[[str], float],
+    transliterated: bool = False,
+) -> list[str]:
+    """resegmented for one query's tokens; closest(token): the similarity of its closest
+    list token through the first keys (blocking._linked's)."""
+    if transliterated:
+        return tokens
+    out: list[str] = []
+    for token in tokens:
+        words = (
+            reading_of(token, index)
+            if len(token) >= config.MIN_RESEGMENT_LEN
+            and token.isascii()
+            and token.isalpha()
+            and token.islower()
+            and token not in _vocabulary(index)
+            else []
+        )
+        if words and closest(token) >= config.JOINED_NAME_BEST_SIM:
+            words = []
+        out += [word for word in (words or [token]) if word not in out]
+    return out
+
+
+def reading_of(token: str, index: WatchlistIndex) -> list[str]:
+    """The list tokens a run-together token reads as ([]: none), remembered in the index."""
+    remembered = index.derived.setdefault(_READINGS, {})
+    words = remembered.get(token)
+    if words is None:
+        if len(remembered) >= config.MAX_REMEMBERED_SEGMENTS:
+            remembered.clear()
+        words = remembered[token] = _reading(token, index)
+    return words
+
+
+def _reading(token: str, index: WatchlistIndex) -> list[str]:
+    cut = fewest_words(token, _segment_words(index))
+    if len(cut) < 2:
+        return []
+    words, _ = normalize_one(" ".join(cut))
+    vocabulary = _vocabulary(index)
+    if not words or not all(word in vocabulary for word in words):
+        return []
+    return words
+
+
+def fewest_words(token: str, words: frozenset[str]) -> list[str]:
+    """token as the fewest `words` that written together make it, at most
+    MAX_RESEGMENT_WORDS of them; [] if none. Ties go to the cut whose shortest word is
+    longest ("baserimohammad": "baseri mohammad", not "baser imo hammad")."""
+    longest = config.MAX_SEGMENT_WORD_LEN
+    # best[end]: (number of words, -shortest word) of the best cut of token[:end].
+    best: list[tuple[int, int] | None] = [(0, -len(token))] + [None] * len(token)
+    start_of = [0] * (len(token) + 1)
+    for end in range(1, len(token) + 1):
+        for start in range(max(0, end - longest), end):
+            before = best[start]
+            if before is None or token[start:end] not in words:
+                continue
+            option = (before[0] + 1, max(before[1], -(end - start)))
+            if before[0] + 1 <= config.MAX_RESEGMENT_WORDS and (
+                best[end] is None or option < best[end]
+            ):
+                best[end], start_of[end] = option, start
+    if best[-1] is None:
+        return []
+    cut, end = [], len(token)
+    while end:
+        cut.append(token[start_of[end] : end])
+        end = start_of[end]
+    return cut[::-1]
+
+
+def _vocabulary(index: WatchlistIndex) -> frozenset[str]:
+    words = index.derived.get(_VOCABULARY)
+    if words is None:
+        words = index.derived[_VOCABULARY] = frozenset(index.vocab["token"])
+    return words
+
+
+def _segment_words(index: WatchlistIndex) -> frozenset[str]:
+    """The list tokens of MIN_RESEGMENT_WORD_LEN+ letters and the words normalisation knows."""
+    words = index.derived.get(_WORDS)
+    if words is None:
+        length = pl.col("token").str.len_chars()
+        listed = index.vocab.filter(
+            length.is_between(config.MIN_RESEGMENT_WORD_LEN, config.MAX_SEGMENT_WORD_LEN)
+        )
+        words = index.derived[_WORDS] = frozenset(listed["token"]) | _KNOWN_WORDS
+    return words
