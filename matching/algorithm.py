@@ -167,6 +167,34 @@ def changed_short_parts_one(pair: OnePair) -> Verdict:
     return float(0 if typo else a.n_changed), None
 
 
+# Between company names, a distinctive part matched by its spelling only, which is a list
+# word itself and sounds otherwise than its counterpart ("Mining" / "Dining Supplies",
+# "Rail" / "Mail Services", "Agro Exports" / "Agro Imports"): another real word, not a
+# typo (a typo makes a word no list holds). Another company. (Between people, one letter
+# in a name is weighed by changed_short_part and the rest of the name.)
+def other_company_words(pairs: pl.DataFrame) -> pl.DataFrame:
+    value = pl.Series("value", [0.0] * pairs.height, pl.Float64)
+    # Telling companies apart is list work: it runs only where such a part is found.
+    rows = pairs.select((pl.col("n_other_words") > 0).fill_null(False)).to_series().arg_true()
+    if not rows.is_empty():
+        found = pairs[rows].select(
+            pl.when(names_of_companies().fill_null(False))
+            .then(pl.col("n_other_words"))
+            .otherwise(0)
+        )
+        value = value.scatter(rows, found.to_series().cast(pl.Float64))
+    return pl.DataFrame([value, pl.Series("verdict", [None] * pairs.height, pl.Utf8)])
+
+
+def other_company_words_one(pair: OnePair) -> Verdict:
+    words = pair.align.n_other_words
+    if words and names_of_companies_one(
+        pair.q_entity_type, pair.c_entity_type, pair.q_tokens, pair.c_tokens
+    ):
+        return float(words), None
+    return 0.0, None
+
+
 # Each name has a number the other lacks ("Leasing 3" / "Leasing 6", "Maru No. 8" / "No.
 # 6"): another vessel, another special-purpose company. (A number in one name only is
 # left alone: lists and customers drop it, "Victory" / "Victory 3".) The names written
@@ -367,6 +395,15 @@ FEATURES: tuple[Feature, ...] = (
         qualifier=False,
         description="a short part one letter off beside a common rest of the name",
         one=changed_short_parts_one,
+    ),
+    Feature(
+        "other_company_word",
+        other_company_words,
+        -config.OTHER_COMPANY_WORD_PENALTY,
+        qualifier=False,
+        description="a distinctive company word in place of another list word: another company",
+        one=other_company_words_one,
+        contradicts=True,
     ),
     Feature(
         "other_number",

@@ -172,6 +172,11 @@ REPEATED_PART_PENALTY = 0.2
 CHANGED_PART_MIN_REST = 0.85
 CHANGED_SHORT_PART_PENALTY = 0.3
 
+# Penalty per distinctive company word in place of another list word that sounds
+# otherwise ("Mining" / "Dining Supplies", "Rail" / "Mail Services": algorithm.py's
+# other_company_word): enough to take a name otherwise alike (~0.95) below the threshold.
+OTHER_COMPANY_WORD_PENALTY = 0.25
+
 # Penalty per number in place of another ("Leasing 3" / "Leasing 6"), beside the
 # unmatched shares the two numbers already cost: small, so that a long name agreeing on
 # every rare word stays a match (cases.csv calls "Goldman Sachs Mortgage Loan Trust

@@ -457,6 +457,7 @@ def _score(
         [part_weight_one(token, own.token_weight.get(token)) for token in c_tokens],
         q_transliterated != c_transliterated,
         persons=bool(person_one(query.get("entity_type")) or person_one(entry["entity_type"])),
+        q_listed=[token in own.token_weight for token in tokens],
     )
     pair = OnePair(
         align,

@@ -358,6 +358,26 @@ def test_fuzzy_search_finds_one_deletion(index):
 # --- 8: near misses -----------------------------------------------------------------------
 
 
+def test_another_distinctive_company_word_is_another_company(index):
+    # "petropark", "mining": list words themselves, one letter from the listed word and
+    # sounding otherwise: another company. A typo makes no list word ("petroparz"), and a
+    # spelling of a generic company word is that word ("tekhnology").
+    other, typo, spelling = scores(
+        index,
+        [
+            ("PETROPARK LTD", "PETROPARS LTD"),
+            ("PETROPARZ LTD", "PETROPARS LTD"),
+            ("FiberHome International TEKHNOLOGY Co. Ltd.", "FiberHome International Technology Co., Ltd."),
+        ],
+    )  # fmt: skip
+    assert other < DEFAULT_THRESHOLD <= min(typo, spelling)
+    found = details(index, "Mining Supplies LLC", "Dining Supplies LLC")
+    assert found["other_company_word"] < 0 and found["total"] < DEFAULT_THRESHOLD
+    # Between people, one letter of a name is changed_short_part's concern.
+    person = details(index, "Kasem Ray Davis", "Kasey Ray Davis")
+    assert person["other_company_word"] == 0
+
+
 def test_another_number_is_another_vessel_or_company(index):
     pairs = [("Leasing 3", "Leasing 6"), ("Sea Star Maru No. 8", "Sea Star Maru No. 6")]
     assert max(scores(index, pairs)) < DEFAULT_THRESHOLD

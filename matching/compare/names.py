@@ -48,6 +48,10 @@ EXACT, FUZZY, CHANGED, PHONETIC, SKELETON, INITIAL, NONE = (
     "none",
 )
 _SPELT = pl.Series(sorted(SPELLINGS), dtype=pl.Utf8)
+# A query part matched by its spelling only, below the similarity that a shared sound key
+# gives: it sounds otherwise than its counterpart. Where it is a list word itself, it is
+# another word, not a typo (n_other_words; algorithm.py's other_company_word).
+_SOUNDS_ALIKE = config.PHONETIC_SIM
 # What a company name says of its kind rather than its name: legal forms, "organization"
 # ("'Ndrangheta Organization" is the 'Ndrangheta). Not counted among missing words.
 FORM_WORDS = LEGAL_FORMS | {"organization", "organisation"}
@@ -435,6 +439,7 @@ COUNTS = [
     "n_phonetic",
     "n_skeleton",
     "n_initial",
+    "n_other_words",
 ]
 
 
@@ -485,10 +490,10 @@ def align_parts(
         .with_columns(_cross_script_skeleton())
         .filter(pl.col("sim") > 0)
         .pipe(_letters_used_once)
-        .select(FOUND_COLUMNS)
+        .select(*FOUND_COLUMNS, _other_word(vocab))
     )
     regrouped = regrouped_matches(q, c, found, vocab, _person_pairs(pairs)).with_columns(
-        pl.col("how").cast(HOW)
+        pl.col("how").cast(HOW), pl.lit(False).alias("other_word")
     )
     found = pl.concat([found, regrouped])
     q_best = _best(_best_counterparts(q, found, "q", pairs), "q")
@@ -552,6 +557,7 @@ class Alignment:
     n_phonetic: int
     n_skeleton: int
     n_initial: int
+    n_other_words: int
     n_matched: int
 
 
@@ -573,10 +579,12 @@ def align_one(
     c_weights: list[float],
     cross_script: bool,
     persons: bool = False,
+    q_listed: list[bool] | None = None,
 ) -> Alignment:
     """align_parts for one pair, in plain Python (the one-entity path's twin, rule for
     rule: matching token pairs, the cross-script skeleton, letters used once, each part's
-    best counterpart, the weighted shares)."""
+    best counterpart, the weighted shares). q_listed: per query part, is it a list token
+    (None: none is)."""
     found = []
     for q_pos, q_token in enumerate(q_tokens):
         for c_pos, c_token in enumerate(c_tokens):
@@ -596,12 +604,22 @@ def align_one(
             for row in found
             if row[3] not in _USED_ONCE or (row[0] not in exact_q and row[1] not in exact_c)
         ]
+    token_matches = len(found)
     found += regrouped_matches_one(q_tokens, c_tokens, q_weights, c_weights, found, persons)
+    listed = q_listed or [False] * len(q_tokens)
     q_best: dict[int, tuple[float, str]] = {}
     c_best: dict[int, tuple[float, str]] = {}
-    for q_pos, c_pos, sim, how in found:
+    other_word: dict[int, bool] = {}
+    for at, (q_pos, c_pos, sim, how) in enumerate(found):
         if sim > q_best.get(q_pos, (0.0, NONE))[0]:
             q_best[q_pos] = (sim, how)
+            other_word[q_pos] = (
+                at < token_matches
+                and how in (FUZZY, CHANGED)
+                and listed[q_pos]
+                and c_tokens[c_pos] not in GENERIC_TOKENS
+                and len(q_tokens[q_pos]) == len(c_tokens[c_pos])
+            )
         if sim > c_best.get(c_pos, (0.0, NONE))[0]:
             c_best[c_pos] = (sim, how)
     q = _side_shares(q_tokens, q_weights, q_best)
@@ -640,6 +658,10 @@ def align_one(
         n_phonetic=q_hows.count(PHONETIC),
         n_skeleton=q_hows.count(SKELETON),
         n_initial=q_hows.count(INITIAL),
+        n_other_words=sum(
+            other_word.get(pos, False) and w >= strong and q_best[pos][0] < _SOUNDS_ALIKE
+            for pos, w in enumerate(q_weights)
+        ),
         n_matched=min(q.found_parts, c.found_parts),
     )
 
@@ -698,6 +720,22 @@ def _side_shares(
 # Evidence that a part found exactly elsewhere may not give again: an initial, a short
 # part one letter off.
 _USED_ONCE = (INITIAL, CHANGED)
+
+
+def _other_word(vocab: pl.DataFrame) -> pl.Expr:
+    """Per token match: a query part that is a list word matched by its spelling to a part
+    of its length, one letter replaced ("mining" / "dining"), not regrouped, and not in
+    place of a generic company word ("tekhnology" is a spelling of "technology", not another
+    company's name; n_other_words weighs it where it is distinctive and sounds otherwise)."""
+    length = pl.lit(vocab["token"].str.len_chars())
+    listed = pl.lit(vocab["listed"])
+    generic = pl.lit(vocab["token"].is_in(GENERIC_SERIES.implode()))
+    return (
+        pl.col("how").is_in([FUZZY, CHANGED])
+        & listed.gather(pl.col("q_id"))
+        & ~generic.gather(pl.col("c_id"))
+        & (length.gather(pl.col("q_id")) == length.gather(pl.col("c_id")))
+    ).alias("other_word")
 
 
 def _letters_used_once(found: pl.DataFrame) -> pl.DataFrame:
@@ -819,10 +857,13 @@ def _part_vocab(q: pl.DataFrame, c: pl.DataFrame, weights: pl.DataFrame | None) 
         pl.col("token").is_in(_LEGAL_SERIES.implode()).alias("legal"),
     )
     if weights is None:
-        return vocab.with_columns(part_weight(pl.col("token"), None).alias("weight"))
+        return vocab.with_columns(
+            part_weight(pl.col("token"), None).alias("weight"), pl.lit(False).alias("listed")
+        )
     # A binary search in the (sorted) weights: a few parts need not hash the whole table.
     return join_sorted(vocab, weights, "token", "left").with_columns(
-        part_weight(pl.col("token"), pl.col("weight")).alias("weight")
+        part_weight(pl.col("token"), pl.col("weight")).alias("weight"),
+        pl.col("weight").is_not_null().alias("listed"),
     )
 
 
@@ -872,7 +913,9 @@ def _best_counterparts(
     similarity on the other side (0 for none) and how."""
     pos = f"{side}_pos"
     best = found.group_by("pair", pos).agg(
-        pl.col("sim").max(), pl.col("how").get(pl.col("sim").arg_max())
+        pl.col("sim").max(),
+        pl.col("how").get(pl.col("sim").arg_max()),
+        pl.col("other_word").get(pl.col("sim").arg_max()),
     )
     both_named = (pl.col("q_tokens").list.len() > 0) & (pl.col("c_tokens").list.len() > 0)
     named = pairs.filter(both_named).select("pair")
@@ -891,7 +934,11 @@ def _best_counterparts(
             pl.col(f"{side}_legal").alias("legal"),
         )
         .join(best, on=["pair", pos], how="left")
-        .with_columns(pl.col("sim").fill_null(0.0), pl.col("how").fill_null(NONE))
+        .with_columns(
+            pl.col("sim").fill_null(0.0),
+            pl.col("how").fill_null(NONE),
+            pl.col("other_word").fill_null(False),
+        )
     )
 
 
@@ -927,6 +974,7 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
             (how == CHANGED).alias("n_changed"),
             pl.when(how == CHANGED).then(w).otherwise(0.0).alias("changed_weight"),
             *[(how == kind).alias(f"n_{kind}") for kind in (PHONETIC, SKELETON, INITIAL)],
+            (pl.col("other_word") & strong & (sim < _SOUNDS_ALIKE)).alias("n_other_words"),
         ]
     total = pl.col(f"{side}_weight")
     return (
