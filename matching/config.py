@@ -172,8 +172,8 @@ REPEATED_PART_PENALTY = 0.2
 CHANGED_PART_MIN_REST = 0.85
 CHANGED_SHORT_PART_PENALTY = 0.3
 
-# Penalty per distinctive company word in place of another list word that sounds
-# otherwise ("Mining" / "Dining Supplies", "Rail" / "Mail Services": algorithm.py's
+# Penalty per distinctive company word in place of another list word with another first
+# letter that sounds otherwise ("Kings" / "Nings LLC": algorithm.py's
 # other_company_word): enough to take a name otherwise alike (~0.95) below the threshold.
 OTHER_COMPANY_WORD_PENALTY = 0.25
 

@@ -71,6 +71,7 @@ def _special_cases(changed: pl.DataFrame, watchlist) -> list[dict]:
     )
     two_words = [n for n in names if len(n.split()) == 2 and n.replace(" ", "").isalpha()]
     long_words = sorted({w for n in names for w in n.split() if len(w) >= 8 and w.isalpha()})
+    long_names = [n for n in names if len(n.split()) >= 3 and n.replace(" ", "").isalpha()]
     ids = watchlist.identifiers.with_columns(
         (pl.col("list_code") + "-" + pl.col("entry_id")).alias("entity_id")
     ).join(changed.select("entity_id"), on="entity_id")
@@ -79,6 +80,8 @@ def _special_cases(changed: pl.DataFrame, watchlist) -> list[dict]:
         {"full_name": two_words[0].replace(" ", "").lower(), "case": "joined"},
         # a word split in two: the halves, unknown to the lists, written together are a word
         *[{"full_name": f"{word[:4]} {word[4:]}", "case": "split"} for word in long_words[:30]],
+        # a name written without its spaces: read as the list words it is made of
+        *[{"full_name": n.replace(" ", ""), "case": "run together"} for n in long_names[:20]],
         # the name in another script: transliterated, one rare part may be all it shares
         *[{"full_name": _cyrillic(name), "case": "cyrillic"} for name in two_words[1:40]],
         # one part alone
@@ -157,6 +160,8 @@ def test_screening_only_the_reverse_entities_gives_the_full_screens_matches(
     again = screen(book[found.positions], index, threshold=THRESHOLD, max_matches=MAX_MATCHES)
     assert _pairs(again, entries).sort("row", "match").equals(full.sort("row", "match"))
     assert full.height > 100, "the sample must have matches on the changed entries"
+    run_together = set(book.filter(pl.col("case") == "run together")["row"].to_list())
+    assert run_together & set(full["row"].to_list()), "names written whole must match too"
     assert found.positions.size < found.candidates < book.height
 
 

@@ -49,8 +49,9 @@ EXACT, FUZZY, CHANGED, PHONETIC, SKELETON, INITIAL, NONE = (
 )
 _SPELT = pl.Series(sorted(SPELLINGS), dtype=pl.Utf8)
 # A query part matched by its spelling only, below the similarity that a shared sound key
-# gives: it sounds otherwise than its counterpart. Where it is a list word itself, it is
-# another word, not a typo (n_other_words; algorithm.py's other_company_word).
+# gives: it sounds otherwise than its counterpart. Where it is a list word itself and begins
+# with another letter, it is another word, not a typo (n_other_words; algorithm.py's
+# other_company_word).
 _SOUNDS_ALIKE = config.PHONETIC_SIM
 # What a company name says of its kind rather than its name: legal forms, "organization"
 # ("'Ndrangheta Organization" is the 'Ndrangheta). Not counted among missing words.
@@ -619,6 +620,7 @@ def align_one(
                 and listed[q_pos]
                 and c_tokens[c_pos] not in GENERIC_TOKENS
                 and len(q_tokens[q_pos]) == len(c_tokens[c_pos])
+                and q_tokens[q_pos][:1] != c_tokens[c_pos][:1]
             )
         if sim > c_best.get(c_pos, (0.0, NONE))[0]:
             c_best[c_pos] = (sim, how)
@@ -724,17 +726,19 @@ _USED_ONCE = (INITIAL, CHANGED)
 
 def _other_word(vocab: pl.DataFrame) -> pl.Expr:
     """Per token match: a query part that is a list word matched by its spelling to a part
-    of its length, one letter replaced ("mining" / "dining"), not regrouped, and not in
+    of its length with another first letter ("mining" / "dining"), not regrouped, and not in
     place of a generic company word ("tekhnology" is a spelling of "technology", not another
     company's name; n_other_words weighs it where it is distinctive and sounds otherwise)."""
     length = pl.lit(vocab["token"].str.len_chars())
     listed = pl.lit(vocab["listed"])
     generic = pl.lit(vocab["token"].is_in(GENERIC_SERIES.implode()))
+    first = pl.lit(vocab["token"].str.slice(0, 1))
     return (
         pl.col("how").is_in([FUZZY, CHANGED])
         & listed.gather(pl.col("q_id"))
         & ~generic.gather(pl.col("c_id"))
         & (length.gather(pl.col("q_id")) == length.gather(pl.col("c_id")))
+        & (first.gather(pl.col("q_id")) != first.gather(pl.col("c_id")))
     ).alias("other_word")
 
 
