@@ -397,17 +397,19 @@ def _token_map(query_vocab: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame
     cache = index.token_cache
     unknown = query_vocab.filter(~cache.known(query_vocab["token"]))
     if not unknown.is_empty():
-        cache.add(_map_tokens(unknown.select("token"), index), config.MAX_CACHED_TOKEN_LINKS)
+        cache.add(map_tokens(unknown.select("token"), index), config.MAX_CACHED_TOKEN_LINKS)
     mapped = cache.find(query_vocab)
     return mapped.filter(pl.col("token_id") >= 0).select("q_token_id", "token_id", "sim")
 
 
-def _map_tokens(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
+def map_tokens(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """token, token_id, sim for new tokens: first through the cheap keys; tokens with no
     neighbour then through two-deletion keys and as two joined words. (Splitting every
     unlisted token too would find "epicf" / "EP-ICF" beside its neighbour "epic", but
     splits most unlisted words into two short listed ones: 12% more pairs to score.) A
-    token that maps to nothing gets a row with token_id -1, so the cache remembers it."""
+    token that maps to nothing gets a row with token_id -1, so the cache remembers it.
+    Public: reverse screening (reverse.view_token_links) maps the tokens it cannot decide
+    alone with this very function, so that both ways map a token alike."""
     mapped = _linked(tokens, blocking_keys(tokens), index)
     lonely = tokens.join(mapped, on="token", how="anti")
     if not lonely.is_empty():

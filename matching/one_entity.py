@@ -308,7 +308,7 @@ def _segment_parts(
 def _links(
     own: OneEntityTables, index: WatchlistIndex, token: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """blocking._map_tokens for one query token: its similar list tokens (token_ids and
+    """blocking.map_tokens for one query token: its similar list tokens (token_ids and
     sims, by token_id), through shared keys; a token with none through two-deletion keys
     and as two list words run together. Remembered per token."""
     remembered = own.links.get(token)

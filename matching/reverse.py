@@ -57,7 +57,7 @@ import polars as pl
 from scipy import sparse
 
 from matching import config
-from matching.blocking import PARTS_UNIT, _map_tokens, cut_word_links
+from matching.blocking import PARTS_UNIT, cut_word_links, map_tokens
 from matching.compare.names import (
     linked_similarity,
     list_token_features,
@@ -405,7 +405,7 @@ def view_token_links(
     positions: np.ndarray,
 ) -> pl.DataFrame:
     """token, token_id, sim: each token of the entities at ``positions`` mapped to list
-    tokens as forward blocking maps it (blocking._map_tokens against the whole vocabulary),
+    tokens as forward blocking maps it (blocking.map_tokens against the whole vocabulary),
     then restricted to the tokens of the entries' names (V); token_id -1 where nothing of V
     is left. The view screen takes these links instead of mapping the tokens again.
 
@@ -417,17 +417,17 @@ def view_token_links(
     joined words, at the same similarity floor, by the same token_similarity):
 
     - t has a link to V through a first-pass key (``cheap``) of at least
-      JOINED_NAME_BEST_SIM: t has a first-pass neighbour at all, so _map_tokens takes no
+      JOINED_NAME_BEST_SIM: t has a first-pass neighbour at all, so map_tokens takes no
       second pass, and its closest list token is near, so it is not split as a joined
       name; its map is its first-pass links, then (an unlisted t) its cut-word links, the
       first kept where both link one token: map(t) ∩ V is its cheap links to V, then its
       cut-word links to V, with the same similarities;
-    - t has no link to V at all: map(t) ∩ V is empty, whichever pass _map_tokens takes
+    - t has no link to V at all: map(t) ∩ V is empty, whichever pass map_tokens takes
       (each of its passes is among the links that ``linked`` holds);
     - else (weaker first-pass links, or second-deletion, joined-word or cut-word links to V
-      only): whether _map_tokens takes its second pass or splits t depends on the whole
+      only): whether map_tokens takes its second pass or splits t depends on the whole
       vocabulary (has t a closer neighbour outside V?), so these few tokens are mapped by
-      _map_tokens itself, and restricted to V."""
+      map_tokens itself, and restricted to V."""
     held = _distinct(side.parts[positions].indices.astype(np.int64))
     tokens = side.tokens.select("b", "token").filter(pl.col("b").is_in(held))
     per_token = tokens.join(linked, on="b")
@@ -450,7 +450,7 @@ def view_token_links(
     mapped = pl.concat(
         [
             firm,
-            _map_tokens(undecided.unique(), index)
+            map_tokens(undecided.unique(), index)
             .join(wanted, on="token_id")
             .select("token", "token_id", "sim"),
         ],

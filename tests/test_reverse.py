@@ -16,7 +16,7 @@ from anyascii import anyascii
 from bench.generate import entities
 from bench.quality import perturb
 from matching import build_index, screen
-from matching.blocking import _map_tokens, candidates
+from matching.blocking import candidates, map_tokens
 from matching.reverse import (
     BookIndex,
     book_entries,
@@ -187,7 +187,7 @@ def test_the_candidates_token_links_are_forward_blockings_map_on_the_entries(
     view = entries_view(index, entries)
     in_view = view.names["tokens"].explode().unique().to_frame("token")
     wanted = index.vocab.join(in_view, on="token").select("token_id")
-    full = _map_tokens(tokens.to_frame("token"), index).join(wanted, on="token_id")
+    full = map_tokens(tokens.to_frame("token"), index).join(wanted, on="token_id")
     key = ["token", "token_id"]
     linked = links.filter(pl.col("token_id") >= 0)
     assert linked.sort(key).equals(full.select(links.columns).sort(key))
