@@ -37,11 +37,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import matching  # noqa: E402
-from bench.generate import entities  # noqa: E402
-from bench.quality import perturb  # noqa: E402
+from bench.books import book_frame, newly_listed_names  # noqa: E402
 from data.book import BookStore, changed_since, keep_new_matches  # noqa: E402
 from data.book_index import BookIndexStore  # noqa: E402
-from data.entities import ENTITY_SCHEMA  # noqa: E402
 from data.jobs import JobMeta  # noqa: E402
 from data.rescreen import QUERY_COLUMNS, PlanOptions, plan_rescreen  # noqa: E402
 from data.store import SnapshotStore  # noqa: E402
@@ -92,24 +90,6 @@ def without_entries(root: Path, ent_nums: set[int]) -> Path:
 def _ent_num(line: bytes) -> int | None:
     head = line.split(b",", 1)[0].strip()
     return int(head) if head.isdigit() else None
-
-
-def book_frame(rows: int, listed: list[str]) -> pl.DataFrame:
-    """``rows`` generated entities plus perturbed listed names, as the canonical entity
-    frame (entity_id c<row>)."""
-    generated = entities(rows).drop("row")
-    frame = pl.concat(
-        [generated, pl.DataFrame({"full_name": perturb(listed, seed=8)})], how="diagonal_relaxed"
-    ).with_row_index("row")
-    return frame.with_columns(
-        pl.col("row").cast(pl.Int64),
-        pl.format("c{}", pl.col("row")).alias("entity_id"),
-        *[
-            pl.lit(None, d).alias(c)
-            for c, d in ENTITY_SCHEMA.items()
-            if c not in frame and c != "entity_id"
-        ],
-    ).select([pl.col(c).cast(d) for c, d in ENTITY_SCHEMA.items()])
 
 
 def bench_book(book: BookStore, frame: pl.DataFrame) -> list[tuple[str, str]]:
@@ -274,16 +254,12 @@ def main() -> None:
         new = link_sources(root / "2024", SHARED / "ofac")
         probe = SnapshotStore(root / "probe")
         probe.refresh(["ofac", "un"], from_dir=old)
-        added = probe.diff(probe.refresh(["ofac", "un"], from_dir=new).version).filter(
+        version = probe.refresh(["ofac", "un"], from_dir=new).version
+        added = probe.diff(version).filter(
             (pl.col("change") == "added") & (pl.col("list_code") == "ofac")
         )
         rng = np.random.default_rng(5)
-        entries = probe.open().entries.join(
-            added.select("list_code", "entry_id"), on=["list_code", "entry_id"]
-        )
-        listed = entries.sort("entry_id")["primary_name"]
-        sample = listed[np.sort(rng.choice(listed.len(), 2_000, replace=False)).tolist()].to_list()
-        frame = book_frame(args.rows, sample)
+        frame = book_frame(args.rows, newly_listed_names(probe, version, "ofac", 2_000, rng))
         small = set(
             rng.choice(
                 added["entry_id"].cast(pl.Int64).to_numpy(), SMALL_UPDATE, replace=False

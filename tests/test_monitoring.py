@@ -26,11 +26,10 @@ from conftest import WATCHLISTS
 from litestar.testing import TestClient
 from lxml import etree
 
-from bench.generate import entities
-from bench.quality import perturb
+from bench.books import book_frame, newly_listed_names
 from data.book import BookStore
 from data.decisions import DecisionStore
-from data.entities import ENTITY_SCHEMA, entities_from_records
+from data.entities import entities_from_records
 from data.jobs import JobMeta, JobStore, new_job_id
 from data.store import SnapshotStore
 from data.webhooks import SIGNATURE_HEADER, DeliveryStore, WebhookConfig, verify_signature
@@ -92,22 +91,6 @@ def _un_names(edits: dict[str, list[str]]) -> list[str]:
         for p in tree.getroot().iter("INDIVIDUAL")
         if p.findtext("REFERENCE_NUMBER") in wanted
     ]
-
-
-def _book_entities(added_names: list[str], un_names: list[str]) -> pl.DataFrame:
-    """The book: 50,000 generated customers, perturbed names of entries listed between the
-    2021 and 2024 OFAC files, and the names of the UN individuals the second update edits."""
-    generated = entities(BOOK_SIZE, seed=17).drop("row")
-    listed = pl.DataFrame({"full_name": perturb(added_names, seed=8) + un_names})
-    frame = pl.concat([generated, listed], how="diagonal_relaxed").with_row_index("n")
-    return frame.with_columns(pl.format("cust-{}", pl.col("n")).alias("entity_id")).drop("n")
-
-
-def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.with_row_index("row").select(
-        pl.col(c).cast(d) if c in frame.columns or c == "row" else pl.lit(None, d).alias(c)
-        for c, d in ENTITY_SCHEMA.items()
-    )
 
 
 def _run_job(jobs: JobStore, meta: JobMeta, frame: pl.DataFrame) -> JobMeta:
@@ -240,14 +223,10 @@ def _play(home: Path, receiver: Receiver) -> World:
         .select(pl.col("list_code") + "-" + pl.col("entry_id"))
         .to_series()
     )
-    added_names = (
-        snapshots.open(second.version)
-        .entries.filter((pl.col("list_code") + "-" + pl.col("entry_id")).is_in(added.implode()))
-        .sort("entry_id")["primary_name"]
-    )
-    rng = np.random.default_rng(4)
-    picked = added_names[np.sort(rng.choice(added_names.len(), 500, replace=False)).tolist()]
-    frame = _canonical(_book_entities(picked.to_list(), _un_names(un_edits)))
+    # The book: generated customers, perturbed names of 500 entries listed between the 2021
+    # and 2024 OFAC files, and the names of the UN individuals the second update edits.
+    picked = newly_listed_names(snapshots, second.version, "ofac", 500, np.random.default_rng(4))
+    frame = book_frame(BOOK_SIZE, picked, seed=17, verbatim=_un_names(un_edits), id_prefix="cust-")
 
     # The book: the same monitored job, at the 2021 lists, for two tenants. One is rescreened
     # by reverse screening, the other in full.
