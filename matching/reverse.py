@@ -25,7 +25,10 @@ into one that lets more through:
 - names with exactly the entity's parts, and identifier values, as forward;
 - two neighbouring parts that together are a list word: every entity holding both;
 - a book token that is no list token, linked to the entries' tokens it begins (blocking.py's
-  words cut short), as a firm link: forward counts it only beside other words found.
+  words cut short), as a firm link: forward counts it only beside other words found;
+- a long unlisted token that blocking reads as the list words it is made of (segments_of):
+  every entity holding one, with any link to the entries' tokens (its words move its
+  weights, so its shares are not evaluated).
 
 Forward blocking keeps a transliterated name's one-part candidates only when no list name
 at all shares two of its parts, and then only its best three, which depends on every list
@@ -57,7 +60,7 @@ import polars as pl
 from scipy import sparse
 
 from matching import config
-from matching.blocking import PARTS_UNIT, cut_word_links, map_tokens
+from matching.blocking import PARTS_UNIT, cut_word_links, map_tokens, segments_of
 from matching.compare.names import (
     linked_similarity,
     list_token_features,
@@ -217,6 +220,7 @@ def reverse_candidates(
             _pair_hits(side, index, names, columns, linked),
             _same_parts(book, index, names),
             _split_words(side, index, names),
+            _segmented_words(side, index, names, linked),
         ]
     # Distinct (entity, name) pairs counted on one int64 key per pair (a name is a column
     # number, -1 for identifier and split-word hits): a frame-wide unique() of millions of
@@ -659,6 +663,47 @@ def _split_words(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) ->
     both = holders[:, cuts["b_left"].to_numpy()].multiply(holders[:, cuts["b_right"].to_numpy()])
     ent = _distinct(both.tocoo().row)
     return pl.DataFrame({"ent": ent.astype(np.int64), "name": np.full(ent.size, -1, np.int64)})
+
+
+def _segmented_words(
+    side: _BookSide, index: WatchlistIndex, names: pl.DataFrame, linked: pl.DataFrame
+) -> pl.DataFrame:
+    """Entities holding a long unlisted token that forward blocking reads as the list words
+    it is made of (blocking.segments_of: "maronderamapleleaffarm"), and linked to the
+    entries' tokens at all: through one of those words (forward blocking's own map of the
+    word, map_tokens) or through another of their parts (``linked``).
+
+    Forward blocking makes each such word a part of the query, and weighs the whole token
+    as its words (blocking.segmented_weight, not 1), which moves the entity's total and so
+    every share it compares: its conditions are not evaluated here, any link will do. An
+    entity with no link to the entries' tokens, through its parts, its words or two of its
+    parts written together (_split_words), finds none of their names."""
+    long = side.tokens.filter(
+        ~pl.col("listed") & (pl.col("token").str.len_chars() >= config.MIN_SEGMENTED_LEN)
+    ).select("b", "token")
+    made_of = [(token, word) for token in long["token"].to_list()
+               for word in segments_of(token, index)]  # fmt: skip
+    words = pl.DataFrame(made_of, schema={"token": pl.Utf8, "word": pl.Utf8}, orient="row")
+    if words.is_empty():
+        return pl.DataFrame(schema=_HITS)
+    wanted = _name_tokens(index, names).select("token_id").unique()
+    mapped = map_tokens(words.select(pl.col("word").alias("token")).unique(), index)
+    linked_words = mapped.join(wanted, on="token_id").select(pl.col("token").alias("word"))
+    segmented = long.join(words.select("token").unique(), on="token")["b"].to_numpy()
+    via_words = long.join(words.join(linked_words.unique(), on="word"), on="token")["b"]
+    holds = _holding(side, segmented)
+    keep = _holding(side, via_words.unique().to_numpy()) | (
+        holds & _holding(side, linked["b"].unique().to_numpy())
+    )
+    ent = np.flatnonzero(keep)
+    return pl.DataFrame({"ent": ent.astype(np.int64), "name": np.full(ent.size, -1, np.int64)})
+
+
+def _holding(side: _BookSide, tokens: np.ndarray) -> np.ndarray:
+    """Per entity: does it hold one of these book tokens (numbers b)?"""
+    marked = np.zeros(side.tokens.height, dtype=np.float64)
+    marked[tokens.astype(np.int64)] = 1.0
+    return (side.parts @ marked) > 0
 
 
 # --- the view screen ----------------------------------------------------------------------

@@ -72,6 +72,11 @@ def _special_cases(changed: pl.DataFrame, watchlist) -> list[dict]:
     two_words = [n for n in names if len(n.split()) == 2 and n.replace(" ", "").isalpha()]
     long_words = sorted({w for n in names for w in n.split() if len(w) >= 8 and w.isalpha()})
     long_names = [n for n in names if len(n.split()) >= 3 and n.replace(" ", "").isalpha()]
+    three_words = [
+        n
+        for n in names
+        if len(n.split()) >= 3 and all(len(w) >= 3 and w.isalpha() for w in n.split())
+    ]
     ids = watchlist.identifiers.with_columns(
         (pl.col("list_code") + "-" + pl.col("entry_id")).alias("entity_id")
     ).join(changed.select("entity_id"), on="entity_id")
@@ -84,6 +89,9 @@ def _special_cases(changed: pl.DataFrame, watchlist) -> list[dict]:
         *[{"full_name": n.replace(" ", ""), "case": "run together"} for n in long_names[:20]],
         # the name in another script: transliterated, one rare part may be all it shares
         *[{"full_name": _cyrillic(name), "case": "cyrillic"} for name in two_words[1:40]],
+        # the same, lower case, of words of three letters or more: blocking's own
+        # segmentation of the query (segments_of) reads it as those words
+        *[{"full_name": "".join(n.split()).lower(), "case": "segmented"} for n in three_words[:20]],
         # one part alone
         {"full_name": two_words[41].split()[-1], "case": "one part"},
     ]
@@ -136,7 +144,8 @@ def test_the_side_roads_are_found(
     book: pl.DataFrame, book_index: BookIndex, index, changed: pl.DataFrame
 ) -> None:
     """Each special case that forward blocking pairs with a changed entry is found in reverse:
-    the joined and split words, other scripts (one rare part: the fallback), an identifier."""
+    the joined, split and segmented words, other scripts (one rare part: the fallback), an
+    identifier."""
     forward = set(_forward_blocked(book_index, index, changed)["qid"].to_list())
     found = set(reverse_candidates(book_index, index, changed["entity_id"]).positions.tolist())
     special = book.filter(pl.col("case").is_not_null())
@@ -145,7 +154,7 @@ def test_the_side_roads_are_found(
         if row in forward or case == "identifier only":
             assert row in found, (case, book["full_name"][row])
             by_case[case] = by_case.get(case, 0) + 1
-    assert {"joined", "split", "cyrillic", "one part"} <= set(by_case), by_case
+    assert {"joined", "split", "segmented", "cyrillic", "one part"} <= set(by_case), by_case
 
 
 def test_screening_only_the_reverse_entities_gives_the_full_screens_matches(
