@@ -22,7 +22,8 @@ into one that lets more through:
   forward blocking's own numbers, from one sparse product over the entries' names only;
 - token pairs (names found through two linked tokens, one too common to block on): bounded
   from above by the number of pairs hit and the best linked weight;
-- names with exactly the entity's parts, and identifier values, as forward;
+- names with exactly the entity's parts, names of the same syllables in another
+  romanisation (syllable keys, kept in the book index), and identifier values, as forward;
 - two neighbouring parts that together are a list word: every entity holding both;
 - a book token that is no list token, linked to the entries' tokens it begins (blocking.py's
   words cut short), as a firm link: forward counts it only beside other words found;
@@ -67,6 +68,8 @@ from matching.compare.names import (
     part_weight,
     token_similarity,
 )
+from matching.compare.syllables import KEY_COLUMNS as SYLLABLE_KEYS
+from matching.compare.syllables import name_keys as syllable_name_keys
 from matching.frames import IDENTIFIER_FIELDS
 from matching.index import WatchlistIndex, blocking_keys, name_key, normalize_identifier
 from matching.lookup import sorted_by
@@ -83,6 +86,8 @@ BOOK_ENTRY_SCHEMA = pl.Schema(
         "transliterated": pl.Boolean,
         "id_values": pl.List(pl.Utf8),
         "name_key": pl.Utf8,  # the tokens sorted and joined (index.name_key): same parts
+        # the name's keys as Korean or Chinese syllables (compare.syllables.name_keys)
+        "syllable_keys": pl.List(pl.Utf8),
     }
 )
 
@@ -100,9 +105,19 @@ def book_entries(entities: pl.DataFrame) -> pl.DataFrame:
             "transliterated": named["transliterated"].fill_null(False),
             "id_values": _identifier_values(entities),
             "name_key": tokens.to_frame().select(name_key(pl.col("tokens"))).to_series(),
+            "syllable_keys": _syllable_keys(tokens),
         },
         schema=BOOK_ENTRY_SCHEMA,
     )
+
+
+def _syllable_keys(tokens: pl.Series) -> pl.Series:
+    """Each name's syllable keys (blocking's same-syllables candidates): none unless every
+    token is syllables."""
+    keys = syllable_name_keys(tokens)
+    return keys.select(
+        pl.concat_list(SYLLABLE_KEYS).list.drop_nulls().list.unique().alias("syllable_keys")
+    ).to_series()
 
 
 def _identifier_values(entities: pl.DataFrame) -> pl.Series:
@@ -219,6 +234,7 @@ def reverse_candidates(
             _found_hits(side, index, names, columns, linked),
             _pair_hits(side, index, names, columns, linked),
             _same_parts(book, index, names),
+            _same_syllables(book, index, names),
             _split_words(side, index, names),
             _segmented_words(side, index, names, linked),
         ]
@@ -614,6 +630,23 @@ def _same_parts(book: BookIndex, index: WatchlistIndex, names: pl.DataFrame) -> 
         name_key(pl.col("tokens")).alias("key"),
     )
     return book.name_keys().join(keyed, on="key").select(list(_HITS))
+
+
+def _same_syllables(book: BookIndex, index: WatchlistIndex, names: pl.DataFrame) -> pl.DataFrame:
+    """Names that are an entity's Korean or Chinese syllables in another romanisation (a
+    syllable key in common, "Kim Chong Un" / "KIM Jong Un"): always candidates, however
+    few of their tokens a key links."""
+    name_ids = names["name_id"].cast(index.syllable_keys.schema["name_id"]).implode()
+    keyed = index.syllable_keys.filter(pl.col("name_id").is_in(name_ids)).select("key").unique()
+    return (
+        book.entities.select(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("ent"),
+            pl.col("syllable_keys").alias("key"),
+        )
+        .explode("key")
+        .join(keyed, on="key")
+        .select("ent", pl.lit(-1, dtype=pl.Int64).alias("name"))
+    )
 
 
 def _identifier_hits(book: BookIndex, index: WatchlistIndex, entries: pl.Series) -> pl.DataFrame:

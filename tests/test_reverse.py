@@ -57,6 +57,15 @@ def _cyrillic(name: str) -> str:
     return anyascii(name).translate(table)
 
 
+def _romanised(name: str) -> str:
+    """A name in another romanisation of its syllables, as Wade-Giles writes pinyin
+    ("Xi Jinping" / "Hsi Chinping"): letters every system spells its own way."""
+    text = name.lower()
+    for pinyin, wade in (("zh", "ch"), ("x", "hs"), ("q", "ch"), ("j", "ch"), ("z", "ts")):
+        text = text.replace(pinyin, wade)
+    return text
+
+
 def _special_cases(changed: pl.DataFrame, watchlist) -> list[dict]:
     """Names that reach a list name only by one of forward blocking's side roads."""
     names = (
@@ -92,6 +101,12 @@ def _special_cases(changed: pl.DataFrame, watchlist) -> list[dict]:
         # the same, lower case, of words of three letters or more: blocking's own
         # segmentation of the query (segments_of) reads it as those words
         *[{"full_name": "".join(n.split()).lower(), "case": "segmented"} for n in three_words[:20]],
+        # the same syllables in another romanisation: a syllable key in common
+        *[
+            {"full_name": _romanised(n), "case": "romanised"}
+            for n in names
+            if _romanised(n) != n.lower()
+        ][:40],
         # one part alone
         {"full_name": two_words[41].split()[-1], "case": "one part"},
     ]
@@ -144,8 +159,8 @@ def test_the_side_roads_are_found(
     book: pl.DataFrame, book_index: BookIndex, index, changed: pl.DataFrame
 ) -> None:
     """Each special case that forward blocking pairs with a changed entry is found in reverse:
-    the joined, split and segmented words, other scripts (one rare part: the fallback), an
-    identifier."""
+    the joined, split and segmented words, other romanisations, other scripts (one rare
+    part: the fallback), an identifier."""
     forward = set(_forward_blocked(book_index, index, changed)["qid"].to_list())
     found = set(reverse_candidates(book_index, index, changed["entity_id"]).positions.tolist())
     special = book.filter(pl.col("case").is_not_null())
@@ -154,7 +169,8 @@ def test_the_side_roads_are_found(
         if row in forward or case == "identifier only":
             assert row in found, (case, book["full_name"][row])
             by_case[case] = by_case.get(case, 0) + 1
-    assert {"joined", "split", "segmented", "cyrillic", "one part"} <= set(by_case), by_case
+    expected = {"joined", "split", "segmented", "romanised", "cyrillic", "one part"}
+    assert expected <= set(by_case), by_case
 
 
 def test_screening_only_the_reverse_entities_gives_the_full_screens_matches(
