@@ -203,6 +203,42 @@ def other_company_words_one(pair: OnePair) -> Verdict:
     return 0.0, None
 
 
+# A part two typing errors off ("Angela Merkur" / "Merkel") is a typo as far as the rest of
+# the name carries the identity: each unit of weight the other parts found falls short of
+# RETYPED_FULL_REST costs RETYPED_PART_PENALTY, per such part. Its own length already
+# counts in its similarity (1 - 2 / length). "Igor Sechev" / "Igor Sechin" or "John Doe" /
+# "John Down" rest on one common given name: a namesake's family more often than a typo.
+# A part whose first letter changed ("Ssad Khan Zarkari" / "Asad Khan Zarkari", "Niels
+# Oscar Rost" / "Troost") also counts its shortfall from RETYPED_FIRST_FULL_REST: typing
+# rarely misses the first letter, so only a rich rest makes it a typo.
+# In a name from another script, the whole RETYPED_FULL_REST: a transliteration's guessed
+# vowels are no typing ("Sharif" / "Shia" in Arabic script are two names).
+_retyped_rest = pl.col("matched_weight") - pl.col("retyped_found")
+retyped_parts = _share(
+    pl.when(pl.col("n_retyped") == 0)
+    .then(0.0)
+    .when(_scripted)
+    .then(pl.col("n_retyped") * config.RETYPED_FULL_REST)
+    .otherwise(
+        pl.col("n_retyped") * (config.RETYPED_FULL_REST - _retyped_rest).clip(lower_bound=0.0)
+        + pl.col("n_retyped_first")
+        * (config.RETYPED_FIRST_FULL_REST - _retyped_rest).clip(lower_bound=0.0)
+    )
+)
+
+
+def retyped_parts_one(pair: OnePair) -> Verdict:
+    a = pair.align
+    if not a.n_retyped:
+        return 0.0, None
+    if pair.q_transliterated or pair.c_transliterated:
+        return a.n_retyped * config.RETYPED_FULL_REST, None
+    rest = a.matched_weight - a.retyped_found
+    shortfall = a.n_retyped * max(config.RETYPED_FULL_REST - rest, 0.0)
+    shortfall += a.n_retyped_first * max(config.RETYPED_FIRST_FULL_REST - rest, 0.0)
+    return shortfall, None
+
+
 # Each name has a number the other lacks ("Leasing 3" / "Leasing 6", "Maru No. 8" / "No.
 # 6"): another vessel, another special-purpose company. (A number in one name only is
 # left alone: lists and customers drop it, "Victory" / "Victory 3".) The names written
@@ -412,6 +448,14 @@ FEATURES: tuple[Feature, ...] = (
         description="a distinctive company word in place of another list word: another company",
         one=other_company_words_one,
         contradicts=True,
+    ),
+    Feature(
+        "retyped_part",
+        retyped_parts,
+        -config.RETYPED_PART_PENALTY,
+        qualifier=False,
+        description="a part two typing errors off, beside too little evidence in the rest",
+        one=retyped_parts_one,
     ),
     Feature(
         "other_number",

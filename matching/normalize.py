@@ -240,6 +240,25 @@ LEGAL_TYPO_TARGETS: tuple[str, ...] = tuple(
 )
 
 
+# The words of the legal phrases ("joint", "stock", "company", "liability"): inside a whole
+# legal phrase, one of them one letter off ("Joynt Stock Company", "Closed Joint Stok
+# Company") is still the phrase, as the rest of the phrase says what it is. Only a
+# correction the phrase then takes in is kept: "Oven" is no "open" outside "open joint
+# stock company".
+LEGAL_PHRASE_WORDS: tuple[str, ...] = tuple(
+    sorted(
+        {
+            word
+            for phrases in _LEGAL_PHRASES.values()
+            for phrase in phrases
+            if " " in phrase
+            for word in phrase.split()
+            if re.fullmatch(r"[a-z]+", word) and len(word) >= config.MIN_LEGAL_PHRASE_TYPO_LEN
+        }
+    )
+)
+
+
 def _words(text: str) -> list[str]:
     return text.split()
 
@@ -378,6 +397,7 @@ _VARIANT_FROM = pl.Series(list(TOKEN_VARIANTS), dtype=pl.Utf8)
 _VARIANT_TO = pl.Series(list(TOKEN_VARIANTS.values()), dtype=pl.Utf8)
 _LEGAL_FROM = pl.Series(list(LEGAL_FORM_TOKENS), dtype=pl.Utf8)
 _LEGAL_TYPO_SERIES = pl.Series(LEGAL_TYPO_TARGETS, dtype=pl.Utf8)
+_LEGAL_PHRASE_WORD_SERIES = pl.Series(LEGAL_PHRASE_WORDS, dtype=pl.Utf8)
 _LEGAL_TO = pl.Series(list(LEGAL_FORM_TOKENS.values()), dtype=pl.Utf8)
 
 # "Abdulrahman" -> "abdul rahman": the joined and split forms meet in the split form.
@@ -529,11 +549,57 @@ def _legal_forms(clean: pl.Series) -> pl.Series:
                 .list.eval(pl.element().replace(words.filter(typo), spelt))
                 .list.join(" ")
             )
+    return _phrased(_phrase_word_typos(clean))
+
+
+def _phrased(clean: pl.Series) -> pl.Series:
+    """Each legal phrase of the cleaned names as its canonical token."""
     return (
         clean.to_frame("clean")
         .select(_legal_phrase_expr(" " + pl.col("clean") + " ").str.strip_chars())
         .to_series()
     )
+
+
+def _phrase_word_typos(clean: pl.Series) -> pl.Series:
+    """Cleaned names with a legal phrase's word one letter off spelt right, where the phrase
+    then takes the word in ("joynt stock company" -> jsc); other names as they are. The
+    distinct words are compared with the phrase words in one rapidfuzz call."""
+    words = clean.str.split(" ").explode().unique().drop_nulls()
+    words = words.filter(
+        (words.str.len_chars() >= config.MIN_LEGAL_PHRASE_TYPO_LEN)
+        & ~words.is_in(_LEGAL_PHRASE_WORD_SERIES.implode())
+    )
+    if words.is_empty():
+        return clean
+    distance = process.cdist(
+        words.to_list(),
+        LEGAL_PHRASE_WORDS,
+        scorer=OSA.distance,
+        score_cutoff=1,
+        dtype=np.int32,
+        workers=-1,
+    )
+    best = distance.argmin(axis=1)
+    spelt = _LEGAL_PHRASE_WORD_SERIES.gather(best)
+    typo = (distance[np.arange(len(best)), best] <= 1) & (
+        words.str.slice(0, 1) == spelt.str.slice(0, 1)
+    ).to_numpy()
+    if not typo.any():
+        return clean
+    typos, spelt = words.filter(typo), spelt.filter(typo)
+    split = clean.str.split(" ")
+    rows = split.list.eval(pl.element().is_in(typos.implode())).list.any().arg_true()
+    if rows.is_empty():
+        return clean
+    subset = split.gather(rows)
+    corrected = subset.list.eval(pl.element().replace(typos, spelt))
+    introduced = subset.list.eval(pl.element().filter(pl.element().is_in(typos.implode())))
+    introduced = introduced.list.eval(pl.element().replace(typos, spelt))
+    left = _phrased(corrected.list.join(" ")).str.split(" ")
+    taken_in = left.list.set_intersection(introduced).list.len() == 0
+    kept = corrected.list.join(" ").zip_with(taken_in, subset.list.join(" "))
+    return clean.scatter(rows, kept)
 
 
 def _joined_legal_words(clean: pl.Series) -> pl.Series:
@@ -779,10 +845,31 @@ def _clean_one(text: str) -> str:
     if _ANY_SPLIT_LEGAL_WORD_ONE.search(text):
         for pattern, word in _SPLIT_LEGAL_WORDS_ONE:
             text = pattern.sub(word, text)
-    text = " " + " ".join(map(_legal_spelling, text.split(" "))) + " "
+    words = list(map(_legal_spelling, text.split(" ")))
+    spelt = [_legal_phrase_spelling(word) for word in words]
+    if spelt != words:
+        introduced = {new for old, new in zip(words, spelt, strict=True) if new != old}
+        corrected = _phrased_one(" ".join(spelt))
+        if not introduced & set(corrected.split(" ")):
+            return corrected
+    return _phrased_one(" ".join(words))
+
+
+def _phrased_one(text: str) -> str:
+    text = " " + text + " "
     for pattern, canonical in _LEGAL_PHRASES_ONE:
         text = pattern.sub(canonical, text)
     return text.strip()
+
+
+@lru_cache(maxsize=200_000)
+def _legal_phrase_spelling(word: str) -> str:
+    """_phrase_word_typos' spelling of one word (the caller keeps it only where a legal
+    phrase takes it in)."""
+    if len(word) < config.MIN_LEGAL_PHRASE_TYPO_LEN or word in LEGAL_PHRASE_WORDS:
+        return word
+    best = process.extractOne(word, LEGAL_PHRASE_WORDS, scorer=OSA.distance, score_cutoff=1)
+    return best[0] if best is not None and best[0][:1] == word[:1] else word
 
 
 @lru_cache(maxsize=200_000)

@@ -14,10 +14,17 @@ import pytest
 
 from matching import DEFAULT_THRESHOLD, build_index, check, score_name_pairs, screen
 from matching.blocking import candidates, list_words, segment
-from matching.compare.names import CHANGED, pair_similarity, vowels_dropped_one
+from matching.compare.names import (
+    CHANGED,
+    RETYPED,
+    RETYPED_FIRST,
+    linked_similarity_one,
+    pair_similarity,
+    vowels_dropped_one,
+)
 from matching.compare.syllables import same_syllables_one
 from matching.index import blocking_keys_one
-from matching.normalize import normalize_names, roman_key, transliterate
+from matching.normalize import normalize_names, normalize_one, roman_key, transliterate
 from matching.score import score_pairs
 from matching.segmentation import _segment_words, fewest_words, reading_of, resegmented
 
@@ -92,6 +99,54 @@ def test_two_typing_errors_in_one_long_word_are_found(index):
     found = screened(index, ["SACVHNEKO Petr", "NODIKONBANK JCSB"])
     assert "SAVCHENKO, Petr" in found[0]
     assert "NOVIKOMBANK JCSB" in found[1]
+
+
+def test_a_part_two_typing_errors_off_is_weighed_by_the_rest_of_the_name(index):
+    # Too far for a spelling match, found at its edit similarity: a longer part keeps more.
+    assert pair_similarity("merkur", "merkel") == pytest.approx((1 - 2 / 6, RETYPED, False))
+    assert pair_similarity("mihel", "milei")[:2] == pytest.approx((1 - 2 / 5, RETYPED))
+    # Another first letter, a third edit, a number: no typo.
+    assert pair_similarity("merkur", "berkel")[1] != RETYPED
+    assert pair_similarity("rahim", "rahman")[1] != RETYPED
+    assert pair_similarity("mk1234", "mk1299")[1] != RETYPED
+    assert pair_similarity("chile", "china")[1] != RETYPED  # a national branch
+    rich, rare, common, lone = scores(
+        index,
+        [
+            ("Abdel Fattah el-Sirri", "Abdel Fattah el-Sisi"),
+            ("Angela Merkur", "Angela Merkel"),
+            ("John Doe", "John Down"),
+            ("Igor Sechev", "Igor Sechin"),
+        ],
+    )
+    # Beside a rare rest of the name, a typo; beside one common given name, a graded doubt
+    # below the threshold, no longer another name (it scored 0 before the rule).
+    assert min(rich, rare) >= DEFAULT_THRESHOLD
+    assert DEFAULT_THRESHOLD > lone > 0.5
+    assert common < DEFAULT_THRESHOLD
+    assert details(index, "Igor Sechev", "Igor Sechin")["retyped_part"] < 0
+    assert details(index, "Angela Merkur", "Angela Merkel")["retyped_part"] == 0
+    # A name from another script: guessed vowels, not typing ("Sharif" / "Shia").
+    assert scores(index, [("محمد شريف السوداني", "محمد شياع السوداني")])[0] < DEFAULT_THRESHOLD
+    # A word cut short still reads as cut, not as two letters changed ("Abiy" / "Abiyot").
+    assert details(index, "Abiyot Ahmed", "Abiy Ahmed")["retyped_part"] == 0
+    assert screened(index, ["KANILAI WORNI FARNM"])[0][:1] == ["KANILAI WORNI FARMS"]
+
+
+def test_a_part_with_its_first_letter_changed_asks_a_rich_rest(index):
+    assert pair_similarity("ssad", "asad")[1] == RETYPED_FIRST
+    assert pair_similarity("rost", "troost")[1] == RETYPED_FIRST
+    rich, poor = scores(
+        index,
+        [("Niels Oscar Rost", "Niels Oscar Troost"), ("Oscar Rost", "Oscar Troost")],
+    )
+    assert rich >= DEFAULT_THRESHOLD > poor
+    assert details(index, "Oscar Rost", "Oscar Troost")["retyped_part"] < 0
+    # Never a blocking link: "Masr" finds no "Nasr" by itself.
+    assert linked_similarity_one("masr", "nasr") == 0
+    # A list part found only as the counterpart of a query part counts too: a Hanzi name
+    # whose syllable is one letter from a list syllable ("Fang" / "Wang") is no match.
+    assert scores(index, [("芳 张", "WANG, Zhong-Lang")])[0] < DEFAULT_THRESHOLD
 
 
 def test_a_letter_repeated_far_beyond_a_doubling_is_no_typo(index):
@@ -293,6 +348,46 @@ def test_a_legal_form_run_into_the_name():
 
 
 # --- 5: abbreviations ------------------------------------------------------------------
+
+
+def test_an_acronym_of_the_whole_organisation_name(index):
+    # Three initials or more standing for every word of the name, legal forms aside.
+    whole, with_form, part = scores(
+        index,
+        [
+            ("PLA", "People's Liberation Army"),
+            ("PLA", "People's Liberation Army Ltd"),
+            ("PLA", "People's Liberation Army Navy Command"),
+        ],
+    )
+    assert min(whole, with_form) >= DEFAULT_THRESHOLD > part
+    # Two initials say too little; nor is a person named by initials ("JC" Juncker).
+    assert scores(index, [("LA", "Liberation Army")])[0] < DEFAULT_THRESHOLD
+    person = score_name_pairs(
+        pl.Series(["PLA"]), pl.Series(["Peter Lars Andersen"]), "individual", index
+    )
+    assert person[0] < DEFAULT_THRESHOLD
+    # The initials must be their own name's only word: not "MHM" in the registration
+    # "EP-MHM" for a person's three names.
+    assert scores(index, [("Muhammed Hakim MAZAR", "EP-MHM")])[0] < DEFAULT_THRESHOLD
+    # The rest of the query must agree: "PLA China" is not the army alone.
+    assert scores(index, [("PLA China", "People's Liberation Army")])[0] < DEFAULT_THRESHOLD
+
+
+def test_a_legal_phrase_word_one_letter_off_is_the_phrase(index):
+    right = tokens("TACTICAL MISSILES CORPORATION JOINT STOCK COMPANY")
+    assert tokens("TACTICAL MISSILES CORPORATION JOYNT STOCK COMPANY") == right
+    assert tokens("Closed Joint Stok Company Klimovskiy") == tokens("CJSC Klimovskiy")
+    assert normalize_one("Closed Joint Stok Company Klimovskiy")[0] == tokens("CJSC Klimovskiy")
+    # Only where the whole phrase takes the word in: "Oven" is no "open", "Stok" alone no
+    # "stock".
+    assert tokens("Oven Joint Bakery") == ["oven", "joint", "bakery"]
+    assert normalize_one("Stok Holdings")[0] == tokens("Stok Holdings") == ["stok", "holdings"]
+    found = scores(
+        index,
+        [("TACTICAL MISSILES CORPORATION JOINT STOCK COMPANY", "TACTICAL MISSILES CORP JSC")],
+    )
+    assert found[0] >= DEFAULT_THRESHOLD
 
 
 def test_company_words_abbreviated_and_legal_forms_spelled_out(index):

@@ -19,13 +19,17 @@ from rapidfuzz.distance import OSA, Levenshtein
 
 from matching import config
 from matching.compare.entities import is_person
-from matching.compare.regroup import FOUND_COLUMNS, regrouped_matches, regrouped_matches_one
+from matching.compare.regroup import (
+    FORM_WORDS,
+    FOUND_COLUMNS,
+    regrouped_matches,
+    regrouped_matches_one,
+)
 from matching.lookup import join_sorted, rows_of
 from matching.normalize import (
     COUNTRY_TOKENS,
     GENERIC_SERIES,
     GENERIC_TOKENS,
-    LEGAL_FORMS,
     NAME_PARTICLES,
     NICKNAME_PAIRS,
     SPELLINGS,
@@ -38,10 +42,15 @@ from matching.normalize import (
 # How a token pair matched, best evidence first; kept per part for match_type and details.
 # CHANGED: a short part with one letter changed, a typo only when the rest of the name is
 # rare enough (algorithm.py's changed_short_part); it counts as a spelling match.
-EXACT, FUZZY, CHANGED, PHONETIC, SKELETON, INITIAL, NONE = (
+# RETYPED: a part two typing errors off, below MIN_TOKEN_SIM, weighed by the rest of the
+# name's evidence (algorithm.py's retyped_part); a spelling match too. RETYPED_FIRST: the
+# same with its first letter changed, dropped or added, which asks more of the rest.
+EXACT, FUZZY, CHANGED, RETYPED, RETYPED_FIRST, PHONETIC, SKELETON, INITIAL, NONE = (
     "exact",
     "fuzzy",
     "changed",
+    "retyped",
+    "retyped_first",
     "phonetic",
     "skeleton",
     "initial",
@@ -53,9 +62,7 @@ _SPELT = pl.Series(sorted(SPELLINGS), dtype=pl.Utf8)
 # with another letter, it is another word, not a typo (n_other_words; algorithm.py's
 # other_company_word).
 _SOUNDS_ALIKE = config.PHONETIC_SIM
-# What a company name says of its kind rather than its name: legal forms, "organization"
-# ("'Ndrangheta Organization" is the 'Ndrangheta). Not counted among missing words.
-FORM_WORDS = LEGAL_FORMS | {"organization", "organisation"}
+# FORM_WORDS (regroup.py): not counted among missing words.
 _LEGAL_SERIES = pl.Series(sorted(FORM_WORDS), dtype=pl.Utf8)
 
 
@@ -155,6 +162,25 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
     changed = (short_edit & (q_len == c_len)) | (
         short_typo & (pl.min_horizontal(q_len, c_len) < config.MIN_CHANGED_TOKEN_LEN)
     )
+    # Two typing errors in a part of MIN_RETYPED_LEN+ letters, the first letter kept
+    # ("Merkur" / "Merkel"): RETYPED, where nothing closer links the two.
+    # Another first letter: from MIN_RETYPED_FIRST_LEN letters ("Ssad" / "Asad"). Never
+    # two countries ("Chile" / "China": a national branch, unmatched_country's concern).
+    countries = pl.col("q_token").is_in(COUNTRY_SERIES.implode()) & pl.col("c_token").is_in(
+        COUNTRY_SERIES.implode()
+    )
+    retyped = (
+        (
+            longest
+            >= pl.when(same_first)
+            .then(config.MIN_RETYPED_LEN)
+            .otherwise(config.MIN_RETYPED_FIRST_LEN)
+        )
+        & (pl.min_horizontal(q_len, c_len) >= config.MIN_CHANGED_TOKEN_LEN)
+        & (pl.col("edit") >= 1 - config.RETYPED_MAX_EDITS / longest - 1e-9)
+        & ~has_digit
+        & ~countries
+    )
     fuzzy = (
         pl.when(long_enough & ~has_digit & edit_counts)
         .then(pl.col("edit"))
@@ -203,6 +229,8 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
     ).with_columns(
         pl.max_horizontal("fuzzy", "changed", "phonetic", "skeleton", "nickname").alias("best"),
         one_edit.alias("one_edit"),
+        retyped.alias("retyped"),
+        same_first.alias("same_first"),
     )
     best = pl.col("best")
     same = pl.col("q_id") == pl.col("c_id")
@@ -213,6 +241,8 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
         .then(config.INITIAL_SIM)
         .when(best >= config.MIN_TOKEN_SIM)
         .then(best)
+        .when(pl.col("retyped"))
+        .then(pl.col("edit"))
         .otherwise(0.0)
     )
     how = (
@@ -220,6 +250,8 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
         .then(pl.lit(EXACT))
         .when(initial)
         .then(pl.lit(INITIAL))
+        .when((best < config.MIN_TOKEN_SIM) & pl.col("retyped"))
+        .then(pl.when(pl.col("same_first")).then(pl.lit(RETYPED)).otherwise(pl.lit(RETYPED_FIRST)))
         .when(best < config.MIN_TOKEN_SIM)
         .then(pl.lit(NONE))
         .when((pl.col("fuzzy") >= best) | (pl.col("nickname") >= best))
@@ -331,7 +363,17 @@ def pair_similarity(q_token: str, c_token: str) -> tuple[float, str, bool]:
     if initial:
         return config.INITIAL_SIM, INITIAL, vowel_blind
     if best < config.MIN_TOKEN_SIM:
-        return 0.0, NONE, vowel_blind
+        min_len = config.MIN_RETYPED_LEN if same_first else config.MIN_RETYPED_FIRST_LEN
+        retyped = (
+            longest >= min_len
+            and shortest >= config.MIN_CHANGED_TOKEN_LEN
+            and edit >= 1 - config.RETYPED_MAX_EDITS / longest - 1e-9
+            and not has_digit
+            and not (q_token in COUNTRY_TOKENS and c_token in COUNTRY_TOKENS)
+        )
+        if not retyped:
+            return 0.0, NONE, vowel_blind
+        return edit, RETYPED if same_first else RETYPED_FIRST, vowel_blind
     if max(fuzzy, nickname) >= best:
         how = FUZZY
     elif changed >= best:
@@ -428,7 +470,7 @@ def _number(key: pl.Expr) -> pl.Expr:
 
 
 # The evidence names as a categorical: group-bys and comparisons on it stay integer work.
-HOW = pl.Enum([EXACT, FUZZY, CHANGED, PHONETIC, SKELETON, INITIAL, NONE])
+HOW = pl.Enum([EXACT, FUZZY, CHANGED, RETYPED, RETYPED_FIRST, PHONETIC, SKELETON, INITIAL, NONE])
 
 COUNTS = [
     "matched_weight",
@@ -437,6 +479,7 @@ COUNTS = [
     "n_fuzzy",
     "n_changed",
     "changed_weight",
+    "retyped_found",
     "n_phonetic",
     "n_skeleton",
     "n_initial",
@@ -493,9 +536,11 @@ def align_parts(
         .pipe(_letters_used_once)
         .select(*FOUND_COLUMNS, _other_word(vocab))
     )
-    regrouped = regrouped_matches(q, c, found, vocab, _person_pairs(pairs)).with_columns(
-        pl.col("how").cast(HOW), pl.lit(False).alias("other_word")
-    )
+    # A part two typing errors off is still left over for regrouping: a word cut short
+    # ("Abiy" / "Abiyot") or split in two says more than two letters changed.
+    regrouped = regrouped_matches(
+        q, c, found.filter(~pl.col("how").is_in(_RETYPED)), vocab, _person_pairs(pairs)
+    ).with_columns(pl.col("how").cast(HOW), pl.lit(False).alias("other_word"))
     found = pl.concat([found, regrouped])
     q_best = _best(_best_counterparts(q, found, "q", pairs), "q")
     c_best = _best(_best_counterparts(c, found, "c", pairs), "c")
@@ -518,7 +563,13 @@ def align_parts(
         # Distinguishing parts in common: counted on both sides, as two query parts may
         # lean on one list part ("Hussein Hassan" / "Hassan").
         .with_columns(
-            pl.min_horizontal("q_found_parts", "c_found_parts").fill_null(0).alias("n_matched")
+            pl.min_horizontal("q_found_parts", "c_found_parts").fill_null(0).alias("n_matched"),
+            # A part two typing errors off, on either side: a list part may be the
+            # counterpart of a query part that found a closer one.
+            pl.max_horizontal("q_retyped", "c_retyped").fill_null(0).alias("n_retyped"),
+            pl.max_horizontal("q_retyped_first", "c_retyped_first")
+            .fill_null(0)
+            .alias("n_retyped_first"),
         )
     )
 
@@ -555,6 +606,9 @@ class Alignment:
     n_fuzzy: int
     n_changed: int
     changed_weight: float
+    n_retyped: int
+    n_retyped_first: int
+    retyped_found: float
     n_phonetic: int
     n_skeleton: int
     n_initial: int
@@ -606,7 +660,8 @@ def align_one(
             if row[3] not in _USED_ONCE or (row[0] not in exact_q and row[1] not in exact_c)
         ]
     token_matches = len(found)
-    found += regrouped_matches_one(q_tokens, c_tokens, q_weights, c_weights, found, persons)
+    firm = [row for row in found if row[3] not in _RETYPED]
+    found += regrouped_matches_one(q_tokens, c_tokens, q_weights, c_weights, firm, persons)
     listed = q_listed or [False] * len(q_tokens)
     q_best: dict[int, tuple[float, str]] = {}
     c_best: dict[int, tuple[float, str]] = {}
@@ -628,6 +683,7 @@ def align_one(
     c = _side_shares(c_tokens, c_weights, c_best)
     strong = config.STRONG_PART_WEIGHT
     q_hows = [q_best.get(pos, (0.0, NONE))[1] for pos in range(len(q_weights))]
+    c_hows = [c_best.get(pos, (0.0, NONE))[1] for pos in range(len(c_weights))]
     return Alignment(
         q_weight=q.weight,
         c_weight=c.weight,
@@ -654,9 +710,16 @@ def align_one(
         q_found_names=q.found_names,
         matched_weight=sum(w * q_best.get(pos, (0.0, NONE))[0] for pos, w in enumerate(q_weights)),
         n_exact=sum(how == EXACT and w >= strong for how, w in zip(q_hows, q_weights, strict=True)),
-        n_fuzzy=q_hows.count(FUZZY) + q_hows.count(CHANGED),
+        n_fuzzy=sum(how in (FUZZY, CHANGED, *_RETYPED) for how in q_hows),
         n_changed=q_hows.count(CHANGED),
         changed_weight=sum(w for how, w in zip(q_hows, q_weights, strict=True) if how == CHANGED),
+        n_retyped=max(sum(how in _RETYPED for how in hows) for hows in (q_hows, c_hows)),
+        n_retyped_first=max(hows.count(RETYPED_FIRST) for hows in (q_hows, c_hows)),
+        retyped_found=sum(
+            w * q_best[pos][0]
+            for pos, w in enumerate(q_weights)
+            if q_best.get(pos, (0.0, NONE))[1] in _RETYPED
+        ),
         n_phonetic=q_hows.count(PHONETIC),
         n_skeleton=q_hows.count(SKELETON),
         n_initial=q_hows.count(INITIAL),
@@ -721,7 +784,8 @@ def _side_shares(
 
 # Evidence that a part found exactly elsewhere may not give again: an initial, a short
 # part one letter off.
-_USED_ONCE = (INITIAL, CHANGED)
+_RETYPED = (RETYPED, RETYPED_FIRST)
+_USED_ONCE = (INITIAL, CHANGED, *_RETYPED)
 
 
 def _other_word(vocab: pl.DataFrame) -> pl.Expr:
@@ -764,17 +828,25 @@ def _letters_used_once(found: pl.DataFrame) -> pl.DataFrame:
 def linked_similarity(sims: pl.DataFrame) -> pl.Expr:
     """Blocking's similarity of a query token to a list token (token_similarity's columns):
     a token with vowels left out links at CROSS_SCRIPT_SKELETON_SIM at least, as scoring
-    grants it at least that across scripts."""
+    grants it at least that across scripts; a part two typing errors off (RETYPED) not at
+    all: it completes a name the other parts found, it finds none ("Masr" / "Nasr")."""
     lifted = pl.col("vowels_dropped") & (pl.col("sim") < config.CROSS_SCRIPT_SKELETON_SIM)
-    return pl.when(lifted).then(config.CROSS_SCRIPT_SKELETON_SIM).otherwise("sim").alias("sim")
+    return (
+        pl.when(lifted)
+        .then(config.CROSS_SCRIPT_SKELETON_SIM)
+        .when(pl.col("how").cast(pl.Utf8).is_in(_RETYPED))
+        .then(0.0)
+        .otherwise("sim")
+        .alias("sim")
+    )
 
 
 def linked_similarity_one(q_token: str, c_token: str) -> float:
     """linked_similarity for one token pair."""
-    sim = pair_similarity(q_token, c_token)[0]
+    sim, how, _ = pair_similarity(q_token, c_token)
     if vowels_dropped_one(q_token, c_token):
         return max(sim, config.CROSS_SCRIPT_SKELETON_SIM)
-    return sim
+    return 0.0 if how in _RETYPED else sim
 
 
 def _cross_script_skeleton() -> list[pl.Expr]:
@@ -966,6 +1038,8 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
         (missing & pl.col("initial")).alias(f"{side}_missing_initials"),
         (missing & pl.col("number")).alias(f"{side}_missing_numbers"),
         (missing & ~pl.col("legal")).alias(f"{side}_missing_words"),
+        how.is_in(_RETYPED).alias(f"{side}_retyped"),
+        (how == RETYPED_FIRST).alias(f"{side}_retyped_first"),
         ((sim > 0) & strong & (how != INITIAL)).alias(f"{side}_found_parts"),
         pl.when(missing).then(0.0).otherwise(w * (1.0 - sim)).alias("_deficit"),
     ]
@@ -974,9 +1048,10 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
             (w * sim).alias("matched_weight"),
             (~missing & pl.col("name_part")).alias("q_found_names"),
             ((how == EXACT) & strong).alias("n_exact"),
-            how.is_in([FUZZY, CHANGED]).alias("n_fuzzy"),
+            how.is_in([FUZZY, CHANGED, *_RETYPED]).alias("n_fuzzy"),
             (how == CHANGED).alias("n_changed"),
             pl.when(how == CHANGED).then(w).otherwise(0.0).alias("changed_weight"),
+            pl.when(how.is_in(_RETYPED)).then(w * sim).otherwise(0.0).alias("retyped_found"),
             *[(how == kind).alias(f"n_{kind}") for kind in (PHONETIC, SKELETON, INITIAL)],
             (pl.col("other_word") & strong & (sim < _SOUNDS_ALIKE)).alias("n_other_words"),
         ]

@@ -19,8 +19,12 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from matching import config
+from matching.normalize import LEGAL_FORMS
 
 FOUND_COLUMNS = ["pair", "q_pos", "c_pos", "sim", "how"]
+# What a company name says of its kind rather than its name: legal forms, "organization"
+# ("'Ndrangheta Organization" is the 'Ndrangheta).
+FORM_WORDS = LEGAL_FORMS | {"organization", "organisation"}
 SPLIT, INITIALS = "fuzzy", "initial"  # how alignment reports them
 _RUN_LENGTHS = range(2, config.MAX_INITIALISM_LEN + 1)
 _LETTERS_ONLY = re.compile(r"^[a-z]+$")
@@ -60,8 +64,8 @@ def regrouped_matches(
         [
             _split_words(q, c, vocab["token"], words),
             _swapped(_split_words(c, q, vocab["token"], words)),
-            _initials(q, c, words),
-            _swapped(_initials(c, q, words)),
+            _initials(q, c, words, persons),
+            _swapped(_initials(c, q, words, persons)),
             _cut_short(*companies, vocab["token"], words),
             _swapped(_cut_short(*companies[::-1], vocab["token"], words)),
         ]
@@ -96,6 +100,7 @@ def _word_features(vocab: pl.DataFrame) -> pl.DataFrame:
     length = token.str.len_chars().cast(pl.Int64)
     words = vocab.select(
         length.alias("len"),
+        pl.col("legal").cast(pl.Boolean).alias("legal"),
         token.str.slice(0, 1).str.to_integer(base=36, strict=False).alias("first"),
         token.str.slice(-1, 1).str.to_integer(base=36, strict=False).alias("last"),
     )
@@ -210,9 +215,15 @@ def _cut_short(
     return _matches(hits, pl.col("other_pos"), pl.lit(config.ABBREVIATION_SIM), SPLIT)
 
 
-def _initials(parts: pl.DataFrame, other: pl.DataFrame, words: pl.DataFrame) -> pl.DataFrame:
+def _initials(
+    parts: pl.DataFrame, other: pl.DataFrame, words: pl.DataFrame, persons: pl.Series
+) -> pl.DataFrame:
     """A left-over part that spells the initials of as many neighbouring words (of two
-    letters or more) of the other name: it and each of the words match as initials."""
+    letters or more) of the other name: it and each of the words match as initials, at
+    INITIAL_SIM; at ACRONYM_SIM where the words are the whole other name and the part its
+    own name's only word (legal forms aside), ACRONYM_MIN_LEN words or more, in a pair not
+    known to be of persons: the organisation's acronym ("PLA" / "People's Liberation
+    Army"; not the "MHM" of the registration "EP-MHM" for "Muhammed Hakim Mazar")."""
     acronyms = (
         parts.filter("alone")
         .with_columns(pl.lit(words["initials"]).gather(pl.col("id")).alias("initials"))
@@ -245,10 +256,30 @@ def _initials(parts: pl.DataFrame, other: pl.DataFrame, words: pl.DataFrame) -> 
         ]
     )
     hits = acronyms.join(runs, on=["pair", "initials"])
-    each_word = hits.with_columns(pl.int_ranges(0, pl.col("k")).alias("offset")).explode("offset")
-    return _matches(
-        each_word, pl.col("start") + pl.col("offset"), pl.lit(config.INITIAL_SIM), INITIALS
+    named = _named_words(other, words, "named_words").join(
+        _named_words(parts, words, "own_words"), on="pair", how="left"
     )
+    whole = (
+        (pl.col("k") == pl.col("named_words"))
+        & (pl.col("own_words") == 1)
+        & (pl.col("k") >= config.ACRONYM_MIN_LEN)
+        & ~pl.col("pair").is_in(persons.implode())
+    )
+    each_word = (
+        hits.join(named, on="pair", how="left")
+        .with_columns(
+            pl.int_ranges(0, pl.col("k")).alias("offset"),
+            pl.when(whole).then(config.ACRONYM_SIM).otherwise(config.INITIAL_SIM).alias("isim"),
+        )
+        .explode("offset")
+    )
+    return _matches(each_word, pl.col("start") + pl.col("offset"), pl.col("isim"), INITIALS)
+
+
+def _named_words(parts: pl.DataFrame, words: pl.DataFrame, alias: str) -> pl.DataFrame:
+    """pair, alias: how many words of 2+ letters, legal forms aside, each name has."""
+    named = ((words["len"] >= 2) & ~words["legal"]).gather(parts["id"]).alias(alias)
+    return parts.select("pair").with_columns(named).group_by("pair").agg(pl.col(alias).sum())
 
 
 def regrouped_matches_one(
@@ -268,9 +299,15 @@ def regrouped_matches_one(
         return []
     swap = [
         (c, q, sim, how)
-        for q, c, sim, how in _one_side(c_tokens, q_tokens, c_weights, c_alone, q_alone, may_cut)
+        for q, c, sim, how in _one_side(
+            c_tokens, q_tokens, c_weights, c_alone, q_alone, may_cut, persons
+        )
     ]
-    return _one_side(q_tokens, c_tokens, q_weights, q_alone, c_alone, may_cut) + swap
+    return _one_side(q_tokens, c_tokens, q_weights, q_alone, c_alone, may_cut, persons) + swap
+
+
+def _named_words_one(tokens: list[str]) -> int:
+    return sum(len(word) >= 2 and word not in FORM_WORDS for word in tokens)
 
 
 def _one_side(
@@ -280,6 +317,7 @@ def _one_side(
     alone: set[int],
     other_alone: set[int],
     may_cut: bool,
+    persons: bool,
 ) -> list[tuple[int, int, float, str]]:
     """_split_words, _cut_short (where may_cut) and _initials from one side of one pair:
     (pos, other_pos, sim, how)."""
@@ -317,8 +355,15 @@ def _one_side(
         ):
             continue
         k = len(text)
+        whole = (
+            k == _named_words_one(other)
+            and _named_words_one(tokens) == 1
+            and k >= config.ACRONYM_MIN_LEN
+            and not persons
+        )
+        sim = config.ACRONYM_SIM if whole else config.INITIAL_SIM
         for start in range(len(other) - k + 1):
             run = other[start : start + k]
             if all(len(word) >= 2 for word in run) and "".join(w[0] for w in run) == text:
-                found += [(pos, start + j, config.INITIAL_SIM, INITIALS) for j in range(k)]
+                found += [(pos, start + j, sim, INITIALS) for j in range(k)]
     return found
