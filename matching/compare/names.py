@@ -671,7 +671,7 @@ def align_one(
             q_best[q_pos] = (sim, how)
             other_word[q_pos] = (
                 at < token_matches
-                and how in (FUZZY, CHANGED)
+                and how in (FUZZY, CHANGED, RETYPED_FIRST)
                 and listed[q_pos]
                 and c_tokens[c_pos] not in GENERIC_TOKENS
                 and len(q_tokens[q_pos]) == len(c_tokens[c_pos])
@@ -790,7 +790,8 @@ _USED_ONCE = (INITIAL, CHANGED, *_RETYPED)
 
 def _other_word(vocab: pl.DataFrame) -> pl.Expr:
     """Per token match: a query part that is a list word matched by its spelling to a part
-    of its length with another first letter ("mining" / "dining"), not regrouped, and not in
+    of its length with another first letter ("mining" / "dining"; "bars" / "pars", RETYPED
+    with its first letter changed, too), not regrouped, and not in
     place of a generic company word ("tekhnology" is a spelling of "technology", not another
     company's name; n_other_words weighs it where it is distinctive and sounds otherwise)."""
     length = pl.lit(vocab["token"].str.len_chars())
@@ -798,7 +799,7 @@ def _other_word(vocab: pl.DataFrame) -> pl.Expr:
     generic = pl.lit(vocab["token"].is_in(GENERIC_SERIES.implode()))
     first = pl.lit(vocab["token"].str.slice(0, 1))
     return (
-        pl.col("how").is_in([FUZZY, CHANGED])
+        pl.col("how").is_in([FUZZY, CHANGED, RETYPED_FIRST])
         & listed.gather(pl.col("q_id"))
         & ~generic.gather(pl.col("c_id"))
         & (length.gather(pl.col("q_id")) == length.gather(pl.col("c_id")))
