@@ -49,6 +49,11 @@ _ARABIC = {
     "ٹ": "t", "ڈ": "d", "ڑ": "r", "ں": "n", "ے": "e", "ہ": "h", "ھ": "h", "ۀ": "h",
 }  # fmt: skip
 _ARABIC_WAW = "و"
+_ARABIC_ALEFS = frozenset("اآأإٱ")
+# Persian reads four Arabic letters as z and two as s ("رضا" Reza, "فاضل" Fazel, "ذاکر"
+# Zaker, "ثروت" Sarvat): a word with a letter only Persian writes (پ چ ژ گ ک ی) is read so.
+_PERSIAN_LETTERS = frozenset("پچژگکی")
+_PERSIAN_SOUNDS = {"ض": "z", "ذ": "z", "ظ": "z", "ث": "s"}
 _ARABIC_AIN = "ع"
 _ARABIC_YEH = "يی"
 _ARABIC_LETTERS = re.compile(r"[\u0600-\u06FF]+")
@@ -56,22 +61,39 @@ _ARABIC_MARKS = re.compile(r"[\u064B-\u065F\u0670\u0640]")  # harakat, tatweel
 
 
 # Whole words whose letters alone read badly: "son of", "servant of".
-_ARABIC_WORDS = {"بن": "bin", "ابن": "bin", "بنت": "bint", "عبد": "abd", "ابو": "abu", "أبو": "abu"}
+_ARABIC_WORDS = {
+    "بن": "bin", "ابن": "bin", "بنت": "bint", "عبد": "abd", "ابو": "abu", "أبو": "abu",
+    "الله": "allah",
+}  # fmt: skip
+# "Allah" after a name makes one name with it, as the lists write it: "نجيب الله"
+# Najibullah, "عبد الله" Abdullah, "نور الله" Nurullah. The two words are joined before
+# the text is split into words (_ALLAH_JOINED), and the joined word read "...ullah".
+_ALLAH = "الله"
+_ALLAH_JOINED = (r"(\p{Arabic}) (الله)\b", "$1$2")
 
 
 def _arabic_word(word: str) -> str:
     if word in _ARABIC_WORDS:
         return _ARABIC_WORDS[word]
+    if word.endswith(_ALLAH) and len(word) > len(_ALLAH):
+        return _arabic_word(word[: -len(_ALLAH)]) + "ullah"
     if word.startswith("ال") and len(word) > 3:  # the article, written joined
         return "al " + _arabic_word(word[2:])
+    persian = not _PERSIAN_LETTERS.isdisjoint(word)
     out = []
     for i, char in enumerate(word):
+        # Waw and yeh are consonants first in a word and beside an alef ("نايف" Nayef,
+        # "سبعاوي" Sabawi, "نواف" Nawaf), vowels elsewhere ("محمود" Mahmud, "علي" Ali).
+        before, after = word[i - 1 : i] if i else "", word[i + 1 : i + 2]
+        beside_alef = before in _ARABIC_ALEFS or after in _ARABIC_ALEFS
         if i == 0 and char == _ARABIC_AIN:  # a vowel at the start: "علي" Ali, "عمر" Umar
             out.append("a")
         elif char == _ARABIC_WAW:
-            out.append("w" if i == 0 else "u")
+            out.append("w" if i == 0 or beside_alef else "u")
         elif char in _ARABIC_YEH:
-            out.append("y" if i == 0 else "i")
+            out.append("y" if i == 0 or beside_alef else "i")
+        elif persian and char in _PERSIAN_SOUNDS:
+            out.append(_PERSIAN_SOUNDS[char])
         else:
             out.append(_ARABIC.get(char, char))
     return "".join(out)
@@ -95,16 +117,66 @@ def _hebrew_word(word: str) -> str:
     return first + word[1:].replace("ו", "u").replace("י", "i")
 
 
-# Modern Greek writes the b, d, g of foreign names as μπ, ντ, γκ at the start of a word
-# ("Ντόναλντ" Donald) and u as ου ("Πούτιν" Putin); a letter-by-letter folding misses them.
-_GREEK_START = re.compile(r"(?<![\u0370-\u03FF])(μπ|ντ|γκ)", re.IGNORECASE)
+# Modern Greek writes the b, d, g of foreign names as μπ, ντ, γκ: at the start of a word
+# and after a consonant ("Ντόναλντ" Donald) they are b, d, g, after a vowel mb, nd, ng as
+# ELOT 743 romanises them ("Βλαντίμιρ" Vlandimir, one letter from Vladimir, not two); u
+# is ου ("Πούτιν" Putin).
+# A letter-by-letter folding misses them all.
+_GREEK_START = re.compile(r"(?<![αεηιουωάέήίόύώϊϋΐΰ])(μπ|ντ|γκ)", re.IGNORECASE)
+_GREEK_INSIDE = re.compile(r"(μπ|ντ|γκ|γγ)", re.IGNORECASE)
 _GREEK_U = re.compile(r"ο[υύ]", re.IGNORECASE)
 _GREEK_STOPS = {"μπ": "b", "ντ": "d", "γκ": "g"}
+_GREEK_CLUSTERS = {"μπ": "mb", "ντ": "nd", "γκ": "ng", "γγ": "ng"}
 
 
 def _greek(text: str) -> str:
     text = _GREEK_START.sub(lambda m: _GREEK_STOPS[m[1].lower()], text)
+    text = _GREEK_INSIDE.sub(lambda m: _GREEK_CLUSTERS[m[1].lower()], text)
     return _GREEK_U.sub("u", text)
+
+
+# Cyrillic as the lists romanise it (BGN/PCGN and the national systems), where a letter
+# by letter folding reads every language as Russian:
+# - е and ё at the start of a word or after a vowel or a soft or hard sign are ye, yo
+#   ("Егор" Yegor, "Алексеев" Alekseyev, "Рунье" Runye), but in Ukrainian and Serbian
+#   words, which write that sound with a letter of its own (є, је);
+# - a word with a letter only Belarusian or Ukrainian writes (і ї є ґ ў) reads г as h
+#   ("Гайдукевіч" Haidukevich, "Григорій" Hryhoriy), и as y, ї as yi, є as ye;
+# - a word with a letter only Serbian or Macedonian writes (ђ ћ џ љ њ ј) is written as
+#   Serbian Latin spells it, without its marks ("Љубиша" Ljubisa, "Ђорђе" Djordje).
+_CYRILLIC_WORD = re.compile(r"[\u0400-\u04FF\u0300-\u036F]+")
+_CYRILLIC_VOWELS = frozenset("аеёиоуыэюяіїєўьъ")
+_CYRILLIC_IOTATED = {"е": "ye", "ё": "yo"}
+_EAST_SLAVIC = frozenset("іїєґў")
+_UKRAINIAN = frozenset("їєґ")
+_EAST_SLAVIC_LETTERS = {"г": "h", "ґ": "g", "и": "y", "ї": "yi", "є": "ye", "і": "i", "ў": "u"}
+_SERBIAN = frozenset("ђћџљњј")
+_SERBIAN_LETTERS = {
+    "ш": "s", "ж": "z", "ч": "c", "ћ": "c", "ђ": "dj", "џ": "dz", "љ": "lj", "њ": "nj",
+    "ј": "j", "х": "h", "ц": "c",
+}  # fmt: skip
+
+
+def _cyrillic_word(match: re.Match[str]) -> str:
+    word = unicodedata.normalize("NFC", match.group().lower())
+    word = "".join(char for char in word if not unicodedata.combining(char))  # stress marks
+    letters = (
+        _EAST_SLAVIC_LETTERS
+        if not _EAST_SLAVIC.isdisjoint(word)
+        else _SERBIAN_LETTERS
+        if not _SERBIAN.isdisjoint(word)
+        else {}
+    )
+    # Ukrainian (ї є ґ) and Serbian write ye with a letter of its own: their е is e.
+    iotated = letters is not _SERBIAN_LETTERS and _UKRAINIAN.isdisjoint(word)
+    out = []
+    for i, char in enumerate(word):
+        after_vowel = i == 0 or word[i - 1] in _CYRILLIC_VOWELS
+        if char in _CYRILLIC_IOTATED and after_vowel and iotated:
+            out.append(_CYRILLIC_IOTATED[char])
+        else:
+            out.append(letters.get(char, char))
+    return "".join(out)
 
 
 # Korean writes a foreign consonant cluster with the empty vowel ㅡ ("블라디미르"
@@ -140,6 +212,7 @@ def _hangul(word: str) -> str:
 
 _HANGUL_SYLLABLES = re.compile(r"[\uAC00-\uD7A3]+")
 _GREEK_LETTERS = re.compile(r"[\u0370-\u03FF\u1F00-\u1FFF]")
+_CYRILLIC_LETTERS = re.compile(r"[\u0400-\u04FF]")
 _SPELLED_SYMBOL = re.compile(r":[a-z0-9_+-]+:")
 
 
@@ -158,6 +231,8 @@ def transliterate(text: str) -> str:
         text = _HEBREW_LETTERS.sub(lambda m: _hebrew_word(m.group()), text)
     if _GREEK_LETTERS.search(text):
         text = _greek(text)
+    if _CYRILLIC_LETTERS.search(text):
+        text = _CYRILLIC_WORD.sub(_cyrillic_word, text)
     if _HANGUL_SYLLABLES.search(text):
         text = _HANGUL_SYLLABLES.sub(lambda m: _hangul(m.group()), text)
     text = re.sub(r"[・·•‧]", " ", text)
@@ -173,11 +248,12 @@ def _transliterate_column(names: pl.Series) -> pl.Series:
     foreign = distinct.filter(~distinct.str.contains(_ASCII_ONLY))
     if foreign.is_empty():
         return names
-    words = foreign.str.split(" ").explode().unique().drop_nulls()
+    joined = foreign.str.replace_all(*_ALLAH_JOINED)
+    words = joined.str.split(" ").explode().unique().drop_nulls()
     words = words.filter(~words.str.contains(_ASCII_ONLY))
     ascii_words = pl.Series([transliterate(w) for w in words.to_list()], dtype=pl.Utf8)
     ascii_names = (
-        foreign.str.split(" ").list.eval(pl.element().replace(words, ascii_words)).list.join(" ")
+        joined.str.split(" ").list.eval(pl.element().replace(words, ascii_words)).list.join(" ")
     )
     return names.replace(foreign, ascii_names)
 
@@ -784,6 +860,7 @@ def _compiled(pattern: str, template: str) -> tuple[regex.Pattern[str], str]:
 _SPLITS_ONE = [_compiled(*_CAMEL_CASE), _compiled(*_CAPITALS_RUN)]
 _INITIALISMS_ONE = [_compiled(*initialism) for initialism in _INITIALISMS]
 _LATIN_ONLY_ONE = regex.compile(_LATIN_ONLY)
+_ALLAH_JOINED_ONE = _compiled(*_ALLAH_JOINED)
 # From here on the text is ASCII, where `re` (faster) and Rust regex agree.
 _APOSTROPHES_ONE = re.compile(_APOSTROPHES)
 _NOT_ALPHANUMERIC_ONE = re.compile(_NOT_ALPHANUMERIC)
@@ -832,6 +909,7 @@ def _transliterate_words(text: str) -> str:
     """_transliterate_column for one value: each non-ASCII word (split on " ") transliterated."""
     if text.isascii():
         return text
+    text = _ALLAH_JOINED_ONE[0].sub(_ALLAH_JOINED_ONE[1], text)
     return " ".join(word if word.isascii() else transliterate(word) for word in text.split(" "))
 
 
@@ -948,22 +1026,47 @@ _VOWEL_LETTERS = re.compile("[aeiou]")
 _DIGRAPHS = re.compile("sh|ch|kh|gh|zh|th|dh|ng|ph|ts")
 
 
+def _consonant_letters(token: str) -> str:
+    return _VOWEL_LETTERS.sub("", _DOUBLE.sub(r"\1", token))
+
+
 @lru_cache(maxsize=500_000)
 def consonants(token: str) -> str:
-    """A token's consonants in order, doubled letters once ("muhammad" -> "mhmd")."""
-    return _VOWEL_LETTERS.sub("", _DOUBLE.sub(r"\1", token))
+    """A token's consonants in order, doubled letters once ("muhammad" -> "mhmd"), w and y
+    but as the first letter left out: Arabic and Persian write one letter for w and u, y
+    and i, which a transliteration reads as a vowel or a consonant by guess ("juhr" /
+    "Jawhar", "tuil" / "Tawil", "zkria" / "Zakariya")."""
+    letters = _consonant_letters(token)
+    return letters[:1] + letters[1:].replace("w", "").replace("y", "")
 
 
 @lru_cache(maxsize=500_000)
 def vowel_poor(token: str) -> bool:
     """Written with few vowels, as a script without short vowels (Arabic, Persian, Hebrew)
-    spells names: "mhmd", "jfr", "mntzri"; not "omar", "zhang" or "timur". At least two
-    consonants, no digit, vowels times VOWEL_POOR_RATIO fewer than the consonant sounds."""
-    letters = consonants(token)
+    spells names: "mhmd", "jfr", "mntzri", "amr"; not "omar", "zhang" or "timur". At least
+    two consonants, no digit, vowels times VOWEL_POOR_RATIO fewer than the consonant
+    sounds, or two consonants side by side with one vowel before or after ("amr", "nbi")."""
+    letters = _consonant_letters(token)
     sounds = len(_DIGRAPHS.sub("x", letters))
     vowels = len(_VOWEL_LETTERS.findall(token))
     has_digit = any(char.isdigit() for char in token)
-    return len(letters) >= 2 and not has_digit and vowels * config.VOWEL_POOR_RATIO < sounds
+    bare_pair = _BARE_PAIR.match(token) is not None and _DIGRAPHS.search(token) is None
+    few = vowels * config.VOWEL_POOR_RATIO < sounds or bare_pair
+    return len(letters) >= 2 and not has_digit and few
+
+
+# Two consonants written together with one vowel before or after them: a short name with
+# its inner vowel unwritten, as Arabic writes "عمر" (amr, Omar) and "نبی" (nbi, Nabi); not
+# one consonant written with two letters ("zhu", "shi", "ang": a pinyin syllable).
+_BARE_PAIR = re.compile(r"^(?:[aeiou][^aeiou]{2}|[^aeiou]{2}[aeiou])$")
+
+
+@lru_cache(maxsize=500_000)
+def onset(token: str) -> str:
+    """A token's first sound as a script without short vowels guesses it: its first letter,
+    any vowel as "a" (an initial alef or ain is any vowel: "amr" / "Omar")."""
+    first = token[:1]
+    return "a" if first in "aeiou" else first
 
 
 # One Cyrillic name romanised the English, German or Polish way ("Verkhnyaya" /

@@ -22,7 +22,7 @@ from matching.compare.names import (
     pair_similarity,
     vowels_dropped_one,
 )
-from matching.compare.syllables import same_syllables_one
+from matching.compare.syllables import name_keys, name_keys_one, same_syllables_one
 from matching.index import blocking_keys_one
 from matching.normalize import normalize_names, normalize_one, roman_key, transliterate
 from matching.score import score_pairs
@@ -229,6 +229,18 @@ def test_a_korean_name_in_hangul_finds_the_listed_person(index):
     assert all("KIM, Jong Un" in found_names for found_names in names)
 
 
+def test_syllable_keys_of_a_column_are_each_names_keys():
+    # name_keys picks the names of syllables first and folds only them: the column gives
+    # each name's name_keys_one, for names of syllables, others, mixed and empty alike.
+    names = [
+        ["kim", "jong", "un"], ["pak", "han", "se"], ["xi", "jinping"], ["hsi", "chin", "ping"],
+        ["vladimir", "putin"], ["kim", "vladimir"], [], ["yu", "chul", "u"], ["kim", "jong", "un"],
+    ]  # fmt: skip
+    column = name_keys(pl.Series(names, dtype=pl.List(pl.Utf8)))
+    assert column.rows() == [name_keys_one(name) or (None,) * 4 for name in names]
+    assert column["key"].null_count() == 3
+
+
 # --- 3: own scripts --------------------------------------------------------------------
 
 
@@ -272,6 +284,85 @@ def test_a_token_without_vowels_finds_its_list_tokens_by_their_consonants(index)
     ).with_columns(pl.lit(None, pl.List(pl.Utf8)).alias("lists"))
     found = candidates(queries, index).join(index.names, on="name_id")
     assert "Mohammad Jafar MONTAZERI" in found["name"].to_list()
+
+
+def test_greek_writes_b_d_g_inside_a_word_as_mb_nd_ng():
+    # ELOT 743: "Βλαντίμιρ" is Vlandimir, one letter from Vladimir (not two: "vlantimir").
+    assert transliterate("Βλαντίμιρ").lower() == "vlandimir"
+    assert transliterate("Κολόμπο").lower() == "kolombo"
+    assert transliterate("Ντόναλντ").lower() == "donald"  # first d, inside nd
+
+
+def test_greek_putin_is_found(index):
+    found = screened(index, ["Βλαντίμιρ Βλαντίμιροβιτς Πούτιν", "Βλαντίμιρ Πούτιν"])
+    assert all(any("PUTIN" in name.upper() for name in names) for names in found)
+
+
+def test_cyrillic_is_read_as_its_own_language_writes_it():
+    # e and yo at the start of a word or after a vowel: ye, yo (BGN/PCGN).
+    assert transliterate("Егор") == "yegor"
+    assert transliterate("Алексеев") == "alekseyev"
+    assert tokens("Рунье") == ["runye"]  # the soft sign is dropped
+    assert transliterate("Ёлкин") == "yolkin"
+    assert transliterate("Борисов") == "borisov"
+    # Belarusian and Ukrainian (a letter Russian lacks): g is h, Ukrainian i is y.
+    assert transliterate("Гайдукевіч") == "haydukevich"
+    assert transliterate("Григорій") == "hryhoriy"
+    assert transliterate("Євген") == "yevhen"
+    # Serbian (a letter only Serbian writes): its Latin letters without their marks.
+    assert transliterate("Љубиша") == "ljubisa"
+    assert transliterate("Џонић") == "dzonic"
+    assert transliterate("Ђорђе") == "djordje"
+    # Stress marks are no letters.
+    assert transliterate("Влади́мир") == "vladimir"
+
+
+def test_arabic_waw_and_yeh_beside_an_alef_are_consonants():
+    assert transliterate("نايف") == "nayf"  # Nayef
+    assert transliterate("سبعاوي") == "sbawi"  # Sabawi
+    assert transliterate("نواف") == "nwaf"  # Nawaf
+    assert transliterate("محمود") == "mhmud"  # between consonants: a vowel
+
+
+def test_persian_words_read_the_arabic_z_and_s_letters_as_persian_does():
+    # A word with a letter only Persian writes (here ی): zad, zal, za as z; in Arabic, d.
+    assert transliterate("فاضلی") == "fazli"
+    assert transliterate("فاضل") == "fadl"
+
+
+def test_allah_after_a_name_makes_one_name_with_it():
+    assert tokens("نجيب الله محمد") == ["njibullah", "mhmd"]
+    assert tokens("عبد الله") == ["abdullah"]
+    assert tokens("الله داد") == ["allah", "dad"]  # first: a name part of its own
+    assert normalize_one("مطيع الله")[0] == tokens("مطيع الله") == ["mtiullah"]
+
+
+def test_two_consonants_with_the_vowel_between_them_unwritten():
+    # "عمر" reads "amr": Omar, Umar, Amer with the inner vowel unwritten; an initial
+    # alef or ain is any vowel.
+    assert vowels_dropped_one("amr", "omar")
+    assert vowels_dropped_one("nbi", "nabi")
+    assert not vowels_dropped_one("amr", "mira")  # another first sound
+    # One consonant written with two letters is no bare pair: "zhu" is a pinyin syllable.
+    assert not vowels_dropped_one("zhu", "zhao")
+    assert not vowels_dropped_one("shi", "shai")
+
+
+def test_w_and_y_inside_a_word_are_no_consonants_of_the_skeleton():
+    # Arabic writes w and u, y and i with one letter: "جوهر" reads "juhr", Jawhar.
+    assert vowels_dropped_one("juhr", "jawhar")
+    assert vowels_dropped_one("zkrya", "zakariya")
+    assert not vowels_dropped_one("juhr", "jaber")
+
+
+def test_arabic_names_with_bare_consonants_and_glides_match_their_latin_spelling(index):
+    found = scores(
+        index,
+        [("جوهر مجيد الدوري", "JAWHAR MAJID AL-DURI"),
+         ("محمد عمر غلام نبی", "Muhammad Omar Ghulam Nabi"),
+         ("مطيع الله", "MATIULLAH")],
+    )  # fmt: skip
+    assert min(found) >= DEFAULT_THRESHOLD
 
 
 # --- 4: spaces ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from matching.normalize import (
     SPELLINGS,
     consonants,
     keys_of,
+    onset,
     token_keys,
     vowel_poor,
 )
@@ -273,7 +274,7 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
     dropped = (
         pl.col("q_vowel_poor")
         & (pl.col("q_consonants") == pl.col("c_consonants"))
-        & (pl.col("q_first") == pl.col("c_first"))
+        & (pl.col("q_onset") == pl.col("c_onset"))
         & (pl.col("q_vowels") < pl.col("c_vowels"))
         & ~has_digit
     ).fill_null(False)
@@ -291,9 +292,10 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
 def vowels_dropped_one(q_token: str, c_token: str) -> bool:
     """token_similarity's vowels_dropped for one token pair: the query token is written
     with few vowels (vowel_poor) and is the list token with some of its vowels left out,
-    its first letter kept ("mhmd" / "muhammad", "jfr" / "jafar"; not "mjd" / "amjad")."""
+    its first sound kept ("mhmd" / "muhammad", "jfr" / "jafar", "amr" / "omar"; not "mjd" /
+    "amjad")."""
     fewer = token_vowels(q_token) < token_vowels(c_token)
-    same = consonants(q_token) == consonants(c_token) and q_token[:1] == c_token[:1]
+    same = consonants(q_token) == consonants(c_token) and onset(q_token) == onset(c_token)
     return vowel_poor(q_token) and same and fewer and not _has_digit(c_token)
 
 
@@ -430,6 +432,7 @@ def _token_features(tokens: pl.Series) -> pl.DataFrame:
         pl.col("token").str.len_chars().alias("len"),
         pl.col("token").str.contains(r"\d").alias("has_digit"),
         _number(pl.col("token").str.slice(0, 1)).alias("first"),
+        _number(pl.col("token").str.slice(0, 1).str.replace("[aeiou]", "a")).alias("onset"),
         _number(pl.col("phonetic")).alias("phonetic"),
         pl.col("phonetic").str.len_chars().alias("phonetic_len"),
         pl.when(pl.col("skeleton").str.len_chars() >= config.MIN_SKELETON_LEN)
