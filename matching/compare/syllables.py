@@ -138,50 +138,51 @@ def same_syllables_one(q_tokens: list[str], c_tokens: list[str]) -> bool:
     return q is not None and c is not None and not set(q).isdisjoint(c)
 
 
-def _folded(joined: pl.Series) -> pl.Series:
-    """fold of each joined name, computed once per distinct string."""
-    distinct = joined.drop_nulls().unique()
-    folds = pl.Series([fold(text) for text in distinct.to_list()], dtype=pl.Utf8)
-    return joined.replace_strict(distinct, folds, default=None)
-
-
 def name_keys(tokens: pl.Series) -> pl.DataFrame:
     """Per name (a List(Utf8) column): the KEY_COLUMNS of name_keys_one, all null unless
-    every token is syllables."""
+    every token is syllables.
+
+    Most names are not syllables: each distinct token is read once, the names whose every
+    token is a syllable token are picked by one membership test over the column, and only
+    they are spelt, joined and folded; each distinct joined string is folded once, whichever
+    key it makes (a name read alike as written and as Wade-Giles folds once)."""
+    none = pl.Series([None] * tokens.len(), dtype=pl.Utf8)
     distinct = tokens.explode().drop_nulls().unique()
     read = [readings(token) for token in distinct.to_list()]
-    written = pl.Series([r and r[0] for r in read], dtype=pl.Utf8)
-    wade = pl.Series([r and r[1] for r in read], dtype=pl.Utf8)
-    frame = pl.DataFrame(
-        {
-            reading: tokens.list.eval(pl.element().replace_strict(distinct, spelt, default=None))
-            for reading, spelt in (("written", written), ("wade", wade))
-        }
-    )
-    complete = (frame["written"].list.drop_nulls().list.len() == tokens.list.len()) & (
+    syllable = pl.Series([spelt is not None for spelt in read], dtype=pl.Boolean)
+    syllable_tokens = distinct.filter(syllable)
+    complete = tokens.list.eval(pl.element().is_in(syllable_tokens.implode())).list.all() & (
         tokens.list.len() > 0
     )
-    parts = frame.filter(complete)
-    joined = parts.select(
-        *(
-            expr
-            for reading, (key, rotated) in (
-                ("written", KEY_COLUMNS[:2]),
-                ("wade", KEY_COLUMNS[2:]),
-            )
-            for expr in (
-                pl.col(reading).list.join("").alias(key),
-                pl.concat_list(pl.col(reading).list.slice(1), pl.col(reading).list.head(1))
-                .list.join("")
-                .alias(rotated),
-            )
+    rows = complete.arg_true()
+    if rows.is_empty():
+        return pl.DataFrame({key: none for key in KEY_COLUMNS})
+    spelt = [reading for reading in read if reading is not None]
+    parts = tokens.gather(rows).to_frame("tokens")
+    frame = parts.select(
+        pl.col("tokens")
+        .list.eval(pl.element().replace_strict(syllable_tokens, spelling))
+        .alias(reading)
+        for reading, spelling in (
+            ("written", pl.Series([r[0] for r in spelt], dtype=pl.Utf8)),
+            ("wade", pl.Series([r[1] for r in spelt], dtype=pl.Utf8)),
         )
     )
-    keys = pl.DataFrame({key: _folded(joined[key]) for key in KEY_COLUMNS})
-    rows = complete.arg_true()
+    joined = frame.select(
+        expr
+        for reading, (key, rotated) in (("written", KEY_COLUMNS[:2]), ("wade", KEY_COLUMNS[2:]))
+        for expr in (
+            pl.col(reading).list.join("").alias(key),
+            pl.concat_list(pl.col(reading).list.slice(1), pl.col(reading).list.head(1))
+            .list.join("")
+            .alias(rotated),
+        )
+    )
+    strings = pl.concat([joined[key] for key in KEY_COLUMNS]).unique()
+    folds = pl.Series([fold(text) for text in strings.to_list()], dtype=pl.Utf8)
     return pl.DataFrame(
         {
-            key: pl.Series([None] * tokens.len(), dtype=pl.Utf8).scatter(rows, keys[key])
+            key: none.clone().scatter(rows, joined[key].replace_strict(strings, folds))
             for key in KEY_COLUMNS
         }
     )
