@@ -173,7 +173,8 @@ def _same_syllables(
     """Names that are the query's Korean or Chinese syllables in another romanisation
     ("Gim Jeong Eun", 김정은 / "KIM Jong Un"): always candidates, as no token key links
     their syllables."""
-    keys = syllable_name_keys(queries["tokens"]).with_columns(queries["qid"])
+    repeated = queries["repeated"] if "repeated" in queries.columns else None
+    keys = syllable_name_keys(queries["tokens"], repeated).with_columns(queries["qid"])
     keyed = pl.concat([keys.select("qid", key=column) for column in SYLLABLE_KEYS])
     keyed = keyed.drop_nulls("key").unique()
     if keyed.is_empty():

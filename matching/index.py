@@ -326,7 +326,7 @@ def _token_keys(vocab: pl.DataFrame) -> pl.DataFrame:
 def _syllable_keys(names: pl.DataFrame) -> pl.DataFrame:
     """key, name_id: each syllable name's folded keys (compare/syllables.py), both orders,
     as written and read as Wade-Giles."""
-    keys = syllable_name_keys(names["tokens"]).with_columns(names["name_id"])
+    keys = syllable_name_keys(names["tokens"], names["repeated"]).with_columns(names["name_id"])
     return (
         pl.concat([keys.select(key=column, name_id="name_id") for column in SYLLABLE_KEYS])
         .drop_nulls("key")

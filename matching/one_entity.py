@@ -225,6 +225,7 @@ def _candidates(
     tokens: list[str],
     transliterated: bool,
     lists: list[str] | None,
+    repeated: list[str],
 ) -> list[int]:
     """Name ids, in the chunk path's order: the same matrices, one row each."""
     own_weight = {token: _query_weight(own, index, token) for token in tokens}
@@ -264,7 +265,7 @@ def _candidates(
         found, q_weight, np.array([allowed]), np.array([transliterated]), index, q_loss
     )
     same = own.names_by_key.get(name_key_one(tokens), [])
-    keys = syllable_name_keys_one(tokens)
+    keys = syllable_name_keys_one(tokens, repeated)
     syllables = sorted({i for key in keys or () for i in own.names_by_syllables.get(key, [])})
     listed = [i for i in same + syllables if (allowed >> int(index.name_lists[i])) & 1]
     return list(dict.fromkeys(selected["name_id"].to_list() + listed))
@@ -418,7 +419,8 @@ def _name_matches(
         return []
     q_weights = [part_weight_one(token, own.token_weight.get(token)) for token in tokens]
     best: dict[str, dict[str, Any]] = {}
-    for name_id in _candidates(own, index, tokens, transliterated, lists):
+    repeated = repeated_one(query.get("full_name"))
+    for name_id in _candidates(own, index, tokens, transliterated, lists, repeated):
         if lists is not None and own.name_list[name_id] not in lists:
             continue
         hit = _score(own, query, tokens, q_weights, transliterated, name_id, threshold)
@@ -481,7 +483,15 @@ def _score(
     syllables = (
         0.0
         if contradicted
-        else syllable_name_one(tokens, c_tokens, token_score, align.c_weight, q_transliterated)
+        else syllable_name_one(
+            tokens,
+            c_tokens,
+            token_score,
+            align.c_weight,
+            q_transliterated,
+            repeated_one(query.get("full_name")),
+            own.name_repeated[name_id],
+        )
     )
     uses_joined = max(joined, syllables) > token_score
     weak = weak_one(pair)

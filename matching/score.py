@@ -255,8 +255,9 @@ def _with_syllables(aligned: pl.DataFrame) -> pl.DataFrame:
     rows = aligned.select(could_help.fill_null(False)).to_series().arg_true()
     value = pl.Series("syllable_name", [0.0] * aligned.height, dtype=pl.Float64)
     if not rows.is_empty():
-        subset = aligned.select("q_tokens", "c_tokens")[rows]  # not every column
-        same = same_syllables(subset["q_tokens"], subset["c_tokens"])
+        columns = ["q_tokens", "c_tokens", "q_repeated", "c_repeated"]
+        subset = aligned.select(columns)[rows]  # not every column
+        same = same_syllables(*(subset[column] for column in columns))
         value = value.scatter(rows, same.cast(pl.Float64) * config.SYLLABLE_NAME_SIM)
     return aligned.with_columns(value)
 
@@ -267,12 +268,14 @@ def syllable_name_one(
     token_score: float,
     c_weight: float,
     q_transliterated: bool,
+    q_repeated: list[str] | None = None,
+    c_repeated: list[str] | None = None,
 ) -> float:
     """_with_syllables for one pair (the caller leaves out contradicted pairs)."""
     latin_parts = not q_transliterated and len(tokens) >= 2 and len(c_tokens) >= 2
     rare_enough = latin_parts or c_weight >= config.SYLLABLE_NAME_MIN_WEIGHT
     could_help = token_score < config.SYLLABLE_NAME_SIM and rare_enough
-    if could_help and same_syllables_one(tokens, c_tokens):
+    if could_help and same_syllables_one(tokens, c_tokens, q_repeated, c_repeated):
         return config.SYLLABLE_NAME_SIM
     return 0.0
 

@@ -143,11 +143,14 @@ def _query_identifiers(frame: pl.DataFrame) -> pl.Expr:
 def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """Scored (qid, entity_id) pairs from names: the best-scoring list name per entry."""
     # Blocking numbers queries 0..n-1; failed rows are not in `frame`, so renumber.
-    local = frame.select("qid", "tokens", "lists", "transliterated").with_row_index("local")
-    local = local.with_columns(pl.col("local").cast(pl.Int64))
+    local = frame.select("qid", "tokens", "repeated", "lists", "transliterated")
+    local = local.with_row_index("local").with_columns(pl.col("local").cast(pl.Int64))
     found = (
         candidates(
-            local.select(pl.col("local").alias("qid"), "tokens", "lists", "transliterated"), index
+            local.select(
+                pl.col("local").alias("qid"), "tokens", "repeated", "lists", "transliterated"
+            ),
+            index,
         )
         .rename({"qid": "local"})
         .join(local.select("local", "qid"), on="local")

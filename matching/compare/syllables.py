@@ -121,32 +121,50 @@ def _keys_of(parts: list[str]) -> tuple[str, str]:
     return fold("".join(parts)), fold("".join(parts[1:] + parts[:1]))
 
 
-def name_keys_one(tokens: list[str]) -> tuple[str, str, str, str] | None:
+def with_repeats(tokens: list[str], repeated: list[str] | None) -> list[str]:
+    """A name's tokens with each part it gives twice written twice in place: a Chinese
+    given name of one syllable said twice ("Tao-Tao", "Yin-Yin") is two syllables, which
+    normalisation, keeping a part once (its `repeated` column), would make one."""
+    if not repeated:
+        return tokens
+    return [part for token in tokens for part in [token] * (1 + (token in repeated))]
+
+
+def name_keys_one(
+    tokens: list[str], repeated: list[str] | None = None
+) -> tuple[str, str, str, str] | None:
     """A name's keys (KEY_COLUMNS): its syllables folded together as written and read as
     Wade-Giles, each as given and with the first token moved last (family name first or
-    last); None unless every token is syllables."""
-    read = [readings(token) for token in tokens]
+    last), a part given twice written twice; None unless every token is syllables."""
+    read = [readings(token) for token in with_repeats(tokens, repeated)]
     if not read or None in read:
         return None
     written, wade = zip(*read, strict=True)  # type: ignore[misc]
     return (*_keys_of(list(written)), *_keys_of(list(wade)))
 
 
-def same_syllables_one(q_tokens: list[str], c_tokens: list[str]) -> bool:
+def same_syllables_one(
+    q_tokens: list[str],
+    c_tokens: list[str],
+    q_repeated: list[str] | None = None,
+    c_repeated: list[str] | None = None,
+) -> bool:
     """The two names are the same syllables in another romanisation: a key in common."""
-    q, c = name_keys_one(q_tokens), name_keys_one(c_tokens)
+    q, c = name_keys_one(q_tokens, q_repeated), name_keys_one(c_tokens, c_repeated)
     return q is not None and c is not None and not set(q).isdisjoint(c)
 
 
-def name_keys(tokens: pl.Series) -> pl.DataFrame:
-    """Per name (a List(Utf8) column): the KEY_COLUMNS of name_keys_one, all null unless
-    every token is syllables.
+def name_keys(tokens: pl.Series, repeated: pl.Series | None = None) -> pl.DataFrame:
+    """Per name (a List(Utf8) column, and its parts given twice, normalize_names'
+    `repeated`, or None): the KEY_COLUMNS of name_keys_one, all null unless every token is
+    syllables.
 
     Most names are not syllables: each distinct token is read once, the names whose every
     token is a syllable token are picked by one membership test over the column, and only
     they are spelt, joined and folded; each distinct joined string is folded once, whichever
     key it makes (a name read alike as written and as Wade-Giles folds once)."""
     none = pl.Series([None] * tokens.len(), dtype=pl.Utf8)
+    tokens = _repeats_written(tokens, repeated)
     distinct = tokens.explode().drop_nulls().unique()
     read = [readings(token) for token in distinct.to_list()]
     syllable = pl.Series([spelt is not None for spelt in read], dtype=pl.Boolean)
@@ -188,21 +206,53 @@ def name_keys(tokens: pl.Series) -> pl.DataFrame:
     )
 
 
-def _keys_per_name(tokens: pl.Series) -> pl.DataFrame:
+def _repeats_written(tokens: pl.Series, repeated: pl.Series | None) -> pl.Series:
+    """with_repeats of a column: Python for the few names that give a part twice."""
+    if repeated is None:
+        return tokens
+    rows = (repeated.list.len() > 0).fill_null(False).arg_true()
+    if rows.is_empty():
+        return tokens
+    written = [
+        with_repeats(parts, twice)
+        for parts, twice in zip(
+            tokens.gather(rows).to_list(), repeated.gather(rows).to_list(), strict=True
+        )
+    ]
+    fixed = pl.DataFrame({"row": rows, "written": pl.Series(written, dtype=pl.List(pl.Utf8))})
+    return (
+        tokens.to_frame("tokens")
+        .with_row_index("row")
+        .join(fixed, on="row", how="left", maintain_order="left")
+        .select(pl.coalesce("written", "tokens"))
+        .to_series()
+    )
+
+
+def _keys_per_name(tokens: pl.Series, repeated: pl.Series | None) -> pl.DataFrame:
     """name_keys of a column, computed once per distinct name (pairs repeat their names;
     a name is told by its tokens' hash)."""
+    tokens = _repeats_written(tokens, repeated)
     names = tokens.hash().alias("name")
     distinct = pl.DataFrame({"name": names, "tokens": tokens}).unique("name")
     keys = name_keys(distinct["tokens"]).with_columns(distinct["name"])
     return names.to_frame().join(keys, on="name", how="left", maintain_order="left")
 
 
-def same_syllables(q_tokens: pl.Series, c_tokens: pl.Series) -> pl.Series:
-    """same_syllables_one for every pair of two List(Utf8) columns. The list names' keys
-    are made only for the pairs whose query is syllables at all (few: most names are not)."""
-    q = _keys_per_name(q_tokens)
+def same_syllables(
+    q_tokens: pl.Series,
+    c_tokens: pl.Series,
+    q_repeated: pl.Series | None = None,
+    c_repeated: pl.Series | None = None,
+) -> pl.Series:
+    """same_syllables_one for every pair of two List(Utf8) columns (and their parts given
+    twice, or None). The list names' keys are made only for the pairs whose query is
+    syllables at all (few: most names are not)."""
+    q = _keys_per_name(q_tokens, q_repeated)
     rows = q["key"].is_not_null().arg_true()
-    c = _keys_per_name(c_tokens.gather(rows))
+    c = _keys_per_name(
+        c_tokens.gather(rows), None if c_repeated is None else c_repeated.gather(rows)
+    )
     q = q[rows]
     same = reduce(
         operator.or_,
