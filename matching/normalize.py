@@ -150,6 +150,13 @@ _CYRILLIC_IOTATED = {"е": "ye", "ё": "yo"}
 _EAST_SLAVIC = frozenset("іїєґў")
 _UKRAINIAN = frozenset("їєґ")
 _EAST_SLAVIC_LETTERS = {"г": "h", "ґ": "g", "и": "y", "ї": "yi", "є": "ye", "і": "i", "ў": "u"}
+# ... and so does every word of a name that has one such letter somewhere ("Алег" in
+# "Гайдукевіч Алег Сяргеевіч" is Aleh): before the name is split into words, its г is
+# written һ (read h) and its и, which Belarusian never writes, ы (read y).
+_EAST_SLAVIC_NAME = "[іїєґўІЇЄҐЎ]"
+_EAST_SLAVIC_ANY_CASE = frozenset("іїєґўІЇЄҐЎ")
+_EAST_SLAVIC_SOUNDS = {"г": "һ", "Г": "Һ", "и": "ы", "И": "Ы"}
+_EAST_SLAVIC_TABLE = str.maketrans(_EAST_SLAVIC_SOUNDS)
 _SERBIAN = frozenset("ђћџљњј")
 _SERBIAN_LETTERS = {
     "ш": "s", "ж": "z", "ч": "c", "ћ": "c", "ђ": "dj", "џ": "dz", "љ": "lj", "њ": "nj",
@@ -249,6 +256,14 @@ def _transliterate_column(names: pl.Series) -> pl.Series:
     if foreign.is_empty():
         return names
     joined = foreign.str.replace_all(*_ALLAH_JOINED)
+    east_slavic = joined.str.contains(_EAST_SLAVIC_NAME)
+    joined = pl.select(
+        pl.when(east_slavic)
+        .then(
+            joined.str.replace_many(list(_EAST_SLAVIC_SOUNDS), list(_EAST_SLAVIC_SOUNDS.values()))
+        )
+        .otherwise(joined)
+    ).to_series()
     words = joined.str.split(" ").explode().unique().drop_nulls()
     words = words.filter(~words.str.contains(_ASCII_ONLY))
     ascii_words = pl.Series([transliterate(w) for w in words.to_list()], dtype=pl.Utf8)
@@ -910,6 +925,8 @@ def _transliterate_words(text: str) -> str:
     if text.isascii():
         return text
     text = _ALLAH_JOINED_ONE[0].sub(_ALLAH_JOINED_ONE[1], text)
+    if not _EAST_SLAVIC_ANY_CASE.isdisjoint(text):
+        text = text.translate(_EAST_SLAVIC_TABLE)
     return " ".join(word if word.isascii() else transliterate(word) for word in text.split(" "))
 
 

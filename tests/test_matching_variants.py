@@ -333,6 +333,14 @@ def test_cyrillic_is_read_as_its_own_language_writes_it():
     assert transliterate("Влади́мир") == "vladimir"
 
 
+def test_a_belarusian_or_ukrainian_name_reads_every_word_so():
+    # "Алег" has no letter Russian lacks; its neighbours say the name is Belarusian.
+    assert tokens("Гайдукевіч Алег Сяргеевіч") == ["haydukevich", "aleh", "syarheyevich"]
+    assert tokens("Путін Володимир") == ["putin", "volodymyr"]
+    assert normalize_one("Путін Володимир")[0] == ["putin", "volodymyr"]
+    assert tokens("Григорий Иванов") == ["grigoriy", "ivanov"]  # Russian: g, i
+
+
 def test_arabic_waw_and_yeh_beside_an_alef_are_consonants():
     assert transliterate("نايف") == "nayf"  # Nayef
     assert transliterate("سبعاوي") == "sbawi"  # Sabawi
