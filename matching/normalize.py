@@ -1043,17 +1043,20 @@ _VOWEL_LETTERS = re.compile("[aeiou]")
 _DIGRAPHS = re.compile("sh|ch|kh|gh|zh|th|dh|ng|ph|ts")
 
 
-def _consonant_letters(token: str) -> str:
+@lru_cache(maxsize=500_000)
+def consonants(token: str) -> str:
+    """A token's consonants in order, doubled letters once ("muhammad" -> "mhmd")."""
     return _VOWEL_LETTERS.sub("", _DOUBLE.sub(r"\1", token))
 
 
 @lru_cache(maxsize=500_000)
-def consonants(token: str) -> str:
-    """A token's consonants in order, doubled letters once ("muhammad" -> "mhmd"), w and y
-    but as the first letter left out: Arabic and Persian write one letter for w and u, y
-    and i, which a transliteration reads as a vowel or a consonant by guess ("juhr" /
-    "Jawhar", "tuil" / "Tawil", "zkria" / "Zakariya")."""
-    letters = _consonant_letters(token)
+def bare_consonants(token: str) -> str:
+    """consonants() with w and y left out but as the first letter: Arabic and Persian write
+    one letter for w and u, y and i, which a transliteration may read as a vowel ("juhr" /
+    "Jawhar", "zkrya" / "Zakariya"). A list token's, met by a query token's consonants (a
+    query token that wrote its y, "syed", keeps it: it is no "Saeed"); never a key of its
+    own, which would link too much."""
+    letters = consonants(token)
     return letters[:1] + letters[1:].replace("w", "").replace("y", "")
 
 
@@ -1063,7 +1066,7 @@ def vowel_poor(token: str) -> bool:
     spells names: "mhmd", "jfr", "mntzri", "amr"; not "omar", "zhang" or "timur". At least
     two consonants, no digit, vowels times VOWEL_POOR_RATIO fewer than the consonant
     sounds, or two consonants side by side with one vowel before or after ("amr", "nbi")."""
-    letters = _consonant_letters(token)
+    letters = consonants(token)
     sounds = len(_DIGRAPHS.sub("x", letters))
     vowels = len(_VOWEL_LETTERS.findall(token))
     has_digit = any(char.isdigit() for char in token)

@@ -377,6 +377,9 @@ def test_w_and_y_inside_a_word_are_no_consonants_of_the_skeleton():
     assert vowels_dropped_one("juhr", "jawhar")
     assert vowels_dropped_one("zkrya", "zakariya")
     assert not vowels_dropped_one("juhr", "jaber")
+    # A query token that writes its y keeps it: "Syed" is no "Saeed".
+    assert vowels_dropped_one("syd", "sayed")
+    assert not vowels_dropped_one("syed", "saeed")
 
 
 def test_arabic_names_with_bare_consonants_and_glides_match_their_latin_spelling(index):

@@ -33,6 +33,7 @@ from matching.normalize import (
     NAME_PARTICLES,
     NICKNAME_PAIRS,
     SPELLINGS,
+    bare_consonants,
     consonants,
     keys_of,
     onset,
@@ -273,7 +274,10 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
     # short vowels writes it ("mhmd" / "muhammad", "jfr" / "jafar"): the same consonants.
     dropped = (
         pl.col("q_vowel_poor")
-        & (pl.col("q_consonants") == pl.col("c_consonants"))
+        & (
+            (pl.col("q_consonants") == pl.col("c_consonants"))
+            | (pl.col("q_consonants") == pl.col("c_bare_consonants"))
+        )
         & (pl.col("q_onset") == pl.col("c_onset"))
         & (pl.col("q_vowels") < pl.col("c_vowels"))
         & ~has_digit
@@ -295,7 +299,9 @@ def vowels_dropped_one(q_token: str, c_token: str) -> bool:
     its first sound kept ("mhmd" / "muhammad", "jfr" / "jafar", "amr" / "omar"; not "mjd" /
     "amjad")."""
     fewer = token_vowels(q_token) < token_vowels(c_token)
-    same = consonants(q_token) == consonants(c_token) and onset(q_token) == onset(c_token)
+    q_consonants = consonants(q_token)
+    same = q_consonants in (consonants(c_token), bare_consonants(c_token))
+    same = same and onset(q_token) == onset(c_token)
     return vowel_poor(q_token) and same and fewer and not _has_digit(c_token)
 
 
@@ -424,6 +430,7 @@ def _token_features(tokens: pl.Series) -> pl.DataFrame:
     distinct = keys["token"].to_list()
     keys = keys.with_columns(
         pl.Series("consonants", [consonants(token) for token in distinct], dtype=pl.Utf8),
+        pl.Series("bare", [bare_consonants(token) for token in distinct], dtype=pl.Utf8),
         pl.Series("vowel_poor", [vowel_poor(token) for token in distinct], dtype=pl.Boolean),
     )
     return keys.select(
@@ -443,6 +450,7 @@ def _token_features(tokens: pl.Series) -> pl.DataFrame:
         .alias("shape"),
         _number(pl.col("squeezed")).alias("squeezed"),
         _number(pl.col("consonants")).alias("consonants"),
+        _number(pl.col("bare")).alias("bare_consonants"),
         pl.col("token").str.count_matches("[aeiou]").alias("vowels"),
         "vowel_poor",
         _number(pl.col("letters")).alias("letters"),
