@@ -105,16 +105,16 @@ def book_entries(entities: pl.DataFrame) -> pl.DataFrame:
             "transliterated": named["transliterated"].fill_null(False),
             "id_values": _identifier_values(entities),
             "name_key": tokens.to_frame().select(name_key(pl.col("tokens"))).to_series(),
-            "syllable_keys": _syllable_keys(tokens),
+            "syllable_keys": _syllable_keys(tokens, named["repeated"]),
         },
         schema=BOOK_ENTRY_SCHEMA,
     )
 
 
-def _syllable_keys(tokens: pl.Series) -> pl.Series:
-    """Each name's syllable keys (blocking's same-syllables candidates): none unless every
-    token is syllables."""
-    keys = syllable_name_keys(tokens)
+def _syllable_keys(tokens: pl.Series, repeated: pl.Series) -> pl.Series:
+    """Each name's syllable keys (blocking's same-syllables candidates, a part the name
+    gives twice written twice, as there): none unless every token is syllables."""
+    keys = syllable_name_keys(tokens, repeated)
     return keys.select(
         pl.concat_list(SYLLABLE_KEYS).list.drop_nulls().list.unique().alias("syllable_keys")
     ).to_series()
