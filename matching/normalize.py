@@ -623,24 +623,30 @@ def _legal_forms(clean: pl.Series) -> pl.Series:
         & ~words.is_in(_LEGAL_TYPO_SERIES.implode())
     )
     if not words.is_empty():
-        distance = process.cdist(
-            words.to_list(),
-            LEGAL_TYPO_TARGETS,
-            scorer=OSA.distance,
-            score_cutoff=1,
-            dtype=np.int32,
-            workers=-1,
-        )
-        best = distance.argmin(axis=1)
-        typo = distance[np.arange(len(best)), best] <= 1
+        spelt, typo = _one_edit_from(words, _LEGAL_TYPO_SERIES)
         if typo.any():
-            spelt = _LEGAL_TYPO_SERIES.gather(best[typo])
+            spelt = spelt.filter(typo)
             clean = (
                 clean.str.split(" ")
                 .list.eval(pl.element().replace(words.filter(typo), spelt))
                 .list.join(" ")
             )
     return _phrased(_phrase_word_typos(clean))
+
+
+def _one_edit_from(words: pl.Series, targets: pl.Series) -> tuple[pl.Series, np.ndarray]:
+    """Each word's closest target (OSA distance, one rapidfuzz call over all the words) and
+    whether it is at most one edit away."""
+    distance = process.cdist(
+        words.to_list(),
+        targets.to_list(),
+        scorer=OSA.distance,
+        score_cutoff=1,
+        dtype=np.int32,
+        workers=-1,
+    )
+    best = distance.argmin(axis=1)
+    return targets.gather(best), distance[np.arange(len(best)), best] <= 1
 
 
 def _phrased(clean: pl.Series) -> pl.Series:
@@ -663,19 +669,8 @@ def _phrase_word_typos(clean: pl.Series) -> pl.Series:
     )
     if words.is_empty():
         return clean
-    distance = process.cdist(
-        words.to_list(),
-        LEGAL_PHRASE_WORDS,
-        scorer=OSA.distance,
-        score_cutoff=1,
-        dtype=np.int32,
-        workers=-1,
-    )
-    best = distance.argmin(axis=1)
-    spelt = _LEGAL_PHRASE_WORD_SERIES.gather(best)
-    typo = (distance[np.arange(len(best)), best] <= 1) & (
-        words.str.slice(0, 1) == spelt.str.slice(0, 1)
-    ).to_numpy()
+    spelt, typo = _one_edit_from(words, _LEGAL_PHRASE_WORD_SERIES)
+    typo &= (words.str.slice(0, 1) == spelt.str.slice(0, 1)).to_numpy()
     if not typo.any():
         return clean
     typos, spelt = words.filter(typo), spelt.filter(typo)
