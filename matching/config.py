@@ -102,6 +102,15 @@ CROSS_SCRIPT_SKELETON_SIM = 0.75
 # Persian, Hebrew) leaves them unwritten, which is no guess but the same letters.
 VOWELS_DROPPED_SIM = 0.8
 
+# Arabic, Persian and Hebrew write a long vowel with the letter of a consonant (waw u/w,
+# yeh i/y): a transliteration guesses which ("طیب" tib / Tayeb, "عادل" aadl / Adel, "نور"
+# nur / Noor). Across scripts, a query token with the list token's consonants, w and y left
+# out on both sides (normalize.bare_consonants), the same first sound, spelt as an abjad
+# reads (a, i, u only) where the list token writes more vowels or a w or y inside, is
+# vowel-blind (CROSS_SCRIPT_SKELETON_SIM) from this many such consonants: one alone ("ali" /
+# "eli") links too much.
+MIN_MATRES_CONSONANTS = 2
+
 # A token is written with few vowels (normalize.vowel_poor: it finds list tokens by its
 # consonants alone, and counts as their spelling without vowels, VOWELS_DROPPED_SIM) when its
 # vowels, times this, are fewer than its consonant sounds: "mhmd", "mntzri", "shrif", as a

@@ -19,6 +19,7 @@ from matching.compare.names import (
     RETYPED,
     RETYPED_FIRST,
     linked_similarity_one,
+    matres_one,
     pair_similarity,
     vowels_dropped_one,
 )
@@ -380,6 +381,31 @@ def test_w_and_y_inside_a_word_are_no_consonants_of_the_skeleton():
     # A query token that writes its y keeps it: "Syed" is no "Saeed".
     assert vowels_dropped_one("syd", "sayed")
     assert not vowels_dropped_one("syed", "saeed")
+
+
+def test_a_long_vowel_letter_is_read_as_a_vowel_or_a_consonant():
+    # Yeh and waw write i/y and u/w: "طیب" reads "tib", Tayeb; "نور" "nur", Noor.
+    assert matres_one("tib", "tayeb")
+    assert matres_one("nur", "noor")
+    assert matres_one("riis", "reyes")  # the list writes a y where the reading has i
+    assert matres_one("abidi", "ubaydi")  # an initial vowel is any vowel
+    assert not matres_one("ali", "eli")  # one consonant alone links too much
+    assert not matres_one("tib", "bait")  # another first sound
+    assert not matres_one("chen", "chin")  # pinyin spells e and o: no abjad reading
+    assert not matres_one("yan", "yen")  # as many vowels, no w or y: another syllable
+    assert not matres_one("tayeb", "tib")  # the list token writes fewer vowels
+
+
+def test_arabic_names_with_long_vowel_letters_match_their_latin_spelling(index):
+    arabic, latin_typed = scores(
+        index,
+        [
+            ("الله داد طیب ولی", "Allah Dad TAYEB WALI"),
+            ("Allah Dad Tib Wli", "Allah Dad TAYEB WALI"),
+        ],
+    )
+    # Across scripts only: in Latin letters, "Tib" is no spelling of Tayeb.
+    assert arabic >= DEFAULT_THRESHOLD > latin_typed
 
 
 def test_arabic_names_with_bare_consonants_and_glides_match_their_latin_spelling(index):

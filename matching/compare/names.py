@@ -282,7 +282,22 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
         & (pl.col("q_vowels") < pl.col("c_vowels"))
         & ~has_digit
     ).fill_null(False)
-    vowel_blind = (pl.col("same_skeleton") & ~has_digit) | dropped
+    # A long vowel letter read as a vowel on one side, a consonant on the other ("tib" /
+    # "tayeb", "nur" / "noor"): the same consonants but w and y, across scripts only. The
+    # query token is spelt as an abjad reads (a, i, u only: no pinyin "chen" / "chin") and
+    # the list spelling writes more vowels or a w or y inside ("riis" / "reyes").
+    matres = (
+        (pl.col("q_bare_consonants") == pl.col("c_bare_consonants"))
+        & (pl.col("q_bare_len") >= config.MIN_MATRES_CONSONANTS)
+        & (pl.col("q_onset") == pl.col("c_onset"))
+        & ~pl.col("q_has_e_or_o")
+        & (
+            (pl.col("q_vowels") < pl.col("c_vowels"))
+            | (pl.col("c_consonants") != pl.col("c_bare_consonants"))
+        )
+        & ~has_digit
+    ).fill_null(False)
+    vowel_blind = (pl.col("same_skeleton") & ~has_digit) | dropped | matres
     return frame.select(
         *pairs.columns,
         sim.alias("sim"),
@@ -303,6 +318,27 @@ def vowels_dropped_one(q_token: str, c_token: str) -> bool:
     same = q_consonants in (consonants(c_token), bare_consonants(c_token))
     same = same and onset(q_token) == onset(c_token)
     return vowel_poor(q_token) and same and fewer and not _has_digit(c_token)
+
+
+@lru_cache(maxsize=500_000)
+def matres_one(q_token: str, c_token: str) -> bool:
+    """token_similarity's matres rule for one token pair: the same consonants with w and y
+    left out on both sides (MIN_MATRES_CONSONANTS+), the same first sound, the query token
+    spelt with a, i, u only and the list token with more vowels or a w or y inside ("tib" /
+    "tayeb", "riis" / "reyes"; not "chen" / "chin")."""
+    bare = bare_consonants(q_token)
+    return (
+        len(bare) >= config.MIN_MATRES_CONSONANTS
+        and bare == bare_consonants(c_token)
+        and onset(q_token) == onset(c_token)
+        and not ("e" in q_token or "o" in q_token)
+        and (
+            token_vowels(q_token) < token_vowels(c_token)
+            or consonants(c_token) != bare_consonants(c_token)
+        )
+        and not _has_digit(q_token)
+        and not _has_digit(c_token)
+    )
 
 
 def token_vowels(token: str) -> int:
@@ -365,7 +401,11 @@ def pair_similarity(q_token: str, c_token: str) -> tuple[float, str, bool]:
         skeleton = max(edit, (edit + config.SKELETON_SIM) / 2)
     nickname = config.NICKNAME_SIM if (q_token, c_token) in NICKNAME_PAIRS else 0.0
     best = max(fuzzy, changed, phonetic, skeleton, nickname)
-    vowel_blind = (same_skeleton and not has_digit) or vowels_dropped_one(q_token, c_token)
+    vowel_blind = (
+        (same_skeleton and not has_digit)
+        or vowels_dropped_one(q_token, c_token)
+        or matres_one(q_token, c_token)
+    )
     if q_token == c_token:
         return 1.0, EXACT, vowel_blind
     if initial:
@@ -451,6 +491,8 @@ def _token_features(tokens: pl.Series) -> pl.DataFrame:
         _number(pl.col("squeezed")).alias("squeezed"),
         _number(pl.col("consonants")).alias("consonants"),
         _number(pl.col("bare")).alias("bare_consonants"),
+        pl.col("bare").str.len_chars().alias("bare_len"),
+        pl.col("token").str.contains("[eo]").alias("has_e_or_o"),
         pl.col("token").str.count_matches("[aeiou]").alias("vowels"),
         "vowel_poor",
         _number(pl.col("letters")).alias("letters"),
