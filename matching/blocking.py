@@ -32,7 +32,7 @@ from matching.compare.syllables import KEY_COLUMNS as SYLLABLE_KEYS
 from matching.compare.syllables import name_keys as syllable_name_keys
 from matching.index import WatchlistIndex, blocking_keys, name_key
 from matching.lookup import join_sorted, sorted_by
-from matching.normalize import LEGAL_PHRASES
+from matching.normalize import LEGAL_PHRASES, consonants, vowel_poor
 
 # Candidate values carry two numbers: PARTS_UNIT per distinguishing query part found, plus
 # the rarity weight found (always far below PARTS_UNIT). One product then gives both.
@@ -366,18 +366,56 @@ def _empty() -> pl.DataFrame:
 def _query_weights(parts: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """qid, token, weight: list rarity where the token is listed, else 1 (generic words
     less); an unlisted token that is list words run together weighs what they weigh, so
-    that the names holding all of them rank first (Python, for the few such tokens)."""
+    that the names holding all of them rank first; an unlisted token written with few
+    vowels, what the commonest list token with its consonants weighs (vowel_poor_weight)
+    (Python, for the few such tokens)."""
     weights = join_sorted(parts, sorted_by(index, "token_weights", "token"), "token", how="left")
     long = weights.filter(
         pl.col("weight").is_null() & (pl.col("token").str.len_chars() >= config.MIN_SEGMENTED_LEN)
     )["token"].unique()
+    poor = weights.filter(
+        pl.col("weight").is_null() & (pl.col("token").str.len_chars() < config.MIN_SEGMENTED_LEN)
+    )["token"].unique()
+    poor = (
+        poor.filter(poor.map_elements(vowel_poor, return_dtype=pl.Boolean)) if len(poor) else poor
+    )
     weights = weights.with_columns(part_weight(pl.col("token"), pl.col("weight")).alias("weight"))
+    if not poor.is_empty():
+        found = pl.Series([vowel_poor_weight(t, index) for t in poor.to_list()], dtype=pl.Float64)
+        weights = weights.with_columns(
+            pl.col("token").replace_strict(poor, found, default=pl.col("weight")).alias("weight")
+        )
     if not long.is_empty():
         found = pl.Series([segmented_weight(t, index) for t in long.to_list()], dtype=pl.Float64)
         weights = weights.with_columns(
             pl.col("token").replace_strict(long, found, default=pl.col("weight")).alias("weight")
         )
     return weights.unique(["qid", "token"])
+
+
+def vowel_poor_weight(token: str, index: WatchlistIndex) -> float:
+    """An unlisted token written with few vowels ("mhmd", as Arabic writes Muhammad): the
+    weight of the commonest list token with its consonants ("muhammad"), which it stands
+    for; 1 where no list token has them. Weighed 1, as a rare part, it would fill the
+    query's candidate places with every name holding any spelling of that common name."""
+    table = index.derived.get("blocking.consonant_weights")
+    if table is None:
+        table = index.derived["blocking.consonant_weights"] = _consonant_weights(index)
+    return min(table.get(consonants(token), 1.0), 1.0)
+
+
+def _consonant_weights(index: WatchlistIndex) -> dict[str, float]:
+    """consonants -> the lowest rarity weight of the list tokens with them (once per index,
+    from the snapshot's token weights, which a reverse view shares)."""
+    weights = index.token_weights
+    letters = pl.Series([consonants(token) for token in weights["token"].to_list()], dtype=pl.Utf8)
+    table = (
+        weights.with_columns(letters.alias("consonants"))
+        .filter(pl.col("consonants").str.len_chars() >= 2)
+        .group_by("consonants")
+        .agg(pl.col("weight").min())
+    )
+    return dict(table.iter_rows())
 
 
 def segmented_weight(token: str, index: WatchlistIndex) -> float:

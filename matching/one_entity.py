@@ -36,6 +36,7 @@ from matching.blocking import (
     segmented_weight,
     segments_of,
     select_candidates,
+    vowel_poor_weight,
 )
 from matching.compare.entities import person_one
 from matching.compare.names import (
@@ -54,7 +55,7 @@ from matching.frames import (
     require_search_type,
 )
 from matching.index import NOT_IN_IDENTIFIER, WatchlistIndex, blocking_keys_one, name_key_one
-from matching.normalize import normalize_one, repeated_one
+from matching.normalize import normalize_one, repeated_one, vowel_poor
 from matching.score import joined_one, match_type_one, syllable_name_one, weak_one
 from matching.screen import search_type_allows_one
 from matching.segmentation import resegmented_one
@@ -276,6 +277,8 @@ def _query_weight(own: OneEntityTables, index: WatchlistIndex, token: str) -> fl
     listed = own.token_weight.get(token)
     if listed is None and len(token) >= config.MIN_SEGMENTED_LEN:
         return segmented_weight(token, index)
+    if listed is None and vowel_poor(token):
+        return vowel_poor_weight(token, index)
     return part_weight_one(token, listed)
 
 

@@ -61,7 +61,13 @@ import polars as pl
 from scipy import sparse
 
 from matching import config
-from matching.blocking import PARTS_UNIT, cut_word_links, map_tokens, segments_of
+from matching.blocking import (
+    PARTS_UNIT,
+    cut_word_links,
+    map_tokens,
+    segments_of,
+    vowel_poor_weight,
+)
 from matching.compare.names import (
     linked_similarity,
     list_token_features,
@@ -73,6 +79,7 @@ from matching.compare.syllables import name_keys as syllable_name_keys
 from matching.frames import IDENTIFIER_FIELDS
 from matching.index import WatchlistIndex, blocking_keys, name_key, normalize_identifier
 from matching.lookup import sorted_by
+from matching.normalize import vowel_poor
 from matching.screen import NORMALIZED_NAME, normalized_names, screen
 from matching.segmentation import SEGMENTATION_DERIVED, reading_of
 from matching.token_links import SCHEMA as LINK_SCHEMA
@@ -278,7 +285,7 @@ class _BookSide:
         tokens = (
             numbered.join(index.token_weights, on="token", how="left", maintain_order="left")
             .with_columns(
-                part_weight(pl.col("token"), pl.col("weight")).alias("w"),
+                part_weight(pl.col("token"), _vowel_poor_weights(numbered, index)).alias("w"),
                 pl.col("weight").is_not_null().alias("listed"),
             )
             .with_columns(
@@ -696,6 +703,24 @@ def _split_words(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) ->
     both = holders[:, cuts["b_left"].to_numpy()].multiply(holders[:, cuts["b_right"].to_numpy()])
     ent = _distinct(both.tocoo().row)
     return pl.DataFrame({"ent": ent.astype(np.int64), "name": np.full(ent.size, -1, np.int64)})
+
+
+def _vowel_poor_weights(numbered: pl.DataFrame, index: WatchlistIndex) -> pl.Expr:
+    """The weight column as forward blocking weighs a query token: an unlisted token
+    written with few vowels as the commonest list token with its consonants
+    (blocking.vowel_poor_weight), short of the length blocking reads as words run together
+    (its own weight, segmented_weight, is not evaluated here)."""
+    poor = [
+        token
+        for token in numbered.join(index.token_weights, on="token", how="anti")["token"].to_list()
+        if len(token) < config.MIN_SEGMENTED_LEN and vowel_poor(token)
+    ]
+    if not poor:
+        return pl.col("weight")
+    found = [vowel_poor_weight(token, index) for token in poor]
+    return pl.col("weight").fill_null(
+        pl.col("token").replace_strict(poor, found, default=None, return_dtype=pl.Float64)
+    )
 
 
 def _segmented_words(

@@ -7,13 +7,14 @@ held to the batch by tests/test_matching_latency.py.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import polars as pl
 import pytest
 
 from matching import DEFAULT_THRESHOLD, build_index, check, score_name_pairs, screen
-from matching.blocking import candidates, list_words, segment
+from matching.blocking import candidates, list_words, segment, vowel_poor_weight
 from matching.compare.names import (
     CHANGED,
     RETYPED,
@@ -301,6 +302,26 @@ def test_a_token_without_vowels_finds_its_list_tokens_by_their_consonants(index)
     ).with_columns(pl.lit(None, pl.List(pl.Utf8)).alias("lists"))
     found = candidates(queries, index).join(index.names, on="name_id")
     assert "Mohammad Jafar MONTAZERI" in found["name"].to_list()
+
+
+def test_an_unlisted_token_without_vowels_weighs_as_the_common_name_it_spells(index, watchlist):
+    # "mhmd" is no list token, but every spelling of Muhammad has its consonants: it weighs
+    # what the commonest of them weighs, not 1 as a rare part would.
+    weights = dict(index.token_weights.iter_rows())
+    assert vowel_poor_weight("mhmd", index) == min(
+        weights[t] for t in ("muhammad", "mohammad", "mohamed", "mohammed") if t in weights
+    )
+    assert vowel_poor_weight("xqzv", index) == 1.0  # no list token has its consonants
+    # Weighed 1, "mhmd" filled the candidate places with other Muhammads: against the
+    # list's Latin names (the Arabic-script name itself left out).
+    names = watchlist.names.filter(pl.col("name").str.contains(r"^[\p{Latin}\P{L}]*$"))
+    latin = build_index(dataclasses.replace(watchlist, names=names))
+    queries = pl.DataFrame(
+        {"qid": [0], "tokens": [tokens("محمد علیم نورانی")], "transliterated": [True]},
+        schema={"qid": pl.Int64, "tokens": pl.List(pl.Utf8), "transliterated": pl.Boolean},
+    ).with_columns(pl.lit(None, pl.List(pl.Utf8)).alias("lists"))
+    found = candidates(queries, latin).join(latin.names, on="name_id")
+    assert "MOHAMMAD ALEEM NOORANI" in found["name"].to_list()
 
 
 def test_greek_writes_b_d_g_inside_a_word_as_mb_nd_ng():
