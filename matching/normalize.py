@@ -88,6 +88,8 @@ def _arabic_word(word: str) -> str:
         beside_alef = before in _ARABIC_ALEFS or after in _ARABIC_ALEFS
         if i == 0 and char == _ARABIC_AIN:  # a vowel at the start: "علي" Ali, "عمر" Umar
             out.append("a")
+        elif i == 1 and word[0] == _ARABIC_AIN and char in _ARABIC_ALEFS:
+            continue  # ... long after an alef, one vowel still: "عادل" Adel, "عامر" Amer
         elif char == _ARABIC_WAW:
             out.append("w" if i == 0 or beside_alef else "u")
         elif char in _ARABIC_YEH:

@@ -363,6 +363,15 @@ def test_a_belarusian_or_ukrainian_name_reads_every_word_so():
     assert tokens("Григорий Иванов") == ["grigoriy", "ivanov"]  # Russian: g, i
 
 
+def test_arabic_ain_and_alef_first_are_one_vowel():
+    # Ain then alef at the start write one long a: "عادل" Adel, "عامر" Amer.
+    assert transliterate("عادل") == "adl"
+    assert transliterate("عامر") == "amr"
+    assert transliterate("علي") == "ali"  # ain alone: a vowel still
+    assert normalize_one("عادل")[0] == tokens("عادل") == ["adl"]
+    assert vowels_dropped_one("adl", "adel")
+
+
 def test_arabic_waw_and_yeh_beside_an_alef_are_consonants():
     assert transliterate("نايف") == "nayf"  # Nayef
     assert transliterate("سبعاوي") == "sbawi"  # Sabawi
