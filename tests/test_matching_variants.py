@@ -615,6 +615,14 @@ def test_slavic_names_in_another_romanisation(index):
     assert min(scores(index, pairs)) >= DEFAULT_THRESHOLD
 
 
+def test_a_name_romanised_with_several_letters_folded_at_once():
+    # ks/x and y/i in one word: three edits of seven, still one spelling of the name.
+    assert roman_key("aleksey") == roman_key("alexei")
+    sim, _, _ = pair_similarity("aleksey", "alexei")
+    assert sim >= 0.9
+    assert pair_similarity("zhao", "shao")[0] < 0.9  # too short for a romanisation fold
+
+
 # --- 7: fuzzy search -------------------------------------------------------------------
 
 

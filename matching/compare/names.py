@@ -207,7 +207,10 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
     )
     # The same name in another romanisation system ("Rabinovich" / "Rabinowitz"): not a
     # typo but one spelling of the same letters, as alike as a nickname.
-    roman = pl.when(pl.col("same_roman") & long_enough & alike).then(
+    # The folds are exact spellings of one letter, not a sound guessed: half the letters
+    # alike is enough ("Aleksey" / "Alexei": ks/x and y/i, three edits of seven).
+    roman_alike = pl.col("edit") >= config.MIN_LONG_KEY_EDIT_SIM
+    roman = pl.when(pl.col("same_roman") & long_enough & roman_alike).then(
         pl.max_horizontal(edit, config.ROMAN_SIM)
     )
     skeleton = pl.when(
@@ -394,7 +397,7 @@ def pair_similarity(q_token: str, c_token: str) -> tuple[float, str, bool]:
     phonetic = 0.0
     if q_phonetic == c_phonetic and long_enough and alike:
         phonetic = max(edit, (edit + config.PHONETIC_SIM) / 2)
-    if q_roman == c_roman and long_enough and alike:
+    if q_roman == c_roman and long_enough and edit >= config.MIN_LONG_KEY_EDIT_SIM:
         phonetic = max(phonetic, edit, config.ROMAN_SIM)
     skeleton = 0.0
     if ((same_skeleton and alike) or same_shape) and not has_digit:
