@@ -386,6 +386,12 @@ MIN_RESEGMENT_LEN = 9
 # ... list words of this many letters or more (and the links "al", "of", "abu", "co"...).
 MIN_RESEGMENT_WORD_LEN = 4
 MAX_RESEGMENT_WORDS = 12
+# ... and list words of one to three letters ("VTBREGISTRARCLOSED", "AOKAZANSKIIVERTOLETNYI
+# ZAVOD", "AMPROKHOROV..."), each counted as SHORT_SEGMENT_WORD_COST words so that longer
+# words win wherever they spell the token, and only in a cut whose words of
+# MIN_RESEGMENT_WORD_LEN+ letters spell MIN_LONG_WORDS_SHARE of its letters.
+SHORT_SEGMENT_WORD_COST = 2.0
+MIN_LONG_WORDS_SHARE = 0.6
 MAX_SEGMENT_WORD_LEN = 24
 # Segmentations remembered per index (unlisted long tokens are few; a bound all the same).
 MAX_REMEMBERED_SEGMENTS = 100_000

@@ -81,7 +81,7 @@ from matching.index import WatchlistIndex, blocking_keys, name_key, normalize_id
 from matching.lookup import sorted_by
 from matching.normalize import vowel_poor
 from matching.screen import NORMALIZED_NAME, normalized_names, screen
-from matching.segmentation import SEGMENTATION_DERIVED, reading_of
+from matching.segmentation import SEGMENTATION_DERIVED, reading_of, segment_words, short_words
 from matching.token_links import SCHEMA as LINK_SCHEMA
 from matching.token_links import TokenLinks
 
@@ -790,6 +790,9 @@ def entries_view(
     names = index.names.filter(keep).with_columns(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("name_id")
     )
+    # The words a run-together token is cut into come from every list name's spelling,
+    # not the view's few: made on the whole index, then shared.
+    segment_words(index), short_words(index)
     return dataclasses.replace(
         index,
         names=names,

@@ -2,16 +2,17 @@
 
 "BASERImohammad", "Mohamedourjman", "BANDARIMAMPETROCHEMICALCOMPANY": a name typed without
 its spaces is one unlisted token, which neither a list token's keys nor a part-by-part
-alignment can find. Such a token is cut into the fewest words it is made of, from the list
-vocabulary and the words normalisation knows (a spelling of a canonical name part,
-"mohamed"; a legal word, "joint", "stock", "company"; a title, "imam"; a linking word,
-"of", "al"), and the cut is normalised as a written name would be ("mohamed" ->
-"muhammad", "joint stock company" -> "jsc", "imam" dropped). Where every word then is a
-list token, and the token itself has no close list token (JOINED_NAME_BEST_SIM through the
-first blocking keys: then it is a typo or another spelling of that token, "Wladimirowitsch",
-not words run together), the query holds those words in place of the run-together one, for blocking and
-scoring alike: a space left out is a normalisation matter, as "VladimirPutin" and
-"SiemensAG" are.
+alignment can find. Such a token is cut into the fewest words it is made of: the list
+vocabulary, the lists' words as written ("obschestvo"), the words normalisation knows (a
+spelling of a canonical name part, "mohamed"; a legal word, "joint", "stock", "company",
+"ao"; a title, "imam"; a linking word, "of", "al") and, at a higher cost and never two side
+by side, list words of one to three letters ("vtb", "vi"). The cut is normalised as a
+written name would be ("mohamed" -> "muhammad", "joint stock company" -> "jsc", "imam"
+dropped). Where every word then is a list token, and the token itself has no close list
+token (JOINED_NAME_BEST_SIM through the first blocking keys: then it is a typo or another
+spelling of that token, "Wladimirowitsch", not words run together), the query holds those
+words in place of the run-together one, for blocking and scoring alike: a space left out
+is a normalisation matter, as "VladimirPutin" and "SiemensAG" are.
 
 A reading is the same whatever the query around it, so it is made once per distinct token
 and remembered in the index (the vocabulary decides it). The dynamic programme runs only on
@@ -21,6 +22,7 @@ the query's distinct unlisted letter tokens of MIN_RESEGMENT_LEN letters or more
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 
 import polars as pl
 
@@ -47,24 +49,30 @@ _SHORT_WORDS = frozenset({"al", "el", "of", "de", "la", "in", "co", "and", "the"
 _KNOWN_WORDS = (
     frozenset(
         word
-        for word in (*TOKEN_VARIANTS, *TITLES, *LEGAL_FORM_TOKENS)
-        if word.isalpha() and len(word) >= config.MIN_SEGMENT_LEN
-    )
-    | frozenset(
-        word
-        for phrases in LEGAL_PHRASES.values()
-        for phrase in phrases
-        for word in phrase.split()
+        for word in (*TOKEN_VARIANTS, *TITLES)
         if word.isalpha() and len(word) >= config.MIN_SEGMENT_LEN
     )
     | _SHORT_WORDS
 )
 
+# Words a cut may hold at the cost of a long word, however short: the words of legal forms
+# and phrases ("ao", "s" of "obshchestvo s ogranichennoi otvetstvennostyu", "y" and "cia"
+# of "y cia").
+_LEGAL_WORDS = frozenset(
+    word
+    for word in (
+        *LEGAL_FORM_TOKENS,
+        *(word for phrases in LEGAL_PHRASES.values() for p in phrases for word in p.split()),
+    )
+    if word.isalpha()
+)
+
 _READINGS = "segmentation.readings"
+_SHORT = "segmentation.short_words"
 _WORDS = "segmentation.words"
 _VOCABULARY = "segmentation.vocabulary"
 # What this module derives from the snapshot's vocabulary alone (a view shares it).
-SEGMENTATION_DERIVED = (_READINGS, _WORDS, _VOCABULARY)
+SEGMENTATION_DERIVED = (_READINGS, _WORDS, _VOCABULARY, _SHORT)
 
 
 def resegmented(
@@ -160,8 +168,9 @@ def reading_of(token: str, index: WatchlistIndex) -> list[str]:
 
 
 def _reading(token: str, index: WatchlistIndex) -> list[str]:
-    cut = fewest_words(token, _segment_words(index))
-    if len(cut) < 2:
+    short = short_words(index)
+    cut = fewest_words(token, segment_words(index), short)
+    if len(cut) < 2 or not _mostly_long_words(cut, short):
         return []
     words, _ = normalize_one(" ".join(cut))
     vocabulary = _vocabulary(index)
@@ -170,23 +179,47 @@ def _reading(token: str, index: WatchlistIndex) -> list[str]:
     return words
 
 
-def fewest_words(token: str, words: frozenset[str]) -> list[str]:
+def _mostly_long_words(cut: list[str], short: frozenset[str]) -> bool:
+    """A cut with short list words in it ("vtb registrar closed") only where words of
+    MIN_RESEGMENT_WORD_LEN+ letters spell MIN_LONG_WORDS_SHARE of it, and never two short
+    words side by side: two or three letters are a list word by chance too often
+    ("ob sc he st vo")."""
+    is_short = [word in short for word in cut]
+    if not any(is_short):
+        return True
+    if any(a and b for a, b in pairwise(is_short)):
+        return False
+    letters = sum(map(len, cut))
+    long_letters = sum(len(word) for word in cut if len(word) >= config.MIN_RESEGMENT_WORD_LEN)
+    return long_letters >= config.MIN_LONG_WORDS_SHARE * letters
+
+
+def fewest_words(
+    token: str, words: frozenset[str], short_words: frozenset[str] = frozenset()
+) -> list[str]:
     """token as the fewest `words` that written together make it, at most
-    MAX_RESEGMENT_WORDS of them; [] if none. Ties go to the cut whose shortest word is
-    longest ("baserimohammad": "baseri mohammad", not "baser imo hammad")."""
+    MAX_RESEGMENT_WORDS of them; [] if none. A word of `short_words` (a list word of one to
+    three letters: "vtb", "vi") counts as SHORT_SEGMENT_WORD_COST words (one more for a single
+    letter), so that it is used only where longer words cannot spell the token. Ties go to the cut whose shortest
+    word is longest ("baserimohammad": "baseri mohammad", not "baser imo hammad")."""
     longest = config.MAX_SEGMENT_WORD_LEN
-    # best[end]: (number of words, -shortest word) of the best cut of token[:end].
-    best: list[tuple[int, int] | None] = [(0, -len(token))] + [None] * len(token)
+    # best[end]: (cost, -shortest word, number of words) of the best cut of token[:end].
+    best: list[tuple[float, int, int] | None] = [(0.0, -len(token), 0)] + [None] * len(token)
     start_of = [0] * (len(token) + 1)
     for end in range(1, len(token) + 1):
         for start in range(max(0, end - longest), end):
             before = best[start]
-            if before is None or token[start:end] not in words:
+            if before is None or before[2] >= config.MAX_RESEGMENT_WORDS:
                 continue
-            option = (before[0] + 1, max(before[1], -(end - start)))
-            if before[0] + 1 <= config.MAX_RESEGMENT_WORDS and (
-                best[end] is None or option < best[end]
-            ):
+            word = token[start:end]
+            if word in words:
+                cost = 1.0
+            elif word in short_words:
+                cost = config.SHORT_SEGMENT_WORD_COST + (len(word) == 1)
+            else:
+                continue
+            option = (before[0] + cost, max(before[1], -(end - start)), before[2] + 1)
+            if best[end] is None or option < best[end]:
                 best[end], start_of[end] = option, start
     if best[-1] is None:
         return []
@@ -204,13 +237,50 @@ def _vocabulary(index: WatchlistIndex) -> frozenset[str]:
     return words
 
 
-def _segment_words(index: WatchlistIndex) -> frozenset[str]:
-    """The list tokens of MIN_RESEGMENT_WORD_LEN+ letters and the words normalisation knows."""
+def segment_words(index: WatchlistIndex) -> frozenset[str]:
+    """The words a cut is made of at the cost of one: the list tokens and the lists' own
+    words as written ("obschestvo", "said", before normalisation reads them as "jsc",
+    "saeed") of MIN_RESEGMENT_WORD_LEN+ letters, the words normalisation knows, the legal
+    words. Public: a reverse view shares it, made from the whole index."""
     words = index.derived.get(_WORDS)
     if words is None:
-        length = pl.col("token").str.len_chars()
-        listed = index.vocab.filter(
-            length.is_between(config.MIN_RESEGMENT_WORD_LEN, config.MAX_SEGMENT_WORD_LEN)
+        long = _list_words(index).filter(
+            pl.col("word")
+            .str.len_chars()
+            .is_between(config.MIN_RESEGMENT_WORD_LEN, config.MAX_SEGMENT_WORD_LEN)
         )
-        words = index.derived[_WORDS] = frozenset(listed["token"]) | _KNOWN_WORDS
+        words = frozenset(long["word"]) | _KNOWN_WORDS | _LEGAL_WORDS
+        index.derived[_WORDS] = words
     return words
+
+
+def short_words(index: WatchlistIndex) -> frozenset[str]:
+    """The list's other words, of one to MIN_RESEGMENT_WORD_LEN - 1 letters ("vtb", "vi",
+    "gas", "msk"): cut words at SHORT_SEGMENT_WORD_COST (fewest_words). Public as
+    segment_words."""
+    words = index.derived.get(_SHORT)
+    if words is None:
+        short = _list_words(index).filter(
+            pl.col("word").str.len_chars() < config.MIN_RESEGMENT_WORD_LEN
+        )
+        words = index.derived[_SHORT] = frozenset(short["word"]) - segment_words(index)
+    return words
+
+
+def _list_words(index: WatchlistIndex) -> pl.DataFrame:
+    """word: every distinct letter word of the list tokens and of the list names as written
+    (lower case, apostrophes dropped: "SA'ID" is "said")."""
+    written = (
+        index.names["name"]
+        .str.to_lowercase()
+        .str.replace_all(r"['’`]", "")
+        .str.extract_all("[a-z]+")
+        .explode()
+    )
+    return (
+        pl.concat([written, index.vocab["token"]])
+        .drop_nulls()
+        .unique()
+        .to_frame("word")
+        .filter(pl.col("word").str.contains("^[a-z]+$"))
+    )

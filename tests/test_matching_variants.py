@@ -33,7 +33,7 @@ from matching.compare.syllables import (
 from matching.index import blocking_keys_one
 from matching.normalize import normalize_names, normalize_one, roman_key, transliterate
 from matching.score import score_pairs
-from matching.segmentation import _segment_words, fewest_words, reading_of, resegmented
+from matching.segmentation import fewest_words, reading_of, resegmented, segment_words
 
 
 @pytest.fixture(scope="module")
@@ -479,7 +479,7 @@ def test_a_name_run_together_reads_as_its_list_words(index):
     # legal phrase or a title run in is normalised as written apart.
     assert reading_of("baserimohammad", index) == ["baseri", "muhammad"]
     assert reading_of("bandarimampetrochemical", index) == ["bandar", "petrochemical"]
-    assert fewest_words("aktsionernoeobshchestvofarvater", _segment_words(index)) == [
+    assert fewest_words("aktsionernoeobshchestvofarvater", segment_words(index)) == [
         "aktsionernoe", "obshchestvo", "farvater",
     ]  # fmt: skip
     # Each query's tokens stay distinct, in order.
@@ -499,10 +499,47 @@ def test_a_name_run_together_reads_as_its_list_words(index):
         assert [m["matched_name"] for m in one["matches"][0]] == batch
 
 
+def test_a_long_name_run_together_holds_short_list_words(index):
+    # Initials, acronyms and legal words of two or three letters are list words too ("am",
+    # "vtb", "ao", "s" of "obshchestvo s ogranichennoi otvetstvennostyu"), and a name run
+    # together is cut at the lists' own spellings ("obschestvo", read as the legal form).
+    assert reading_of("vtbregistrarclosed", index) == ["vtb", "registrar", "closed"]
+    assert reading_of("aokazanskiivertoletnyizavod", index) == [
+        "jsc", "kazanskii", "vertoletnyi", "zavod",
+    ]  # fmt: skip
+    assert reading_of("obshchestvosogranichennoiotvetstvennostyuvygonkonsalting", index) == [
+        "llc", "vygon", "konsalting",
+    ]  # fmt: skip
+    assert reading_of("aktsionernoeobschestvokorporatsiyatakticheskoeraketnoe", index) == [
+        "jsc", "korporatsiya", "takticheskoe", "raketnoe",
+    ]  # fmt: skip
+    names = [
+        "AMPROKHOROVGENERALPHYSICSINSTITUTERUSSIANACADEMYOFSCIENCES",
+        "AKTSIONERNOEOBSHCHESTVO'STRAKHOVAYAGRUPPAMSK'",
+        "JSCVTIKHOMIROVSCIENTIFICRESEARCHINSTITUTEOFINSTRUMENTDESIGN",
+    ]
+    found = screened(index, names)
+    assert "A.M. PROKHOROV GENERAL PHYSICS INSTITUTE RUSSIAN ACADEMY OF SCIENCES" in found[0]
+    assert "AKTSIONERNOE OBSHCHESTVO 'STRAKHOVAYA GRUPPA MSK'" in found[1]
+    assert "JSC V. TIKHOMIROV SCIENTIFIC RESEARCH INSTITUTE OF INSTRUMENT DESIGN" in found[2]
+    for name, batch in zip(names, found, strict=True):
+        one = check(pl.DataFrame({"full_name": [name]}), index, threshold=DEFAULT_THRESHOLD,
+                    max_matches=10)  # fmt: skip
+        assert [m["matched_name"] for m in one["matches"][0]] == batch
+
+
+def test_short_list_words_do_not_cut_a_name_into_syllables(index):
+    # Two short words side by side, or a cut mostly of short words, is chance, not a name
+    # run together: such a token stays whole.
+    assert reading_of("christensen", index) == []
+    assert reading_of("kowalczykowa", index) == []
+    assert reading_of("aktsionernoeobsxhestvo", index) == []
+
+
 def test_a_typo_of_a_list_word_is_not_cut_into_words(index):
     # "abdlkarim" could be "abdl karim", but it is one letter from the list's "abdulkarim":
     # a typo, not two words. A word with no list word in it stays whole.
-    assert fewest_words("abdlkarim", _segment_words(index)) == ["abdl", "karim"]
+    assert fewest_words("abdlkarim", segment_words(index)) == ["abdl", "karim"]
     assert resegmented(pl.Series([["abdlkarim", "christensen"]]), index).to_list() == [
         ["abdlkarim", "christensen"]
     ]
