@@ -381,8 +381,9 @@ MAX_SEGMENTS = 8
 # "Mohamedourjman", "BANDARIMAMPETROCHEMICALCOMPANY": matching/segmentation.py), two to
 # MAX_RESEGMENT_WORDS of them, each at most MAX_SEGMENT_WORD_LEN letters (longer list
 # tokens are run-together names themselves). Shorter tokens are left alone: two list
-# syllables make up too many of them.
-MIN_RESEGMENT_LEN = 9
+# syllables make up too many of them (eight letters still hold two names, "SA'IDmajd",
+# "Rukanabd").
+MIN_RESEGMENT_LEN = 8
 # ... list words of this many letters or more (and the links "al", "of", "abu", "co"...).
 MIN_RESEGMENT_WORD_LEN = 4
 MAX_RESEGMENT_WORDS = 12

@@ -528,6 +528,15 @@ def test_a_long_name_run_together_holds_short_list_words(index):
         assert [m["matched_name"] for m in one["matches"][0]] == batch
 
 
+def test_a_short_name_run_together_reads_as_its_words(index):
+    # Eight letters: a given name run into the next part ("SA'IDmajd", "Rukanabd").
+    assert reading_of("saidmajd", index) == ["saeed", "majd"]
+    assert resegmented(pl.Series([["al", "majid", "rukanabd", "gafur"]]), index).to_list() == [
+        ["al", "majid", "rukan", "abdul", "gafur"]
+    ]
+    assert "SA'ID, Majd" in screened(index, ["SA'IDmajd"])[0]
+
+
 def test_short_list_words_do_not_cut_a_name_into_syllables(index):
     # Two short words side by side, or a cut mostly of short words, is chance, not a name
     # run together: such a token stays whole.
