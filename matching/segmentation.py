@@ -71,7 +71,8 @@ _READINGS = "segmentation.readings"
 _SHORT = "segmentation.short_words"
 _WORDS = "segmentation.words"
 _VOCABULARY = "segmentation.vocabulary"
-# What this module derives from the snapshot's vocabulary alone (a view shares it).
+# What this module derives from the snapshot's vocabulary and list names alone (a view
+# shares it: reverse.py).
 SEGMENTATION_DERIVED = (_READINGS, _WORDS, _VOCABULARY, _SHORT)
 
 
@@ -199,9 +200,10 @@ def fewest_words(
 ) -> list[str]:
     """token as the fewest `words` that written together make it, at most
     MAX_RESEGMENT_WORDS of them; [] if none. A word of `short_words` (a list word of one to
-    three letters: "vtb", "vi") counts as SHORT_SEGMENT_WORD_COST words (one more for a single
-    letter), so that it is used only where longer words cannot spell the token. Ties go to the cut whose shortest
-    word is longest ("baserimohammad": "baseri mohammad", not "baser imo hammad")."""
+    three letters: "vtb", "vi") counts as SHORT_SEGMENT_WORD_COST words (one more for a
+    single letter), so that it is used only where longer words cannot spell the token. Ties
+    go to the cut whose shortest word is longest ("baserimohammad": "baseri mohammad", not
+    "baser imo hammad")."""
     longest = config.MAX_SEGMENT_WORD_LEN
     # best[end]: (cost, -shortest word, number of words) of the best cut of token[:end].
     best: list[tuple[float, int, int] | None] = [(0.0, -len(token), 0)] + [None] * len(token)
