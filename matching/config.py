@@ -25,6 +25,16 @@ MIN_LEGAL_TYPO_LEN = 6
 # Inside a whole legal phrase, a word of the phrase of at least this many letters one edit
 # off ("Joynt Stock Company", "Joint Stok Company"), its first letter kept, is the word.
 MIN_LEGAL_PHRASE_TYPO_LEN = 4
+# ... and one of at least this many letters two edits off ("Aktsiomnernod Obshchestvo",
+# "Ogranicehnnoi"): a long word keeps enough of itself, and the phrase must take it in.
+MIN_LEGAL_PHRASE_TWO_TYPO_LEN = 8
+
+# A name's last word (after another) of at least this many letters, two edits from a
+# legal-form word that ends names on its own (normalize.RETYPED_LEGAL_WORDS: company,
+# corporation, incorporated, limited), the first letter kept: the legal form, where a
+# legal form stands ("Sina Bank Compsanuy"). Shorter words two edits off are other words
+# ("command").
+MIN_LEGAL_TWO_TYPO_LEN = 8
 
 # Inside a legal phrase ("Obshch. s ogranichennoi otvet.", "Aktsio. Obshchestvo"), a word
 # of MIN_CUT_LEGAL_WORD letters or more may be cut after MIN_LEGAL_PREFIX_LEN letters: the
@@ -155,6 +165,13 @@ FUZZY_PART_PENALTY = 0.8
 # Added to FUZZY_PART_PENALTY when the match rests on one distinguishing part only: a
 # single misspelt word is a coincidence more often than a variant.
 LONE_FUZZY_PART_PENALTY = 0.5
+
+# ... but not between company names that differ in nothing but one word, legal forms and
+# generic words aside, the longer of the two at least this many letters ("Stellaris N.V."
+# / "Stellantis N.V."): the name rests on that word by nature, and a long word keeps its
+# identity through two typing errors; 8 letters two edits apart are another company
+# ("McKenton" / "McKesson", cases.csv).
+LONE_COMPANY_WORD_MIN_LEN = 9
 
 # Added to FUZZY_PART_PENALTY when parts are also missing on either side.
 FUZZY_WITH_MISSING_PENALTY = 1.6

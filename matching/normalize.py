@@ -348,6 +348,9 @@ LEGAL_PHRASE_WORDS: tuple[str, ...] = tuple(
             for word in phrase.split()
             if re.fullmatch(r"[a-z]+", word) and len(word) >= config.MIN_LEGAL_PHRASE_TYPO_LEN
         }
+        # The usual spellings of the words the phrases give as a stem and any ending
+        # ("aktsionern[a-z]*"): a typo is spelt as one of them, and the phrase takes it in.
+        | {"aktsionernoe", "ogranichennoi", "ogranichennoy", "otvetstvennostyu"}
     )
 )
 
@@ -490,6 +493,11 @@ _VARIANT_FROM = pl.Series(list(TOKEN_VARIANTS), dtype=pl.Utf8)
 _VARIANT_TO = pl.Series(list(TOKEN_VARIANTS.values()), dtype=pl.Utf8)
 _LEGAL_FROM = pl.Series(list(LEGAL_FORM_TOKENS), dtype=pl.Utf8)
 _LEGAL_TYPO_SERIES = pl.Series(LEGAL_TYPO_TARGETS, dtype=pl.Utf8)
+# The legal-form words that end a name on their own: two typing errors in one of them, as
+# a name's last word, are still the legal form ("Sina Bank Compsanuy"). Not the words of
+# other languages, which ordinary words lie two edits from ("companion", "soledad").
+RETYPED_LEGAL_WORDS = ("company", "corporation", "incorporated", "limited")
+_RETYPED_LEGAL_SERIES = pl.Series(RETYPED_LEGAL_WORDS, dtype=pl.Utf8)
 _LEGAL_PHRASE_WORD_SERIES = pl.Series(LEGAL_PHRASE_WORDS, dtype=pl.Utf8)
 _LEGAL_TO = pl.Series(list(LEGAL_FORM_TOKENS.values()), dtype=pl.Utf8)
 
@@ -625,30 +633,54 @@ def _legal_forms(clean: pl.Series) -> pl.Series:
         & ~words.is_in(_LEGAL_TYPO_SERIES.implode())
     )
     if not words.is_empty():
-        spelt, typo = _one_edit_from(words, _LEGAL_TYPO_SERIES)
+        spelt, edits = _closest_of(words, _LEGAL_TYPO_SERIES)
+        typo = edits <= 1
         if typo.any():
-            spelt = spelt.filter(typo)
             clean = (
                 clean.str.split(" ")
-                .list.eval(pl.element().replace(words.filter(typo), spelt))
+                .list.eval(pl.element().replace(words.filter(typo), spelt.filter(typo)))
                 .list.join(" ")
             )
+        # Words spelt right above are the legal form already.
+        long = (words.str.len_chars() >= config.MIN_LEGAL_TWO_TYPO_LEN).to_numpy()
+        words = words.filter(pl.Series(~typo & long))
+    if not words.is_empty():
+        spelt, edits = _closest_of(words, _RETYPED_LEGAL_SERIES)
+        retyped = (edits == 2) & (words.str.slice(0, 1) == spelt.str.slice(0, 1)).to_numpy()
+        if retyped.any():
+            clean = _last_word_spelt(clean, words.filter(retyped), spelt.filter(retyped))
     return _phrased(_phrase_word_typos(clean))
 
 
-def _one_edit_from(words: pl.Series, targets: pl.Series) -> tuple[pl.Series, np.ndarray]:
+def _last_word_spelt(clean: pl.Series, typos: pl.Series, spelt: pl.Series) -> pl.Series:
+    """Cleaned names whose last word (after another) is one of typos, that word spelt: a
+    legal-form word two typing errors off is the legal form only where a legal form
+    stands, at the end of a company's name ("Sina Bank Compsanuy")."""
+    split = clean.str.split(" ")
+    last = split.list.last()
+    rows = ((split.list.len() >= 2) & last.is_in(typos.implode())).fill_null(False).arg_true()
+    if rows.is_empty():
+        return clean
+    words = pl.col("words")
+    rewritten = pl.DataFrame(
+        {"words": split.gather(rows), "last": last.gather(rows).replace(typos, spelt)}
+    ).select(words.list.head(words.list.len() - 1).list.concat("last").list.join(" "))
+    return clean.scatter(rows, rewritten.to_series())
+
+
+def _closest_of(words: pl.Series, targets: pl.Series) -> tuple[pl.Series, np.ndarray]:
     """Each word's closest target (OSA distance, one rapidfuzz call over all the words) and
-    whether it is at most one edit away."""
+    its distance, up to 3 (3: farther)."""
     distance = process.cdist(
         words.to_list(),
         targets.to_list(),
         scorer=OSA.distance,
-        score_cutoff=1,
+        score_cutoff=2,
         dtype=np.int32,
         workers=-1,
     )
     best = distance.argmin(axis=1)
-    return targets.gather(best), distance[np.arange(len(best)), best] <= 1
+    return targets.gather(best), distance[np.arange(len(best)), best]
 
 
 def _phrased(clean: pl.Series) -> pl.Series:
@@ -671,7 +703,11 @@ def _phrase_word_typos(clean: pl.Series) -> pl.Series:
     )
     if words.is_empty():
         return clean
-    spelt, typo = _one_edit_from(words, _LEGAL_PHRASE_WORD_SERIES)
+    spelt, edits = _closest_of(words, _LEGAL_PHRASE_WORD_SERIES)
+    # Two typing errors in a long phrase word ("Aktsiomnernod Obshchestvo"): the rest of
+    # the phrase, which must take it in, says what it is.
+    long = (words.str.len_chars() >= config.MIN_LEGAL_PHRASE_TWO_TYPO_LEN).to_numpy()
+    typo = (edits <= 1) | ((edits == 2) & long)
     typo &= (words.str.slice(0, 1) == spelt.str.slice(0, 1)).to_numpy()
     if not typo.any():
         return clean
@@ -938,6 +974,8 @@ def _clean_one(text: str) -> str:
         for pattern, word in _SPLIT_LEGAL_WORDS_ONE:
             text = pattern.sub(word, text)
     words = list(map(_legal_spelling, text.split(" ")))
+    if len(words) >= 2:
+        words[-1] = _legal_last_word_spelling(words[-1])
     spelt = [_legal_phrase_spelling(word) for word in words]
     if spelt != words:
         introduced = {new for old, new in zip(words, spelt, strict=True) if new != old}
@@ -960,8 +998,24 @@ def _legal_phrase_spelling(word: str) -> str:
     phrase takes it in)."""
     if len(word) < config.MIN_LEGAL_PHRASE_TYPO_LEN or word in LEGAL_PHRASE_WORDS:
         return word
-    best = process.extractOne(word, LEGAL_PHRASE_WORDS, scorer=OSA.distance, score_cutoff=1)
-    return best[0] if best is not None and best[0][:1] == word[:1] else word
+    best = process.extractOne(word, LEGAL_PHRASE_WORDS, scorer=OSA.distance, score_cutoff=2)
+    if best is None or best[0][:1] != word[:1]:
+        return word
+    if best[1] == 2 and len(word) < config.MIN_LEGAL_PHRASE_TWO_TYPO_LEN:
+        return word
+    return best[0]
+
+
+@lru_cache(maxsize=200_000)
+def _legal_last_word_spelling(word: str) -> str:
+    """_last_word_spelt for a name's last word (the caller: a name of two words or more),
+    after _legal_spelling."""
+    if len(word) < config.MIN_LEGAL_TWO_TYPO_LEN or word in LEGAL_TYPO_TARGETS:
+        return word
+    best = process.extractOne(word, RETYPED_LEGAL_WORDS, scorer=OSA.distance, score_cutoff=2)
+    if best is None or best[1] != 2 or best[0][:1] != word[:1]:
+        return word
+    return best[0]
 
 
 @lru_cache(maxsize=200_000)
