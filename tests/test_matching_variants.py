@@ -610,6 +610,38 @@ def test_a_legal_phrase_word_one_letter_off_is_the_phrase(index):
     assert found[0] >= DEFAULT_THRESHOLD
 
 
+def test_a_long_legal_phrase_word_two_letters_off_is_the_phrase():
+    # Two typing errors in a phrase word of 8+ letters, also in the words the phrases give
+    # as a stem with any ending ("aktsionern[a-z]*").
+    for name in (
+        "AKTSIOMNERNOD OBSHCHESTVO FINTENDER",
+        "BANK TAATTA ATSIONERNOE OBHCHESTVO",
+        "OBSHCHESTVO S OGRANICEHNNOI OTVETSTVENNOSTYU ACHIM",
+    ):
+        assert normalize_one(name)[0] == tokens(name)
+    assert tokens("AKTSIOMNERNOD OBSHCHESTVO FINTENDER") == ["jsc", "fintender"]
+    assert tokens("BANK TAATTA ATSIONERNOE OBHCHESTVO") == ["bank", "taatta", "jsc"]
+    assert tokens("OBSHCHESTVO S OGRANICEHNNOI OTVETSTVENNOSTYU ACHIM") == ["llc", "achim"]
+    # Outside a whole phrase the word stays a name part, and a short word two letters off
+    # is another word even inside one.
+    assert tokens("Aktsiomnernod Fintender") == ["aktsiomnernod", "fintender"]
+    assert tokens("Jiomt Stock Company Ural") != tokens("JSC Ural")
+
+
+def test_a_legal_word_two_letters_off_ends_a_company_name(index):
+    # The name's last word of 8+ letters, two typing errors from company, corporation,
+    # incorporated or limited, its first letter kept: the legal form.
+    assert tokens("SINA BANK COMPSANUY") == tokens("SINA BANK COMPANY")
+    assert normalize_one("SINA BANK COMPSANUY")[0] == tokens("SINA BANK COMPANY")
+    assert tokens("Pars Oil Corporatuin") == tokens("Pars Oil Corporation")
+    # Not a word elsewhere in the name, nor a name of one word, nor a shorter word
+    # ("Command"), nor a word of another language two letters from a legal word of its own.
+    for name in ("Compsanuy Bank", "Compsanuy", "Blue Command", "Maria Antonia", "El Compadre"):
+        assert normalize_one(name)[0] == tokens(name) == tokens(name.lower())
+        assert not set(tokens(name)) & {"co", "corp", "llc", "jsc"}
+    assert scores(index, [("SINA BANK COMPSANUY", "SINA BANK")])[0] >= DEFAULT_THRESHOLD
+
+
 def test_company_words_abbreviated_and_legal_forms_spelled_out(index):
     pairs = [
         ("Delancourt Bros. Mfg. Co.", "Delancourt Brothers Manufacturing Co."),
