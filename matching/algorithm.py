@@ -29,8 +29,16 @@ from matching.compare.entities import (
     nationality_contribution,
     nationality_one,
 )
+from matching.compare.forms import (
+    linked_parts,
+    linked_parts_one,
+    other_gender_key,
+    same_gender_key,
+)
 from matching.compare.lineage import lineage_swapped, lineage_swapped_one
 from matching.compare.names import Alignment
+from matching.compare.syllables import syllable_pair_one, syllable_pairs
+from matching.normalize import roman_key
 
 
 @dataclass(slots=True)
@@ -50,6 +58,7 @@ class OnePair:
     c_repeated: list[str]
     q_transliterated: bool = False
     c_transliterated: bool = False
+    q_syllabic: bool = False  # the query is written in Han or Hangul (in_syllable_script)
 
 
 Verdict = tuple[float, str | None]  # a feature's value and, for qualifiers, its verdict
@@ -151,6 +160,7 @@ _rest = pl.col("matched_weight") - pl.col("changed_weight") * config.SHORT_CHANG
 _scripted = pl.col("q_transliterated").fill_null(False) | pl.col("c_transliterated").fill_null(
     False
 )
+_syllable_script = pl.col("q_syllabic").fill_null(False)
 changed_short_parts = _share(
     pl.when((_rest < config.CHANGED_PART_MIN_REST) | _scripted)
     .then(pl.col("n_changed"))
@@ -312,24 +322,115 @@ def repeated_parts_one(pair: OnePair) -> Verdict:
 # Names written in short syllables (Chinese, Korean, Vietnamese: "Wang Ying" / "Wang Guo
 # Ying") lose a part of the given name, not a middle name, when a syllable is missing:
 # the list name's unexplained parts count again when every query part is that short.
-syllable_parts_missing = _share(
-    pl.when(
-        (pl.col("c_missing_parts") > 0)
-        & (
-            pl.col("q_tokens").list.eval(pl.element().str.len_chars()).list.max()
-            <= config.SYLLABLE_MAX_LEN
+# So does a query written in Han or Hangul whose syllables run together ("丽 成", "li
+# cheng" / "LI Cheng Yu": 成 is one syllable of five letters), against a list name of
+# syllables.
+_short_syllables = (
+    pl.col("q_tokens").list.eval(pl.element().str.len_chars()).list.max() <= config.SYLLABLE_MAX_LEN
+)
+
+
+def syllable_parts_missing(pairs: pl.DataFrame) -> pl.DataFrame:
+    value = pairs.select(
+        pl.when((pl.col("c_missing_parts") > 0) & _short_syllables)
+        .then(pl.col("c_missing"))
+        .otherwise(0.0)
+        .fill_null(0.0)
+    ).to_series()
+    # The syllable test is list work: it runs only on the transliterated queries left.
+    written = (pl.col("c_missing_parts") > 0) & ~_short_syllables & _syllable_script
+    rows = pairs.select(written.fill_null(False)).to_series().arg_true()
+    if not rows.is_empty():
+        subset = pairs[rows]
+        both = syllable_pairs(
+            subset["q_tokens"], subset["c_tokens"], subset["q_repeated"], subset["c_repeated"]
+        )["both"]
+        value = value.scatter(rows, subset["c_missing"] * both.cast(pl.Float64))
+    return pl.DataFrame(
+        [value.alias("value"), pl.Series("verdict", [None] * pairs.height, pl.Utf8)]
+    )
+
+
+def syllable_parts_missing_one(pair: OnePair) -> Verdict:
+    a = pair.align
+    if a.c_missing_parts <= 0:
+        return 0.0, None
+    if max(map(len, pair.q_tokens)) <= config.SYLLABLE_MAX_LEN:
+        return a.c_missing, None
+    written = (
+        pair.q_syllabic
+        and syllable_pair_one(pair.q_tokens, pair.c_tokens, pair.q_repeated, pair.c_repeated)[0]
+    )
+    return (a.c_missing if written else 0.0), None
+
+
+# A query written in Han or Hangul against a name of syllables, a part matched only
+# inexactly ("淑英 王", "shuying wang" / "WANG Shucheng"; "秀荣 左" / "XINRONG Zhuo"): a
+# transliteration has no typing errors, and one syllable in place of another is another
+# character, another name, however alike the letters ("cheng" / "chang", "jiang" /
+# "zhang"). Not where the two are the same syllables in another romanisation (compare/
+# syllables.py: "zhang" / "chang" in Wade-Giles); and every inexact part counts when both
+# names come from another script, as two Hangul names one syllable apart ("김종은" / "김정은":
+# the romanisations' folding of ㅓ and ㅗ says nothing between two names written in Hangul).
+# A part that is the list part in another romanisation system (roman_key: "jiang" /
+# "yang" read as j/y) is left to the other rules.
+_inexact = pl.col("n_fuzzy") + pl.col("n_phonetic") + pl.col("n_skeleton")
+
+
+def other_syllables(pairs: pl.DataFrame) -> pl.DataFrame:
+    value = pl.Series("value", [0.0] * pairs.height, pl.Float64)
+    maybe = _syllable_script & (_inexact > 0)
+    rows = pairs.select(maybe.fill_null(False)).to_series().arg_true()
+    if not rows.is_empty():
+        subset = pairs[rows]
+        names = syllable_pairs(
+            subset["q_tokens"], subset["c_tokens"], subset["q_repeated"], subset["c_repeated"]
         )
-    )
-    .then(pl.col("c_missing"))
-    .otherwise(0.0)
-)
-syllable_parts_missing_one = _share_one(
-    lambda a, pair: (
-        a.c_missing
-        if a.c_missing_parts > 0 and max(map(len, pair.q_tokens)) <= config.SYLLABLE_MAX_LEN
-        else 0.0
-    )
-)
+        scripted = subset["c_transliterated"].fill_null(False)
+        other = (names["both"] & (~names["same"] | scripted)).arg_true()
+        if not other.is_empty():
+            named = subset[other]
+            found = named.select(_inexact).to_series().cast(pl.Float64)
+            variants = linked_parts(named["q_tokens"], named["c_tokens"], roman_key)
+            variants = variants.cast(pl.Float64)
+            value = value.scatter(rows.gather(other), (found - variants).clip(lower_bound=0.0))
+    return pl.DataFrame([value, pl.Series("verdict", [None] * pairs.height, pl.Utf8)])
+
+
+def other_syllables_one(pair: OnePair) -> Verdict:
+    a = pair.align
+    inexact = a.n_fuzzy + a.n_phonetic + a.n_skeleton
+    if not (pair.q_syllabic and inexact):
+        return 0.0, None
+    both, same = syllable_pair_one(pair.q_tokens, pair.c_tokens, pair.q_repeated, pair.c_repeated)
+    if not (both and (not same or pair.c_transliterated)):
+        return 0.0, None
+    variants = linked_parts_one(pair.q_tokens, pair.c_tokens, roman_key)
+    return float(max(inexact - variants, 0)), None
+
+
+# A part in the other gender's form of the other name's part ("Aleksandr Potapova" /
+# "POTAPOV, Aleksandr"; "Malik Hassanah" / "Malik HASSAN"; "Aleksandra" / "Aleksandr"):
+# a wife, a daughter, a sister, not a typo of the listed person, however alike the letters
+# (one or two letters added at the end, which a spelling match forgives).
+def other_gender_forms(pairs: pl.DataFrame) -> pl.DataFrame:
+    value = pl.Series("value", [0.0] * pairs.height, pl.Float64)
+    rows = pairs.select((_inexact > 0).fill_null(False)).to_series().arg_true()
+    if not rows.is_empty():
+        subset = pairs[rows]
+        found = linked_parts(
+            subset["q_tokens"], subset["c_tokens"], same_gender_key, other_gender_key
+        )
+        value = value.scatter(rows, found.cast(pl.Float64))
+    return pl.DataFrame([value, pl.Series("verdict", [None] * pairs.height, pl.Utf8)])
+
+
+def other_gender_forms_one(pair: OnePair) -> Verdict:
+    a = pair.align
+    if not a.n_fuzzy + a.n_phonetic + a.n_skeleton:
+        return 0.0, None
+    found = linked_parts_one(pair.q_tokens, pair.c_tokens, same_gender_key, other_gender_key)
+    return float(found), None
 
 
 # A full birth date and a nationality that both contradict the entry's, on a common name
@@ -489,6 +590,24 @@ FEATURES: tuple[Feature, ...] = (
         qualifier=False,
         description="a short-syllable name lacks a syllable of the list name",
         one=syllable_parts_missing_one,
+    ),
+    Feature(
+        "other_syllable",
+        other_syllables,
+        -config.OTHER_SYLLABLE_PENALTY,
+        qualifier=False,
+        description="a Han or Hangul name's syllable in place of another: another name",
+        one=other_syllables_one,
+        contradicts=True,
+    ),
+    Feature(
+        "other_gender_form",
+        other_gender_forms,
+        -config.OTHER_GENDER_FORM_PENALTY,
+        qualifier=False,
+        description="a name part in the other gender's form (Potapov / Potapova): a relative",
+        one=other_gender_forms_one,
+        contradicts=True,
     ),
     Feature(
         "lineage_swapped",

@@ -182,6 +182,17 @@ FUZZY_WITH_MISSING_PENALTY = 1.6
 SYLLABLE_MAX_LEN = 4
 SYLLABLE_MISSING_PENALTY = 0.5
 
+# Penalty per part of a name written in Han or Hangul matched only inexactly against a
+# name of syllables that is not the same syllables in another romanisation ("cheng" /
+# "chang": algorithm.py's other_syllable): one syllable in place of another is another
+# character. Enough to take a name otherwise alike (~0.9) below the threshold.
+OTHER_SYLLABLE_PENALTY = 0.2
+
+# Penalty per name part in the other gender's form of the other name's part ("Potapov" /
+# "Potapova", "Hassan" / "Hassanah": algorithm.py's other_gender_form): a relative, not a
+# typo. Enough to take a name otherwise alike (~0.95) below the threshold.
+OTHER_GENDER_FORM_PENALTY = 0.2
+
 # Penalty per name part in place of another, on top of its rarity-weighted share.
 SUBSTITUTED_PART_PENALTY = 0.1
 

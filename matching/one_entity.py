@@ -44,6 +44,7 @@ from matching.compare.names import (
     linked_similarity_one,
     part_weight_one,
 )
+from matching.compare.syllables import in_syllable_script_one
 from matching.compare.syllables import name_keys_one as syllable_name_keys_one
 from matching.frames import (
     IDENTIFIER_VALUES,
@@ -423,10 +424,11 @@ def _name_matches(
     q_weights = [part_weight_one(token, own.token_weight.get(token)) for token in tokens]
     best: dict[str, dict[str, Any]] = {}
     repeated = repeated_one(query.get("full_name"))
+    syllabic = in_syllable_script_one(query.get("full_name"))
     for name_id in _candidates(own, index, tokens, transliterated, lists, repeated):
         if lists is not None and own.name_list[name_id] not in lists:
             continue
-        hit = _score(own, query, tokens, q_weights, transliterated, name_id, threshold)
+        hit = _score(own, query, tokens, q_weights, (transliterated, syllabic), name_id, threshold)
         if hit is None or not search_type_allows_one(kind, hit.pop("align")):
             continue
         held = best.get(hit["entity_id"])
@@ -447,11 +449,13 @@ def _score(
     query: dict[str, Any],
     tokens: list[str],
     q_weights: list[float],
-    q_transliterated: bool,
+    q_script: tuple[bool, bool],
     name_id: int,
     min_score: float,
 ) -> dict[str, Any] | None:
-    """score_pairs for one pair: None below min_score, else its scored match."""
+    """score_pairs for one pair: None below min_score, else its scored match. q_script:
+    the query is transliterated, and written in Han or Hangul."""
+    q_transliterated, q_syllabic = q_script
     c_tokens = own.name_tokens[name_id]
     c_transliterated = own.name_transliterated[name_id]
     entry = own.entries[own.name_entity[name_id]]
@@ -478,6 +482,7 @@ def _score(
         own.name_repeated[name_id],
         q_transliterated,
         c_transliterated,
+        q_syllabic,
     )
     parts = {f.name: f.one(pair)[0] * f.weight for f in NAME_FEATURES}
     token_score = min(max(1.0 + sum(parts.values()), 0.0), 1.0)

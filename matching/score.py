@@ -32,6 +32,7 @@ _LEGAL_FORMS = pl.Series(sorted(LEGAL_FORMS), dtype=pl.Utf8)
 OPTIONAL_PAIR_COLUMNS = {
     "q_transliterated": pl.Boolean,
     "c_transliterated": pl.Boolean,
+    "q_syllabic": pl.Boolean,
     "q_repeated": pl.List(pl.Utf8),
     "c_repeated": pl.List(pl.Utf8),
     "q_birth_date": pl.Utf8,

@@ -16,6 +16,7 @@ import polars as pl
 from matching import config
 from matching.blocking import candidates
 from matching.compare.names import Alignment, list_token_features
+from matching.compare.syllables import in_syllable_script
 from matching.frames import (
     IDENTIFIER_FIELDS,
     MATCH,
@@ -168,6 +169,7 @@ def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
                 pl.col("tokens").alias("q_tokens"),
                 pl.col("repeated").alias("q_repeated"),
                 pl.col("transliterated").alias("q_transliterated"),
+                in_syllable_script(pl.col("full_name")).alias("q_syllabic"),
                 pl.col("birth_date").alias("q_birth_date"),
                 pl.col("nationality").alias("q_nationality"),
                 pl.col("entity_type").alias("q_entity_type"),

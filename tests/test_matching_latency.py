@@ -91,6 +91,11 @@ def varied_queries(index, watchlist, n_listed: int = 120, n_mixed: int = 80) -> 
         {"full_name": "Владимир Путин", "birth_date": "1952-10-07"},
         {"full_name": "Osama bin Laden", "birth_date": "not a date"},
         {"full_name": "Putin"},
+        {"full_name": "淑英 王"},
+        {"full_name": "丽 成"},
+        {"full_name": "성훈 김"},
+        {"full_name": "Aleksandr Potapova"},
+        {"full_name": "Malik Hassanah"},
     ]
     frame = pl.DataFrame(
         rows,

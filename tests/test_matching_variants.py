@@ -15,6 +15,7 @@ import pytest
 
 from matching import DEFAULT_THRESHOLD, build_index, check, score_name_pairs, screen
 from matching.blocking import candidates, list_words, segment, vowel_poor_weight
+from matching.compare.forms import gender_form, linked_parts, other_gender_key, same_gender_key
 from matching.compare.names import (
     CHANGED,
     RETYPED,
@@ -257,6 +258,78 @@ def test_a_syllable_given_twice_is_two_syllables(index):
     found = screened(index, ["Chang T'Ao-T'Ao", "Shen Yveh-Yveh"])
     assert any("TAOTAO" in name.upper() for name in found[0])
     assert any("YUEYUE" in name.upper() for name in found[1])
+
+
+def test_a_han_or_hangul_syllable_in_place_of_another_is_another_name(index):
+    # A name written in Han or Hangul has no typing errors in its romanisation: a syllable
+    # in place of another is another character ("ying" / "cheng", "cheng" / "chong", "xiu"
+    # / "xin"), however few letters differ; between two names in Hangul, 종 is not 정
+    # although romanisations write both "jong".
+    other = scores(
+        index,
+        [("淑英 王", "WANG, Shucheng"), ("成 周", "Chong Zhou"), ("秀荣 左", "XINRONG, Zhuo"),
+         ("习近朋", "习近平"), ("김종은", "김정은"), ("이재형", "이재명")],
+    )  # fmt: skip
+    assert max(other) < DEFAULT_THRESHOLD
+    penalty = details(index, "淑英 王", "WANG, Shucheng", q_syllabic=True, q_transliterated=True)
+    assert penalty["other_syllable"] < 0
+    # The same syllables in another romanisation stay the name; a Latin query may be
+    # mistyped ("Jinpeng"); a Cyrillic name is no Chinese syllables ("Юлия" / "Yulia").
+    same = scores(
+        index,
+        [("习近平", "XI Jinping"), ("习近平", "Hsi Chin-ping"), ("Xi Jinpeng", "XI Jinping"),
+         ("김정은", "KIM Jong Un"), ("王淑英", "WANG Shuying"), ("Юлия Ли", "Yulia LI")],
+    )  # fmt: skip
+    assert min(same) >= DEFAULT_THRESHOLD
+
+
+def test_a_han_name_lacking_a_syllable_of_the_listed_name(index):
+    # "丽 成" is Li Cheng, two syllables; "LI Cheng Yu" has a third: another given name,
+    # although "cheng" is too long a token to look like a syllable by its length.
+    two, three = scores(index, [("丽 成", "LI, Cheng Yu"), ("李成玉", "LI, Cheng Yu")])
+    assert three >= DEFAULT_THRESHOLD > two
+
+
+# --- false alerts: another person -------------------------------------------------------
+
+
+def test_a_name_part_in_the_other_genders_form_is_a_relative(index):
+    # "Potapova" is Potapov's wife or daughter, "Hassanah" a woman, "Aleksandra" his
+    # sister: one or two letters added at the end, which a spelling match forgives.
+    relatives = scores(
+        index,
+        [("Александр Потапова", "POTAPOV, Aleksandr Valeryevich"),
+         ("Malik Hassanah", "Malik HASSAN"), ("Maria Zelenskaya", "Maria ZELENSKY")],
+    )  # fmt: skip
+    assert max(relatives) < DEFAULT_THRESHOLD
+    found = details(index, "Malik Hassanah", "Malik HASSAN")
+    assert found["other_gender_form"] < 0
+    # One form in two spellings or romanisations stays the name.
+    same = scores(
+        index,
+        [("Aleksandr Potapow", "POTAPOV, Aleksandr Valeryevich"),
+         ("Volodymyr Zelenskiy", "Volodymyr Oleksandrovych Zelenskyy"),
+         ("Abdulla Hassan", "Abdullah HASSAN")],
+    )  # fmt: skip
+    assert min(same) >= DEFAULT_THRESHOLD
+
+
+def test_gender_forms_of_a_name_part():
+    assert gender_form("potapova") == ("potapov", "f")
+    assert gender_form("potapov") == ("potapov", "m")
+    assert gender_form("zelenskaya") == ("zelensk", "f")
+    assert gender_form("zelenskyy") == ("zelensk", "m")
+    assert gender_form("hassanah") == ("hassan", "f")
+    # A part ending in another vowel, or too short, has no other form.
+    assert gender_form("maria") is None
+    assert gender_form("jan") is None
+    columns = linked_parts(
+        pl.Series([["aleksandr", "potapova"], ["aleksandr", "potapov"]]),
+        pl.Series([["potapov", "aleksandr"], ["potapov", "aleksandr"]]),
+        same_gender_key,
+        other_gender_key,
+    )
+    assert columns.to_list() == [1, 0]
 
 
 # --- 3: own scripts --------------------------------------------------------------------

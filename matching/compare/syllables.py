@@ -31,6 +31,8 @@ from anyascii import anyascii
 from pypinyin import Style
 from pypinyin.style import convert as pinyin_to
 
+from matching import config
+
 # Whole tokens: Korean family names each system writes its own way: 이/리 (Lee, Rhee, Yi,
 # I, Ri, Li), 박 (Park), 오 (Oh), 류 (Ryu, Yu, Yoo, Lyu).
 _FAMILY = {
@@ -114,6 +116,31 @@ def readings(token: str) -> tuple[str, str] | None:
 
 
 KEY_COLUMNS = ("key", "rotated", "wade", "wade_rotated")
+
+# Han ideographs (unified, extension A, compatibility) and Hangul (syllables, jamo): the
+# scripts that write a name as Chinese or Korean syllables, one character each. A name
+# written in them has no typing errors in its romanisation, only other characters.
+SYLLABLE_SCRIPT = "[{}]".format(
+    "".join(
+        f"{chr(first)}-{chr(last)}"
+        for first, last in (
+            (0x1100, 0x11FF), (0x3130, 0x318F), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+            (0xAC00, 0xD7A3), (0xF900, 0xFAFF),
+        )
+    )
+)  # fmt: skip
+_SYLLABLE_SCRIPT = re.compile(SYLLABLE_SCRIPT)
+
+
+def in_syllable_script(names: pl.Expr) -> pl.Expr:
+    """Per name: is it written (in part) in Han or Hangul? (As normalisation reads it: the
+    first MAX_NAME_CHARS characters.)"""
+    return names.str.slice(0, config.MAX_NAME_CHARS).str.contains(SYLLABLE_SCRIPT).fill_null(False)
+
+
+def in_syllable_script_one(name: str | None) -> bool:
+    """in_syllable_script for one name."""
+    return name is not None and _SYLLABLE_SCRIPT.search(name[: config.MAX_NAME_CHARS]) is not None
 
 
 def _keys_of(parts: list[str]) -> tuple[str, str]:
@@ -260,3 +287,36 @@ def same_syllables(
     )
     every = pl.Series("same_syllables", [False] * q_tokens.len(), dtype=pl.Boolean)
     return every.scatter(rows, same)
+
+
+def syllable_pairs(
+    q_tokens: pl.Series,
+    c_tokens: pl.Series,
+    q_repeated: pl.Series | None = None,
+    c_repeated: pl.Series | None = None,
+) -> pl.DataFrame:
+    """Per pair of two List(Utf8) columns: `both`, each name is syllables (every token
+    splits into Korean or Chinese syllables), and `same`, the two are the same syllables
+    in another romanisation (same_syllables). For the few pairs a rule asks about: every
+    name's keys are made here (cached per distinct token and joined string)."""
+    q = _keys_per_name(q_tokens, q_repeated)
+    c = _keys_per_name(c_tokens, c_repeated)
+    same = reduce(
+        operator.or_,
+        ((q[mine] == c[theirs]).fill_null(False) for mine in KEY_COLUMNS for theirs in KEY_COLUMNS),
+    )
+    both = q["key"].is_not_null() & c["key"].is_not_null()
+    return pl.DataFrame({"both": both, "same": same})
+
+
+def syllable_pair_one(
+    q_tokens: list[str],
+    c_tokens: list[str],
+    q_repeated: list[str] | None = None,
+    c_repeated: list[str] | None = None,
+) -> tuple[bool, bool]:
+    """syllable_pairs for one pair: (both names are syllables, the same syllables)."""
+    q, c = name_keys_one(q_tokens, q_repeated), name_keys_one(c_tokens, c_repeated)
+    if q is None or c is None:
+        return False, False
+    return True, not set(q).isdisjoint(c)
