@@ -29,12 +29,7 @@ from matching.compare.entities import (
     nationality_contribution,
     nationality_one,
 )
-from matching.compare.forms import (
-    linked_parts,
-    linked_parts_one,
-    other_gender_key,
-    same_gender_key,
-)
+from matching.compare.forms import linked_parts, linked_parts_one
 from matching.compare.lineage import lineage_swapped, lineage_swapped_one
 from matching.compare.names import Alignment
 from matching.compare.syllables import syllable_pair_one, syllable_pairs
@@ -409,30 +404,6 @@ def other_syllables_one(pair: OnePair) -> Verdict:
     return float(max(inexact - variants, 0)), None
 
 
-# A part in the other gender's form of the other name's part ("Aleksandr Potapova" /
-# "POTAPOV, Aleksandr"; "Malik Hassanah" / "Malik HASSAN"; "Aleksandra" / "Aleksandr"):
-# a wife, a daughter, a sister, not a typo of the listed person, however alike the letters
-# (one or two letters added at the end, which a spelling match forgives).
-def other_gender_forms(pairs: pl.DataFrame) -> pl.DataFrame:
-    value = pl.Series("value", [0.0] * pairs.height, pl.Float64)
-    rows = pairs.select((_inexact > 0).fill_null(False)).to_series().arg_true()
-    if not rows.is_empty():
-        subset = pairs[rows]
-        found = linked_parts(
-            subset["q_tokens"], subset["c_tokens"], same_gender_key, other_gender_key
-        )
-        value = value.scatter(rows, found.cast(pl.Float64))
-    return pl.DataFrame([value, pl.Series("verdict", [None] * pairs.height, pl.Utf8)])
-
-
-def other_gender_forms_one(pair: OnePair) -> Verdict:
-    a = pair.align
-    if not a.n_fuzzy + a.n_phonetic + a.n_skeleton:
-        return 0.0, None
-    found = linked_parts_one(pair.q_tokens, pair.c_tokens, same_gender_key, other_gender_key)
-    return float(found), None
-
-
 # A full birth date and a nationality that both contradict the entry's, on a common name
 # (its matched parts weigh less than IDENTITY_RARE_WEIGHT): a namesake, however exactly
 # the name matches. Each contradiction alone is already a qualifier of its own.
@@ -598,15 +569,6 @@ FEATURES: tuple[Feature, ...] = (
         qualifier=False,
         description="a Han or Hangul name's syllable in place of another: another name",
         one=other_syllables_one,
-        contradicts=True,
-    ),
-    Feature(
-        "other_gender_form",
-        other_gender_forms,
-        -config.OTHER_GENDER_FORM_PENALTY,
-        qualifier=False,
-        description="a name part in the other gender's form (Potapov / Potapova): a relative",
-        one=other_gender_forms_one,
         contradicts=True,
     ),
     Feature(

@@ -188,11 +188,6 @@ SYLLABLE_MISSING_PENALTY = 0.5
 # character. Enough to take a name otherwise alike (~0.9) below the threshold.
 OTHER_SYLLABLE_PENALTY = 0.2
 
-# Penalty per name part in the other gender's form of the other name's part ("Potapov" /
-# "Potapova", "Hassan" / "Hassanah": algorithm.py's other_gender_form): a relative, not a
-# typo. Enough to take a name otherwise alike (~0.95) below the threshold.
-OTHER_GENDER_FORM_PENALTY = 0.2
-
 # Penalty per name part in place of another, on top of its rarity-weighted share.
 SUBSTITUTED_PART_PENALTY = 0.1
 

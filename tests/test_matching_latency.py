@@ -94,8 +94,6 @@ def varied_queries(index, watchlist, n_listed: int = 120, n_mixed: int = 80) -> 
         {"full_name": "淑英 王"},
         {"full_name": "丽 成"},
         {"full_name": "성훈 김"},
-        {"full_name": "Aleksandr Potapova"},
-        {"full_name": "Malik Hassanah"},
     ]
     frame = pl.DataFrame(
         rows,

@@ -1,6 +1,5 @@
-"""Name parts one name writes in another form of the other's part: the same letters in
-another romanisation system, or the other gender's form of one name ("Potapov" /
-"Potapova", "Hassan" / "Hassanah", "Aleksandr" / "Aleksandra").
+"""Name parts one name writes in another form of the other's part (the same letters in
+another romanisation system: roman_key).
 
 linked_parts counts, per pair, the query parts the list name lacks as written but has in
 that form; each key is made once per distinct token, and the pairing is a join over the
@@ -9,51 +8,11 @@ exploded parts of the (few) pairs a rule asks about, with its one-pair twin.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from functools import lru_cache
 
 import polars as pl
 
 Key = Callable[[str], str | None]
-
-# A feminine form: the masculine part and a final -a or -ah after a consonant (Slavic
-# family names -ov/-ova, -in/-ina; Arabic ta marbuta, "Hassanah"; given names, "Aleksandra",
-# "Ivana"), or -aya where the masculine is -iy, -yy, -y, -ii, -i or -oy (-skaya / -skiy,
-# Tolstaya / Tolstoy).
-_FEMININE = re.compile(r"^(?P<base>.{3,}[^aeiouy])(?:a|ah)$")
-_FEMININE_ADJECTIVE = re.compile(r"^(?P<base>.{3,})aya$")
-_MASCULINE_ADJECTIVE = re.compile(r"^(?P<base>.{3,}?)(?:iy|yy|ii|yi|oy|y|i)$")
-_MASCULINE = re.compile(r"^.{3,}[^aeiouy]$")
-
-
-@lru_cache(maxsize=200_000)
-def gender_form(token: str) -> tuple[str, str] | None:
-    """(the name as its masculine base, "f" or "m") for a part that has a gender form;
-    None for a part that has none (ends in another vowel, is short)."""
-    for pattern in (_FEMININE_ADJECTIVE, _FEMININE):
-        found = pattern.match(token)
-        if found:
-            return found["base"], "f"
-    found = _MASCULINE_ADJECTIVE.match(token)
-    if found:
-        return found["base"], "m"
-    if _MASCULINE.match(token):
-        return token, "m"
-    return None
-
-
-def same_gender_key(token: str) -> str | None:
-    """A query part's base and gender."""
-    form = gender_form(token)
-    return None if form is None else f"{form[0]}|{form[1]}"
-
-
-def other_gender_key(token: str) -> str | None:
-    """A list part's base and the other gender: equal to a query part's same_gender_key
-    when the two are one name in the two genders' forms."""
-    form = gender_form(token)
-    return None if form is None else f"{form[0]}|{'m' if form[1] == 'f' else 'f'}"
 
 
 def linked_parts(
