@@ -15,6 +15,7 @@ import pytest
 
 from matching import DEFAULT_THRESHOLD, build_index, check, score_name_pairs, screen
 from matching.blocking import candidates, list_words, segment, vowel_poor_weight
+from matching.compare.forms import linked_parts, linked_parts_one
 from matching.compare.names import (
     CHANGED,
     RETYPED,
@@ -272,6 +273,12 @@ def test_a_han_or_hangul_syllable_in_place_of_another_is_another_name(index):
     assert max(other) < DEFAULT_THRESHOLD
     penalty = details(index, "淑英 王", "WANG, Shucheng", q_syllabic=True, q_transliterated=True)
     assert penalty["other_syllable"] < 0
+    # A part that is the list part in another romanisation system is no other syllable
+    # ("jiang" / "yang": roman_key reads j and y alike), whichever the path.
+    q_tokens, c_tokens = [["jiang", "ping"], ["li"]], [["yang", "ping"], ["li"]]
+    linked = linked_parts(pl.Series(q_tokens), pl.Series(c_tokens), roman_key).to_list()
+    one = [linked_parts_one(q, c, roman_key) for q, c in zip(q_tokens, c_tokens, strict=True)]
+    assert linked == one == [1, 0]
     # The same syllables in another romanisation stay the name; a Latin query may be
     # mistyped ("Jinpeng"); a Cyrillic name is no Chinese syllables ("Юлия" / "Yulia").
     same = scores(
