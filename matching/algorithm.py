@@ -32,7 +32,7 @@ from matching.compare.entities import (
 from matching.compare.forms import linked_parts, linked_parts_one
 from matching.compare.lineage import lineage_swapped, lineage_swapped_one
 from matching.compare.names import Alignment
-from matching.compare.syllables import syllable_pair_one, syllable_pairs
+from matching.compare.syllables import syllable_names, syllable_pair_one, syllable_pairs
 from matching.normalize import roman_key
 
 
@@ -336,10 +336,8 @@ def syllable_parts_missing(pairs: pl.DataFrame) -> pl.DataFrame:
     written = (pl.col("c_missing_parts") > 0) & ~_short_syllables & _syllable_script
     rows = pairs.select(written.fill_null(False)).to_series().arg_true()
     if not rows.is_empty():
-        subset = pairs[rows]
-        both = syllable_pairs(
-            subset["q_tokens"], subset["c_tokens"], subset["q_repeated"], subset["c_repeated"]
-        )["both"]
+        subset = pairs.select("q_tokens", "c_tokens", "c_missing")[rows]  # not every column
+        both = syllable_names(subset["q_tokens"]) & syllable_names(subset["c_tokens"])
         value = value.scatter(rows, subset["c_missing"] * both.cast(pl.Float64))
     return pl.DataFrame(
         [value.alias("value"), pl.Series("verdict", [None] * pairs.height, pl.Utf8)]
@@ -377,7 +375,8 @@ def other_syllables(pairs: pl.DataFrame) -> pl.DataFrame:
     maybe = _syllable_script & (_inexact > 0)
     rows = pairs.select(maybe.fill_null(False)).to_series().arg_true()
     if not rows.is_empty():
-        subset = pairs[rows]
+        columns = ["q_tokens", "c_tokens", "q_repeated", "c_repeated", "c_transliterated"]
+        subset = pairs.select(*columns, _inexact.alias("inexact"))[rows]  # not every column
         names = syllable_pairs(
             subset["q_tokens"], subset["c_tokens"], subset["q_repeated"], subset["c_repeated"]
         )
@@ -385,7 +384,7 @@ def other_syllables(pairs: pl.DataFrame) -> pl.DataFrame:
         other = (names["both"] & (~names["same"] | scripted)).arg_true()
         if not other.is_empty():
             named = subset[other]
-            found = named.select(_inexact).to_series().cast(pl.Float64)
+            found = named["inexact"].cast(pl.Float64)
             variants = linked_parts(named["q_tokens"], named["c_tokens"], roman_key)
             variants = variants.cast(pl.Float64)
             value = value.scatter(rows.gather(other), (found - variants).clip(lower_bound=0.0))

@@ -289,6 +289,17 @@ def same_syllables(
     return every.scatter(rows, same)
 
 
+def syllable_names(tokens: pl.Series) -> pl.Series:
+    """Per name (a List(Utf8) column): is every token syllables? name_keys' membership
+    test alone, each distinct token read once, no key spelt or folded."""
+    distinct = tokens.explode().drop_nulls().unique()
+    syllable = distinct.filter(
+        pl.Series([readings(token) is not None for token in distinct.to_list()], dtype=pl.Boolean)
+    )
+    every = tokens.list.eval(pl.element().is_in(syllable.implode())).list.all()
+    return (every & (tokens.list.len() > 0)).fill_null(False).rename("syllables")
+
+
 def syllable_pairs(
     q_tokens: pl.Series,
     c_tokens: pl.Series,
@@ -297,15 +308,18 @@ def syllable_pairs(
 ) -> pl.DataFrame:
     """Per pair of two List(Utf8) columns: `both`, each name is syllables (every token
     splits into Korean or Chinese syllables), and `same`, the two are the same syllables
-    in another romanisation (same_syllables). For the few pairs a rule asks about: every
-    name's keys are made here (cached per distinct token and joined string)."""
-    q = _keys_per_name(q_tokens, q_repeated)
-    c = _keys_per_name(c_tokens, c_repeated)
-    same = reduce(
-        operator.or_,
-        ((q[mine] == c[theirs]).fill_null(False) for mine in KEY_COLUMNS for theirs in KEY_COLUMNS),
-    )
-    both = q["key"].is_not_null() & c["key"].is_not_null()
+    in another romanisation (same_syllables, whose keys are made only where `both`)."""
+    both = syllable_names(q_tokens) & syllable_names(c_tokens)
+    rows = both.arg_true()
+    same = pl.Series("same", [False] * q_tokens.len(), dtype=pl.Boolean)
+    if not rows.is_empty():
+        found = same_syllables(
+            q_tokens.gather(rows),
+            c_tokens.gather(rows),
+            None if q_repeated is None else q_repeated.gather(rows),
+            None if c_repeated is None else c_repeated.gather(rows),
+        )
+        same = same.scatter(rows, found)
     return pl.DataFrame({"both": both, "same": same})
 
 
