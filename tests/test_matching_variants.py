@@ -57,6 +57,14 @@ def screened(index, names: list[str]) -> list[list[str]]:
     return [[m["matched_name"] for m in matches] for matches in found["matches"]]
 
 
+def assert_single_checks_agree(index, names: list[str], found: list[list[str]]) -> None:
+    """Each name's single check() reports the names the batch screen found for it."""
+    for name, batch in zip(names, found, strict=True):
+        one = check(pl.DataFrame({"full_name": [name]}), index, threshold=DEFAULT_THRESHOLD,
+                    max_matches=10)  # fmt: skip
+        assert [m["matched_name"] for m in one["matches"][0]] == batch
+
+
 def details(index, name: str, listed: str, **columns) -> dict:
     frame = pl.DataFrame(
         {"pair": [0], "q_tokens": [tokens(name)], "c_tokens": [tokens(listed)]}
@@ -530,10 +538,7 @@ def test_a_name_run_together_reads_as_its_list_words(index):
     assert "BASERI, Mohammad" in found[0]
     assert "Mohamed OURJMAN" in found[1]
     assert "BANDAR IMAM PETROCHEMICAL COMPANY" in found[2]
-    for name, batch in zip(names, found, strict=True):
-        one = check(pl.DataFrame({"full_name": [name]}), index, threshold=DEFAULT_THRESHOLD,
-                    max_matches=10)  # fmt: skip
-        assert [m["matched_name"] for m in one["matches"][0]] == batch
+    assert_single_checks_agree(index, names, found)
 
 
 def test_a_long_name_run_together_holds_short_list_words(index):
@@ -559,10 +564,7 @@ def test_a_long_name_run_together_holds_short_list_words(index):
     assert "A.M. PROKHOROV GENERAL PHYSICS INSTITUTE RUSSIAN ACADEMY OF SCIENCES" in found[0]
     assert "AKTSIONERNOE OBSHCHESTVO 'STRAKHOVAYA GRUPPA MSK'" in found[1]
     assert "JSC V. TIKHOMIROV SCIENTIFIC RESEARCH INSTITUTE OF INSTRUMENT DESIGN" in found[2]
-    for name, batch in zip(names, found, strict=True):
-        one = check(pl.DataFrame({"full_name": [name]}), index, threshold=DEFAULT_THRESHOLD,
-                    max_matches=10)  # fmt: skip
-        assert [m["matched_name"] for m in one["matches"][0]] == batch
+    assert_single_checks_agree(index, names, found)
 
 
 def test_a_short_name_run_together_reads_as_its_words(index):
