@@ -166,13 +166,6 @@ FUZZY_PART_PENALTY = 0.8
 # single misspelt word is a coincidence more often than a variant.
 LONE_FUZZY_PART_PENALTY = 0.5
 
-# ... but not between company names that differ in nothing but one word, legal forms and
-# generic words aside, the longer of the two at least this many letters ("Stellaris N.V."
-# / "Stellantis N.V."): the name rests on that word by nature, and a long word keeps its
-# identity through two typing errors; 8 letters two edits apart are another company
-# ("McKenton" / "McKesson", cases.csv).
-LONE_COMPANY_WORD_MIN_LEN = 9
-
 # Added to FUZZY_PART_PENALTY when parts are also missing on either side.
 FUZZY_WITH_MISSING_PENALTY = 1.6
 
