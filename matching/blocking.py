@@ -120,7 +120,12 @@ def found_in_names(
     if t_weak.nnz == 0:
         return found
     weak_found = ((q_encoded @ t_weak) @ index.token_names).tocsr()
-    rest = found.copy()
+    # The firm weight is read only where a weak link found something (a few of the
+    # product's millions of values): the firm values there, then 1 where they reach
+    # WEAK_LINK_MIN_REST. (A zero product is no entry, so the sum below is the same.)
+    where_weak = weak_found.copy()
+    where_weak.data = np.ones_like(where_weak.data)
+    rest = found.multiply(where_weak).tocsr()
     weight = rest.data - np.floor(rest.data / PARTS_UNIT) * PARTS_UNIT
     rest.data = (weight >= config.WEAK_LINK_MIN_REST).astype(np.float64)
     return (found + weak_found.multiply(rest)).tocsr()
@@ -232,27 +237,14 @@ def select_candidates(
     # Ties are ranked by position: the names in name_id order in every row, whatever
     # order the sparse sums left them in, so a query gets its candidates alone as in a chunk.
     found.sort_indices()
-    rows = np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))
     total = np.asarray(q_weight.sum(axis=1)).ravel()
     strong = np.asarray((q_weight >= config.STRONG_PART_WEIGHT).sum(axis=1)).ravel()
-    count = np.floor(found.data / PARTS_UNIT)
-    query_total = total[rows]
-    matched = np.minimum(found.data - count * PARTS_UNIT, query_total)
-    # Enough of the query found, or a list name of two parts or more found whole, its parts
-    # allowing variant spellings (a short alias inside a long query: "Ali Omar" in "Moussa
-    # ben Omar ben Ali Essaadi", "Ahmad Hasan" in "Al-Baydi Ahmad Hassan Kaka").
-    whole_name = (count >= 2) & (
-        matched >= config.WHOLE_NAME_BLOCK_SHARE * index.name_weights[found.indices]
-    )
-    usable = (matched >= config.MIN_BLOCKING_SCORE * query_total) | whole_name
-    # Most of the product is below MIN_BLOCKING_SCORE: drop it before anything else.
-    rows, count, matched, query_total = (
-        rows[usable],
-        count[usable],
-        matched[usable],
-        query_total[usable],
-    )
+    # Most of the product is below MIN_BLOCKING_SCORE: the few values that may be kept are
+    # picked with as few passes over the millions as can be, and decoded alone.
+    usable = _usable(found, total, index)
+    rows = np.searchsorted(found.indptr, usable, side="right") - 1
     cols = found.indices[usable].astype(np.int64)
+    count, matched, query_total = _decoded(found.data[usable], total[rows])
     if (allowed != (1 << len(index.list_codes)) - 1).any():  # some query filters its lists
         listed = (allowed[rows] >> index.name_lists[cols]) & 1 == 1
         rows, cols, count, matched, query_total = (
@@ -310,6 +302,28 @@ def select_candidates(
     return pl.DataFrame(
         {"qid": rows[top].astype(np.int64), "name_id": cols[top], "block_score": block[top]}
     )
+
+
+def _decoded(values: np.ndarray, query_total: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Product values -> the parts counted, the weight found (at most the query's total),
+    and the query's total."""
+    count = np.floor(values / PARTS_UNIT)
+    return count, np.minimum(values - count * PARTS_UNIT, query_total), query_total
+
+
+def _usable(found: sparse.csr_matrix, total: np.ndarray, index: WatchlistIndex) -> np.ndarray:
+    """Positions in found.data of the values to rank: enough of the query found, or a list
+    name of two parts or more found whole, its parts allowing variant spellings (a short
+    alias inside a long query: "Ali Omar" in "Moussa ben Omar ben Ali Essaadi", "Ahmad
+    Hasan" in "Al-Baydi Ahmad Hassan Kaka"). The list name's weight is read only where the
+    share falls short."""
+    count, matched, query_total = _decoded(found.data, np.repeat(total, np.diff(found.indptr)))
+    usable = matched >= config.MIN_BLOCKING_SCORE * query_total
+    maybe_whole = np.flatnonzero(~usable & (count >= 2))
+    usable[maybe_whole] = matched[maybe_whole] >= (
+        config.WHOLE_NAME_BLOCK_SHARE * index.name_weights[found.indices[maybe_whole]]
+    )
+    return np.flatnonzero(usable)
 
 
 def _group_sizes(keys: np.ndarray) -> np.ndarray:

@@ -1045,7 +1045,10 @@ def _best_counterparts(
     """Every part of one side (of pairs whose names both have parts): pair, w, its best
     similarity on the other side (0 for none) and how."""
     pos = f"{side}_pos"
-    best = found.group_by("pair", pos).agg(
+    # A part told by one integer (its pair, then its place): grouping and joining on one
+    # key, not two.
+    part = (pl.col("pair").cast(pl.Int64) * (1 << 32) + pl.col(pos)).alias("part")
+    best = found.group_by(part).agg(
         pl.col("sim").max(),
         pl.col("how").get(pl.col("sim").arg_max()),
         pl.col("other_word").get(pl.col("sim").arg_max()),
@@ -1065,8 +1068,10 @@ def _best_counterparts(
             pl.col(f"{side}_initial").alias("initial"),
             pl.col(f"{side}_number").alias("number"),
             pl.col(f"{side}_legal").alias("legal"),
+            part,
         )
-        .join(best, on=["pair", pos], how="left")
+        .join(best, on="part", how="left")
+        .drop("part")
         .with_columns(
             pl.col("sim").fill_null(0.0),
             pl.col("how").fill_null(NONE),
