@@ -29,6 +29,7 @@ from matching.normalize import (
     SPELLINGS,
     consonants,
     keys_of,
+    matres_key,
     normalize_names,
     token_keys,
     vowel_poor,
@@ -185,7 +186,9 @@ def blocking_keys(
     meet across up to three edits), the phonetic and romanisation keys, the consonant
     skeleton, a stem, and the consonants (doubled letters once): every list token's
     (listed), a query token's only when it is written with few vowels (vowel_poor), as a
-    script without short vowels writes names ("mhmd" / "muhammad", "jfr" / "jafar").
+    script without short vowels writes names ("mhmd" / "muhammad", "jfr" / "jafar"); and
+    the long-vowel-letter key (normalize.matres_key: "thrut" / "tharwat", "abidi" /
+    "ubaydi"), every list token's, a query token's where it is spelt as an abjad reads.
     listed: the list side's keys (the index's), with the two-deletion neighbourhood of long
     tokens that query=True keys meet."""
     keyed = tokens.select("token").unique().join(token_keys(tokens["token"]), on="token")
@@ -194,6 +197,7 @@ def blocking_keys(
     keyed = keyed.with_columns(
         pl.Series("consonants", [consonants(token) for token in distinct], dtype=pl.Utf8),
         pl.Series("vowel_poor", [vowel_poor(token) for token in distinct], dtype=pl.Boolean),
+        pl.Series("matres", [matres_key(token, listed) for token in distinct], dtype=pl.Utf8),
     )
     has_consonants = (pl.col("consonants").str.len_chars() >= 2) & ~pl.col("token").str.contains(
         r"\d"
@@ -254,6 +258,9 @@ def blocking_keys(
             keyed.filter(with_consonant_key).select(
                 "token", ("c:" + pl.col("consonants")).alias("key")
             ),
+            keyed.filter(pl.col("matres").is_not_null()).select(
+                "token", ("m:" + pl.col("matres")).alias("key")
+            ),
         ]
     ).unique()
 
@@ -281,6 +288,8 @@ def blocking_keys_one(token: str, *, query: bool = False) -> set[str]:
         keys.add(f"x:{token[: config.STEM_KEY_LEN]}")
     if vowel_poor(token):
         keys.add(f"c:{consonants(token)}")
+    if (matres := matres_key(token, listed=False)) is not None:
+        keys.add(f"m:{matres}")
     return keys
 
 

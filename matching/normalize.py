@@ -1111,6 +1111,63 @@ def bare_consonants(token: str) -> str:
     return letters[:1] + letters[1:].replace("w", "").replace("y", "")
 
 
+# Scripts that write long vowels with the letters of consonants and leave short ones out
+# (Hebrew, Arabic and the scripts written with it, Syriac): their waw and yeh read as a
+# vowel or a consonant (compare/names.matres_one). Cyrillic, Greek, Han or Hangul write
+# their vowels: "Тимур" is no "Tamara", "坤" no "Knaya".
+ABJAD_SCRIPT = (
+    "[\u0590-\u05ff\u0600-\u06ff\u0700-\u074f\u0750-\u077f\u08a0-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]"
+)
+_ABJAD_SCRIPT = re.compile(ABJAD_SCRIPT)
+
+
+def in_abjad_script(names: pl.Expr) -> pl.Expr:
+    """Per name: is it written (in part) in an abjad? (As normalisation reads it: the first
+    MAX_NAME_CHARS characters.)"""
+    return names.str.slice(0, config.MAX_NAME_CHARS).str.contains(ABJAD_SCRIPT).fill_null(False)
+
+
+def in_abjad_script_one(name: str | None) -> bool:
+    """in_abjad_script for one name."""
+    return name is not None and _ABJAD_SCRIPT.search(name[: config.MAX_NAME_CHARS]) is not None
+
+
+# A long vowel a Latin spelling writes: a w or y inside the word, or two vowel letters side
+# by side ("Tharwat", "Ubaydi", "Noorzai"); "Tamara" writes none.
+_LONG_VOWEL_SPELT = "^.+[wy]|[aeiou]{2}"
+_LONG_VOWEL_SPELT_ONE = re.compile(_LONG_VOWEL_SPELT)
+
+
+def long_vowel_spelt(tokens: pl.Expr) -> pl.Expr:
+    """Per list token: does it write a long vowel (a w or y inside, two vowels together)?"""
+    return tokens.str.contains(_LONG_VOWEL_SPELT)
+
+
+def long_vowel_spelt_one(token: str) -> bool:
+    """long_vowel_spelt for one token."""
+    return _LONG_VOWEL_SPELT_ONE.search(token) is not None
+
+
+@lru_cache(maxsize=500_000)
+def matres_key(token: str, listed: bool) -> str | None:
+    """The blocking key of the long-vowel-letter rule (compare/names.matres_one): first
+    sound and consonants, w and y left out ("thrut" and "tharwat": "tthrt"). Where scoring
+    reads a query token in an abjad as a list token whose waw or yeh it wrote as a vowel
+    ("ثروت" thrut / Tharwat, "العبيدي" abidi / Ubaydi, "نورزی" nurza / Noorzai), blocking
+    offers the pair: a list token's key where it writes a long vowel (long_vowel_spelt:
+    not "Tamara", which "Тимур" timur would reach, and blocking cannot tell the query's
+    script), a query token's where the rule may apply to it (spelt with a, i, u only,
+    MIN_MATRES_CONSONANTS+); None where there is no key."""
+    bare = bare_consonants(token)
+    if len(bare) < config.MIN_MATRES_CONSONANTS or any(char.isdigit() for char in token):
+        return None
+    if listed and not long_vowel_spelt_one(token):
+        return None
+    if not listed and ("e" in token or "o" in token):
+        return None
+    return onset(token) + bare
+
+
 @lru_cache(maxsize=500_000)
 def vowel_poor(token: str) -> bool:
     """Written with few vowels, as a script without short vowels (Arabic, Persian, Hebrew)

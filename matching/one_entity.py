@@ -56,7 +56,7 @@ from matching.frames import (
     require_search_type,
 )
 from matching.index import NOT_IN_IDENTIFIER, WatchlistIndex, blocking_keys_one, name_key_one
-from matching.normalize import normalize_one, repeated_one, vowel_poor
+from matching.normalize import in_abjad_script_one, normalize_one, repeated_one, vowel_poor
 from matching.score import joined_one, match_type_one, syllable_name_one, weak_one
 from matching.screen import search_type_allows_one
 from matching.segmentation import resegmented_one
@@ -425,10 +425,13 @@ def _name_matches(
     best: dict[str, dict[str, Any]] = {}
     repeated = repeated_one(query.get("full_name"))
     syllabic = in_syllable_script_one(query.get("full_name"))
+    abjad = in_abjad_script_one(query.get("full_name"))
     for name_id in _candidates(own, index, tokens, transliterated, lists, repeated):
         if lists is not None and own.name_list[name_id] not in lists:
             continue
-        hit = _score(own, query, tokens, q_weights, (transliterated, syllabic), name_id, threshold)
+        hit = _score(
+            own, query, tokens, q_weights, (transliterated, syllabic, abjad), name_id, threshold
+        )
         if hit is None or not search_type_allows_one(kind, hit.pop("align")):
             continue
         held = best.get(hit["entity_id"])
@@ -449,13 +452,13 @@ def _score(
     query: dict[str, Any],
     tokens: list[str],
     q_weights: list[float],
-    q_script: tuple[bool, bool],
+    q_script: tuple[bool, bool, bool],
     name_id: int,
     min_score: float,
 ) -> dict[str, Any] | None:
     """score_pairs for one pair: None below min_score, else its scored match. q_script:
-    the query is transliterated, and written in Han or Hangul."""
-    q_transliterated, q_syllabic = q_script
+    the query is transliterated, written in Han or Hangul, and written in an abjad."""
+    q_transliterated, q_syllabic, q_abjad = q_script
     c_tokens = own.name_tokens[name_id]
     c_transliterated = own.name_transliterated[name_id]
     entry = own.entries[own.name_entity[name_id]]
@@ -467,6 +470,7 @@ def _score(
         q_transliterated != c_transliterated,
         persons=bool(person_one(query.get("entity_type")) or person_one(entry["entity_type"])),
         q_listed=[token in own.token_weight for token in tokens],
+        abjad=q_abjad,
     )
     pair = OnePair(
         align,

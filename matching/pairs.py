@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from matching.compare.syllables import in_syllable_script
-from matching.normalize import normalize_names
+from matching.normalize import in_abjad_script, normalize_names
 from matching.score import score_pairs
 
 
@@ -38,6 +38,7 @@ def score_name_pairs(
         pl.col("q_tokens", "c_tokens").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
         pl.lit(entity_type, pl.Utf8).alias("q_entity_type"),
         in_syllable_script(pl.col("q_name")).alias("q_syllabic"),
+        in_abjad_script(pl.col("q_name")).alias("q_abjad"),
     )
     weights = getattr(index, "token_weights", None)
     scored = score_pairs(frame, weights).sort("pair")

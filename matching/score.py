@@ -33,6 +33,7 @@ OPTIONAL_PAIR_COLUMNS = {
     "q_transliterated": pl.Boolean,
     "c_transliterated": pl.Boolean,
     "q_syllabic": pl.Boolean,
+    "q_abjad": pl.Boolean,
     "q_repeated": pl.List(pl.Utf8),
     "c_repeated": pl.List(pl.Utf8),
     "q_birth_date": pl.Utf8,

@@ -29,7 +29,7 @@ from matching.frames import (
 )
 from matching.index import WatchlistIndex, normalize_identifier
 from matching.lookup import join_sorted, sorted_by
-from matching.normalize import normalize_names
+from matching.normalize import in_abjad_script, normalize_names
 from matching.score import score_pairs
 from matching.segmentation import resegmented
 from matching.version import ENGINE_VERSION
@@ -170,6 +170,7 @@ def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
                 pl.col("repeated").alias("q_repeated"),
                 pl.col("transliterated").alias("q_transliterated"),
                 in_syllable_script(pl.col("full_name")).alias("q_syllabic"),
+                in_abjad_script(pl.col("full_name")).alias("q_abjad"),
                 pl.col("birth_date").alias("q_birth_date"),
                 pl.col("nationality").alias("q_nationality"),
                 pl.col("entity_type").alias("q_entity_type"),

@@ -13,7 +13,7 @@ import json
 import polars as pl
 import pytest
 
-from matching import DEFAULT_THRESHOLD, build_index, check, score_name_pairs, screen
+from matching import DEFAULT_THRESHOLD, build_index, check, config, score_name_pairs, screen
 from matching.blocking import candidates, list_words, segment, vowel_poor_weight
 from matching.compare.forms import linked_parts, linked_parts_one
 from matching.compare.names import (
@@ -32,7 +32,13 @@ from matching.compare.syllables import (
     with_repeats,
 )
 from matching.index import blocking_keys_one
-from matching.normalize import normalize_names, normalize_one, roman_key, transliterate
+from matching.normalize import (
+    matres_key,
+    normalize_names,
+    normalize_one,
+    roman_key,
+    transliterate,
+)
 from matching.score import score_pairs
 from matching.segmentation import fewest_words, reading_of, resegmented, segment_words
 
@@ -40,6 +46,23 @@ from matching.segmentation import fewest_words, reading_of, resegmented, segment
 @pytest.fixture(scope="module")
 def index(watchlist):
     return build_index(watchlist)
+
+
+@pytest.fixture(scope="module")
+def latin(watchlist):
+    """The session snapshot without its names in another script than Latin: a name in its
+    own script must find its entry through the Latin spellings."""
+    names = watchlist.names.filter(pl.col("name").str.contains(r"^[\p{Latin}\P{L}]*$"))
+    return build_index(dataclasses.replace(watchlist, names=names))
+
+
+def blocked(index, name: str) -> list[str]:
+    """The list names blocking offers a query written in another script."""
+    queries = pl.DataFrame(
+        {"qid": [0], "tokens": [tokens(name)], "transliterated": [True]},
+        schema={"qid": pl.Int64, "tokens": pl.List(pl.Utf8), "transliterated": pl.Boolean},
+    ).with_columns(pl.lit(None, pl.List(pl.Utf8)).alias("lists"))
+    return candidates(queries, index).join(index.names, on="name_id")["name"].to_list()
 
 
 def scores(index, pairs: list[tuple[str, str]]) -> list[float]:
@@ -349,7 +372,7 @@ def test_a_token_without_vowels_finds_its_list_tokens_by_their_consonants(index)
     assert "Mohammad Jafar MONTAZERI" in found["name"].to_list()
 
 
-def test_an_unlisted_token_without_vowels_weighs_as_the_common_name_it_spells(index, watchlist):
+def test_an_unlisted_token_without_vowels_weighs_as_the_common_name_it_spells(index, latin):
     # "mhmd" is no list token, but every spelling of Muhammad has its consonants: it weighs
     # what the commonest of them weighs, not 1 as a rare part would.
     weights = dict(index.token_weights.iter_rows())
@@ -359,14 +382,7 @@ def test_an_unlisted_token_without_vowels_weighs_as_the_common_name_it_spells(in
     assert vowel_poor_weight("xqzv", index) == 1.0  # no list token has its consonants
     # Weighed 1, "mhmd" filled the candidate places with other Muhammads: against the
     # list's Latin names (the Arabic-script name itself left out).
-    names = watchlist.names.filter(pl.col("name").str.contains(r"^[\p{Latin}\P{L}]*$"))
-    latin = build_index(dataclasses.replace(watchlist, names=names))
-    queries = pl.DataFrame(
-        {"qid": [0], "tokens": [tokens("محمد علیم نورانی")], "transliterated": [True]},
-        schema={"qid": pl.Int64, "tokens": pl.List(pl.Utf8), "transliterated": pl.Boolean},
-    ).with_columns(pl.lit(None, pl.List(pl.Utf8)).alias("lists"))
-    found = candidates(queries, latin).join(latin.names, on="name_id")
-    assert "MOHAMMAD ALEEM NOORANI" in found["name"].to_list()
+    assert "MOHAMMAD ALEEM NOORANI" in blocked(latin, "محمد علیم نورانی")
 
 
 def test_greek_writes_b_d_g_inside_a_word_as_mb_nd_ng():
@@ -469,6 +485,33 @@ def test_a_long_vowel_letter_is_read_as_a_vowel_or_a_consonant():
     assert not matres_one("chen", "chin")  # pinyin spells e and o: no abjad reading
     assert not matres_one("yan", "yen")  # as many vowels, no w or y: another syllable
     assert not matres_one("tayeb", "tib")  # the list token writes fewer vowels
+
+
+def test_blocking_offers_a_name_whose_long_vowel_letter_the_query_reads_as_a_vowel(latin):
+    # "ثروت" reads "thrut" and "العبيدي" "abidi": scoring reads them as Tharwat and Ubaydi
+    # (matres_one), so blocking must offer those names, through the key of first sound
+    # and consonants without w and y, which a query token gets only where spelt as an
+    # abjad reads.
+    assert "m:tthrt" in blocking_keys_one("thrut")
+    assert not any(key.startswith("m:") for key in blocking_keys_one("tayeb"))  # e: no abjad
+    assert linked_similarity_one("abidi", "ubaydi") >= config.CROSS_SCRIPT_SKELETON_SIM
+    assert "INTISSAR AL-UBAYDI" in blocked(latin, "انتصار العبيدي")
+    assert "THARWAT SALAH SHIHATA" in blocked(latin, "ثروت صالح شحاته")
+
+
+def test_a_long_vowel_letter_is_read_as_a_vowel_only_in_an_abjad(index):
+    # Han and Cyrillic write their vowels: "坤" (kun) is no "Knaya"; an Arabic-script name
+    # leaves them to the reader.
+    han, arabic = scores(
+        index, [("坤 林", "KNAYA, Lina"), ("ثروت صالح شحاته", "THARWAT SALAH SHIHATA")]
+    )
+    assert han < DEFAULT_THRESHOLD <= arabic
+    # Blocking cannot tell a token's script: it links by the rule only list tokens that
+    # write a long vowel, "Tharwat", not "Tamara", which "Тимур" (timur) would reach.
+    assert matres_key("tharwat", listed=True) == "tthrt"
+    assert matres_key("tamara", listed=True) is None
+    assert linked_similarity_one("timur", "tamara") < config.CROSS_SCRIPT_SKELETON_SIM
+    assert "FROLOVA, Tamara Ivanovna" not in screened(index, ["Тимур Фролов"])[0]
 
 
 def test_arabic_names_with_long_vowel_letters_match_their_latin_spelling(index):

@@ -36,6 +36,8 @@ from matching.normalize import (
     bare_consonants,
     consonants,
     keys_of,
+    long_vowel_spelt,
+    long_vowel_spelt_one,
     onset,
     token_keys,
     vowel_poor,
@@ -103,6 +105,7 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
             how=pl.lit(NONE),
             vowel_blind=pl.lit(False),
             vowels_dropped=pl.lit(False),
+            matres=pl.lit(False),
         )
     # Optimal string alignment: an adjacent transposition ("Marcon" / "Macron") is one edit.
     edit = process.cpdist(a, b, scorer=OSA.normalized_similarity, workers=-1, dtype=np.float64)
@@ -300,13 +303,15 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
         )
         & ~has_digit
     ).fill_null(False)
-    vowel_blind = (pl.col("same_skeleton") & ~has_digit) | dropped | matres
+    # matres is kept apart: it holds only for a query written in an abjad (q_abjad).
+    vowel_blind = (pl.col("same_skeleton") & ~has_digit) | dropped
     return frame.select(
         *pairs.columns,
         sim.alias("sim"),
         how.alias("how"),
         vowel_blind.alias("vowel_blind"),
         dropped.alias("vowels_dropped"),
+        matres.alias("matres"),
     )
 
 
@@ -404,11 +409,7 @@ def pair_similarity(q_token: str, c_token: str) -> tuple[float, str, bool]:
         skeleton = max(edit, (edit + config.SKELETON_SIM) / 2)
     nickname = config.NICKNAME_SIM if (q_token, c_token) in NICKNAME_PAIRS else 0.0
     best = max(fuzzy, changed, phonetic, skeleton, nickname)
-    vowel_blind = (
-        (same_skeleton and not has_digit)
-        or vowels_dropped_one(q_token, c_token)
-        or matres_one(q_token, c_token)
-    )
+    vowel_blind = (same_skeleton and not has_digit) or vowels_dropped_one(q_token, c_token)
     if q_token == c_token:
         return 1.0, EXACT, vowel_blind
     if initial:
@@ -581,10 +582,11 @@ def align_parts(
         pl.col("how").cast(HOW),
         "vowel_blind",
         "vowels_dropped",
+        "matres",
     )
     # Only token pairs that match at all (or may, across scripts) compete for a part's
     # best counterpart; a part with none is then found unmatched in its side's part list.
-    maybe = sims.filter((pl.col("sim") > 0) | pl.col("vowel_blind"))
+    maybe = sims.filter((pl.col("sim") > 0) | pl.col("vowel_blind") | pl.col("matres"))
     found = (
         cross.join(maybe, on="token_pair", how="inner")
         .with_columns(_cross_script_skeleton())
@@ -691,11 +693,12 @@ def align_one(
     cross_script: bool,
     persons: bool = False,
     q_listed: list[bool] | None = None,
+    abjad: bool = False,
 ) -> Alignment:
     """align_parts for one pair, in plain Python (the one-entity path's twin, rule for
     rule: matching token pairs, the cross-script skeleton, letters used once, each part's
     best counterpart, the weighted shares). q_listed: per query part, is it a list token
-    (None: none is)."""
+    (None: none is); abjad: the query is written in an abjad (in_abjad_script)."""
     found = []
     for q_pos, q_token in enumerate(q_tokens):
         for c_pos, c_token in enumerate(c_tokens):
@@ -703,6 +706,7 @@ def align_one(
             lift = config.CROSS_SCRIPT_SKELETON_SIM
             if vowels_dropped_one(q_token, c_token):
                 lift = config.VOWELS_DROPPED_SIM
+            vowel_blind = vowel_blind or (abjad and matres_one(q_token, c_token))
             if cross_script and vowel_blind and sim < lift:
                 sim, how = lift, SKELETON
             if sim > 0:
@@ -884,10 +888,14 @@ def _letters_used_once(found: pl.DataFrame) -> pl.DataFrame:
 
 def linked_similarity(sims: pl.DataFrame) -> pl.Expr:
     """Blocking's similarity of a query token to a list token (token_similarity's columns):
-    a token with vowels left out links at CROSS_SCRIPT_SKELETON_SIM at least, as scoring
-    grants it at least that across scripts; a part two typing errors off (RETYPED) not at
-    all: it completes a name the other parts found, it finds none ("Masr" / "Nasr")."""
-    lifted = pl.col("vowels_dropped") & (pl.col("sim") < config.CROSS_SCRIPT_SKELETON_SIM)
+    a token with vowels left out, or with a long vowel letter read as a vowel where the list
+    token writes a long vowel ("thrut" / "tharwat", matres_one, long_vowel_spelt), links at
+    CROSS_SCRIPT_SKELETON_SIM at least, as scoring grants it at least that across scripts; a part two typing errors off (RETYPED) not at all: it
+    completes a name the other parts found, it finds none ("Masr" / "Nasr")."""
+    vowel_letters = pl.col("vowels_dropped") | (
+        pl.col("matres") & long_vowel_spelt(pl.col("c_token"))
+    )
+    lifted = vowel_letters & (pl.col("sim") < config.CROSS_SCRIPT_SKELETON_SIM)
     return (
         pl.when(lifted)
         .then(config.CROSS_SCRIPT_SKELETON_SIM)
@@ -901,7 +909,8 @@ def linked_similarity(sims: pl.DataFrame) -> pl.Expr:
 def linked_similarity_one(q_token: str, c_token: str) -> float:
     """linked_similarity for one token pair."""
     sim, how, _ = pair_similarity(q_token, c_token)
-    if vowels_dropped_one(q_token, c_token):
+    matres = matres_one(q_token, c_token) and long_vowel_spelt_one(c_token)
+    if vowels_dropped_one(q_token, c_token) or matres:
         return max(sim, config.CROSS_SCRIPT_SKELETON_SIM)
     return 0.0 if how in _RETYPED else sim
 
@@ -911,14 +920,17 @@ def _cross_script_skeleton() -> list[pl.Expr]:
     consonant skeleton match at CROSS_SCRIPT_SKELETON_SIM at least ("biriz" from Arabic
     script / "Perez"), as the transliteration had to guess the vowels; at
     VOWELS_DROPPED_SIM where the query token is the list token without some of its vowels
-    ("mhmd" / "muhammad"), as a script without short vowels writes it."""
+    ("mhmd" / "muhammad"), as a script without short vowels writes it. A long vowel letter
+    read as a vowel (matres_one: "tib" / "tayeb") only for a query written in an abjad
+    (q_abjad): "Тимур" is no "Tamara"."""
     cross_script = pl.col("q_script") != pl.col("c_script")
     lift = (
         pl.when(pl.col("vowels_dropped"))
         .then(config.VOWELS_DROPPED_SIM)
         .otherwise(config.CROSS_SCRIPT_SKELETON_SIM)
     )
-    lifted = cross_script & pl.col("vowel_blind") & (pl.col("sim") < lift)
+    vowel_blind = pl.col("vowel_blind") | (pl.col("matres") & pl.col("q_abjad"))
+    lifted = cross_script & vowel_blind & (pl.col("sim") < lift)
     return [
         pl.when(lifted).then(lift).otherwise(pl.col("sim")).alias("sim"),
         pl.when(lifted).then(pl.lit(SKELETON, HOW)).otherwise(pl.col("how")).alias("how"),
@@ -926,11 +938,17 @@ def _cross_script_skeleton() -> list[pl.Expr]:
 
 
 def _parts(pairs: pl.DataFrame, side: str) -> pl.DataFrame:
-    """pair, <side>_token, <side>_script, <side>_pos: one row per part of one side."""
+    """pair, <side>_token, <side>_script, <side>_pos: one row per part of one side; the
+    query side's also q_abjad (in_abjad_script)."""
     script = (
         pl.col(f"{side}_transliterated").fill_null(False)
         if f"{side}_transliterated" in pairs.columns
         else pl.lit(False)
+    )
+    abjad = (
+        [(pl.col("q_abjad").fill_null(False) if "q_abjad" in pairs.columns else pl.lit(False))]
+        if side == "q"
+        else []
     )
     tokens = pl.col(f"{side}_tokens")
     return (
@@ -939,6 +957,7 @@ def _parts(pairs: pl.DataFrame, side: str) -> pl.DataFrame:
             tokens.alias(f"{side}_token"),
             pl.int_ranges(0, tokens.list.len(), dtype=pl.Int64).alias(f"{side}_pos"),
             script.alias(f"{side}_script"),
+            *abjad,
         )
         .explode(f"{side}_token", f"{side}_pos")
         .drop_nulls(f"{side}_token")
