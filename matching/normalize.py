@@ -65,18 +65,21 @@ _ARABIC_WORDS = {
     "بن": "bin", "ابن": "bin", "بنت": "bint", "عبد": "abd", "ابو": "abu", "أبو": "abu",
     "الله": "allah",
 }  # fmt: skip
-# "Allah" after a name makes one name with it, as the lists write it: "نجيب الله"
-# Najibullah, "عبد الله" Abdullah, "نور الله" Nurullah. The two words are joined before
-# the text is split into words (_ALLAH_JOINED), and the joined word read "...ullah".
-_ALLAH = "الله"
-_ALLAH_JOINED = (r"(\p{Arabic}) (الله)\b", "$1$2")
+# "Allah" and "al-Din" after a name make one name with it, as the lists mostly write them:
+# "نجيب الله" Najibullah, "عبد الله" Abdullah, "جلال الدين" Jalaluddin, "نور الدين"
+# Nooruddin (148 list tokens end in "uddin", 130 names write "al din" or "ud din" apart).
+# The two words are joined before the text is split into words (_COMPOUND_JOINED), and the
+# joined word, or one the query wrote joined ("نورالدین"), read "...ullah", "...uddin".
+_COMPOUND_ENDINGS = {"الله": "ullah", "الدين": "uddin", "الدین": "uddin"}
+_COMPOUND_JOINED = (r"(\p{Arabic}) (الله|الدين|الدین)\b", "$1$2")
 
 
 def _arabic_word(word: str) -> str:
     if word in _ARABIC_WORDS:
         return _ARABIC_WORDS[word]
-    if word.endswith(_ALLAH) and len(word) > len(_ALLAH):
-        return _arabic_word(word[: -len(_ALLAH)]) + "ullah"
+    for ending, reading in _COMPOUND_ENDINGS.items():
+        if word.endswith(ending) and len(word) > len(ending):
+            return _arabic_word(word[: -len(ending)]) + reading
     if word.startswith("ال") and len(word) > 3:  # the article, written joined
         return "al " + _arabic_word(word[2:])
     persian = not _PERSIAN_LETTERS.isdisjoint(word)
@@ -257,7 +260,7 @@ def _transliterate_column(names: pl.Series) -> pl.Series:
     foreign = distinct.filter(~distinct.str.contains(_ASCII_ONLY))
     if foreign.is_empty():
         return names
-    joined = foreign.str.replace_all(*_ALLAH_JOINED)
+    joined = foreign.str.replace_all(*_COMPOUND_JOINED)
     east_slavic = joined.str.contains(_EAST_SLAVIC_NAME)
     joined = pl.select(
         pl.when(east_slavic)
@@ -908,7 +911,7 @@ def _compiled(pattern: str, template: str) -> tuple[regex.Pattern[str], str]:
 _SPLITS_ONE = [_compiled(*_CAMEL_CASE), _compiled(*_CAPITALS_RUN)]
 _INITIALISMS_ONE = [_compiled(*initialism) for initialism in _INITIALISMS]
 _LATIN_ONLY_ONE = regex.compile(_LATIN_ONLY)
-_ALLAH_JOINED_ONE = _compiled(*_ALLAH_JOINED)
+_COMPOUND_JOINED_ONE = _compiled(*_COMPOUND_JOINED)
 # From here on the text is ASCII, where `re` (faster) and Rust regex agree.
 _APOSTROPHES_ONE = re.compile(_APOSTROPHES)
 _NOT_ALPHANUMERIC_ONE = re.compile(_NOT_ALPHANUMERIC)
@@ -957,7 +960,7 @@ def _transliterate_words(text: str) -> str:
     """_transliterate_column for one value: each non-ASCII word (split on " ") transliterated."""
     if text.isascii():
         return text
-    text = _ALLAH_JOINED_ONE[0].sub(_ALLAH_JOINED_ONE[1], text)
+    text = _COMPOUND_JOINED_ONE[0].sub(_COMPOUND_JOINED_ONE[1], text)
     if not _EAST_SLAVIC_ANY_CASE.isdisjoint(text):
         text = text.translate(_EAST_SLAVIC_TABLE)
     return " ".join(word if word.isascii() else transliterate(word) for word in text.split(" "))

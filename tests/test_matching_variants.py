@@ -453,6 +453,17 @@ def test_allah_after_a_name_makes_one_name_with_it():
     assert normalize_one("مطيع الله")[0] == tokens("مطيع الله") == ["mtiullah"]
 
 
+def test_al_din_after_a_name_makes_one_name_with_it(latin):
+    # The lists mostly write "Jalaluddin", "Sirajuddin", "Nooruddin" as one word.
+    assert tokens("جلال الدين حقانى") == ["jlaluddin", "hqana"]
+    assert tokens("نورالدین ترابی") == ["nuruddin", "trabi"]  # written joined, Persian yeh
+    assert tokens("الدين") == ["al", "din"]  # first: no name to join
+    assert normalize_one("سراج الدين")[0] == tokens("سراج الدين") == ["srajuddin"]
+    found = screened(latin, ["جلال الدين حقانى", "نورالدین ترابی محمد قاسم"])
+    assert ["jalaluddin", "haqani"] in [tokens(name) for name in found[0]]
+    assert ["nooruddin", "turabi", "muhammad", "qasim"] in [tokens(name) for name in found[1]]
+
+
 def test_two_consonants_with_the_vowel_between_them_unwritten():
     # "عمر" reads "amr": Omar, Umar, Amer with the inner vowel unwritten; an initial
     # alef or ain is any vowel.
