@@ -561,7 +561,8 @@ def _linked(tokens: pl.DataFrame, keys: pl.DataFrame, index: WatchlistIndex) -> 
         .rename({"token": "q_token"})
     )
     sims = token_similarity(hits.select("q_token", "c_token").unique(), list_token_features(index))
-    sims = sims.with_columns(linked_similarity(sims))
+    listed = pl.col("q_token").is_in(index.token_weights["token"].implode())
+    sims = sims.with_columns(linked_similarity(sims, listed))
     return (
         hits.join(sims, on=["q_token", "c_token"])
         .filter(pl.col("sim") >= config.MIN_TOKEN_SIM)

@@ -348,7 +348,9 @@ def _linked(own: OneEntityTables, token: str, keys: set[str]) -> dict[int, float
     for key in keys:
         for token_id in own.tokens_by_key.get(key, ()):
             if token_id not in linked:
-                linked[token_id] = linked_similarity_one(token, own.vocab_tokens[token_id])
+                linked[token_id] = linked_similarity_one(
+                    token, own.vocab_tokens[token_id], token in own.token_weight
+                )
     return {i: sim for i, sim in linked.items() if sim >= config.MIN_TOKEN_SIM}
 
 

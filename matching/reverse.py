@@ -320,7 +320,8 @@ def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.Da
         .join(index.vocab.select("token_id", pl.col("token").alias("c_token")), on="token_id")
     )
     sims = token_similarity(by_key.select(pl.col("token").alias("q_token"), "c_token").unique())
-    sims = sims.with_columns(linked_similarity(sims)).select(
+    listed = pl.col("q_token").is_in(index.token_weights["token"].implode())
+    sims = sims.with_columns(linked_similarity(sims, listed)).select(
         pl.col("q_token").alias("token"), "c_token", "sim"
     )
     linked = by_key.join(sims, on=["token", "c_token"]).filter(

@@ -506,6 +506,10 @@ def test_blocking_offers_a_name_whose_long_vowel_letter_the_query_reads_as_a_vow
     assert "m:tthrt" in blocking_keys_one("thrut")
     assert not any(key.startswith("m:") for key in blocking_keys_one("tayeb"))  # e: no abjad
     assert linked_similarity_one("abidi", "ubaydi") >= config.CROSS_SCRIPT_SKELETON_SIM
+    # A list token is a Latin spelling, no reading of another script: "nurza" links to
+    # "noorzai" only where the lists do not hold it (every Latin name would link so).
+    assert linked_similarity_one("nurza", "noorzai") >= config.CROSS_SCRIPT_SKELETON_SIM
+    assert linked_similarity_one("nurza", "noorzai", q_listed=True) < config.MIN_TOKEN_SIM
     assert "INTISSAR AL-UBAYDI" in blocked(latin, "انتصار العبيدي")
     assert "THARWAT SALAH SHIHATA" in blocked(latin, "ثروت صالح شحاته")
 

@@ -886,14 +886,17 @@ def _letters_used_once(found: pl.DataFrame) -> pl.DataFrame:
     return found.join(reused, on=["pair", "q_pos", "c_pos"], how="anti")
 
 
-def linked_similarity(sims: pl.DataFrame) -> pl.Expr:
+def linked_similarity(sims: pl.DataFrame, q_listed: pl.Expr | None = None) -> pl.Expr:
     """Blocking's similarity of a query token to a list token (token_similarity's columns):
-    a token with vowels left out, or with a long vowel letter read as a vowel where the list
-    token writes a long vowel ("thrut" / "tharwat", matres_one, long_vowel_spelt), links at
+    a token with vowels left out, or, where the lists do not hold it (q_listed false: a
+    reading of another script, not a Latin name's spelling, for which every Latin "maria"
+    would link to "mayor"), with a long vowel letter read as a vowel where the list token
+    writes a long vowel ("thrut" / "tharwat", matres_one, long_vowel_spelt), links at
     CROSS_SCRIPT_SKELETON_SIM at least, as scoring grants it at least that across scripts; a part two typing errors off (RETYPED) not at all: it
     completes a name the other parts found, it finds none ("Masr" / "Nasr")."""
+    unlisted = pl.lit(True) if q_listed is None else ~q_listed
     vowel_letters = pl.col("vowels_dropped") | (
-        pl.col("matres") & long_vowel_spelt(pl.col("c_token"))
+        pl.col("matres") & long_vowel_spelt(pl.col("c_token")) & unlisted
     )
     lifted = vowel_letters & (pl.col("sim") < config.CROSS_SCRIPT_SKELETON_SIM)
     return (
@@ -906,10 +909,10 @@ def linked_similarity(sims: pl.DataFrame) -> pl.Expr:
     )
 
 
-def linked_similarity_one(q_token: str, c_token: str) -> float:
+def linked_similarity_one(q_token: str, c_token: str, q_listed: bool = False) -> float:
     """linked_similarity for one token pair."""
     sim, how, _ = pair_similarity(q_token, c_token)
-    matres = matres_one(q_token, c_token) and long_vowel_spelt_one(c_token)
+    matres = not q_listed and matres_one(q_token, c_token) and long_vowel_spelt_one(c_token)
     if vowels_dropped_one(q_token, c_token) or matres:
         return max(sim, config.CROSS_SCRIPT_SKELETON_SIM)
     return 0.0 if how in _RETYPED else sim
