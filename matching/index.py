@@ -188,7 +188,8 @@ def blocking_keys(
     (listed), a query token's only when it is written with few vowels (vowel_poor), as a
     script without short vowels writes names ("mhmd" / "muhammad", "jfr" / "jafar"); and
     the long-vowel-letter key (normalize.matres_key: "thrut" / "tharwat", "abidi" /
-    "ubaydi"), every list token's, a query token's where it is spelt as an abjad reads.
+    "ubaydi"), a list token's where it writes a long vowel, a query token's where it is
+    spelt with a, i and u only, as an abjad reads.
     listed: the list side's keys (the index's), with the two-deletion neighbourhood of long
     tokens that query=True keys meet."""
     keyed = tokens.select("token").unique().join(token_keys(tokens["token"]), on="token")

@@ -887,13 +887,15 @@ def _letters_used_once(found: pl.DataFrame) -> pl.DataFrame:
 
 
 def linked_similarity(sims: pl.DataFrame, q_listed: pl.Expr | None = None) -> pl.Expr:
-    """Blocking's similarity of a query token to a list token (token_similarity's columns):
-    a token with vowels left out, or, where the lists do not hold it (q_listed false: a
-    reading of another script, not a Latin name's spelling, for which every Latin "maria"
-    would link to "mayor"), with a long vowel letter read as a vowel where the list token
-    writes a long vowel ("thrut" / "tharwat", matres_one, long_vowel_spelt), links at
-    CROSS_SCRIPT_SKELETON_SIM at least, as scoring grants it at least that across scripts; a part two typing errors off (RETYPED) not at all: it
-    completes a name the other parts found, it finds none ("Masr" / "Nasr")."""
+    """Blocking's similarity of a query token to a list token (token_similarity's columns).
+
+    At CROSS_SCRIPT_SKELETON_SIM at least, as scoring grants it across scripts: a token
+    with vowels left out; and, where the lists do not hold the query token (q_listed
+    false: a reading of another script, not a Latin spelling, or every Latin "maria" would
+    link to "mayor"), a long vowel letter read as a vowel where the list token writes a
+    long vowel ("thrut" / "tharwat": matres_one, long_vowel_spelt). Not at all: a part two
+    typing errors off (RETYPED), which completes a name the other parts found and finds
+    none ("Masr" / "Nasr")."""
     unlisted = pl.lit(True) if q_listed is None else ~q_listed
     vowel_letters = pl.col("vowels_dropped") | (
         pl.col("matres") & long_vowel_spelt(pl.col("c_token")) & unlisted
