@@ -4,9 +4,9 @@ One scenario, started once for the module (a service start costs tens of seconds
 the Prefect UI on its non-default port calls its own API, and every part listens on
 127.0.0.1 only; submit jobs over HTTP, SIGKILL the whole process group while a job runs,
 start it again, and check that every accepted job ends completed (resumed) or failed with
-a reason; a graceful stop mid-job; the evidence of issue #13 across a Ctrl-C and a start
-(re-run identical, stored check, export link); schemathesis's black-box run; then Ctrl-C
-(SIGINT) stops every process, the Prefect server included.
+a reason; a graceful stop mid-job, with the evidence of issue #13 kept across it and the
+start after it (re-run identical, stored check, export link); schemathesis's black-box
+run; then Ctrl-C (SIGINT) stops every process, the Prefect server included.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -266,10 +267,96 @@ def test_kill_and_restart_loses_no_job(service: Service) -> None:
     assert {big, *burst} <= {job["job_id"] for job in listed["jobs"]}
 
 
-def test_a_graceful_stop_mid_job_is_no_crash(service: Service) -> None:
+# --- evidence across a restart (issue #13): made before the graceful stop below, checked
+# after its start: a re-run made after the restart gives the original's results byte for
+# byte, and a stored single check and an export link made before it still work.
+
+ENTITIES = 450  # three chunks of CHUNK_SIZE
+
+
+def evidence_key(service: Service) -> dict[str, str]:
+    command = [KYC, "keys", "create", "--tenant", "acme"]
+    command += ["--permissions", "kyc:create,kyc:read,kyc:export"]
+    out = subprocess.run(command, env=service.env, capture_output=True, text=True, check=True)
+    token = next(word for word in out.stdout.split() if word.startswith("sk_"))
+    return {"Authorization": f"Bearer {token}"}
+
+
+def parquet(service: Service, headers: dict[str, str], job_id: str) -> bytes:
+    response = httpx.get(
+        f"{service.url}/kyc/jobs/{job_id}/results",
+        params={"format": "parquet"},
+        headers=headers,
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+@dataclass
+class Evidence:
+    headers: dict[str, str]
+    job_id: str
+    original: bytes  # the job's results as parquet
+    check: httpx.Response  # a stored single check
+    export: dict  # an export link
+
+
+def make_evidence(service: Service, watchlist) -> Evidence:
+    headers = evidence_key(service)
+    listed = watchlist.entries.sort("list_code", "entry_id")["primary_name"].gather_every(97)
+    names = [*listed.head(ENTITIES // 3).to_list()]
+    names += [f"Unlisted Person {i}" for i in range(ENTITIES - len(names))]
+    entities = [{"entity_id": f"r{i}", "subject": {"full_name": n}} for i, n in enumerate(names)]
+    created = httpx.post(
+        f"{service.url}/kyc/jobs",
+        json={"entities": entities, "threshold": 0.7, "lists": ["ofac", "un", "uk"]},
+        headers=headers,
+        timeout=60,
+    )
+    assert created.status_code == 200, created.text
+    job_id = created.json()["job_id"]
+    assert wait_finished(service, headers["Authorization"][7:], job_id)["job_status"] == "completed"
+    check = httpx.post(
+        f"{service.url}/kyc",
+        json={"subject": {"full_name": names[0]}},
+        headers=headers,
+        timeout=60,
+    )
+    assert check.status_code == 200, check.text
+    export = httpx.get(f"{service.url}/exports/{job_id}", headers=headers, timeout=120).json()
+    return Evidence(headers, job_id, parquet(service, headers, job_id), check, export)
+
+
+def assert_evidence_kept(service: Service, evidence: Evidence) -> None:
+    headers = evidence.headers
+    check_id = evidence.check.json()["check_id"]
+    again = httpx.get(f"{service.url}/kyc/{check_id}", headers=headers, timeout=30)
+    assert again.status_code == 200 and again.content == evidence.check.content
+    # The signing secret was kept under the data dir: the link made before still works.
+    pdf = httpx.get(evidence.export["presigned_url"], timeout=60)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+    rerun = httpx.post(
+        f"{service.url}/kyc/jobs/{evidence.job_id}/rerun", headers=headers, timeout=60
+    )
+    assert rerun.status_code == 200, rerun.text
+    rerun_id = rerun.json()["job_id"]
+    finished = wait_finished(service, headers["Authorization"][7:], rerun_id)
+    assert finished["job_status"] == "completed" and finished["rerun_of"] == evidence.job_id
+    assert parquet(service, headers, rerun_id) == evidence.original
+    secret = service.home / "export_url.secret"
+    assert secret.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_graceful_stop_mid_job_is_no_crash_and_keeps_the_evidence(
+    service: Service, watchlist
+) -> None:
     """SIGTERM in the middle of a job, then a restart: the job never reads "failed" (a
     client would stop polling), the stop logs one line per interrupted job and no traceback,
-    and the interrupted run says in Prefect which run resumed its job."""
+    and the interrupted run says in Prefect which run resumed its job. Evidence made before
+    the stop is kept across it (one restart serves both: a start costs tens of seconds)."""
+    evidence = make_evidence(service, watchlist)
     key = service.create_key()
     job_id = submit(service, key, BIG_JOB_CHUNKS * CHUNK_SIZE, "g")
     deadline = time.monotonic() + JOB_TIMEOUT_S
@@ -300,77 +387,7 @@ def test_a_graceful_stop_mid_job_is_no_crash(service: Service) -> None:
     prefect = f"http://127.0.0.1:{service.prefect_port}/api"
     old_run = httpx.get(f"{prefect}/flow_runs/{interrupted.flow_run_id}", timeout=30).json()
     assert f"resumed as flow run {resumed.flow_run_id}" in old_run["state"]["message"]
-
-
-# --- evidence across a restart (issue #13): the running service is stopped with Ctrl-C and
-# started again; a re-run made after that gives the original's results byte for byte, and a
-# stored single check and an export link made before it still work.
-
-ENTITIES = 450  # three chunks of CHUNK_SIZE
-
-
-def evidence_key(service: Service) -> dict[str, str]:
-    command = [KYC, "keys", "create", "--tenant", "acme"]
-    command += ["--permissions", "kyc:create,kyc:read,kyc:export"]
-    out = subprocess.run(command, env=service.env, capture_output=True, text=True, check=True)
-    token = next(word for word in out.stdout.split() if word.startswith("sk_"))
-    return {"Authorization": f"Bearer {token}"}
-
-
-def parquet(service: Service, headers: dict[str, str], job_id: str) -> bytes:
-    response = httpx.get(
-        f"{service.url}/kyc/jobs/{job_id}/results",
-        params={"format": "parquet"},
-        headers=headers,
-        timeout=60,
-    )
-    assert response.status_code == 200, response.text
-    return response.content
-
-
-def test_rerun_check_and_export_across_a_restart(service: Service, watchlist) -> None:
-    headers = evidence_key(service)
-    listed = watchlist.entries.sort("list_code", "entry_id")["primary_name"].gather_every(97)
-    names = [*listed.head(ENTITIES // 3).to_list()]
-    names += [f"Unlisted Person {i}" for i in range(ENTITIES - len(names))]
-    entities = [{"entity_id": f"r{i}", "subject": {"full_name": n}} for i, n in enumerate(names)]
-    created = httpx.post(
-        f"{service.url}/kyc/jobs",
-        json={"entities": entities, "threshold": 0.7, "lists": ["ofac", "un", "uk"]},
-        headers=headers,
-        timeout=60,
-    )
-    assert created.status_code == 200, created.text
-    job_id = created.json()["job_id"]
-    assert wait_finished(service, headers["Authorization"][7:], job_id)["job_status"] == "completed"
-    original = parquet(service, headers, job_id)
-    check = httpx.post(
-        f"{service.url}/kyc",
-        json={"subject": {"full_name": names[0]}},
-        headers=headers,
-        timeout=60,
-    )
-    assert check.status_code == 200, check.text
-    export = httpx.get(f"{service.url}/exports/{job_id}", headers=headers, timeout=120).json()
-
-    service.signal_group(signal.SIGINT)
-    assert service.wait_group_gone(90), "a process survived Ctrl-C"
-    service.start()
-
-    again = httpx.get(f"{service.url}/kyc/{check.json()['check_id']}", headers=headers, timeout=30)
-    assert again.status_code == 200 and again.content == check.content
-    # The signing secret was kept under the data dir: the link made before still works.
-    pdf = httpx.get(export["presigned_url"], timeout=60)
-    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-
-    rerun = httpx.post(f"{service.url}/kyc/jobs/{job_id}/rerun", headers=headers, timeout=60)
-    assert rerun.status_code == 200, rerun.text
-    rerun_id = rerun.json()["job_id"]
-    finished = wait_finished(service, headers["Authorization"][7:], rerun_id)
-    assert finished["job_status"] == "completed" and finished["rerun_of"] == job_id
-    assert parquet(service, headers, rerun_id) == original
-    secret = service.home / "export_url.secret"
-    assert secret.stat().st_mode & 0o777 == 0o600
+    assert_evidence_kept(service, evidence)
 
 
 @pytest.mark.timeout(900)
