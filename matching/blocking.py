@@ -177,10 +177,17 @@ def _same_syllables(
 ) -> pl.DataFrame:
     """Names that are the query's Korean or Chinese syllables in another romanisation
     ("Gim Jeong Eun", 김정은 / "KIM Jong Un"): always candidates, as no token key links
-    their syllables."""
-    repeated = queries["repeated"] if "repeated" in queries.columns else None
-    keys = syllable_name_keys(queries["tokens"], repeated).with_columns(queries["qid"])
-    keyed = pl.concat([keys.select("qid", key=column) for column in SYLLABLE_KEYS])
+    their syllables. A query's keys given in a ``syllable_keys`` column (screen()'s
+    SYLLABLE_KEYS; null: not given) are read, not made again."""
+    given = pl.DataFrame(schema={"qid": pl.Int64, "key": pl.List(pl.Utf8)})
+    if "syllable_keys" in queries.columns:
+        given = queries.select("qid", pl.col("syllable_keys").alias("key")).drop_nulls("key")
+    made = queries.join(given.select("qid"), on="qid", how="anti")
+    repeated = made["repeated"] if "repeated" in made.columns else None
+    keys = syllable_name_keys(made["tokens"], repeated).with_columns(made["qid"])
+    keyed = pl.concat(
+        [given.explode("key"), *[keys.select("qid", key=column) for column in SYLLABLE_KEYS]]
+    )
     keyed = keyed.drop_nulls("key").unique()
     if keyed.is_empty():
         return _empty()

@@ -42,10 +42,12 @@ the same code with the same weights), so an entity with a forward match on one o
 entries has a match in the view. Only those entities need the full forward screen.
 
 The view screen does not redo what reverse blocking and the book index already hold: the
-candidates' names come normalised from the index (screen(names=...)), and their tokens come
-with their links to the entries' tokens, which is all of forward blocking's token map that
-counts in the view (view_token_links, with the proof); only a few tokens whose map depends
-on the rest of the vocabulary are mapped against all of it.
+candidates' names come normalised from the index (screen(names=...)), with their syllable
+keys (most reverse candidates are names in syllables, and making their keys was a third of
+blocking them in the view), and their tokens come with their links to the entries' tokens,
+which is all of forward blocking's token map that counts in the view (view_token_links,
+with the proof); only a few tokens whose map depends on the rest of the vocabulary are
+mapped against all of it.
 
 book_entries() and book_token_keys() make the book side once (per engine version: they are
 its normalisation and keys); reverse_candidates() and reverse_screen() run per list update.
@@ -81,6 +83,7 @@ from matching.index import WatchlistIndex, blocking_keys, name_key, normalize_id
 from matching.lookup import sorted_by
 from matching.normalize import vowel_poor
 from matching.screen import NORMALIZED_NAME, normalized_names, screen
+from matching.screen import SYLLABLE_KEYS as SYLLABLE_KEYS_GIVEN
 from matching.segmentation import SEGMENTATION_DERIVED, reading_of, segment_words, short_words
 from matching.token_links import SCHEMA as LINK_SCHEMA
 from matching.token_links import TokenLinks
@@ -879,7 +882,7 @@ def reverse_screen(
             view,
             threshold=threshold,
             max_matches=max_matches,
-            names=book.entities[chunk].select(NORMALIZED_NAME.names()),
+            names=book.entities[chunk].select(*NORMALIZED_NAME.names(), SYLLABLE_KEYS_GIVEN),
         )
         matched.append(chunk[results["is_match"].fill_null(False).to_numpy()])
     return ReverseScreen(np.concatenate(matched), found.positions.size, found.pairs)

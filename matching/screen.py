@@ -48,11 +48,14 @@ def screen(
     """Screen every row of `queries` against the index; one result row per query row.
 
     names: the rows' names already normalised (NORMALIZED_NAME: normalize_names' columns,
-    one row per query row, in order), as a book index holds them; None: normalised here."""
+    one row per query row, in order), as a book index holds them; None: normalised here.
+    They may also hold each name's SYLLABLE_KEYS (a book index keeps them): blocking then
+    reads those instead of making them again, for the names whose tokens it reads as given
+    (a name it reads otherwise, words run together, gets its keys made anew)."""
     require_search_type(search_type)
     frame = _prepare(queries, threshold, lists, search_type, names)
     usable = frame.filter(pl.col("error").is_null())
-    usable = usable.with_columns(resegmented(usable["tokens"], index, usable["transliterated"]))
+    usable = as_read(usable, resegmented(usable["tokens"], index, usable["transliterated"]))
     scored = pl.concat(
         [_name_matches(usable, index), _identifier_matches(usable, index)], how="diagonal_relaxed"
     )
@@ -64,6 +67,18 @@ def screen(
 NORMALIZED_NAME = pl.Schema(
     {"tokens": pl.List(pl.Utf8), "repeated": pl.List(pl.Utf8), "transliterated": pl.Boolean}
 )
+# An optional column of screen()'s names: the name's syllable keys, each distinct key once
+# (compare.syllables.name_keys' KEY_COLUMNS of its tokens and repeated parts, nulls left out).
+SYLLABLE_KEYS = "syllable_keys"
+
+
+def as_read(frame: pl.DataFrame, tokens: pl.Series) -> pl.DataFrame:
+    """The frame with the tokens blocking reads (resegmented); SYLLABLE_KEYS given for a
+    name (if any) stay only where it is read as given, the others are null (made anew)."""
+    if SYLLABLE_KEYS in frame.columns:
+        as_given = pl.Series(tokens.eq_missing(frame["tokens"]))
+        frame = frame.with_columns(pl.when(as_given).then(pl.col(SYLLABLE_KEYS)))
+    return frame.with_columns(tokens.alias("tokens"))
 
 
 def _prepare(
@@ -82,6 +97,8 @@ def _prepare(
     if names is None:
         names = normalized_names(frame["full_name"])
     frame = frame.hstack(names.select(NORMALIZED_NAME.names()).cast(NORMALIZED_NAME))
+    if SYLLABLE_KEYS in names.columns:
+        frame = frame.hstack([names[SYLLABLE_KEYS].cast(pl.List(pl.Utf8))])
     default_lists = pl.lit(lists, dtype=pl.List(pl.Utf8)) if lists is not None else None
     frame = frame.with_columns(
         pl.col("tokens").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
@@ -144,12 +161,18 @@ def _query_identifiers(frame: pl.DataFrame) -> pl.Expr:
 def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """Scored (qid, entity_id) pairs from names: the best-scoring list name per entry."""
     # Blocking numbers queries 0..n-1; failed rows are not in `frame`, so renumber.
-    local = frame.select("qid", "tokens", "repeated", "lists", "transliterated")
+    given = [SYLLABLE_KEYS] if SYLLABLE_KEYS in frame.columns else []
+    local = frame.select("qid", "tokens", "repeated", "lists", "transliterated", *given)
     local = local.with_row_index("local").with_columns(pl.col("local").cast(pl.Int64))
     found = (
         candidates(
             local.select(
-                pl.col("local").alias("qid"), "tokens", "repeated", "lists", "transliterated"
+                pl.col("local").alias("qid"),
+                "tokens",
+                "repeated",
+                "lists",
+                "transliterated",
+                *given,
             ),
             index,
         )

@@ -25,6 +25,8 @@ from matching.reverse import (
     reverse_candidates,
     reverse_screen,
 )
+from matching.screen import SYLLABLE_KEYS, as_read
+from matching.segmentation import resegmented
 from matching.token_links import TokenLinks
 
 THRESHOLD, MAX_MATCHES = 0.8, 10
@@ -244,6 +246,44 @@ def test_screen_with_the_book_indexs_names_is_screen(
     given = screen(book, index, names=book_index.entities, **options)
     assert given.equals(screen(book, index, **options))
     assert given["is_match"].sum() > 100 and given["status"].eq("failed").sum() == 0
+    keyed = book_index.entities["syllable_keys"].list.len() > 0
+    assert keyed.sum() > 100, "the book must hold names in syllables (their keys are given)"
+
+
+def test_blocking_reads_the_syllable_keys_given(index) -> None:
+    """A query's syllable keys given (SYLLABLE_KEYS) are the ones blocking looks up, and
+    where none are given (null) it makes them from the tokens: a key that no token of the
+    query makes finds its list name, and a null finds what the tokens make."""
+    listed = index.syllable_keys.sort("name_id").row(0, named=True)
+    name = index.names.filter(pl.col("name_id") == listed["name_id"]).row(0, named=True)
+    queries = pl.DataFrame(
+        {
+            "qid": [0, 1, 2],
+            "tokens": [["qqzx", "vvwy"], ["qqzx", "vvwy"], name["tokens"]],
+            "lists": [None, None, None],
+            "transliterated": [False, False, False],
+            SYLLABLE_KEYS: [[listed["key"]], [], None],
+        },
+        schema_overrides={"lists": pl.List(pl.Utf8)},
+    )
+    found = candidates(queries, index).filter(pl.col("name_id") == listed["name_id"])
+    assert sorted(found["qid"].to_list()) == [0, 2]
+
+
+def test_the_syllable_keys_given_stay_only_for_names_read_as_given(
+    book: pl.DataFrame, book_index: BookIndex, index
+) -> None:
+    """A name written without its spaces is read as the list words it is made of
+    (resegmented): the keys given for the name as written are not its keys then, so they
+    are dropped (made anew from the words); every other name keeps the keys given."""
+    names = book_index.entities.select("tokens", SYLLABLE_KEYS)
+    read = resegmented(names["tokens"], index, book_index.entities["transliterated"])
+    anew = ~read.eq_missing(names["tokens"])
+    assert anew.sum() >= 10, "the sample must hold names read as other tokens"
+    kept = as_read(names, read)
+    assert kept["tokens"].equals(read)
+    assert kept.filter(anew)[SYLLABLE_KEYS].null_count() == anew.sum()
+    assert kept.filter(~anew)[SYLLABLE_KEYS].equals(names.filter(~anew)[SYLLABLE_KEYS])
 
 
 def _pairs(results: pl.DataFrame, entries: pl.Series) -> pl.DataFrame:
