@@ -43,11 +43,11 @@ entries has a match in the view. Only those entities need the full forward scree
 
 The view screen does not redo what reverse blocking and the book index already hold: the
 candidates' names come normalised from the index (screen(names=...)), with their syllable
-keys (most reverse candidates are names in syllables, and making their keys was a third of
-blocking them in the view), and their tokens come with their links to the entries' tokens,
-which is all of forward blocking's token map that counts in the view (view_token_links,
-with the proof); only a few tokens whose map depends on the rest of the vocabulary are
-mapped against all of it.
+keys (a third of the reverse candidates are names in syllables, and making their keys
+again was a tenth of the view screen's CPU), and their tokens come with their links to the
+entries' tokens, which is all of forward blocking's token map that counts in the view
+(view_token_links, with the proof); only a few tokens whose map depends on the rest of the
+vocabulary are mapped against all of it.
 
 book_entries() and book_token_keys() make the book side once (per engine version: they are
 its normalisation and keys); reverse_candidates() and reverse_screen() run per list update.
