@@ -74,6 +74,23 @@ _COMPOUND_ENDINGS = {"الله": "ullah", "الدين": "uddin", "الدین": "
 _COMPOUND_JOINED = (r"(\p{Arabic}) (الله|الدين|الدین)\b", "$1$2")
 
 
+# An ain second in a word, after a consonant, carries the vowel a that the lists write
+# there ("سعيد" said / Saeed, "سعود" Saud, "جعفر" Jafar, "شعبان" Shaban, "سعد" Saad).
+# Before an alef it is silent ("معاذ" Muadh): the alef is the vowel. Further inside a word
+# the vowel may come before it ("مسعود" Masood): left to the vowel-blind rules.
+_AIN_SILENT_AFTER = _ARABIC_ALEFS | {_ARABIC_WAW, *_ARABIC_YEH, "ى", "ء", "ئ", "ؤ"}
+
+
+def _ain_voiced(word: str, at: int) -> bool:
+    """Is the ain at this position of the word read as the vowel a?"""
+    return (
+        at == 1
+        and word[0] not in _AIN_SILENT_AFTER
+        and word[2:3] not in _ARABIC_ALEFS
+        and len(word) > 2
+    )
+
+
 def _arabic_word(word: str) -> str:
     if word in _ARABIC_WORDS:
         return _ARABIC_WORDS[word]
@@ -93,6 +110,8 @@ def _arabic_word(word: str) -> str:
             out.append("a")
         elif i == 1 and word[0] == _ARABIC_AIN and char in _ARABIC_ALEFS:
             continue  # ... long after an alef, one vowel still: "عادل" Adel, "عامر" Amer
+        elif char == _ARABIC_AIN and _ain_voiced(word, i):
+            out.append("a")
         elif char == _ARABIC_WAW:
             out.append("w" if i == 0 or beside_alef else "u")
         elif char in _ARABIC_YEH:

@@ -433,6 +433,22 @@ def test_arabic_ain_and_alef_first_are_one_vowel():
     assert vowels_dropped_one("adl", "adel")
 
 
+def test_an_ain_second_in_a_word_carries_the_vowel_a(latin):
+    # "سعيد" is Saeed: the ain after the first consonant carries the a the lists write.
+    assert transliterate("سعيد") == "said"
+    assert tokens("سعید") == ["saeed"] == tokens("Said")  # Persian yeh: one spelling
+    assert transliterate("سعود") == "saud"
+    assert transliterate("جعفر") == "jafr"
+    assert transliterate("معاذ") == "madh"  # before an alef: the alef is the vowel
+    assert transliterate("ربيعة") == "rbia"  # after a long vowel letter: silent
+    assert transliterate("مسعود") == "msud"  # further in: the vowel may come before it
+    assert normalize_one("سعید آقاجانی")[0] == tokens("سعید آقاجانی")
+    names = ["سعید آقاجانی"]
+    found = screened(latin, names)
+    assert "Saeed AGHAJANI" in found[0]
+    assert_single_checks_agree(latin, names, found)
+
+
 def test_arabic_waw_and_yeh_beside_an_alef_are_consonants():
     assert transliterate("نايف") == "nayf"  # Nayef
     assert transliterate("سبعاوي") == "sbawi"  # Sabawi
