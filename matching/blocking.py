@@ -32,7 +32,7 @@ from matching.compare.syllables import KEY_COLUMNS as SYLLABLE_KEYS
 from matching.compare.syllables import name_keys as syllable_name_keys
 from matching.index import WatchlistIndex, blocking_keys, name_key
 from matching.lookup import join_sorted, sorted_by
-from matching.normalize import LEGAL_PHRASES, consonants, vowel_poor
+from matching.normalize import LEGAL_PHRASES, NAME_PARTICLES, consonants, vowel_poor
 
 # Candidate values carry two numbers: PARTS_UNIT per distinguishing query part found, plus
 # the rarity weight found (always far below PARTS_UNIT). One product then gives both.
@@ -41,7 +41,8 @@ PARTS_UNIT = 1000.0
 
 def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """queries: qid Int64 (0..n-1), tokens List(Utf8), lists List(Utf8) (null = every
-    list) -> qid, name_id, block_score. Names of lists a query excludes never compete for
+    list), optionally abjad Boolean (the name is written in an abjad: _split_words) ->
+    qid, name_id, block_score. Names of lists a query excludes never compete for
     its candidate places."""
     n_queries = queries.height
     parts = (
@@ -138,19 +139,17 @@ def _split_words(
     list word ("Patr ushev" -> "patrushev", "Mor Disco" -> "mordisco": halves that happen
     to be list words too): a word split in two, which blocks as the whole word for the
     weight and the distinguishing parts of its halves. (An exact list word only: looking up the typos of every pair of unknown parts
-    halved the throughput, as most names of a book are unknown to the lists.)"""
+    halved the throughput, as most names of a book are unknown to the lists.)
+    In a query written in an abjad (column ``abjad``), any two neighbouring parts but name
+    particles, looked up through every token key as one word: a name the lists write as
+    one word is two words in Arabic or Persian script, and the dropped vowels keep it from
+    being a list word ("ولی جان" wli jan / "Walijan", "کاکا زاده" kaka zadh / "Kakazada").
+    A few queries of a book are in an abjad, so the lookups cost little."""
     listed = index.vocab["token"].implode()
-    tokens = pl.col("tokens")
-    halves = (
-        queries.filter(tokens.list.len() >= 2)
-        .select(
-            "qid",
-            tokens.list.head(tokens.list.len() - 1).alias("left"),
-            tokens.list.slice(1).alias("right"),
-        )
-        .explode("left", "right")
-        .filter((pl.col("left") + pl.col("right")).is_in(listed))
-    )
+    abjad = pl.col("abjad") if "abjad" in queries.columns else pl.lit(False)
+    halves = neighbours(queries.filter(pl.col("tokens").list.len() >= 2), "qid", abjad)
+    joined = pl.col("left") + pl.col("right")
+    halves = halves.filter(joined.is_in(listed) | (pl.col("abjad") & neither_a_particle()))
     half = weights.select("qid", "token", "weight", "parts")
     return (
         halves.join(half, left_on=["qid", "left"], right_on=["qid", "token"])
@@ -161,6 +160,28 @@ def _split_words(
             pl.col("weight") + pl.col("weight_right"),
             pl.col("parts") + pl.col("parts_right"),
         )
+    )
+
+
+def neighbours(names: pl.DataFrame, id_column: str, abjad: pl.Expr) -> pl.DataFrame:
+    """id, abjad, left, right: each two neighbouring tokens of each name (``tokens``)."""
+    tokens = pl.col("tokens")
+    return names.select(
+        id_column,
+        abjad.alias("abjad"),
+        tokens.list.head(tokens.list.len() - 1).alias("left"),
+        tokens.list.slice(1).alias("right"),
+    ).explode("left", "right")
+
+
+_PARTICLES = pl.Series(NAME_PARTICLES, dtype=pl.Utf8)
+
+
+def neither_a_particle() -> pl.Expr:
+    """Is neither of two neighbouring tokens (left, right) a name particle ("al", "bin",
+    "abu"): a particle is its own word, and "al" + a name would link every "al-" name."""
+    return ~pl.col("left").is_in(_PARTICLES.implode()) & ~pl.col("right").is_in(
+        _PARTICLES.implode()
     )
 
 
@@ -460,6 +481,16 @@ def _token_map(query_vocab: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame
         cache.add(map_tokens(unknown.select("token"), index), config.MAX_CACHED_TOKEN_LINKS)
     mapped = cache.find(query_vocab)
     return mapped.filter(pl.col("token_id") >= 0).select("q_token_id", "token_id", "sim")
+
+
+def token_links(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
+    """token, token_id, sim: tokens mapped to list tokens as a query's are (map_tokens,
+    through the index's memory); nothing for a token that maps to nothing."""
+    vocab = (
+        tokens.select("token").unique().with_row_index("q_token_id")
+        .with_columns(pl.col("q_token_id").cast(pl.Int64))
+    )  # fmt: skip
+    return _token_map(vocab, index).join(vocab, on="q_token_id").select("token", "token_id", "sim")
 
 
 def map_tokens(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:

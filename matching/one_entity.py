@@ -56,7 +56,13 @@ from matching.frames import (
     require_search_type,
 )
 from matching.index import NOT_IN_IDENTIFIER, WatchlistIndex, blocking_keys_one, name_key_one
-from matching.normalize import in_abjad_script_one, normalize_one, repeated_one, vowel_poor
+from matching.normalize import (
+    NAME_PARTICLES,
+    in_abjad_script_one,
+    normalize_one,
+    repeated_one,
+    vowel_poor,
+)
 from matching.score import joined_one, match_type_one, syllable_name_one, weak_one
 from matching.screen import search_type_allows_one
 from matching.segmentation import resegmented_one
@@ -228,10 +234,12 @@ def _candidates(
     transliterated: bool,
     lists: list[str] | None,
     repeated: list[str],
+    abjad: bool,
 ) -> list[int]:
-    """Name ids, in the chunk path's order: the same matrices, one row each."""
+    """Name ids, in the chunk path's order: the same matrices, one row each. abjad: the
+    query is written in an abjad (blocking._split_words)."""
     own_weight = {token: _query_weight(own, index, token) for token in tokens}
-    split = _split_words(own, tokens, own_weight) | _segment_parts(own, index, tokens)
+    split = _split_words(own, tokens, own_weight, abjad) | _segment_parts(own, index, tokens)
     vocab = sorted(set(tokens) | set(split))
     weights = np.array([own_weight.get(token, 0.0) for token in vocab])
     # Words split in two find names as whole words; the query's total stays its parts'.
@@ -284,12 +292,13 @@ def _query_weight(own: OneEntityTables, index: WatchlistIndex, token: str) -> fl
 
 
 def _split_words(
-    own: OneEntityTables, tokens: list[str], weights: dict[str, float]
+    own: OneEntityTables, tokens: list[str], weights: dict[str, float], abjad: bool
 ) -> dict[str, tuple[float, int]]:
     """blocking._split_words for one query: joined token -> (weight, distinguishing parts)."""
     split = {}
     for left, right in itertools.pairwise(tokens):
-        if left + right in own.vocab_id:
+        neither_a_particle = left not in NAME_PARTICLES and right not in NAME_PARTICLES
+        if left + right in own.vocab_id or (abjad and neither_a_particle):
             strong = sum(weights[t] >= config.STRONG_PART_WEIGHT for t in (left, right))
             split[left + right] = (weights[left] + weights[right], strong)
     return split
@@ -428,7 +437,7 @@ def _name_matches(
     repeated = repeated_one(query.get("full_name"))
     syllabic = in_syllable_script_one(query.get("full_name"))
     abjad = in_abjad_script_one(query.get("full_name"))
-    for name_id in _candidates(own, index, tokens, transliterated, lists, repeated):
+    for name_id in _candidates(own, index, tokens, transliterated, lists, repeated, abjad):
         if lists is not None and own.name_list[name_id] not in lists:
             continue
         hit = _score(
