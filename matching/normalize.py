@@ -1225,7 +1225,8 @@ def onset(token: str) -> str:
 # English ch, German tsch and Polish cz for ч, so all fold to h).
 _ROMAN_ENDINGS = re.compile(r"(?:witz|wicz|witsch|vitch|vitz)$")
 _ROMAN_FOLDS = [
-    ("tsch", "ch"), ("szcz", "shch"), ("cz", "ch"), ("sz", "sh"), ("sch", "sh"), ("zh", "sh"),
+    ("tsch", "ch"), ("szcz", "shch"), ("cz", "ch"), ("sz", "sh"), ("sch", "sh"), ("dzh", "j"),
+    ("zh", "sh"),
     ("kh", "h"), ("ch", "h"), ("tz", "c"), ("ts", "c"), ("w", "v"), ("j", "i"), ("y", "i"),
     ("x", "ks"), ("q", "k"), ("ph", "f"),
 ]  # fmt: skip

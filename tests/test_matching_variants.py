@@ -838,6 +838,18 @@ def test_a_name_romanised_with_several_letters_folded_at_once():
     assert pair_similarity("zhao", "shao")[0] < 0.9  # too short for a romanisation fold
 
 
+def test_russian_dzh_is_the_j_of_other_romanisations(latin):
+    # Russian writes the j of Arabic and Caucasian names дж, which its romanisation spells
+    # dzh: "Джихад" reads "dzhikhad", Jihad; "Dzhokhar" is Jokhar.
+    assert roman_key("dzhikhad") == roman_key("jihad")
+    assert roman_key("dzhokhar") == roman_key("jokhar")
+    assert roman_key("zhukov") != roman_key("jukov")  # zh alone is another letter
+    names = ["Абу Джихад"]
+    found = screened(latin, names)
+    assert "Abu JIHAD" in found[0]
+    assert_single_checks_agree(latin, names, found)
+
+
 # --- 7: fuzzy search -------------------------------------------------------------------
 
 
