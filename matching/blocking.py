@@ -59,7 +59,13 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
         pl.concat([parts["token"], split["token"]]).unique().sort().to_frame("token")
         .with_row_index("q_token_id").with_columns(pl.col("q_token_id").cast(pl.Int64))
     )  # fmt: skip
-    token_map = _token_map(query_vocab, index)
+    read = pl.col("token").str.starts_with(JOINED_READING)
+    token_map = pl.concat(
+        [
+            _token_map(query_vocab.filter(~read), index),
+            _reading_map(query_vocab.filter(read), index),
+        ]
+    )
     weights = weights.join(query_vocab, on="token")
     shape_q = (n_queries, query_vocab.height)
     shape_t = (query_vocab.height, index.vocab.height)
@@ -150,17 +156,41 @@ def _split_words(
     halves = neighbours(queries.filter(pl.col("tokens").list.len() >= 2), "qid", abjad)
     joined = pl.col("left") + pl.col("right")
     halves = halves.filter(joined.is_in(listed) | (pl.col("abjad") & neither_a_particle()))
+    # Two words of an abjad written together that are no list word are a reading, linked
+    # by shared keys alone (_reading_map): marked, so that a query token of that spelling
+    # keeps its own links.
+    reading = pl.when(joined.is_in(listed)).then(joined).otherwise(JOINED_READING + joined)
     half = weights.select("qid", "token", "weight", "parts")
     return (
         halves.join(half, left_on=["qid", "left"], right_on=["qid", "token"])
         .join(half, left_on=["qid", "right"], right_on=["qid", "token"], suffix="_right")
         .select(
             "qid",
-            (pl.col("left") + pl.col("right")).alias("token"),
+            reading.alias("token"),
             pl.col("weight") + pl.col("weight_right"),
             pl.col("parts") + pl.col("parts_right"),
         )
     )
+
+
+# The mark of two neighbouring words of an abjad written together that are no list word
+# (_split_words): tokens are [a-z0-9], so no query token begins with it.
+JOINED_READING = "+"
+
+
+def _reading_map(readings: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
+    """q_token_id, token_id, sim: marked readings (JOINED_READING) linked to the list
+    tokens they share a key with (map_tokens' first pass alone: a fifth of the queries of
+    a book may be in an abjad, and the later passes, for words with no neighbour, cost
+    them a third more CPU)."""
+    words = readings.with_columns(pl.col("token").str.strip_prefix(JOINED_READING))
+    linked = _linked(words.select("token").unique(), blocking_keys(words), index)
+    return words.join(linked, on="token").select("q_token_id", "token_id", "sim")
+
+
+def reading_links(words: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
+    """token, token_id, sim: _reading_map's links of unmarked words (reverse screening)."""
+    return _linked(words.select("token").unique(), blocking_keys(words), index)
 
 
 def neighbours(names: pl.DataFrame, id_column: str, abjad: pl.Expr) -> pl.DataFrame:
@@ -481,16 +511,6 @@ def _token_map(query_vocab: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame
         cache.add(map_tokens(unknown.select("token"), index), config.MAX_CACHED_TOKEN_LINKS)
     mapped = cache.find(query_vocab)
     return mapped.filter(pl.col("token_id") >= 0).select("q_token_id", "token_id", "sim")
-
-
-def token_links(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
-    """token, token_id, sim: tokens mapped to list tokens as a query's are (map_tokens,
-    through the index's memory); nothing for a token that maps to nothing."""
-    vocab = (
-        tokens.select("token").unique().with_row_index("q_token_id")
-        .with_columns(pl.col("q_token_id").cast(pl.Int64))
-    )  # fmt: skip
-    return _token_map(vocab, index).join(vocab, on="q_token_id").select("token", "token_id", "sim")
 
 
 def map_tokens(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:

@@ -29,6 +29,7 @@ from scipy import sparse
 from matching import config
 from matching.algorithm import CONTRADICTIONS, NAME_FEATURES, QUALIFIERS, OnePair
 from matching.blocking import (
+    JOINED_READING,
     PARTS_UNIT,
     counted_once,
     cut_word_links_one,
@@ -249,7 +250,12 @@ def _candidates(
         for t in vocab
     ]
     encoded = found_by + PARTS_UNIT * np.array(strong_parts)
-    links = [_links(own, index, token) for token in vocab]
+    links = [
+        _reading_links(own, token.removeprefix(JOINED_READING))
+        if token.startswith(JOINED_READING)
+        else _links(own, index, token)
+        for token in vocab
+    ]
     # The links are sorted by token_id without repeats: the CSR arrays as they stand.
     indptr = np.cumsum([0, *(ids.size for ids, _ in links)])
     cols = np.concatenate([ids for ids, _ in links])
@@ -298,9 +304,11 @@ def _split_words(
     split = {}
     for left, right in itertools.pairwise(tokens):
         neither_a_particle = left not in NAME_PARTICLES and right not in NAME_PARTICLES
-        if left + right in own.vocab_id or (abjad and neither_a_particle):
+        listed = left + right in own.vocab_id
+        if listed or (abjad and neither_a_particle):
             strong = sum(weights[t] >= config.STRONG_PART_WEIGHT for t in (left, right))
-            split[left + right] = (weights[left] + weights[right], strong)
+            token = left + right if listed else JOINED_READING + left + right
+            split[token] = (weights[left] + weights[right], strong)
     return split
 
 
@@ -349,6 +357,13 @@ def _links(
         own.links.clear()
     own.links[token] = found
     return found
+
+
+def _reading_links(own: OneEntityTables, token: str) -> tuple[np.ndarray, np.ndarray]:
+    """blocking._reading_map for one reading: the list tokens it shares a key with."""
+    links = _linked(own, token, blocking_keys_one(token))
+    ids = np.array(sorted(links), dtype=np.int64)
+    return ids, np.array([links[i] for i in ids.tolist()], dtype=np.float64)
 
 
 def _linked(own: OneEntityTables, token: str, keys: set[str]) -> dict[int, float]:

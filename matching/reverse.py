@@ -71,8 +71,8 @@ from matching.blocking import (
     map_tokens,
     neighbours,
     neither_a_particle,
+    reading_links,
     segments_of,
-    token_links,
     vowel_poor_weight,
 )
 from matching.compare.names import (
@@ -718,9 +718,10 @@ def _split_words(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) ->
 def _joined_neighbours(book: BookIndex, index: WatchlistIndex, names: pl.DataFrame) -> pl.DataFrame:
     """Entities with two neighbouring parts, no name particle, that written together map
     to a token of the entries' names: forward blocking looks that word up for a query
-    written in an abjad ("wli jan" / "Walijan", blocking._split_words), with the map it
-    gives every token (token_links). The book keeps no script: every transliterated entity
-    is tried, a superset of those written in an abjad."""
+    written in an abjad ("wli jan" / "Walijan", blocking._split_words), by the links it
+    gives them (reading_links; a list word is also one, which _split_words finds already).
+    The book keeps no script: every transliterated entity is tried, a superset of those
+    written in an abjad."""
     entities = (
         book.entities.select("tokens", "transliterated")
         .with_row_index("ent")
@@ -735,7 +736,7 @@ def _joined_neighbours(book: BookIndex, index: WatchlistIndex, names: pl.DataFra
     if pairs.is_empty():
         return pl.DataFrame(schema=_HITS)
     wanted = _name_tokens(index, names).select("token_id").unique()
-    linked = token_links(pairs.select("token"), index).join(wanted, on="token_id")
+    linked = reading_links(pairs.select("token"), index).join(wanted, on="token_id")
     ent = _distinct(pairs.join(linked.select("token").unique(), on="token")["ent"].to_numpy())
     return pl.DataFrame({"ent": ent.astype(np.int64), "name": np.full(ent.size, -1, np.int64)})
 
