@@ -59,13 +59,7 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
         pl.concat([parts["token"], split["token"]]).unique().sort().to_frame("token")
         .with_row_index("q_token_id").with_columns(pl.col("q_token_id").cast(pl.Int64))
     )  # fmt: skip
-    read = pl.col("token").str.starts_with(JOINED_READING)
-    token_map = pl.concat(
-        [
-            _token_map(query_vocab.filter(~read), index),
-            _reading_map(query_vocab.filter(read), index),
-        ]
-    )
+    token_map = _token_map(query_vocab, index)
     weights = weights.join(query_vocab, on="token")
     shape_q = (n_queries, query_vocab.height)
     shape_t = (query_vocab.height, index.vocab.height)
@@ -179,13 +173,20 @@ JOINED_READING = "+"
 
 
 def _reading_map(readings: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
-    """q_token_id, token_id, sim: marked readings (JOINED_READING) linked to the list
-    tokens they share a key with (map_tokens' first pass alone: a fifth of the queries of
-    a book may be in an abjad, and the later passes, for words with no neighbour, cost
-    them a third more CPU)."""
-    words = readings.with_columns(pl.col("token").str.strip_prefix(JOINED_READING))
-    linked = _linked(words.select("token").unique(), blocking_keys(words), index)
-    return words.join(linked, on="token").select("q_token_id", "token_id", "sim")
+    """token, token_id, sim: marked readings (JOINED_READING) linked to the list tokens
+    they share a key with (map_tokens' first pass alone: a fifth of the queries of a book
+    may be in an abjad, and the later passes, for words with no neighbour, cost them a
+    third more CPU); token_id -1 for a reading linked to none, as map_tokens marks it."""
+    words = readings.select(
+        pl.col("token").alias("marked"), pl.col("token").str.strip_prefix(JOINED_READING)
+    )
+    linked = words.join(reading_links(words, index), on="token")
+    nothing = words.join(linked, on="marked", how="anti").select(
+        "marked", pl.lit(-1, pl.Int64).alias("token_id"), pl.lit(0.0).alias("sim")
+    )
+    return pl.concat(
+        [linked.select("marked", "token_id", "sim"), nothing], how="vertical_relaxed"
+    ).rename({"marked": "token"})
 
 
 def reading_links(words: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
@@ -508,7 +509,14 @@ def _token_map(query_vocab: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame
     cache = index.token_cache
     unknown = query_vocab.filter(~cache.known(query_vocab["token"]))
     if not unknown.is_empty():
-        cache.add(map_tokens(unknown.select("token"), index), config.MAX_CACHED_TOKEN_LINKS)
+        read = pl.col("token").str.starts_with(JOINED_READING)
+        mapped = pl.concat(
+            [
+                map_tokens(unknown.filter(~read).select("token"), index),
+                _reading_map(unknown.filter(read).select("token"), index),
+            ]
+        )
+        cache.add(mapped, config.MAX_CACHED_TOKEN_LINKS)
     mapped = cache.find(query_vocab)
     return mapped.filter(pl.col("token_id") >= 0).select("q_token_id", "token_id", "sim")
 

@@ -251,7 +251,7 @@ def _candidates(
     ]
     encoded = found_by + PARTS_UNIT * np.array(strong_parts)
     links = [
-        _reading_links(own, token.removeprefix(JOINED_READING))
+        _reading_links(own, token)
         if token.startswith(JOINED_READING)
         else _links(own, index, token)
         for token in vocab
@@ -359,11 +359,20 @@ def _links(
     return found
 
 
-def _reading_links(own: OneEntityTables, token: str) -> tuple[np.ndarray, np.ndarray]:
-    """blocking._reading_map for one reading: the list tokens it shares a key with."""
+def _reading_links(own: OneEntityTables, marked: str) -> tuple[np.ndarray, np.ndarray]:
+    """blocking._reading_map for one marked reading: the list tokens it shares a key with.
+    Remembered per reading, as _links remembers a token (the mark keeps them apart)."""
+    remembered = own.links.get(marked)
+    if remembered is not None:
+        return remembered
+    token = marked.removeprefix(JOINED_READING)
     links = _linked(own, token, blocking_keys_one(token))
     ids = np.array(sorted(links), dtype=np.int64)
-    return ids, np.array([links[i] for i in ids.tolist()], dtype=np.float64)
+    found = (ids, np.array([links[i] for i in ids.tolist()], dtype=np.float64))
+    if len(own.links) >= MAX_REMEMBERED_TOKENS:
+        own.links.clear()
+    own.links[marked] = found
+    return found
 
 
 def _linked(own: OneEntityTables, token: str, keys: set[str]) -> dict[int, float]:
