@@ -141,10 +141,10 @@ def _split_words(
     weight and the distinguishing parts of its halves. (An exact list word only: looking up the typos of every pair of unknown parts
     halved the throughput, as most names of a book are unknown to the lists.)
     In a query written in an abjad (column ``abjad``), any two neighbouring parts but name
-    particles, looked up through every token key as one word: a name the lists write as
-    one word is two words in Arabic or Persian script, and the dropped vowels keep it from
-    being a list word ("ولی جان" wli jan / "Walijan", "کاکا زاده" kaka zadh / "Kakazada").
-    A few queries of a book are in an abjad, so the lookups cost little."""
+    particles, also looked up as one word (a reading, linked by the keys it shares with
+    list tokens: _reading_map): a name the lists write as one word is two words in Arabic
+    or Persian script, and the dropped vowels keep it from being a list word ("ولی جان" wli
+    jan / "Walijan", "کاکا زاده" kaka zadh / "Kakazada")."""
     listed = index.vocab["token"].implode()
     abjad = pl.col("abjad") if "abjad" in queries.columns else pl.lit(False)
     halves = neighbours(queries.filter(pl.col("tokens").list.len() >= 2), "qid", abjad)
