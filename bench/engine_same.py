@@ -7,8 +7,10 @@ A speed refactor must not change one result. Each checkout screens, in its own p
 from the same snapshot store, a fixed set of inputs: generated entities (bench/generate.py,
 at threshold 0 with up to 50 matches, so every candidate that scores shows, and at the
 default threshold), the labelled sets bench/quality.py reads (UN treated positives, Putin
-spellings, Faker names, perturbed OFAC names) and cases.csv through score_name_pairs; plus
-blocking's candidate pairs of the generated entities. The frames are written as parquet and
+spellings, Faker names, perturbed OFAC names), the queries bench/variants.py makes of each
+kind of name variation (Korean and Chinese romanisations, Hangul and Hanzi among them) and
+cases.csv through score_name_pairs; plus blocking's candidate pairs of the generated
+entities. The frames are written as parquet and
 compared with polars' assert_frame_equal (exact floats; every column but engine_version, the
 code's fingerprint): one line per input, "identical" or the difference.
 """
@@ -33,6 +35,7 @@ def worker(repo: Path, store: Path, entities: int, out: Path) -> None:
     from bench.generate import entities as generated
     from bench.generate import faker_names
     from bench.quality import open_watchlist, perturbed_ofac_sample
+    from bench.variants import generate, lists_of
     from matching import DEFAULT_THRESHOLD, build_index, score_name_pairs, screen
     from matching.blocking import candidates
     from matching.normalize import normalize_names
@@ -74,6 +77,30 @@ def worker(repo: Path, store: Path, entities: int, out: Path) -> None:
         "perturbed_ofac": screen(rows(perturbed_ofac_sample(watchlist, 1000)), index,
                                  threshold=0.0, max_matches=50, lists=["ofac"]),
     }  # fmt: skip
+    # Every kind of name variation bench/variants.py makes from the list names (Korean and
+    # Chinese romanisations, Hangul and Hanzi among them), against the whole index.
+    varied = [query for queries in generate(lists_of(index), 400).values() for query in queries]
+    screened["variants"] = screen(
+        pl.DataFrame(
+            {
+                "row": list(range(len(varied))),
+                "full_name": [query.full_name for query in varied],
+                "search_type": [query.search_type for query in varied],
+                "birth_date": [query.birth_date for query in varied],
+                "nationality": [query.nationality for query in varied],
+            },
+            schema={
+                "row": pl.Int64,
+                "full_name": pl.Utf8,
+                "search_type": pl.Utf8,
+                "birth_date": pl.Utf8,
+                "nationality": pl.Utf8,
+            },
+        ),
+        index,
+        threshold=0.0,
+        max_matches=50,
+    )
     cases = pl.read_csv(EVAL / "cases.csv")
     screened["cases"] = cases.select(
         score=score_name_pairs(cases["name1"], cases["name2"], index=index)
