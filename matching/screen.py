@@ -17,6 +17,7 @@ from matching import config
 from matching.blocking import candidates
 from matching.compare.names import Alignment, list_token_features
 from matching.compare.syllables import in_syllable_script
+from matching.compare.syllables import keys_kept as syllable_keys_kept
 from matching.frames import (
     IDENTIFIER_FIELDS,
     MATCH,
@@ -56,9 +57,10 @@ def screen(
     frame = _prepare(queries, threshold, lists, search_type, names)
     usable = frame.filter(pl.col("error").is_null())
     usable = as_read(usable, resegmented(usable["tokens"], index, usable["transliterated"]))
-    scored = pl.concat(
-        [_name_matches(usable, index), _identifier_matches(usable, index)], how="diagonal_relaxed"
-    )
+    # Blocking, scoring and the rules read the same names' syllable keys: made once.
+    with syllable_keys_kept():
+        name_matches = _name_matches(usable, index)
+    scored = pl.concat([name_matches, _identifier_matches(usable, index)], how="diagonal_relaxed")
     matches = _select_matches(scored, usable, index, max_matches)
     return _results(frame, matches)
 

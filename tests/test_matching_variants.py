@@ -26,8 +26,10 @@ from matching.compare.names import (
     vowels_dropped_one,
 )
 from matching.compare.syllables import (
+    keys_kept,
     name_keys,
     name_keys_one,
+    same_syllables,
     same_syllables_one,
     with_repeats,
 )
@@ -278,6 +280,30 @@ def test_syllable_keys_of_a_column_are_each_names_keys():
     column = name_keys(pl.Series(names, dtype=pl.List(pl.Utf8)))
     assert column.rows() == [name_keys_one(name) or (None,) * 4 for name in names]
     assert column["key"].null_count() == 3
+
+
+def test_syllable_keys_kept_for_a_screen_are_the_keys_made_anew():
+    # Within keys_kept() a name's keys are made once and read back by later calls (a
+    # screen's blocking, scoring and rules): a name is its tokens AND its parts given
+    # twice, so "chang tao" given "tao" twice is not the "chang tao" kept before it.
+    tokens = [["chang", "tao"], ["kim", "jong", "un"], ["vladimir", "putin"], None, []]
+    twice = [["tao"], None, [], None, None]
+    first = pl.Series(tokens, dtype=pl.List(pl.Utf8)), pl.Series(twice, dtype=pl.List(pl.Utf8))
+    later = pl.Series([["chang", "tao"], *tokens], dtype=pl.List(pl.Utf8))
+    later_twice = pl.Series([None, *twice], dtype=pl.List(pl.Utf8))
+    expected = [
+        name_keys_one(t or [], r) or (None,) * 4 for t, r in zip(tokens, twice, strict=True)
+    ]
+    with keys_kept():
+        assert name_keys(*first).rows() == expected
+        read_back = name_keys(later, later_twice)
+        pairs = same_syllables(
+            pl.Series([["zhang", "taotao"]] * 2, dtype=pl.List(pl.Utf8)), later.head(2),
+            None, later_twice.head(2),
+        )  # fmt: skip
+    assert read_back.rows() == [name_keys_one(["chang", "tao"]), *expected]
+    assert read_back.rows() == name_keys(later, later_twice).rows()  # made anew, outside
+    assert pairs.to_list() == [False, True]
 
 
 def test_a_syllable_given_twice_is_two_syllables(index):

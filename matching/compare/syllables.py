@@ -24,6 +24,9 @@ from __future__ import annotations
 
 import operator
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache, lru_cache, reduce
 
 import polars as pl
@@ -186,12 +189,69 @@ def name_keys(tokens: pl.Series, repeated: pl.Series | None = None) -> pl.DataFr
     `repeated`, or None): the KEY_COLUMNS of name_keys_one, all null unless every token is
     syllables.
 
+    Each distinct name (its tokens and parts given twice) is made once; within keys_kept()
+    once for all the calls (one screen: blocking, scoring and the rules read the same query
+    and list names), the names already made read back by one join."""
+    named = pl.DataFrame({"tokens": tokens}).with_columns(
+        pl.Series("repeated", [None] * tokens.len(), dtype=pl.List(pl.Utf8))
+        if repeated is None
+        else repeated.alias("repeated")
+    )
+    names = named.select(_name_id(pl.col("tokens"), pl.col("repeated"))).to_series()
+    holder = _kept.get()
+    known = _NO_KEYS if holder is None else holder.keys
+    new = named.with_columns(names).unique("name").join(known, on="name", how="anti")
+    if not new.is_empty():
+        written = _repeats_written(new["tokens"], new["repeated"])
+        known = pl.concat([known, _made_keys(written).with_columns(new["name"])])
+        if holder is not None:
+            holder.keys = known
+    return (
+        names.to_frame()
+        .join(known, on="name", how="left", maintain_order="left")
+        .select(KEY_COLUMNS)
+    )
+
+
+def _name_id(tokens: pl.Expr, repeated: pl.Expr) -> pl.Expr:
+    """A name told apart by one number: the hash of its tokens and its parts given twice
+    (as the pairs' names always were told: a 64-bit hash, one column expression)."""
+    return pl.struct(tokens, repeated).hash().alias("name")
+
+
+_NO_KEYS = pl.DataFrame(schema={**dict.fromkeys(KEY_COLUMNS, pl.Utf8), "name": pl.UInt64})
+
+
+class _KeptKeys:
+    """The names whose keys keys_kept() holds: KEY_COLUMNS, name (_name_id)."""
+
+    def __init__(self) -> None:
+        self.keys = _NO_KEYS
+
+
+_kept: ContextVar[_KeptKeys | None] = ContextVar("kept_syllable_keys", default=None)
+
+
+@contextmanager
+def keys_kept() -> Iterator[None]:
+    """Within: name_keys makes each distinct name's keys once, however many calls read it
+    (a screen's query names are read by blocking, scoring and the rules, and its list names
+    by scoring and the rules, each on other rows). Results are those made anew."""
+    scope = _kept.set(_KeptKeys())
+    try:
+        yield
+    finally:
+        _kept.reset(scope)
+
+
+def _made_keys(tokens: pl.Series) -> pl.DataFrame:
+    """name_keys of names whose parts given twice are written in (_repeats_written).
+
     Most names are not syllables: each distinct token is read once, the names whose every
     token is a syllable token are picked by one membership test over the column, and only
     they are spelt, joined and folded; each distinct joined string is folded once, whichever
     key it makes (a name read alike as written and as Wade-Giles folds once)."""
     none = pl.Series([None] * tokens.len(), dtype=pl.Utf8)
-    tokens = _repeats_written(tokens, repeated)
     distinct = tokens.explode().drop_nulls().unique()
     read = [readings(token) for token in distinct.to_list()]
     syllable = pl.Series([spelt is not None for spelt in read], dtype=pl.Boolean)
@@ -256,16 +316,6 @@ def _repeats_written(tokens: pl.Series, repeated: pl.Series | None) -> pl.Series
     )
 
 
-def _keys_per_name(tokens: pl.Series, repeated: pl.Series | None) -> pl.DataFrame:
-    """name_keys of a column, computed once per distinct name (pairs repeat their names;
-    a name is told by its tokens' hash)."""
-    tokens = _repeats_written(tokens, repeated)
-    names = tokens.hash().alias("name")
-    distinct = pl.DataFrame({"name": names, "tokens": tokens}).unique("name")
-    keys = name_keys(distinct["tokens"]).with_columns(distinct["name"])
-    return names.to_frame().join(keys, on="name", how="left", maintain_order="left")
-
-
 def same_syllables(
     q_tokens: pl.Series,
     c_tokens: pl.Series,
@@ -275,11 +325,9 @@ def same_syllables(
     """same_syllables_one for every pair of two List(Utf8) columns (and their parts given
     twice, or None). The list names' keys are made only for the pairs whose query is
     syllables at all (few: most names are not)."""
-    q = _keys_per_name(q_tokens, q_repeated)
+    q = name_keys(q_tokens, q_repeated)
     rows = q["key"].is_not_null().arg_true()
-    c = _keys_per_name(
-        c_tokens.gather(rows), None if c_repeated is None else c_repeated.gather(rows)
-    )
+    c = name_keys(c_tokens.gather(rows), None if c_repeated is None else c_repeated.gather(rows))
     q = q[rows]
     same = reduce(
         operator.or_,
