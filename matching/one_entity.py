@@ -351,12 +351,7 @@ def _links(
     if token not in own.vocab_id:  # a word cut short: the list tokens it begins
         for token_id, sim in cut_word_links_one(token, index).items():
             links.setdefault(token_id, sim)
-    ids = np.array(sorted(links), dtype=np.int64)
-    found = (ids, np.array([links[i] for i in ids.tolist()], dtype=np.float64))
-    if len(own.links) >= MAX_REMEMBERED_TOKENS:
-        own.links.clear()
-    own.links[token] = found
-    return found
+    return _remembered(own, token, links)
 
 
 def _reading_links(own: OneEntityTables, marked: str) -> tuple[np.ndarray, np.ndarray]:
@@ -367,11 +362,18 @@ def _reading_links(own: OneEntityTables, marked: str) -> tuple[np.ndarray, np.nd
         return remembered
     token = marked.removeprefix(JOINED_READING)
     links = _linked(own, token, blocking_keys_one(token))
+    return _remembered(own, marked, links)
+
+
+def _remembered(
+    own: OneEntityTables, token: str, links: dict[int, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The links as sorted arrays (token ids, similarities), remembered under `token`."""
     ids = np.array(sorted(links), dtype=np.int64)
     found = (ids, np.array([links[i] for i in ids.tolist()], dtype=np.float64))
     if len(own.links) >= MAX_REMEMBERED_TOKENS:
         own.links.clear()
-    own.links[marked] = found
+    own.links[token] = found
     return found
 
 
