@@ -32,7 +32,7 @@ from matching.compare.syllables import KEY_COLUMNS as SYLLABLE_KEYS
 from matching.compare.syllables import name_keys as syllable_name_keys
 from matching.index import WatchlistIndex, blocking_keys, name_key
 from matching.lookup import join_sorted, sorted_by
-from matching.normalize import LEGAL_PHRASES, NAME_PARTICLES, consonants, vowel_poor
+from matching.normalize import LEGAL_PHRASES, consonants, vowel_poor
 
 # Candidate values carry two numbers: PARTS_UNIT per distinguishing query part found, plus
 # the rarity weight found (always far below PARTS_UNIT). One product then gives both.
@@ -41,8 +41,7 @@ PARTS_UNIT = 1000.0
 
 def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """queries: qid Int64 (0..n-1), tokens List(Utf8), lists List(Utf8) (null = every
-    list), optionally abjad Boolean (the name is written in an abjad: _split_words) ->
-    qid, name_id, block_score. Names of lists a query excludes never compete for
+    list) -> qid, name_id, block_score. Names of lists a query excludes never compete for
     its candidate places."""
     n_queries = queries.height
     parts = (
@@ -139,80 +138,29 @@ def _split_words(
     list word ("Patr ushev" -> "patrushev", "Mor Disco" -> "mordisco": halves that happen
     to be list words too): a word split in two, which blocks as the whole word for the
     weight and the distinguishing parts of its halves. (An exact list word only: looking up the typos of every pair of unknown parts
-    halved the throughput, as most names of a book are unknown to the lists.)
-    In a query written in an abjad (column ``abjad``), any two neighbouring parts but name
-    particles, also looked up as one word (a reading, linked by the keys it shares with
-    list tokens: _reading_map): a name the lists write as one word is two words in Arabic
-    or Persian script, and the dropped vowels keep it from being a list word ("ولی جان" wli
-    jan / "Walijan", "کاکا زاده" kaka zadh / "Kakazada")."""
+    halved the throughput, as most names of a book are unknown to the lists.)"""
     listed = index.vocab["token"].implode()
-    abjad = pl.col("abjad") if "abjad" in queries.columns else pl.lit(False)
-    halves = neighbours(queries.filter(pl.col("tokens").list.len() >= 2), "qid", abjad)
-    joined = pl.col("left") + pl.col("right")
-    halves = halves.filter(joined.is_in(listed) | (pl.col("abjad") & neither_a_particle()))
-    # Two words of an abjad written together that are no list word are a reading, linked
-    # by shared keys alone (_reading_map): marked, so that a query token of that spelling
-    # keeps its own links.
-    reading = pl.when(joined.is_in(listed)).then(joined).otherwise(JOINED_READING + joined)
+    tokens = pl.col("tokens")
+    halves = (
+        queries.filter(tokens.list.len() >= 2)
+        .select(
+            "qid",
+            tokens.list.head(tokens.list.len() - 1).alias("left"),
+            tokens.list.slice(1).alias("right"),
+        )
+        .explode("left", "right")
+        .filter((pl.col("left") + pl.col("right")).is_in(listed))
+    )
     half = weights.select("qid", "token", "weight", "parts")
     return (
         halves.join(half, left_on=["qid", "left"], right_on=["qid", "token"])
         .join(half, left_on=["qid", "right"], right_on=["qid", "token"], suffix="_right")
         .select(
             "qid",
-            reading.alias("token"),
+            (pl.col("left") + pl.col("right")).alias("token"),
             pl.col("weight") + pl.col("weight_right"),
             pl.col("parts") + pl.col("parts_right"),
         )
-    )
-
-
-# The mark of two neighbouring words of an abjad written together that are no list word
-# (_split_words): tokens are [a-z0-9], so no query token begins with it.
-JOINED_READING = "+"
-
-
-def _reading_map(readings: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
-    """token, token_id, sim: marked readings (JOINED_READING) linked to the list tokens
-    they share a key with (map_tokens' first pass alone: a fifth of the queries of a book
-    may be in an abjad, and the later passes, for words with no neighbour, cost them a
-    third more CPU); token_id -1 for a reading linked to none, as map_tokens marks it."""
-    words = readings.select(
-        pl.col("token").alias("marked"), pl.col("token").str.strip_prefix(JOINED_READING)
-    )
-    linked = words.join(reading_links(words, index), on="token")
-    nothing = words.join(linked, on="marked", how="anti").select(
-        "marked", pl.lit(-1, pl.Int64).alias("token_id"), pl.lit(0.0).alias("sim")
-    )
-    return pl.concat(
-        [linked.select("marked", "token_id", "sim"), nothing], how="vertical_relaxed"
-    ).rename({"marked": "token"})
-
-
-def reading_links(words: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
-    """token, token_id, sim: _reading_map's links of unmarked words (reverse screening)."""
-    return _linked(words.select("token").unique(), blocking_keys(words), index)
-
-
-def neighbours(names: pl.DataFrame, id_column: str, abjad: pl.Expr) -> pl.DataFrame:
-    """id, abjad, left, right: each two neighbouring tokens of each name (``tokens``)."""
-    tokens = pl.col("tokens")
-    return names.select(
-        id_column,
-        abjad.alias("abjad"),
-        tokens.list.head(tokens.list.len() - 1).alias("left"),
-        tokens.list.slice(1).alias("right"),
-    ).explode("left", "right")
-
-
-_PARTICLES = pl.Series(NAME_PARTICLES, dtype=pl.Utf8)
-
-
-def neither_a_particle() -> pl.Expr:
-    """Is neither of two neighbouring tokens (left, right) a name particle ("al", "bin",
-    "abu"): a particle is its own word, and "al" + a name would link every "al-" name."""
-    return ~pl.col("left").is_in(_PARTICLES.implode()) & ~pl.col("right").is_in(
-        _PARTICLES.implode()
     )
 
 
@@ -509,14 +457,7 @@ def _token_map(query_vocab: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame
     cache = index.token_cache
     unknown = query_vocab.filter(~cache.known(query_vocab["token"]))
     if not unknown.is_empty():
-        read = pl.col("token").str.starts_with(JOINED_READING)
-        mapped = pl.concat(
-            [
-                map_tokens(unknown.filter(~read).select("token"), index),
-                _reading_map(unknown.filter(read).select("token"), index),
-            ]
-        )
-        cache.add(mapped, config.MAX_CACHED_TOKEN_LINKS)
+        cache.add(map_tokens(unknown.select("token"), index), config.MAX_CACHED_TOKEN_LINKS)
     mapped = cache.find(query_vocab)
     return mapped.filter(pl.col("token_id") >= 0).select("q_token_id", "token_id", "sim")
 

@@ -29,7 +29,6 @@ from scipy import sparse
 from matching import config
 from matching.algorithm import CONTRADICTIONS, NAME_FEATURES, QUALIFIERS, OnePair
 from matching.blocking import (
-    JOINED_READING,
     PARTS_UNIT,
     counted_once,
     cut_word_links_one,
@@ -57,13 +56,7 @@ from matching.frames import (
     require_search_type,
 )
 from matching.index import NOT_IN_IDENTIFIER, WatchlistIndex, blocking_keys_one, name_key_one
-from matching.normalize import (
-    NAME_PARTICLES,
-    in_abjad_script_one,
-    normalize_one,
-    repeated_one,
-    vowel_poor,
-)
+from matching.normalize import in_abjad_script_one, normalize_one, repeated_one, vowel_poor
 from matching.score import joined_one, match_type_one, syllable_name_one, weak_one
 from matching.screen import search_type_allows_one
 from matching.segmentation import resegmented_one
@@ -235,12 +228,10 @@ def _candidates(
     transliterated: bool,
     lists: list[str] | None,
     repeated: list[str],
-    abjad: bool,
 ) -> list[int]:
-    """Name ids, in the chunk path's order: the same matrices, one row each. abjad: the
-    query is written in an abjad (blocking._split_words)."""
+    """Name ids, in the chunk path's order: the same matrices, one row each."""
     own_weight = {token: _query_weight(own, index, token) for token in tokens}
-    split = _split_words(own, tokens, own_weight, abjad) | _segment_parts(own, index, tokens)
+    split = _split_words(own, tokens, own_weight) | _segment_parts(own, index, tokens)
     vocab = sorted(set(tokens) | set(split))
     weights = np.array([own_weight.get(token, 0.0) for token in vocab])
     # Words split in two find names as whole words; the query's total stays its parts'.
@@ -250,12 +241,7 @@ def _candidates(
         for t in vocab
     ]
     encoded = found_by + PARTS_UNIT * np.array(strong_parts)
-    links = [
-        _reading_links(own, token)
-        if token.startswith(JOINED_READING)
-        else _links(own, index, token)
-        for token in vocab
-    ]
+    links = [_links(own, index, token) for token in vocab]
     # The links are sorted by token_id without repeats: the CSR arrays as they stand.
     indptr = np.cumsum([0, *(ids.size for ids, _ in links)])
     cols = np.concatenate([ids for ids, _ in links])
@@ -298,17 +284,14 @@ def _query_weight(own: OneEntityTables, index: WatchlistIndex, token: str) -> fl
 
 
 def _split_words(
-    own: OneEntityTables, tokens: list[str], weights: dict[str, float], abjad: bool
+    own: OneEntityTables, tokens: list[str], weights: dict[str, float]
 ) -> dict[str, tuple[float, int]]:
     """blocking._split_words for one query: joined token -> (weight, distinguishing parts)."""
     split = {}
     for left, right in itertools.pairwise(tokens):
-        neither_a_particle = left not in NAME_PARTICLES and right not in NAME_PARTICLES
-        listed = left + right in own.vocab_id
-        if listed or (abjad and neither_a_particle):
+        if left + right in own.vocab_id:
             strong = sum(weights[t] >= config.STRONG_PART_WEIGHT for t in (left, right))
-            token = left + right if listed else JOINED_READING + left + right
-            split[token] = (weights[left] + weights[right], strong)
+            split[left + right] = (weights[left] + weights[right], strong)
     return split
 
 
@@ -351,24 +334,6 @@ def _links(
     if token not in own.vocab_id:  # a word cut short: the list tokens it begins
         for token_id, sim in cut_word_links_one(token, index).items():
             links.setdefault(token_id, sim)
-    return _remembered(own, token, links)
-
-
-def _reading_links(own: OneEntityTables, marked: str) -> tuple[np.ndarray, np.ndarray]:
-    """blocking._reading_map for one marked reading: the list tokens it shares a key with.
-    Remembered per reading, as _links remembers a token (the mark keeps them apart)."""
-    remembered = own.links.get(marked)
-    if remembered is not None:
-        return remembered
-    token = marked.removeprefix(JOINED_READING)
-    links = _linked(own, token, blocking_keys_one(token))
-    return _remembered(own, marked, links)
-
-
-def _remembered(
-    own: OneEntityTables, token: str, links: dict[int, float]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The links as sorted arrays (token ids, similarities), remembered under `token`."""
     ids = np.array(sorted(links), dtype=np.int64)
     found = (ids, np.array([links[i] for i in ids.tolist()], dtype=np.float64))
     if len(own.links) >= MAX_REMEMBERED_TOKENS:
@@ -463,7 +428,7 @@ def _name_matches(
     repeated = repeated_one(query.get("full_name"))
     syllabic = in_syllable_script_one(query.get("full_name"))
     abjad = in_abjad_script_one(query.get("full_name"))
-    for name_id in _candidates(own, index, tokens, transliterated, lists, repeated, abjad):
+    for name_id in _candidates(own, index, tokens, transliterated, lists, repeated):
         if lists is not None and own.name_list[name_id] not in lists:
             continue
         hit = _score(

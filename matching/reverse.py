@@ -25,8 +25,6 @@ into one that lets more through:
 - names with exactly the entity's parts, names of the same syllables in another
   romanisation (syllable keys, kept in the book index), and identifier values, as forward;
 - two neighbouring parts that together are a list word: every entity holding both;
-- two neighbouring parts of a name in another script, written together, linked to the
-  entries' tokens as forward blocking links that word for a query in an abjad;
 - a book token that is no list token, linked to the entries' tokens it begins (blocking.py's
   words cut short), as a firm link: forward counts it only beside other words found;
 - a long unlisted token that blocking reads as the list words it is made of (segments_of):
@@ -69,9 +67,6 @@ from matching.blocking import (
     PARTS_UNIT,
     cut_word_links,
     map_tokens,
-    neighbours,
-    neither_a_particle,
-    reading_links,
     segments_of,
     vowel_poor_weight,
 )
@@ -251,7 +246,6 @@ def reverse_candidates(
             _same_parts(book, index, names),
             _same_syllables(book, index, names),
             _split_words(side, index, names),
-            _joined_neighbours(book, index, names),
             _segmented_words(side, index, names, linked),
         ]
     # Distinct (entity, name) pairs counted on one int64 key per pair (a name is a column
@@ -712,32 +706,6 @@ def _split_words(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) ->
     holders = side.parts.tocsc()
     both = holders[:, cuts["b_left"].to_numpy()].multiply(holders[:, cuts["b_right"].to_numpy()])
     ent = _distinct(both.tocoo().row)
-    return pl.DataFrame({"ent": ent.astype(np.int64), "name": np.full(ent.size, -1, np.int64)})
-
-
-def _joined_neighbours(book: BookIndex, index: WatchlistIndex, names: pl.DataFrame) -> pl.DataFrame:
-    """Entities with two neighbouring parts, no name particle, that written together map
-    to a token of the entries' names: forward blocking looks that word up for a query
-    written in an abjad ("wli jan" / "Walijan", blocking._split_words), by the links it
-    gives them (reading_links; a list word is also one, which _split_words finds already).
-    The book keeps no script: every transliterated entity is tried, a superset of those
-    written in an abjad."""
-    entities = (
-        book.entities.select("tokens", "transliterated")
-        .with_row_index("ent")
-        .with_columns(pl.col("ent").cast(pl.Int64))
-        .filter(pl.col("transliterated") & (pl.col("tokens").list.len() >= 2))
-    )
-    pairs = (
-        neighbours(entities, "ent", pl.lit(True))
-        .filter(neither_a_particle())
-        .select("ent", (pl.col("left") + pl.col("right")).alias("token"))
-    )
-    if pairs.is_empty():
-        return pl.DataFrame(schema=_HITS)
-    wanted = _name_tokens(index, names).select("token_id").unique()
-    linked = reading_links(pairs.select("token"), index).join(wanted, on="token_id")
-    ent = _distinct(pairs.join(linked.select("token").unique(), on="token")["ent"].to_numpy())
     return pl.DataFrame({"ent": ent.astype(np.int64), "name": np.full(ent.size, -1, np.int64)})
 
 

@@ -593,30 +593,6 @@ def test_arabic_names_with_bare_consonants_and_glides_match_their_latin_spelling
     assert min(found) >= DEFAULT_THRESHOLD
 
 
-def test_neighbouring_words_of_an_abjad_name_are_looked_up_as_one(latin):
-    # The lists write "Walijan" and "Kakazada" as one word; in Persian script they are two,
-    # and with their vowels unwritten ("wli jan", "kaka zadh") no list word: blocking looks
-    # the two written together up through every token key, for a name in an abjad only.
-    def offered(name: str, abjad: bool) -> list[str]:
-        queries = pl.DataFrame(
-            {"qid": [0], "tokens": [tokens(name)], "transliterated": [True], "abjad": [abjad]},
-            schema={"qid": pl.Int64, "tokens": pl.List(pl.Utf8), "transliterated": pl.Boolean,
-                    "abjad": pl.Boolean},
-        ).with_columns(pl.lit(None, pl.List(pl.Utf8)).alias("lists"))  # fmt: skip
-        return candidates(queries, latin).join(latin.names, on="name_id")["name"].to_list()
-
-    assert "WALIJAN" in offered("ولی جان", abjad=True)
-    assert "WALIJAN" not in offered("ولی جان", abjad=False)
-    # A name particle is a word of its own, never joined to its neighbours: "binal",
-    # "alshiba" would link names that crowd Ramzi bin al-Shibh out of the candidates.
-    names = ["ولی جان", "رحمت الله کاکا زاده", "رمزي محمد عبد الله بن الشيبة"]
-    found = screened(latin, names)
-    assert "WALIJAN" in found[0]
-    assert "RAHMATULLAH KAKAZADA" in found[1]
-    assert "Ramzi BIN AL SHIBH" in found[2]
-    assert_single_checks_agree(latin, names, found)
-
-
 # --- 4: spaces ---------------------------------------------------------------------------
 
 

@@ -7,7 +7,6 @@ on those entries. The 50,000-entity, two-update version runs the real rescreens
 from __future__ import annotations
 
 import dataclasses
-import re
 
 import numpy as np
 import polars as pl
@@ -18,7 +17,6 @@ from bench.generate import entities
 from bench.quality import perturb
 from matching import build_index, screen
 from matching.blocking import candidates, map_tokens
-from matching.normalize import in_abjad_script
 from matching.reverse import (
     BookIndex,
     book_entries,
@@ -70,15 +68,6 @@ def _romanised(name: str) -> str:
     return text
 
 
-def _abjad_split(name: str) -> str:
-    """A name in Arabic script with its longest word written as two: "ولیجان" "ولی جان"."""
-    words = name.split()
-    longest = max(range(len(words)), key=lambda i: len(words[i]))
-    word = words[longest]
-    words[longest] = f"{word[:3]} {word[3:]}"
-    return " ".join(words)
-
-
 def _special_cases(changed: pl.DataFrame, watchlist) -> list[dict]:
     """Names that reach a list name only by one of forward blocking's side roads."""
     names = (
@@ -122,13 +111,6 @@ def _special_cases(changed: pl.DataFrame, watchlist) -> list[dict]:
         ][:40],
         # one part alone
         {"full_name": two_words[41].split()[-1], "case": "one part"},
-        # a word of a name in Arabic script written as two: blocking looks the two up
-        # written together
-        *[
-            {"full_name": _abjad_split(n), "case": "abjad split"}
-            for n in names
-            if re.fullmatch(r"[\u0600-\u06FF ]+", n) and max(map(len, n.split())) >= 6
-        ][:20],
     ]
     if ids.height:
         value = ids["value"][0]
@@ -155,18 +137,10 @@ def book_index(book: pl.DataFrame) -> BookIndex:
     return BookIndex(rows, book_token_keys(rows["tokens"].explode()))
 
 
-def _forward_blocked(
-    book: pl.DataFrame, book_index: BookIndex, index, changed: pl.DataFrame
-) -> pl.DataFrame:
+def _forward_blocked(book_index: BookIndex, index, changed: pl.DataFrame) -> pl.DataFrame:
     """qid (book position), name_id: forward blocking's pairs on the changed entries' names."""
-    queries = (
-        book_index.entities.select(
-            pl.int_range(pl.len(), dtype=pl.Int64).alias("qid"),
-            "tokens",
-            "lists",
-            "transliterated",
-            book.select(in_abjad_script(pl.col("full_name")).alias("abjad"))["abjad"],
-        )
+    queries = book_index.entities.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("qid"), "tokens", "lists", "transliterated"
     ).filter(pl.col("tokens").list.len() > 0)
     names = index.names.filter(pl.col("entity_id").is_in(changed["entity_id"].implode()))
     return candidates(queries, index).join(names.select("name_id"), on="name_id")
@@ -175,7 +149,7 @@ def _forward_blocked(
 def test_reverse_blocking_finds_every_pair_forward_blocking_makes(
     book: pl.DataFrame, book_index: BookIndex, index, changed: pl.DataFrame
 ) -> None:
-    forward = _forward_blocked(book, book_index, index, changed)
+    forward = _forward_blocked(book_index, index, changed)
     assert forward["qid"].n_unique() > 300, "the sample must exercise blocking"
     found = reverse_candidates(book_index, index, changed["entity_id"])
     missed = set(forward["qid"].to_list()) - set(found.positions.tolist())
@@ -189,7 +163,7 @@ def test_the_side_roads_are_found(
     """Each special case that forward blocking pairs with a changed entry is found in reverse:
     the joined, split and segmented words, other romanisations, other scripts (one rare
     part: the fallback), an identifier."""
-    forward = set(_forward_blocked(book, book_index, index, changed)["qid"].to_list())
+    forward = set(_forward_blocked(book_index, index, changed)["qid"].to_list())
     found = set(reverse_candidates(book_index, index, changed["entity_id"]).positions.tolist())
     special = book.filter(pl.col("case").is_not_null())
     by_case: dict[str, int] = {}
@@ -197,7 +171,7 @@ def test_the_side_roads_are_found(
         if row in forward or case == "identifier only":
             assert row in found, (case, book["full_name"][row])
             by_case[case] = by_case.get(case, 0) + 1
-    expected = {"joined", "split", "segmented", "romanised", "cyrillic", "one part", "abjad split"}
+    expected = {"joined", "split", "segmented", "romanised", "cyrillic", "one part"}
     assert expected <= set(by_case), by_case
 
 
