@@ -167,6 +167,16 @@ def wait_finished(service: Service, key: str, job_id: str) -> dict:
     pytest.fail(f"job {job_id} still processing after {JOB_TIMEOUT_S} s:\n{service.log_tail()}")
 
 
+def submit_running(service: Service, key: str, prefix: str) -> str:
+    """A job of BIG_JOB_CHUNKS chunks, once its first chunk is screened: it is running."""
+    job_id = submit(service, key, BIG_JOB_CHUNKS * CHUNK_SIZE, prefix)
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while get_job(service, key, job_id)["processed_entities"] == 0:
+        assert time.monotonic() < deadline, service.log_tail()
+        time.sleep(0.2)
+    return job_id
+
+
 def stored_without_run(store: JobStore, prefix: str, **meta: object) -> str:
     """A job written to the store whose flow run was never created."""
     job = JobMeta(job_id=new_job_id(), tenant="acme", **meta)
@@ -222,11 +232,7 @@ def test_prefect_ui_calls_its_own_server_on_loopback(service: Service) -> None:
 def test_kill_and_restart_loses_no_job(service: Service) -> None:
     key = service.create_key()
     # Enough chunks that the job is still running when it is killed, on a quiet machine too.
-    big = submit(service, key, BIG_JOB_CHUNKS * CHUNK_SIZE, "a")
-    deadline = time.monotonic() + JOB_TIMEOUT_S
-    while get_job(service, key, big)["processed_entities"] == 0:
-        assert time.monotonic() < deadline, service.log_tail()
-        time.sleep(0.2)
+    big = submit_running(service, key, "a")
     # Accepted just before the kill: their runs are created in the background after the
     # answer, so some of these probably have none yet when the service dies.
     with ThreadPoolExecutor(BURST) as pool:
@@ -358,11 +364,7 @@ def test_a_graceful_stop_mid_job_is_no_crash_and_keeps_the_evidence(
     the stop is kept across it (one restart serves both: a start costs tens of seconds)."""
     evidence = make_evidence(service, watchlist)
     key = service.create_key()
-    job_id = submit(service, key, BIG_JOB_CHUNKS * CHUNK_SIZE, "g")
-    deadline = time.monotonic() + JOB_TIMEOUT_S
-    while get_job(service, key, job_id)["processed_entities"] == 0:
-        assert time.monotonic() < deadline, service.log_tail()
-        time.sleep(0.2)
+    job_id = submit_running(service, key, "g")
     log = service.home / "serve.log"
     stop_starts = log.stat().st_size
     interrupted = JobStore(str(service.home / "jobs")).get_job(job_id)
