@@ -54,3 +54,18 @@ def snapshot_store(session_home: Path, watchlist_dir: Path):
 def watchlist(snapshot_store):
     """The session snapshot as Polars frames (data.schema.Watchlist)."""
     return snapshot_store.open()
+
+
+# The files that take longest (minutes each: servers, clusters, exhaustive scoring), in the
+# order two test workers should start them: the longest first, so the short files fill the
+# gaps at the end instead of one long file running alone after everything else.
+SLOWEST_FILES = ("test_cluster.py", "test_service.py", "test_monitoring.py",
+                 "test_matching_quality.py")  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return SLOWEST_FILES.index(name) if name in SLOWEST_FILES else len(SLOWEST_FILES)
+
+    items.sort(key=rank)  # stable: every file's tests stay together and in their order
