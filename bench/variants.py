@@ -614,9 +614,9 @@ def generate(lists: Lists, per_kind: int, seed: int = 11) -> dict[str, list[Quer
     return sets
 
 
-def found(queries: list[Query], index, threshold: float) -> list[bool]:
-    """Per query: is its entry reported at the threshold?"""
-    frame = pl.DataFrame(
+def as_frame(queries: list[Query]) -> pl.DataFrame:
+    """The queries as screen() takes them, a row each (numbered from 0)."""
+    return pl.DataFrame(
         {
             "row": list(range(len(queries))),
             "full_name": [q.full_name for q in queries],
@@ -627,7 +627,11 @@ def found(queries: list[Query], index, threshold: float) -> list[bool]:
         schema={"row": pl.Int64, "full_name": pl.Utf8, "search_type": pl.Utf8,
                 "birth_date": pl.Utf8, "nationality": pl.Utf8},
     )  # fmt: skip
-    result = screen(frame, index, threshold=threshold, max_matches=50)
+
+
+def found(queries: list[Query], index, threshold: float) -> list[bool]:
+    """Per query: is its entry reported at the threshold?"""
+    result = screen(as_frame(queries), index, threshold=threshold, max_matches=50)
     ids = result["matches"].list.eval(pl.element().struct.field("entity_id")).to_list()
     return [
         q.entity_id in got or not got.isdisjoint(q.also)

@@ -193,7 +193,7 @@ def name_keys(tokens: pl.Series, repeated: pl.Series | None = None) -> pl.DataFr
     once for all the calls (one screen: blocking, scoring and the rules read the same query
     and list names), the names already made read back by one join."""
     named = pl.DataFrame({"tokens": tokens}).with_columns(
-        pl.Series("repeated", [None] * tokens.len(), dtype=pl.List(pl.Utf8))
+        pl.repeat(None, tokens.len(), dtype=pl.List(pl.Utf8), eager=True).alias("repeated")
         if repeated is None
         else repeated.alias("repeated")
     )
