@@ -92,13 +92,19 @@ def _ain_voiced(word: str, at: int) -> bool:
 
 
 def _arabic_word(word: str) -> str:
+    # The article, written joined, once: what follows it is the name, even where the name
+    # itself begins with alef-lam ("الالفي" al-Alfi, "الالوسي" al-Alusi).
+    if word.startswith("ال") and len(word) > 3 and word not in _ARABIC_WORDS:
+        return "al " + _arabic_name(word[2:])
+    return _arabic_name(word)
+
+
+def _arabic_name(word: str) -> str:
     if word in _ARABIC_WORDS:
         return _ARABIC_WORDS[word]
     for ending, reading in _COMPOUND_ENDINGS.items():
         if word.endswith(ending) and len(word) > len(ending):
-            return _arabic_word(word[: -len(ending)]) + reading
-    if word.startswith("ال") and len(word) > 3:  # the article, written joined
-        return "al " + _arabic_word(word[2:])
+            return _arabic_name(word[: -len(ending)]) + reading
     persian = not _PERSIAN_LETTERS.isdisjoint(word)
     out = []
     for i, char in enumerate(word):

@@ -475,6 +475,17 @@ def test_an_ain_second_in_a_word_carries_the_vowel_a(latin):
     assert_single_checks_agree(latin, names, found)
 
 
+def test_the_arabic_article_is_read_once_before_a_name_beginning_with_alef_lam(latin):
+    # "الالفي" is al-Alfi: the name after the article begins with the same two letters.
+    assert transliterate("الالفي") == "al alfi"
+    assert transliterate("الطيب") == "al tib"  # the article alone, as before
+    assert transliterate("العبدالله") == "al abdullah"
+    names = ["عبد الله احمد عبدالله الالفي"]
+    found = screened(latin, names)
+    assert "ABDULLAH AHMED ABDULLAH EL ALFI" in found[0]
+    assert_single_checks_agree(latin, names, found)
+
+
 def test_arabic_waw_and_yeh_beside_an_alef_are_consonants():
     assert transliterate("نايف") == "nayf"  # Nayef
     assert transliterate("سبعاوي") == "sbawi"  # Sabawi
