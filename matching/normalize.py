@@ -1106,14 +1106,20 @@ def shape_key(token: str) -> str:
     return _DOUBLE.sub(r"\1", _VOWELS.sub("a", folded))
 
 
+# A c before e, i or y is the s of French and Spanish romanisations ("LOUNICI" / "لونيسي",
+# "Belgacem" / "بلقاسم"); elsewhere the k it is in English ("Carlos").
+_SOFT_C = re.compile("c(?=[eiy])")
+
+
 @lru_cache(maxsize=500_000)
 def skeleton_key(token: str) -> str:
-    """Consonant skeleton: consonant classes folded (p/b, v/f/w, t/d, k/q/c/g, s/z), vowels
-    dropped, doubles collapsed. Arabic written without short vowels meets its Latin form."""
+    """Consonant skeleton: consonant classes folded (p/b, v/f/w, t/d, k/q/c/g, s/z, a soft
+    c as s), vowels dropped, doubles collapsed. Arabic written without short vowels meets
+    its Latin form."""
     if token.isdigit():
         return token
-    folded = token.replace("kh", "h").replace("sh", "s").replace("ch", "s").translate(_CLASSES)
-    return _DOUBLE.sub(r"\1", _VOWELS.sub("", folded))
+    folded = _SOFT_C.sub("s", token.replace("kh", "h").replace("sh", "s").replace("ch", "s"))
+    return _DOUBLE.sub(r"\1", _VOWELS.sub("", folded.translate(_CLASSES)))
 
 
 _VOWEL_LETTERS = re.compile("[aeiou]")

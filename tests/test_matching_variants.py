@@ -39,6 +39,7 @@ from matching.normalize import (
     normalize_names,
     normalize_one,
     roman_key,
+    skeleton_key,
     transliterate,
 )
 from matching.score import score_pairs
@@ -483,6 +484,18 @@ def test_the_arabic_article_is_read_once_before_a_name_beginning_with_alef_lam(l
     names = ["عبد الله احمد عبدالله الالفي"]
     found = screened(latin, names)
     assert "ABDULLAH AHMED ABDULLAH EL ALFI" in found[0]
+    assert_single_checks_agree(latin, names, found)
+
+
+def test_a_soft_c_is_the_s_of_a_transliteration_from_another_script(latin):
+    # French and Spanish romanisations write s as c before e and i ("LOUNICI", "Belgacem"):
+    # the consonant skeleton an Arabic-script name meets reads that c as s, a hard c as k.
+    assert skeleton_key("lounici") == skeleton_key("lunisi") == "lns"
+    assert skeleton_key("belgacem") == skeleton_key("blqasm")
+    assert skeleton_key("carlos") == "krls"
+    names = ["جمال لونيسي"]
+    found = screened(latin, names)
+    assert "Jamal LOUNICI" in found[0]
     assert_single_checks_agree(latin, names, found)
 
 
