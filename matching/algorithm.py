@@ -404,8 +404,8 @@ def other_syllables_one(pair: OnePair) -> Verdict:
 
 
 # A full birth date and a nationality that both contradict the entry's, on a common name
-# (its matched parts weigh less than IDENTITY_RARE_WEIGHT): a namesake, however exactly
-# the name matches. Each contradiction alone is already a qualifier of its own.
+# (its matched parts weigh less than IDENTITY_RARE_WEIGHT, or none of them alone weighs
+# IDENTITY_RARE_PART_WEIGHT): a namesake, however exactly the name matches. Each contradiction alone is already a qualifier of its own.
 _FULL_DATE = r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$"
 
 
@@ -414,7 +414,7 @@ def identity_contradicted(pairs: pl.DataFrame) -> pl.DataFrame:
     maybe = (
         pl.col("q_birth_date").str.contains(_FULL_DATE)
         & pl.col("q_nationality").is_not_null()
-        & (pl.col("matched_weight") < config.IDENTITY_RARE_WEIGHT)
+        & ((pl.col("matched_weight") < config.IDENTITY_RARE_WEIGHT) | (pl.col("n_rare_found") == 0))
     )
     rows = pairs.select(maybe.fill_null(False)).to_series().arg_true()
     hit = pl.Series("hit", [False] * pairs.height, dtype=pl.Boolean)
@@ -440,7 +440,8 @@ def identity_contradicted_one(pair: OnePair) -> Verdict:
         and nationality_one(pair.q_nationality, pair.c_nationalities)[1] == "mismatch"
     )
     full = pair.q_birth_date is not None and re.match(_FULL_DATE, pair.q_birth_date)
-    if both and full and pair.align.matched_weight < config.IDENTITY_RARE_WEIGHT:
+    common = pair.align.matched_weight < config.IDENTITY_RARE_WEIGHT or pair.align.n_rare_found == 0
+    if both and full and common:
         return config.IDENTITY_CONTRADICTED, "mismatch"
     return 0.0, None
 

@@ -316,6 +316,11 @@ NATIONALITY_MISMATCH = -0.06
 # rare ones 2.0): this much more, so that the name falls below the threshold.
 IDENTITY_CONTRADICTED = -0.08
 IDENTITY_RARE_WEIGHT = 1.8
+# ... or on a name of common parts alone, however many: none of its matched parts weighs
+# IDENTITY_RARE_PART_WEIGHT (a part of about 17 list names or fewer; "Dmitri Alekseyevich
+# LEBEDEV" or "KIM Jong Man" weigh 1.8 and more in three common parts, and are namesakes of
+# many as surely as "Muhammad Faysal").
+IDENTITY_RARE_PART_WEIGHT = 0.75
 
 # An individual queried against an organisation (or the reverse).
 ENTITY_TYPE_MISMATCH = -0.15

@@ -930,6 +930,14 @@ def test_a_common_name_whose_birth_date_and_nationality_contradict(index):
     # Either contradiction alone leaves the identity qualifier out.
     alone = details(index, "Muhammad Ali", "MUHAMMAD ALI", **(columns | {"q_nationality": "SY"}))
     assert alone["identity"]["contribution"] == 0
+    # Three common parts weigh as much as two rare ones, yet none is rare: still a namesake.
+    many = details(index, "Dmitri Alekseyevich Lebedev", "Dmitri Alekseyevich LEBEDEV", **columns)
+    assert many["identity"]["contribution"] < 0
+    assert many["total"] < DEFAULT_THRESHOLD
+    # A rare part keeps the name above the threshold: the date and nationality may be wrong.
+    rare = details(index, "Sergei Kuzhugetovich Shoigu", "Sergei Kuzhugetovich SHOIGU", **columns)
+    assert rare["identity"]["contribution"] == 0
+    assert rare["total"] >= DEFAULT_THRESHOLD
 
 
 def test_one_word_of_a_company_name_is_not_the_company(index):

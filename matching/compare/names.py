@@ -541,6 +541,7 @@ COUNTS = [
     "n_skeleton",
     "n_initial",
     "n_other_words",
+    "n_rare_found",
 ]
 
 
@@ -671,6 +672,7 @@ class Alignment:
     n_skeleton: int
     n_initial: int
     n_other_words: int
+    n_rare_found: int
     n_matched: int
 
 
@@ -785,6 +787,10 @@ def align_one(
         n_initial=q_hows.count(INITIAL),
         n_other_words=sum(
             other_word.get(pos, False) and w >= strong and q_best[pos][0] < _SOUNDS_ALIKE
+            for pos, w in enumerate(q_weights)
+        ),
+        n_rare_found=sum(
+            q_best.get(pos, (0.0, NONE))[0] > 0 and w >= config.IDENTITY_RARE_PART_WEIGHT
             for pos, w in enumerate(q_weights)
         ),
         n_matched=min(q.found_parts, c.found_parts),
@@ -1140,6 +1146,7 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
             pl.when(how.is_in(_RETYPED)).then(w * sim).otherwise(0.0).alias("retyped_found"),
             *[(how == kind).alias(f"n_{kind}") for kind in (PHONETIC, SKELETON, INITIAL)],
             (pl.col("other_word") & strong & (sim < _SOUNDS_ALIKE)).alias("n_other_words"),
+            (~missing & (w >= config.IDENTITY_RARE_PART_WEIGHT)).alias("n_rare_found"),
         ]
     total = pl.col(f"{side}_weight")
     return (
