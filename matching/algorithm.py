@@ -173,21 +173,27 @@ def changed_short_parts_one(pair: OnePair) -> Verdict:
 
 
 # Between company names, a distinctive part matched by its spelling only, which is a list
-# word itself, begins with another letter and sounds otherwise than its counterpart
-# ("Petropark" / "Petropars" is not: same first letter; "Kings" / "Nings LLC",
-# "Mining" / "Dining LLC"): another real word, not a typo (a typo makes a word no list
-# holds, and almost never misses the first letter). Another company, where that word is the
-# only distinguishing part the names share: beside another one in common ("Cardinal Wealth"
-# / "Cardinal Health", "UnitedWealth" / "UnitedHealth", which cases.csv calls one company)
-# it may be a typo of the same company's word. (Between people, one letter of a name is
-# weighed by changed_short_part and the rest of the name.)
+# word itself in place of a word the lists use in two names or more, and sounds otherwise
+# than it ("Kings" / "Nings LLC", "Mining" / "Dining Supplies", "Islamic Cagl Committee" /
+# "Islamic Call Committee"): another real word, not a typo (a typing error makes a word
+# the lists hold in well under 1 % of cases). Another company, where that word carries
+# the name's identity: the other distinguishing parts found weigh less than
+# OTHER_WORD_MAX_REST. Beside a rare word in common ("Cardinal Wealth" / "Cardinal
+# Health", which cases.csv calls one company) it may be a typo of the same company's
+# word. (Between people, one letter of a name is weighed by changed_short_part and the
+# rest of the name.)
+
+
 def other_company_words(pairs: pl.DataFrame) -> pl.DataFrame:
     value = pl.Series("value", [0.0] * pairs.height, pl.Float64)
     # Telling companies apart is list work: it runs only where such a part is found.
     rows = pairs.select((pl.col("n_other_words") > 0).fill_null(False)).to_series().arg_true()
     if not rows.is_empty():
         found = pairs[rows].select(
-            pl.when(names_of_companies().fill_null(False) & (pl.col("n_matched") <= 1))
+            pl.when(
+                names_of_companies().fill_null(False)
+                & (pl.col("other_word_rest") < config.OTHER_WORD_MAX_REST)
+            )
             .then(pl.col("n_other_words"))
             .otherwise(0)
         )
@@ -199,7 +205,7 @@ def other_company_words_one(pair: OnePair) -> Verdict:
     words = pair.align.n_other_words
     if (
         words
-        and pair.align.n_matched <= 1
+        and pair.align.other_word_rest < config.OTHER_WORD_MAX_REST
         and names_of_companies_one(
             pair.q_entity_type, pair.c_entity_type, pair.q_tokens, pair.c_tokens
         )

@@ -220,10 +220,31 @@ REPEATED_PART_PENALTY = 0.2
 CHANGED_PART_MIN_REST = 0.85
 CHANGED_SHORT_PART_PENALTY = 0.3
 
-# Penalty per distinctive company word in place of another list word with another first
-# letter that sounds otherwise ("Kings" / "Nings LLC": algorithm.py's
+# Penalty per distinctive company word in place of another list word of its length that
+# sounds otherwise ("Kings" / "Nings LLC", "Mining" / "Dining Supplies": algorithm.py's
 # other_company_word): enough to take a name otherwise alike (~0.95) below the threshold.
 OTHER_COMPANY_WORD_PENALTY = 0.25
+
+# ... where the word carries the company's identity: the other distinguishing parts found
+# (not countries: a place, not a name) weigh less than this, as RETYPED_FULL_REST: less
+# than one rare part ("Islamic Call Committee" rests on "call"; "Cardinal Health" does
+# not: "cardinal", in five list names, weighs 0.86, and cases.csv calls "Cardinal Wealth"
+# the same company). On 2,863 company names with one keyboard substitution anywhere in a
+# word (first letter included), 0.8 costs 6 found (0.958 -> 0.956) for 27 points of kind
+# 8a; 1.5, 10 (-> 0.955) for 44 points; no bound, 14 (-> 0.953) for 60 points.
+OTHER_WORD_MAX_REST = 0.8
+
+# ... and where the list's word is a word the lists use in three names or more ("mining",
+# "rail"), not a one-off brand ("Vitol", "Elevance": unlisted, or one company's name listed
+# twice), which a real word one letter off misspells or imitates ("Vital Holding",
+# "Elegance Health": cases.csv calls them the same company). Two names are mostly one
+# name listed twice: of the words of exactly two company names in the lists, 72 % are in
+# two copies of one name (the same company on two lists), 30 % of those of three names.
+# A token's rarity weight is 1 - ln(df) / ln(names): 0.94 in two names, 0.90 in three,
+# for today's ~88,000 names (this bound falls between the two from 6,000 to 900,000
+# names). The query's word may be any list word: of the single-letter typos in the rarest
+# word of the lists' company names, 0.44 % make another list word that sounds otherwise.
+KNOWN_WORD_MAX_WEIGHT = 0.92
 
 # A part two typing errors off (RETYPED) is a typo as far as the rest of the name carries
 # the identity: the other parts found weigh RETYPED_FULL_REST (a rare part, or two common

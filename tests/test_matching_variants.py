@@ -889,26 +889,37 @@ def test_fuzzy_search_finds_one_deletion(index):
 
 
 def test_another_distinctive_company_word_is_another_company(index):
-    # "kings", "mining": list words themselves, with another first letter and another
-    # sound than the listed word: another company. A typo makes no list word ("kingz"),
-    # and a spelling of a generic company word is that word ("tekhnology").
+    # "pride": a list word itself in place of "prime", a word of several list names, and
+    # another sound: another company, whichever letter changed. A typo makes no list word
+    # ("prjme"), and a spelling of a generic company word is that word ("tekhnology").
     other, typo, spelling = scores(
         index,
         [
-            ("KINGS LLC", "NINGS LLC"),
-            ("NINGZ LLC", "NINGS LLC"),
+            ("Pride Trading LLC", "Prime Trading LLC"),
+            ("Prjme Trading LLC", "Prime Trading LLC"),
             ("FiberHome International TEKHNOLOGY Co. Ltd.", "FiberHome International Technology Co., Ltd."),
         ],
     )  # fmt: skip
     assert other < DEFAULT_THRESHOLD <= min(typo, spelling)
-    found = details(index, "Mining LLC", "Dining LLC")
+    found = details(index, "Mail Services LLC", "Rail Services LLC")
     assert found["other_company_word"] < 0 and found["total"] < DEFAULT_THRESHOLD
-    # Beside another distinguishing part in common, the word may be a typo (cases.csv).
+    # Beside a rare part in common, the word may be a typo (cases.csv).
     assert (
         details(index, "Cardinal Wealth, Inc.", "Cardinal Health, Inc.")["other_company_word"] == 0
     )
     # Between people, one letter of a name is changed_short_part's concern.
     assert details(index, "Kasem Ray Davis", "Kasey Ray Davis")["other_company_word"] == 0
+
+
+def test_another_company_word_beside_a_common_word(index):
+    # "smart" / "start" beside "energy", a word of two hundred list names: the identity
+    # rests on the word that differs. Another company.
+    found = details(index, "Smart Energy LLC", "Start Energy LLC")
+    assert found["other_company_word"] < 0 and found["total"] < DEFAULT_THRESHOLD
+    # Not in place of a one-off brand ("vitol", in no list name: misspelt or imitated),
+    # nor of a country ("Chima" misspells China).
+    assert details(index, "Vital Holding S.A.", "Vitol Holding S.A.")["other_company_word"] == 0
+    assert details(index, "Bank of Chima Ltd", "Bank of China Ltd")["other_company_word"] == 0
 
 
 def test_another_number_is_another_vessel_or_company(index):

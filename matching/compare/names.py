@@ -542,6 +542,7 @@ COUNTS = [
     "n_initial",
     "n_other_words",
     "n_rare_found",
+    "other_word_rest",
 ]
 
 
@@ -673,6 +674,7 @@ class Alignment:
     n_initial: int
     n_other_words: int
     n_rare_found: int
+    other_word_rest: float  # the weight the distinguishing parts but those found
     n_matched: int
 
 
@@ -736,8 +738,9 @@ def align_one(
                 and how in (FUZZY, CHANGED, RETYPED_FIRST)
                 and listed[q_pos]
                 and c_tokens[c_pos] not in GENERIC_TOKENS
+                and c_tokens[c_pos] not in COUNTRY_TOKENS
+                and c_weights[c_pos] <= config.KNOWN_WORD_MAX_WEIGHT
                 and len(q_tokens[q_pos]) == len(c_tokens[c_pos])
-                and q_tokens[q_pos][:1] != c_tokens[c_pos][:1]
             )
         if sim > c_best.get(c_pos, (0.0, NONE))[0]:
             c_best[c_pos] = (sim, how)
@@ -745,6 +748,10 @@ def align_one(
     c = _side_shares(c_tokens, c_weights, c_best)
     strong = config.STRONG_PART_WEIGHT
     q_hows = [q_best.get(pos, (0.0, NONE))[1] for pos in range(len(q_weights))]
+    others = [
+        other_word.get(pos, False) and w >= strong and q_best[pos][0] < _SOUNDS_ALIKE
+        for pos, w in enumerate(q_weights)
+    ]
     c_hows = [c_best.get(pos, (0.0, NONE))[1] for pos in range(len(c_weights))]
     return Alignment(
         q_weight=q.weight,
@@ -785,9 +792,11 @@ def align_one(
         n_phonetic=q_hows.count(PHONETIC),
         n_skeleton=q_hows.count(SKELETON),
         n_initial=q_hows.count(INITIAL),
-        n_other_words=sum(
-            other_word.get(pos, False) and w >= strong and q_best[pos][0] < _SOUNDS_ALIKE
-            for pos, w in enumerate(q_weights)
+        n_other_words=sum(others),
+        other_word_rest=sum(
+            w * q_best.get(pos, (0.0, NONE))[0]
+            for pos, (w, other) in enumerate(zip(q_weights, others, strict=True))
+            if w >= strong and not other and q_tokens[pos] not in COUNTRY_TOKENS
         ),
         n_rare_found=sum(
             q_best.get(pos, (0.0, NONE))[0] > 0 and w >= config.IDENTITY_RARE_PART_WEIGHT
@@ -856,20 +865,25 @@ _USED_ONCE = (INITIAL, CHANGED, *_RETYPED)
 
 def _other_word(vocab: pl.DataFrame) -> pl.Expr:
     """Per token match: a query part that is a list word matched by its spelling to a part
-    of its length with another first letter ("mining" / "dining"; "bars" / "pars", RETYPED
-    with its first letter changed, too), not regrouped, and not in
-    place of a generic company word ("tekhnology" is a spelling of "technology", not another
-    company's name; n_other_words weighs it where it is distinctive and sounds otherwise)."""
+    of its length ("mining" / "dining"; "bars" / "pars", RETYPED with its first letter
+    changed, too), not regrouped, in place of a word the lists use in two names or more
+    (KNOWN_WORD_MAX_WEIGHT: not a one-off brand), neither a generic company word
+    ("tekhnology" is a spelling of "technology", not another company's name) nor a country
+    (a place, not the company's own word: "Bank of Chima" misspells China).
+    n_other_words weighs it where it sounds otherwise, algorithm.py where it is
+    distinctive."""
     length = pl.lit(vocab["token"].str.len_chars())
     listed = pl.lit(vocab["listed"])
-    generic = pl.lit(vocab["token"].is_in(GENERIC_SERIES.implode()))
-    first = pl.lit(vocab["token"].str.slice(0, 1))
+    word = pl.lit(
+        ~vocab["token"].is_in(GENERIC_SERIES.implode())
+        & ~vocab["country"]
+        & (vocab["weight"] <= config.KNOWN_WORD_MAX_WEIGHT)
+    )
     return (
         pl.col("how").is_in([FUZZY, CHANGED, RETYPED_FIRST])
         & listed.gather(pl.col("q_id"))
-        & ~generic.gather(pl.col("c_id"))
+        & word.gather(pl.col("c_id"))
         & (length.gather(pl.col("q_id")) == length.gather(pl.col("c_id")))
-        & (first.gather(pl.col("q_id")) != first.gather(pl.col("c_id")))
     ).alias("other_word")
 
 
@@ -1136,6 +1150,7 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
         pl.when(missing).then(0.0).otherwise(w * (1.0 - sim)).alias("_deficit"),
     ]
     if side == "q":
+        other_word = pl.col("other_word") & strong & (sim < _SOUNDS_ALIKE)
         terms += [
             (w * sim).alias("matched_weight"),
             (~missing & pl.col("name_part")).alias("q_found_names"),
@@ -1145,7 +1160,11 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
             pl.when(how == CHANGED).then(w).otherwise(0.0).alias("changed_weight"),
             pl.when(how.is_in(_RETYPED)).then(w * sim).otherwise(0.0).alias("retyped_found"),
             *[(how == kind).alias(f"n_{kind}") for kind in (PHONETIC, SKELETON, INITIAL)],
-            (pl.col("other_word") & strong & (sim < _SOUNDS_ALIKE)).alias("n_other_words"),
+            other_word.alias("n_other_words"),
+            pl.when(strong & ~other_word & ~pl.col("country"))
+            .then(w * sim)
+            .otherwise(0.0)
+            .alias("other_word_rest"),
             (~missing & (w >= config.IDENTITY_RARE_PART_WEIGHT)).alias("n_rare_found"),
         ]
     total = pl.col(f"{side}_weight")
