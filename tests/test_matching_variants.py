@@ -920,6 +920,12 @@ def test_another_company_word_beside_a_common_word(index):
     # nor of a country ("Chima" misspells China).
     assert details(index, "Vital Holding S.A.", "Vitol Holding S.A.")["other_company_word"] == 0
     assert details(index, "Bank of Chima Ltd", "Bank of China Ltd")["other_company_word"] == 0
+    # A vowel in place of another is another romanisation of the same word.
+    organisation = {"c_entity_type": "organization"}
+    assert (
+        details(index, "Al-Qaeda in Iraq", "Al-Qaida in Iraq", **organisation)["other_company_word"]
+        == 0
+    )
 
 
 def test_another_number_is_another_vessel_or_company(index):

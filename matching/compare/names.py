@@ -741,6 +741,7 @@ def align_one(
                 and c_tokens[c_pos] not in COUNTRY_TOKENS
                 and c_weights[c_pos] <= config.KNOWN_WORD_MAX_WEIGHT
                 and len(q_tokens[q_pos]) == len(c_tokens[c_pos])
+                and _VOWELS.sub("", q_tokens[q_pos]) != _VOWELS.sub("", c_tokens[c_pos])
             )
         if sim > c_best.get(c_pos, (0.0, NONE))[0]:
             c_best[c_pos] = (sim, how)
@@ -863,17 +864,25 @@ _RETYPED = (RETYPED, RETYPED_FIRST)
 _USED_ONCE = (INITIAL, CHANGED, *_RETYPED)
 
 
+# The vowel letters: a word with one in place of another is the same word in another
+# romanisation ("Qaeda" / "Qaida"), not another word (_other_word).
+_VOWEL = "[aeiou]"
+_VOWELS = re.compile(_VOWEL)
+
+
 def _other_word(vocab: pl.DataFrame) -> pl.Expr:
     """Per token match: a query part that is a list word matched by its spelling to a part
     of its length ("mining" / "dining"; "bars" / "pars", RETYPED with its first letter
     changed, too), not regrouped, in place of a word the lists use in two names or more
     (KNOWN_WORD_MAX_WEIGHT: not a one-off brand), neither a generic company word
     ("tekhnology" is a spelling of "technology", not another company's name) nor a country
-    (a place, not the company's own word: "Bank of Chima" misspells China).
+    (a place, not the company's own word: "Bank of Chima" misspells China); a consonant
+    changed, as a vowel in place of another is another romanisation ("Qaeda" / "Qaida").
     n_other_words weighs it where it sounds otherwise, algorithm.py where it is
     distinctive."""
     length = pl.lit(vocab["token"].str.len_chars())
     listed = pl.lit(vocab["listed"])
+    letters = pl.lit(vocab["token"].str.replace_all(_VOWEL, ""))
     word = pl.lit(
         ~vocab["token"].is_in(GENERIC_SERIES.implode())
         & ~vocab["country"]
@@ -884,6 +893,7 @@ def _other_word(vocab: pl.DataFrame) -> pl.Expr:
         & listed.gather(pl.col("q_id"))
         & word.gather(pl.col("c_id"))
         & (length.gather(pl.col("q_id")) == length.gather(pl.col("c_id")))
+        & (letters.gather(pl.col("q_id")) != letters.gather(pl.col("c_id")))
     ).alias("other_word")
 
 
