@@ -33,6 +33,7 @@ from matching.compare.syllables import name_keys as syllable_name_keys
 from matching.index import WatchlistIndex, blocking_keys, name_key
 from matching.lookup import join_sorted, sorted_by
 from matching.normalize import LEGAL_PHRASES, consonants, vowel_poor
+from matching.retyped_links import index_table, retyped_links
 
 # Candidate values carry two numbers: PARTS_UNIT per distinguishing query part found, plus
 # the rarity weight found (always far below PARTS_UNIT). One product then gives both.
@@ -71,7 +72,10 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
         q_found_by = _matrix(found_by, "qid", "q_token_id", "weight", shape_q)
     found_by = found_by.with_columns((pl.col("weight") + pl.col("parts")).alias("encoded"))
     q_encoded = _matrix(found_by, "qid", "q_token_id", "encoded", shape_q)
-    t_sim = _matrix(token_map, "q_token_id", "token_id", "sim", shape_t)
+    # Token pairs are firm evidence: a link two typing errors off makes none (with a
+    # common part it would bring in names alone, which retyped_links never does).
+    paired = token_map.filter(pl.col("sim") >= config.MIN_TOKEN_SIM)
+    t_sim = _matrix(paired, "q_token_id", "token_id", "sim", shape_t)
     pair_hits = _pair_hits((q_found_by @ t_sim).tocsr(), index, n_queries)
     found = _found(q_encoded, token_map, shape_t, index).maximum(pair_hits).tocsr()
     allowed = _allowed_lists(queries, index)
@@ -464,8 +468,9 @@ def _token_map(query_vocab: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame
 
 def map_tokens(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """token, token_id, sim for new tokens: first through the cheap keys; tokens with no
-    neighbour then through two-deletion keys and as two joined words. (Splitting every
-    unlisted token too would find "epicf" / "EP-ICF" beside its neighbour "epic", but
+    neighbour then through two-deletion keys and as two joined words; unlisted tokens also
+    to the list tokens two typing errors off (retyped_links). (Splitting every unlisted
+    token too would find "epicf" / "EP-ICF" beside its neighbour "epic", but
     splits most unlisted words into two short listed ones: 12% more pairs to score.) A
     token that maps to nothing gets a row with token_id -1, so the cache remembers it.
     Public: reverse screening (reverse.view_token_links) maps the tokens it cannot decide
@@ -489,6 +494,13 @@ def map_tokens(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     )
     if not cut.is_empty():
         mapped = pl.concat([mapped, cut], how="vertical_relaxed").unique(
+            ["token", "token_id"], keep="first", maintain_order=True
+        )
+    # An unlisted word may be two typing errors off a list token no key reaches.
+    unlisted = tokens.filter(~pl.col("token").is_in(index.vocab["token"].implode()))
+    if not unlisted.is_empty():
+        retyped = retyped_links(unlisted["token"].to_list(), index_table(index))
+        mapped = pl.concat([mapped, retyped], how="vertical_relaxed").unique(
             ["token", "token_id"], keep="first", maintain_order=True
         )
     nothing = tokens.join(mapped, on="token", how="anti").with_columns(

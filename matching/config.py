@@ -458,6 +458,18 @@ MIN_JOINED_NAME_LEN = 8
 MIN_JOINED_HALF_LEN = 4
 JOINED_NAME_BEST_SIM = 0.85
 
+# A query word of MIN_RETYPED_LINK_LEN+ letters that is no list token may be two typing
+# errors off one that no key reaches ("Mphakmad" / "Muhammad", "Vwela" / "Varela"): it is
+# linked to the list tokens of its first letter within RETYPED_MAX_EDITS (OSA) as a weak
+# link (RETYPED_LINK_SIM, below WEAK_LINK_SIM), so it adds to a name only where the query's
+# other parts already found it, and scoring's RETYPED rule decides (matching/
+# retyped_links.py). Four letters: two errors in a five-letter word (MIN_RETYPED_LEN, the
+# longer, as scoring asks) may leave four ("Wkrd" / "World"). A word with more than
+# MAX_RETYPED_LINKS such neighbours says too little to link (most words have none or one).
+MIN_RETYPED_LINK_LEN = 4
+MAX_RETYPED_LINKS = 30
+RETYPED_LINK_SIM = 0.7
+
 # Token pairs found in more list names than this are not blocking keys either.
 MAX_PAIR_DF = 400
 

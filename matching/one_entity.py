@@ -57,6 +57,7 @@ from matching.frames import (
 )
 from matching.index import NOT_IN_IDENTIFIER, WatchlistIndex, blocking_keys_one, name_key_one
 from matching.normalize import in_abjad_script_one, normalize_one, repeated_one, vowel_poor
+from matching.retyped_links import index_table, retyped_links
 from matching.score import joined_one, match_type_one, syllable_name_one, weak_one
 from matching.screen import search_type_allows_one
 from matching.segmentation import resegmented_one
@@ -247,7 +248,10 @@ def _candidates(
     cols = np.concatenate([ids for ids, _ in links])
     sims = np.concatenate([sims for _, sims in links])
     t_shape = (len(vocab), index.vocab.height)
-    t_sim = sparse.csr_matrix((sims, cols, indptr), shape=t_shape)
+    retyped = sims < config.MIN_TOKEN_SIM  # only retyped_links link below
+    # Token pairs are firm evidence: no pair through a link two typing errors off.
+    t_sim = sparse.csr_matrix((np.where(retyped, 0.0, sims), cols, indptr), shape=t_shape)
+    t_sim.eliminate_zeros()
     weak = sims <= config.WEAK_LINK_SIM
     t_firm = sparse.csr_matrix((np.where(weak, 0.0, 1.0), cols, indptr), shape=t_shape)
     t_weak = sparse.csr_matrix((np.where(weak, 1.0, 0.0), cols, indptr), shape=t_shape)
@@ -315,7 +319,8 @@ def _links(
 ) -> tuple[np.ndarray, np.ndarray]:
     """blocking.map_tokens for one query token: its similar list tokens (token_ids and
     sims, by token_id), through shared keys; a token with none through two-deletion keys
-    and as two list words run together. Remembered per token."""
+    and as two list words run together; an unlisted token also to the list tokens two
+    typing errors off (retyped_links). Remembered per token."""
     remembered = own.links.get(token)
     if remembered is not None:
         return remembered
@@ -333,6 +338,10 @@ def _links(
             links[token_id] = 1.0
     if token not in own.vocab_id:  # a word cut short: the list tokens it begins
         for token_id, sim in cut_word_links_one(token, index).items():
+            links.setdefault(token_id, sim)
+    if token not in own.vocab_id:  # two typing errors no key reaches
+        retyped = retyped_links([token], index_table(index))
+        for token_id, sim in zip(retyped["token_id"], retyped["sim"], strict=True):
             links.setdefault(token_id, sim)
     ids = np.array(sorted(links), dtype=np.int64)
     found = (ids, np.array([links[i] for i in ids.tolist()], dtype=np.float64))

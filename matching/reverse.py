@@ -26,7 +26,8 @@ into one that lets more through:
   romanisation (syllable keys, kept in the book index), and identifier values, as forward;
 - two neighbouring parts that together are a list word: every entity holding both;
 - a book token that is no list token, linked to the entries' tokens it begins (blocking.py's
-  words cut short), as a firm link: forward counts it only beside other words found;
+  words cut short), as a firm link: forward counts it only beside other words found; and
+  to the entries' tokens two typing errors off (retyped_links), as a firm link too;
 - a long unlisted token that blocking reads as the list words it is made of (segments_of):
   every entity holding one, with any link to the entries' tokens (its words move its
   weights, so its shares are not evaluated).
@@ -82,6 +83,7 @@ from matching.frames import IDENTIFIER_FIELDS
 from matching.index import WatchlistIndex, blocking_keys, name_key, normalize_identifier
 from matching.lookup import sorted_by
 from matching.normalize import vowel_poor
+from matching.retyped_links import index_table, retyped_links, retyped_table
 from matching.screen import NORMALIZED_NAME, normalized_names, screen
 from matching.screen import SYLLABLE_KEYS as SYLLABLE_KEYS_GIVEN
 from matching.segmentation import SEGMENTATION_DERIVED, reading_of, segment_words, short_words
@@ -340,11 +342,20 @@ def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.Da
         .join(unlisted.select("b", "token"), on="token")
         .select("b", "token_id", "sim")
     )
+    # Two typing errors off an entry's token (retyped_links against the entries' tokens
+    # alone: every link forward makes to them, and more where forward's cap drops some).
+    table = retyped_table(index.vocab.join(wanted, on="token_id"))
+    retyped = (
+        retyped_links(unlisted["token"].to_list(), table)
+        .join(unlisted.select("b", "token"), on="token")
+        .select("b", "token_id", "sim")
+    )
     return pl.concat(
         [
             linked.select("b", "token_id", "sim", "cheap"),
             joined.with_columns(pl.lit(False).alias("cheap")),
             cut.with_columns(pl.lit(False).alias("cheap")),
+            retyped.with_columns(pl.lit(False).alias("cheap")),
         ],
         how="vertical_relaxed",
     ).unique(["b", "token_id"], keep="first")
@@ -451,8 +462,10 @@ def view_token_links(
       JOINED_NAME_BEST_SIM: t has a first-pass neighbour at all, so map_tokens takes no
       second pass, and its closest list token is near, so it is not split as a joined
       name; its map is its first-pass links, then (an unlisted t) its cut-word links, the
-      first kept where both link one token: map(t) ∩ V is its cheap links to V, then its
-      cut-word links to V, with the same similarities;
+      first kept where both link one token, then (unlisted) its links two typing errors
+      off (retyped_links, against the whole vocabulary: its cap counts every list token):
+      map(t) ∩ V is its cheap links to V, then its cut-word links to V, then its retyped
+      links to V, with the same similarities;
     - t has no link to V at all: map(t) ∩ V is empty, whichever pass map_tokens takes
       (each of its passes is among the links that ``linked`` holds);
     - else (weaker first-pass links, or second-deletion, joined-word or cut-word links to V
@@ -473,8 +486,12 @@ def view_token_links(
     cut = cut_word_links(
         near.filter(~pl.col("token").is_in(index.vocab["token"].implode())), index
     ).join(wanted, on="token_id")
+    unlisted_near = near.filter(~pl.col("token").is_in(index.vocab["token"].implode()))
+    retyped = retyped_links(unlisted_near["token"].to_list(), index_table(index)).join(
+        wanted, on="token_id"
+    )
     firm = pl.concat(
-        [cheap.join(near, on="token").select("token", "token_id", "sim"), cut],
+        [cheap.join(near, on="token").select("token", "token_id", "sim"), cut, retyped],
         how="vertical_relaxed",
     ).unique(["token", "token_id"], keep="first", maintain_order=True)
     undecided = per_token.join(near, on="token", how="anti").select("token")

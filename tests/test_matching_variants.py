@@ -42,6 +42,7 @@ from matching.normalize import (
     skeleton_key,
     transliterate,
 )
+from matching.retyped_links import index_table, retyped_links
 from matching.score import score_pairs
 from matching.segmentation import fewest_words, reading_of, resegmented, segment_words
 
@@ -141,6 +142,27 @@ def test_two_typing_errors_in_one_long_word_are_found(index):
     found = screened(index, ["SACVHNEKO Petr", "NODIKONBANK JCSB"])
     assert "SAVCHENKO, Petr" in found[0]
     assert "NOVIKOMBANK JCSB" in found[1]
+
+
+def test_a_word_two_typing_errors_off_that_no_key_reaches(index):
+    # "Vwela" / "Varela", "Assxda" / "Assad": no deletion key links them (their keys meet
+    # other list words one error off, "vela", "villa"), so the family name alone found the
+    # names and scoring's RETYPED part never saw them. Compared with the list tokens of
+    # their first letter, they are weak links: they add to a name the query's other part
+    # found, in either order.
+    names = ["VWELA Fredy", "Fredy Vwela", "HARDAN Assxda"]
+    found = screened(index, names)
+    assert "VARELA, Fredy" in found[0]
+    assert "VARELA, Fredy" in found[1]
+    assert "HARDAN, Assad" in found[2]
+    assert_single_checks_agree(index, names, found)
+    links = retyped_links(["vwela", "assxda"], index_table(index))
+    listed = dict(zip(index.vocab["token_id"], index.vocab["token"], strict=True))
+    linked = {(t, listed[i]) for t, i in links.select("token", "token_id").iter_rows()}
+    assert {("vwela", "varela"), ("assxda", "assad")} <= linked
+    assert (links["sim"] <= config.WEAK_LINK_SIM).all()  # never a name alone
+    # A weak link never finds a name alone.
+    assert screened(index, ["Vwela"]) == [[]]
 
 
 def test_a_part_two_typing_errors_off_is_weighed_by_the_rest_of_the_name(index):
