@@ -104,14 +104,48 @@ fuzzy_deficit_one = _share_one(lambda a, _: (a.q_deficit + a.c_deficit) / 2)
 # The same shortfall again when the match rests on a single distinguishing part: one
 # misspelt word ("Bazin" / "Barzin") is much weaker evidence than a misspelt part among
 # several that agree.
-lone_part_deficit = _share(
-    pl.when(pl.col("n_matched") <= 1)
-    .then((pl.col("q_deficit") + pl.col("c_deficit")) / 2)
-    .otherwise(0.0)
+# Not, between companies, where that part is a word no list holds typed with its first
+# letter and MIN_TYPO_WORD_LEN+ letters, and every other part of both names is found (their
+# legal forms: "Noydvox AS Ltd." / "Noyfox AS Ltd.", "Touriskjm Bank" / "Tourism Bank"): a
+# typo makes a word no list holds, another company's name is a real word (other_company_word
+# weighs those), and a long word with its first letter keeps most of itself; the shortfall
+# still costs fuzzy_parts.
+_lone = (pl.col("n_matched") <= 1) & (pl.col("q_deficit") + pl.col("c_deficit") > 0)
+_typed_whole = (
+    (pl.col("n_typo_words") >= 1) & (pl.col("q_missing") <= 0) & (pl.col("c_missing") <= 0)
 )
-lone_part_deficit_one = _share_one(
-    lambda a, _: (a.q_deficit + a.c_deficit) / 2 if a.n_matched <= 1 else 0.0
-)
+
+
+def lone_part_deficit(pairs: pl.DataFrame) -> pl.DataFrame:
+    flags = pairs.select(
+        pl.when(_lone).then((pl.col("q_deficit") + pl.col("c_deficit")) / 2).otherwise(0.0),
+        (_lone & _typed_whole).alias("typed"),
+    )
+    value = flags.to_series(0).to_numpy().copy()
+    # Telling companies apart is list work: only where such a typo is the lone part.
+    rows = flags["typed"].arg_true()
+    if not rows.is_empty():
+        companies = pairs[rows].select(names_of_companies().fill_null(False)).to_series()
+        value[rows.filter(companies).to_numpy()] = 0.0
+    return pl.DataFrame(
+        [
+            pl.Series("value", value, pl.Float64),
+            pl.Series("verdict", [None] * pairs.height, pl.Utf8),
+        ]
+    )
+
+
+def lone_part_deficit_one(pair: OnePair) -> Verdict:
+    a = pair.align
+    if a.n_matched > 1:
+        return 0.0, None
+    typed_whole = a.n_typo_words >= 1 and a.q_missing <= 0 and a.c_missing <= 0
+    if typed_whole and names_of_companies_one(
+        pair.q_entity_type, pair.c_entity_type, pair.q_tokens, pair.c_tokens
+    ):
+        return 0.0, None
+    return (a.q_deficit + a.c_deficit) / 2, None
+
 
 # The same shortfall again when the list name also has distinguishing parts the query
 # lacks: a variant spelling plus an unexplained list part ("Mario Hernandez" / "Hernandez

@@ -166,6 +166,11 @@ FUZZY_PART_PENALTY = 0.8
 # single misspelt word is a coincidence more often than a variant.
 LONE_FUZZY_PART_PENALTY = 0.5
 
+# ... but not for a company's one distinctive word typed wrong (a word no list holds, its
+# first letter kept, the longer of this many letters), beside legal forms all found
+# (algorithm.py's lone_part_deficit): seven letters with two typing errors keep five.
+MIN_TYPO_WORD_LEN = 7
+
 # Added to FUZZY_PART_PENALTY when parts are also missing on either side.
 FUZZY_WITH_MISSING_PENALTY = 1.6
 

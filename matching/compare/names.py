@@ -543,6 +543,7 @@ COUNTS = [
     "n_other_words",
     "n_rare_found",
     "other_word_rest",
+    "n_typo_words",
 ]
 
 
@@ -594,13 +595,15 @@ def align_parts(
         .with_columns(_cross_script_skeleton())
         .filter(pl.col("sim") > 0)
         .pipe(_letters_used_once)
-        .select(*FOUND_COLUMNS, _other_word(vocab))
+        .select(*FOUND_COLUMNS, _other_word(vocab), _typo_word(vocab))
     )
     # A part two typing errors off is still left over for regrouping: a word cut short
     # ("Abiy" / "Abiyot") or split in two says more than two letters changed.
     regrouped = regrouped_matches(
         q, c, found.filter(~pl.col("how").is_in(_RETYPED)), vocab, _person_pairs(pairs)
-    ).with_columns(pl.col("how").cast(HOW), pl.lit(False).alias("other_word"))
+    ).with_columns(
+        pl.col("how").cast(HOW), pl.lit(False).alias("other_word"), pl.lit(False).alias("typo_word")
+    )
     found = pl.concat([found, regrouped])
     q_best = _best(_best_counterparts(q, found, "q", pairs), "q")
     c_best = _best(_best_counterparts(c, found, "c", pairs), "c")
@@ -675,6 +678,7 @@ class Alignment:
     n_other_words: int
     n_rare_found: int
     other_word_rest: float  # the weight the distinguishing parts but those found
+    n_typo_words: int
     n_matched: int
 
 
@@ -730,6 +734,7 @@ def align_one(
     q_best: dict[int, tuple[float, str]] = {}
     c_best: dict[int, tuple[float, str]] = {}
     other_word: dict[int, bool] = {}
+    typo_word: dict[int, bool] = {}
     for at, (q_pos, c_pos, sim, how) in enumerate(found):
         if sim > q_best.get(q_pos, (0.0, NONE))[0]:
             q_best[q_pos] = (sim, how)
@@ -742,6 +747,13 @@ def align_one(
                 and c_weights[c_pos] <= config.KNOWN_WORD_MAX_WEIGHT
                 and len(q_tokens[q_pos]) == len(c_tokens[c_pos])
                 and _VOWELS.sub("", q_tokens[q_pos]) != _VOWELS.sub("", c_tokens[c_pos])
+            )
+            typo_word[q_pos] = (
+                at < token_matches
+                and how in (FUZZY, RETYPED)
+                and not listed[q_pos]
+                and q_tokens[q_pos][:1] == c_tokens[c_pos][:1]
+                and max(len(q_tokens[q_pos]), len(c_tokens[c_pos])) >= config.MIN_TYPO_WORD_LEN
             )
         if sim > c_best.get(c_pos, (0.0, NONE))[0]:
             c_best[c_pos] = (sim, how)
@@ -802,6 +814,9 @@ def align_one(
         n_rare_found=sum(
             q_best.get(pos, (0.0, NONE))[0] > 0 and w >= config.IDENTITY_RARE_PART_WEIGHT
             for pos, w in enumerate(q_weights)
+        ),
+        n_typo_words=sum(
+            typo_word.get(pos, False) and w >= strong for pos, w in enumerate(q_weights)
         ),
         n_matched=min(q.found_parts, c.found_parts),
     )
@@ -895,6 +910,25 @@ def _other_word(vocab: pl.DataFrame) -> pl.Expr:
         & (length.gather(pl.col("q_id")) == length.gather(pl.col("c_id")))
         & (letters.gather(pl.col("q_id")) != letters.gather(pl.col("c_id")))
     ).alias("other_word")
+
+
+def _typo_word(vocab: pl.DataFrame) -> pl.Expr:
+    """Per token match: a query part that no list holds, matched by its spelling (one or two
+    typing errors, RETYPED included) to a part with its first letter, the longer of
+    MIN_TYPO_WORD_LEN+ letters: a word typed wrong ("Noydvox" / "Noyfox"), not another
+    name (lone_fuzzy_part's concern; algorithm.py's lone typo)."""
+    length = pl.lit(vocab["token"].str.len_chars())
+    listed = pl.lit(vocab["listed"])
+    first = pl.lit(vocab["token"].str.slice(0, 1))
+    return (
+        pl.col("how").is_in([FUZZY, RETYPED])
+        & ~listed.gather(pl.col("q_id"))
+        & (first.gather(pl.col("q_id")) == first.gather(pl.col("c_id")))
+        & (
+            pl.max_horizontal(length.gather(pl.col("q_id")), length.gather(pl.col("c_id")))
+            >= config.MIN_TYPO_WORD_LEN
+        )
+    ).alias("typo_word")
 
 
 def _letters_used_once(found: pl.DataFrame) -> pl.DataFrame:
@@ -1106,6 +1140,7 @@ def _best_counterparts(
         pl.col("sim").max(),
         pl.col("how").get(pl.col("sim").arg_max()),
         pl.col("other_word").get(pl.col("sim").arg_max()),
+        pl.col("typo_word").get(pl.col("sim").arg_max()),
     )
     both_named = (pl.col("q_tokens").list.len() > 0) & (pl.col("c_tokens").list.len() > 0)
     named = pairs.filter(both_named).select("pair")
@@ -1130,6 +1165,7 @@ def _best_counterparts(
             pl.col("sim").fill_null(0.0),
             pl.col("how").fill_null(NONE),
             pl.col("other_word").fill_null(False),
+            pl.col("typo_word").fill_null(False),
         )
     )
 
@@ -1176,6 +1212,7 @@ def _best(best: pl.DataFrame, side: str) -> pl.DataFrame:
             .otherwise(0.0)
             .alias("other_word_rest"),
             (~missing & (w >= config.IDENTITY_RARE_PART_WEIGHT)).alias("n_rare_found"),
+            (pl.col("typo_word") & strong).alias("n_typo_words"),
         ]
     total = pl.col(f"{side}_weight")
     return (
