@@ -106,7 +106,7 @@ fuzzy_deficit_one = _share_one(lambda a, _: (a.q_deficit + a.c_deficit) / 2)
 # several that agree.
 # Not, between companies, where that part is a word no list holds typed with its first
 # letter and MIN_TYPO_WORD_LEN+ letters, and every other part of both names is found (their
-# legal forms: "Noydvox AS Ltd." / "Noyfox AS Ltd.", "Touriskjm Bank" / "Tourism Bank"): a
+# legal forms: "Fulhjmen Company" / "Fulmen Company", "Touriskjm Bank" / "Tourism Bank"): a
 # typo makes a word no list holds, another company's name is a real word (other_company_word
 # weighs those), and a long word with its first letter keeps most of itself; the shortfall
 # still costs fuzzy_parts.

@@ -168,8 +168,10 @@ LONE_FUZZY_PART_PENALTY = 0.5
 
 # ... but not for a company's one distinctive word typed wrong (a word no list holds, its
 # first letter kept, the longer of this many letters), beside legal forms all found
-# (algorithm.py's lone_part_deficit): seven letters with two typing errors keep five.
-MIN_TYPO_WORD_LEN = 7
+# (algorithm.py's lone_part_deficit): eight letters with two typing errors keep six. (Seven
+# let a real name no list holds pass for a typo of a list word: "Poirier SARL" / "Pointer
+# LLC", a false alert of a customer batch.)
+MIN_TYPO_WORD_LEN = 8
 
 # Added to FUZZY_PART_PENALTY when parts are also missing on either side.
 FUZZY_WITH_MISSING_PENALTY = 1.6

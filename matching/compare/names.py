@@ -915,7 +915,7 @@ def _other_word(vocab: pl.DataFrame) -> pl.Expr:
 def _typo_word(vocab: pl.DataFrame) -> pl.Expr:
     """Per token match: a query part that no list holds, matched by its spelling (one or two
     typing errors, RETYPED included) to a part with its first letter, the longer of
-    MIN_TYPO_WORD_LEN+ letters: a word typed wrong ("Noydvox" / "Noyfox"), not another
+    MIN_TYPO_WORD_LEN+ letters: a word typed wrong ("Fulhjmen" / "Fulmen"), not another
     name (lone_fuzzy_part's concern; algorithm.py's lone typo)."""
     length = pl.lit(vocab["token"].str.len_chars())
     listed = pl.lit(vocab["listed"])
