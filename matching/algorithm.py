@@ -207,7 +207,7 @@ def changed_short_parts_one(pair: OnePair) -> Verdict:
 
 
 # Between company names, a distinctive part matched by its spelling only, which is a list
-# word itself in place of a word the lists use in two names or more, and sounds otherwise
+# word itself in place of a word the lists use in three names or more, and sounds otherwise
 # than it ("Kings" / "Nings LLC", "Mining" / "Dining Supplies", "Islamic Cagl Committee" /
 # "Islamic Call Committee"): another real word, not a typo (a typing error makes a word
 # the lists hold in well under 1 % of cases). Another company, where that word carries
@@ -216,8 +216,6 @@ def changed_short_parts_one(pair: OnePair) -> Verdict:
 # Health", which cases.csv calls one company) it may be a typo of the same company's
 # word. (Between people, one letter of a name is weighed by changed_short_part and the
 # rest of the name.)
-
-
 def other_company_words(pairs: pl.DataFrame) -> pl.DataFrame:
     value = pl.Series("value", [0.0] * pairs.height, pl.Float64)
     # Telling companies apart is list work: it runs only where such a part is found.

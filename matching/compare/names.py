@@ -888,7 +888,7 @@ _VOWELS = re.compile(_VOWEL)
 def _other_word(vocab: pl.DataFrame) -> pl.Expr:
     """Per token match: a query part that is a list word matched by its spelling to a part
     of its length ("mining" / "dining"; "bars" / "pars", RETYPED with its first letter
-    changed, too), not regrouped, in place of a word the lists use in two names or more
+    changed, too), not regrouped, in place of a word the lists use in three names or more
     (KNOWN_WORD_MAX_WEIGHT: not a one-off brand), neither a generic company word
     ("tekhnology" is a spelling of "technology", not another company's name) nor a country
     (a place, not the company's own word: "Bank of Chima" misspells China); a consonant
