@@ -6,6 +6,7 @@ are set here, before any test module imports them.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from pathlib import Path
@@ -69,3 +70,29 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return SLOWEST_FILES.index(name) if name in SLOWEST_FILES else len(SLOWEST_FILES)
 
     items.sort(key=rank)  # stable: every file's tests stay together and in their order
+
+
+def drop_waiting_runs() -> None:
+    """Delete the flow runs other modules left waiting in the session's Prefect (rescreens
+    their refreshes scheduled, refreshes test_api_schema's fuzzer started). A module that
+    starts an embedded runner calls it first: the runner would run them against that
+    module's stores, beside its own runs (a second refresh of one store is refused)."""
+    asyncio.run(_drop_waiting_runs())
+
+
+async def _drop_waiting_runs() -> None:
+    from prefect import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    waiting = FlowRunFilterStateType(any_=[StateType.SCHEDULED, StateType.PENDING])
+    async with get_client() as client:
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=waiting))
+        )
+        for run in runs:
+            await client.delete_flow_run(run.id)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
+from conftest import drop_waiting_runs
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -50,6 +51,7 @@ def runner(watchlist_dir) -> Iterator[None]:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(kyc_settings, "WATCHLIST_DIR", str(watchlist_dir))
+        drop_waiting_runs()  # other modules' waiting runs would run on the session's store
         handle = start_embedded_runner()
         yield
         handle.stop()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import WATCHLISTS
+from conftest import WATCHLISTS, drop_waiting_runs
 from typer.testing import CliRunner
 
 from data.book import BookStore, changed_since, keep_new_matches
@@ -51,30 +51,6 @@ def _wait_for_rescreen(book: BookStore, jobs: JobStore, tenant: str, version: st
         assert time.monotonic() < deadline, f"no rescreen job for {tenant} after 120 s"
         time.sleep(0.3)
     return _wait_for_job(jobs, job_id)
-
-
-async def _drop_scheduled_rescreens() -> None:
-    """Rescreen runs other modules' refreshes left scheduled in the session's Prefect: the
-    runner started here would run them against this module's store."""
-    from prefect import get_client
-    from prefect.client.schemas.filters import (
-        DeploymentFilter,
-        DeploymentFilterName,
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-    )
-    from prefect.client.schemas.objects import StateType
-
-    async with get_client() as client:
-        runs = await client.read_flow_runs(
-            flow_run_filter=FlowRunFilter(
-                state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))
-            ),
-            deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["rescreen-book"])),
-        )
-        for run in runs:
-            await client.delete_flow_run(run.id)
 
 
 def _submit(jobs: JobStore, tenant: str, records: list[dict], version: str, monitor: bool) -> str:
@@ -124,7 +100,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         snapshots = SnapshotStore(settings.SNAPSHOT_DIR)
         old_version = snapshots.refresh(["ofac", "un"], from_dir=old).version
 
-        asyncio.run(_drop_scheduled_rescreens())
+        drop_waiting_runs()  # the runner started here would run them on this module's store
         runner = start_embedded_runner(recover=False)
         try:
             yield _play(snapshots, old_version, new, refresh_watchlists)
