@@ -75,8 +75,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def drop_waiting_runs() -> None:
     """Delete the flow runs other modules left waiting in the session's Prefect (rescreens
     their refreshes scheduled, refreshes test_api_schema's fuzzer started). A module that
-    starts an embedded runner calls it first: the runner would run them against that
-    module's stores, beside its own runs (a second refresh of one store is refused)."""
+    starts an embedded runner (its own or the app's) calls it first: the runner would run
+    them against that module's stores, beside its own runs (a second refresh of one store
+    is refused). The test files run in two processes, in no fixed order."""
     asyncio.run(_drop_waiting_runs())
 
 

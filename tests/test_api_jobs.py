@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 import pytest
+from conftest import drop_waiting_runs
 from litestar.testing import TestClient
 
 from api import create_app
@@ -34,6 +35,7 @@ def served_snapshot(snapshot_store) -> str:
 
 @pytest.fixture(scope="module")
 def client(served_snapshot: str) -> Iterator[TestClient]:
+    drop_waiting_runs()  # the app's runner would run other modules' waiting runs
     with TestClient(create_app(ApiConfig(), embedded_runner=True), timeout=60) as test_client:
         yield test_client
 

@@ -55,6 +55,7 @@ def runner(watchlist_dir) -> Iterator[None]:
         handle = start_embedded_runner()
         yield
         handle.stop()
+        drop_waiting_runs()  # refreshes the fuzzer started and the runner did not reach
 
 
 def test_every_operation_conforms(snapshot_store, runner: None) -> None:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import polars as pl
 import pypdfium2
 import pytest
+from conftest import drop_waiting_runs
 from litestar.testing import TestClient
 from lxml import html as lxml_html
 
@@ -51,6 +52,7 @@ def served_snapshot(snapshot_store) -> str:
 
 @pytest.fixture(scope="module")
 def client(served_snapshot: str) -> Iterator[TestClient]:
+    drop_waiting_runs()  # the app's runner would run other modules' waiting runs
     with TestClient(create_app(ApiConfig(), embedded_runner=True), timeout=120) as test_client:
         yield test_client
 
