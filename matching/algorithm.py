@@ -121,18 +121,13 @@ def lone_part_deficit(pairs: pl.DataFrame) -> pl.DataFrame:
         pl.when(_lone).then((pl.col("q_deficit") + pl.col("c_deficit")) / 2).otherwise(0.0),
         (_lone & _typed_whole).alias("typed"),
     )
-    value = flags.to_series(0).to_numpy().copy()
+    value = flags.to_series(0).alias("value")
     # Telling companies apart is list work: only where such a typo is the lone part.
     rows = flags["typed"].arg_true()
     if not rows.is_empty():
         companies = pairs[rows].select(names_of_companies().fill_null(False)).to_series()
-        value[rows.filter(companies).to_numpy()] = 0.0
-    return pl.DataFrame(
-        [
-            pl.Series("value", value, pl.Float64),
-            pl.Series("verdict", [None] * pairs.height, pl.Utf8),
-        ]
-    )
+        value = value.scatter(rows.filter(companies), 0.0)
+    return pl.DataFrame([value, pl.Series("verdict", [None] * pairs.height, pl.Utf8)])
 
 
 def lone_part_deficit_one(pair: OnePair) -> Verdict:
@@ -443,7 +438,8 @@ def other_syllables_one(pair: OnePair) -> Verdict:
 
 # A full birth date and a nationality that both contradict the entry's, on a common name
 # (its matched parts weigh less than IDENTITY_RARE_WEIGHT, or none of them alone weighs
-# IDENTITY_RARE_PART_WEIGHT): a namesake, however exactly the name matches. Each contradiction alone is already a qualifier of its own.
+# IDENTITY_RARE_PART_WEIGHT): a namesake, however exactly the name matches. Each
+# contradiction alone is already a qualifier of its own.
 _FULL_DATE = r"^\s*\d{4}-\d{1,2}-\d{1,2}\s*$"
 
 
