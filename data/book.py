@@ -29,11 +29,10 @@ from urllib.parse import quote, unquote
 
 import duckdb
 import polars as pl
-import pyarrow.parquet as pq
 
 from data.book_index import BookIndexStore
 from data.entities import DEFAULT_ID_PREFIX, ENTITY_SCHEMA, SUBJECT_FIELDS
-from data.jobs import JobMeta, files_in, open_root, utc_now, write_atomically
+from data.jobs import JobMeta, files_in, open_root, read_parquet, utc_now, write_atomically
 from data.store import SnapshotStore
 
 logger = logging.getLogger("kyc.book")
@@ -248,8 +247,7 @@ class BookStore:
         """The book entries a rescreen job covers (None for a job that did not record them)."""
         path = f"{self._tenant_dir(tenant)}/rescreens/covered/{job_id}.parquet"
         try:
-            with self.fs.open_input_file(path) as src:
-                return pl.from_arrow(pq.read_table(src))  # type: ignore[return-value]
+            return read_parquet(self.fs, path)
         except FileNotFoundError:
             return None
 
@@ -294,8 +292,7 @@ class BookStore:
         directory = f"{self._tenant_dir(tenant)}/log"
         frames = [pl.DataFrame(schema=LOG_SCHEMA)]
         for name in names:
-            with self.fs.open_input_file(f"{directory}/{name}") as src:
-                frames.append(_as_log(pl.from_arrow(pq.read_table(src))))  # type: ignore[arg-type]
+            frames.append(_as_log(read_parquet(self.fs, f"{directory}/{name}")))
         return pl.concat(frames, how="vertical")
 
     def _write_bytes(self, path: str, payload: bytes) -> None:

@@ -30,10 +30,9 @@ import uuid
 from urllib.parse import quote, unquote
 
 import polars as pl
-import pyarrow.parquet as pq
 from pyarrow.fs import FileSelector, FileType
 
-from data.jobs import files_in, open_root, write_atomically
+from data.jobs import files_in, open_root, read_parquet, write_atomically
 from matching.reverse import BOOK_ENTRY_SCHEMA, BookIndex, book_entries, book_token_keys
 from matching.version import ENGINE_VERSION
 
@@ -151,8 +150,7 @@ class BookIndexStore:
     ) -> pl.DataFrame:
         frames = [pl.DataFrame(schema=schema)]
         for name in names:
-            with self.fs.open_input_file(f"{self._dir(tenant)}/{kind}/{name}") as src:
-                frames.append(pl.from_arrow(pq.read_table(src)).cast(schema))  # type: ignore[union-attr]
+            frames.append(read_parquet(self.fs, f"{self._dir(tenant)}/{kind}/{name}").cast(schema))
         return pl.concat(frames, how="vertical")
 
     def _write(self, tenant: str, kind: str, name: str, frame: pl.DataFrame) -> None:

@@ -29,11 +29,10 @@ from urllib.parse import quote
 
 import duckdb
 import polars as pl
-import pyarrow.parquet as pq
 
 from data.book import BookStore
 from data.entities import SUBJECT_FIELDS
-from data.jobs import JobStore, files_in, open_root, utc_now, write_atomically
+from data.jobs import JobStore, files_in, open_root, read_parquet, utc_now, write_atomically
 from data.store import SnapshotStore
 
 DECISIONS = ("false_positive", "confirmed")
@@ -155,8 +154,7 @@ class DecisionStore:
         if new:
             frames = [frame]
             for name in new:
-                with self.fs.open_input_file(f"{directory}/{name}") as src:
-                    events = pl.from_arrow(pq.read_table(src)).cast(EVENT_SCHEMA)  # type: ignore[union-attr]
+                events = read_parquet(self.fs, f"{directory}/{name}").cast(EVENT_SCHEMA)
                 frames.append(events.with_columns(pl.lit(name).alias("_file")))
             # In file-name order (time, then random): a file another writer's clock put
             # earlier still takes its place, even when it is read after later ones.
