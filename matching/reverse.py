@@ -564,28 +564,74 @@ def _pair_hits(
     """Names found through a pair of linked tokens, one too common to block on alone, the
     pair rare enough (blocking.py's token pairs). Forward blocking values such a hit at the
     weight of the pairs found divided by (parts - 1), parts coming from the number of
-    pairs: never more than parts x the best linked weight, which is what is checked here."""
+    pairs: never more than parts x the best linked weight, which is what is checked here.
+
+    An entity's pairs are every two of its linked list tokens: millions of rows for a
+    large update, so they are made a block of entities at a time (PAIR_BLOCK), as token
+    numbers rather than strings."""
     vocab = index.vocab
     common = vocab.filter(~pl.col("blocking")).select("token_id")
     entity_links = _entity_links(side, linked, vocab.height)
     with_common = entity_links.join(common, on="token_id").select("ent").unique()
     if with_common.is_empty() or index.pair_ids.is_empty():
         return pl.DataFrame(schema=_HITS)
-    tokens = vocab.select("token_id", "token")
-    mine = entity_links.join(with_common, on="ent").join(tokens, on="token_id")
+    mine = entity_links.join(with_common, on="ent").sort("ent")
+    in_names = index.pair_names.tocsc()[:, columns].tocsr()
+    pair_numbers = _pair_numbers(index)
+    blocks = mine.with_columns((pl.col("ent") // PAIR_BLOCK).alias("block"))
+    found = [
+        _pairs_found(side, index, block.drop("block"), common, pair_numbers, in_names, columns)
+        for block in blocks.partition_by("block", maintain_order=True)
+    ]
+    return pl.concat([pl.DataFrame(schema=_HITS), *found])
+
+
+# Book entities whose token pairs are made at a time (_pair_hits).
+PAIR_BLOCK = 50_000
+
+
+def _pair_numbers(index: WatchlistIndex) -> pl.DataFrame:
+    """pair_key, pair_id: index.pair_ids keyed by its two token numbers (the smaller times
+    the vocabulary size plus the larger), made once per index."""
+    key = "reverse.pair_numbers"
+    if key not in index.derived:
+        ids = index.vocab.select("token", "token_id")
+        halves = index.pair_ids.select(
+            pl.col("pair").str.split_exact(" ", 1).struct.rename_fields(["a", "b"]), "pair_id"
+        ).unnest("pair")
+        numbered = halves.join(ids.rename({"token": "a", "token_id": "id_a"}), on="a").join(
+            ids.rename({"token": "b", "token_id": "id_b"}), on="b"
+        )
+        index.derived[key] = numbered.select(
+            _pair_key(pl.col("id_a"), pl.col("id_b"), index.vocab.height), "pair_id"
+        )
+    return index.derived[key]
+
+
+def _pair_key(a: pl.Expr, b: pl.Expr, n_vocab: int) -> pl.Expr:
+    """One int64 per unordered pair of token numbers."""
+    return (
+        pl.min_horizontal(a, b).cast(pl.Int64) * n_vocab + pl.max_horizontal(a, b).cast(pl.Int64)
+    ).alias("pair_key")
+
+
+def _pairs_found(
+    side: _BookSide,
+    index: WatchlistIndex,
+    mine: pl.DataFrame,
+    common: pl.DataFrame,
+    pair_numbers: pl.DataFrame,
+    in_names: sparse.csr_matrix,
+    columns: np.ndarray,
+) -> pl.DataFrame:
+    """_pair_hits for a block of entities: mine holds their links (ent, token_id, value)."""
     pairs = (
         mine.join(common, on="token_id")
-        .join(mine, on="ent", suffix="_b")
-        .filter(pl.col("token") != pl.col("token_b"))
-        .select(
-            "ent",
-            pl.when(pl.col("token") < pl.col("token_b"))
-            .then(pl.col("token") + " " + pl.col("token_b"))
-            .otherwise(pl.col("token_b") + " " + pl.col("token"))
-            .alias("pair"),
-        )
+        .join(mine.select("ent", pl.col("token_id").alias("token_b")), on="ent")
+        .filter(pl.col("token_id") != pl.col("token_b"))
+        .select("ent", _pair_key(pl.col("token_id"), pl.col("token_b"), index.vocab.height))
         .unique()
-        .join(index.pair_ids, on="pair")
+        .join(pair_numbers, on="pair_key")
     )
     if pairs.is_empty():
         return pl.DataFrame(schema=_HITS)
@@ -595,7 +641,6 @@ def _pair_hits(
         (np.ones(local.height), (local["row"].to_numpy(), local["pair_id"].to_numpy())),
         shape=(entities.len(), index.pair_ids.height),
     )
-    in_names = index.pair_names.tocsc()[:, columns].tocsr()
     per_name = (hit @ in_names).tocsr()  # pairs of each name hit
     rows = np.repeat(np.arange(per_name.shape[0]), np.diff(per_name.indptr))
     parts = (1 + np.sqrt(1 + 8 * per_name.data)) / 2
