@@ -123,7 +123,13 @@ def found_in_names(
     found = ((q_encoded @ t_firm) @ index.token_names).tocsr()
     if t_weak.nnz == 0:
         return found
-    weak_found = ((q_encoded @ t_weak) @ index.token_names).tocsr()
+    return with_weak_links(found, ((q_encoded @ t_weak) @ index.token_names).tocsr())
+
+
+def with_weak_links(found: sparse.csr_matrix, weak_found: sparse.csr_matrix) -> sparse.csr_matrix:
+    """found_in_names' sum: what the firm links found, plus what the weak links found
+    where the firm ones found WEAK_LINK_MIN_REST of weight. Public: reverse screening sums
+    its own products of the book alike (reverse._found_hits)."""
     # The firm weight is read only where a weak link found something (a few of the
     # product's millions of values): the firm values there, then 1 where they reach
     # WEAK_LINK_MIN_REST. (A zero product is no entry, so the sum below is the same.)

@@ -13,7 +13,8 @@ into one that lets more through:
 
 - token links: each book token's every key (the query side's, two-deletion keys included,
   which forward blocking uses only for tokens without a closer neighbour) meets the keys of
-  the entries' tokens; the links are kept at the same token similarity floor; a book token
+  the entries' tokens; the links are kept at the same token similarity floor, and a link
+  weak in every way it is made adds to a name only beside firm ones, as forward; a book token
   made of two list words is linked to both (blocking.py's joined words), and a book token
   that is list words run together to the list tokens forward screening reads it as
   (segmentation.py);
@@ -70,6 +71,7 @@ from matching.blocking import (
     map_tokens,
     segments_of,
     vowel_poor_weight,
+    with_weak_links,
 )
 from matching.compare.names import (
     linked_similarity,
@@ -312,8 +314,10 @@ class _BookSide:
 
 
 def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.DataFrame:
-    """b, token_id, sim: book tokens linked to a token of the entries' names, by any key
-    they share (at the forward floor of similarity) or as two list words joined."""
+    """b, token_id, sim, cheap, firm: book tokens linked to a token of the entries' names,
+    by any key they share (at the forward floor of similarity), as two list words joined,
+    as a word cut short or two typing errors off; cheap: through a first-pass key
+    (view_token_links); firm: above WEAK_LINK_SIM in one of those ways (_found_hits)."""
     wanted = _name_tokens(index, names).select("token_id").unique()
     keys = index.token_keys.join(wanted, on="token_id")
     by_key = (
@@ -350,7 +354,7 @@ def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.Da
         .join(unlisted.select("b", "token"), on="token")
         .select("b", "token_id", "sim")
     )
-    return pl.concat(
+    every = pl.concat(
         [
             linked.select("b", "token_id", "sim", "cheap"),
             joined.with_columns(pl.lit(False).alias("cheap")),
@@ -358,7 +362,15 @@ def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.Da
             retyped.with_columns(pl.lit(False).alias("cheap")),
         ],
         how="vertical_relaxed",
-    ).unique(["b", "token_id"], keep="first")
+    )
+    # Firm where any way links the two above WEAK_LINK_SIM: forward blocking's link is one
+    # of these ways, at no higher a similarity, so a link weak here is weak there too.
+    firm = every.group_by("b", "token_id").agg(
+        (pl.col("sim") > config.WEAK_LINK_SIM).any().alias("firm")
+    )
+    return every.unique(["b", "token_id"], keep="first", maintain_order=True).join(
+        firm, on=["b", "token_id"], how="left", maintain_order="left"
+    )
 
 
 def _cheap_key(key: pl.Expr, token: pl.Expr) -> pl.Expr:
@@ -522,7 +534,8 @@ def _found_hits(
 ) -> pl.DataFrame:
     """Forward blocking's sparse product, restricted to the entries' names: per (entity,
     name) the distinguishing parts found and the rarity weight found, through tokens rare
-    enough to block on; then its share and parts conditions, without the caps.
+    enough to block on, a weak link counting only beside WEAK_LINK_MIN_REST found firmly
+    (blocking.with_weak_links); then its share and parts conditions, without the caps.
 
     A transliterated name's fallback (one rare part in common) counts as found: forward
     blocking keeps such names only when no list name shares two parts with the query, and
@@ -530,15 +543,18 @@ def _found_hits(
     name_tokens = _name_tokens(index, names).filter(pl.col("blocking"))
     n_vocab, n_names = index.vocab.height, names.height
     in_names = _matrix(name_tokens, "token_id", "name", (n_vocab, n_names))
-    links = _matrix(linked, "b", "token_id", (side.tokens.height, n_vocab))
-    per_token = (links @ in_names).tocsr()  # book token x name: list tokens linked
+    shape = (side.tokens.height, n_vocab)
+    # Book token x name: list tokens linked, firmly and weakly (forward blocking's sums).
+    firm = (_matrix(linked.filter("firm"), "b", "token_id", shape) @ in_names).tocsr()
+    weak = (_matrix(linked.filter(~pl.col("firm")), "b", "token_id", shape) @ in_names).tocsr()
     encoded = (side.parts @ sparse.diags(side.tokens["encoded"].to_numpy())).tocsr()
     # The product has a value for every (entity, name) sharing a linked token, most of them
     # dropped by the conditions: made a block of entities at a time, so that only the kept
     # pairs of the whole book are held at once (the whole product is gigabytes at 1M).
     kept_ent, kept_name = [], []
     for start in range(0, encoded.shape[0], FOUND_BLOCK):
-        found = (encoded[start : start + FOUND_BLOCK] @ per_token).tocsr()
+        block = encoded[start : start + FOUND_BLOCK]
+        found = with_weak_links((block @ firm).tocsr(), (block @ weak).tocsr())
         rows = start + np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))
         count = np.floor(found.data / PARTS_UNIT)
         matched = np.minimum(found.data - count * PARTS_UNIT, side.total[rows])

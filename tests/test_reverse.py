@@ -15,7 +15,7 @@ from anyascii import anyascii
 
 from bench.generate import entities
 from bench.quality import perturb
-from matching import build_index, screen
+from matching import build_index, config, screen
 from matching.blocking import candidates, map_tokens
 from matching.reverse import (
     BookIndex,
@@ -299,3 +299,40 @@ def _pairs(results: pl.DataFrame, entries: pl.Series) -> pl.DataFrame:
         )
         .filter(pl.col("match").is_in(entries.implode()))
     )
+
+
+def test_a_weak_link_alone_brings_in_no_entity(index, changed: pl.DataFrame) -> None:
+    """A word two typing errors off an entry's rare word is a weak link, which forward
+    blocking adds to a name only beside firm evidence (blocking.found_in_names): a name in
+    another script whose one other part links nothing is no reverse candidate either,
+    though that word alone would be "one rare part" of it (the transliterated fallback)."""
+    words = (
+        index.names.filter(pl.col("entity_id").is_in(changed["entity_id"].implode()))
+        .select(pl.col("tokens").explode().alias("token"))
+        .unique()
+        .filter(pl.col("token").str.contains("^[a-z]{7,}$"))
+        .sort("token")["token"]
+        .to_list()
+    )
+    typed = [word[:2] + "qx" + word[4:] for word in words]  # two letters retyped
+    other = "квострумб"  # "kvostrumb": no list word, a part of its own, in Cyrillic
+    queries = pl.DataFrame({"token": [*typed, "kvostrumb"]})
+    mapped = map_tokens(queries, index).join(
+        index.names.filter(pl.col("entity_id").is_in(changed["entity_id"].implode()))
+        .select(pl.col("tokens").explode().alias("c_token"))
+        .join(index.vocab.select(pl.col("token").alias("c_token"), "token_id"), on="c_token"),
+        on="token_id",
+    )
+    assert mapped.filter(pl.col("token") == "kvostrumb").is_empty()
+    strongest = mapped.group_by("token").agg(pl.col("sim").max())
+    weak_only = strongest.filter(pl.col("sim") <= config.WEAK_LINK_SIM)["token"].to_list()
+    assert len(weak_only) >= 5, "the sample must hold words linked only weakly"
+    book = pl.DataFrame({"full_name": [f"{word} {other}" for word in weak_only]})
+    rows = book_entries(book).with_columns(pl.lit(None, pl.List(pl.Utf8)).alias("lists"))
+    assert rows["transliterated"].all()
+    book_index = BookIndex(rows, book_token_keys(rows["tokens"].explode()))
+    assert _forward_blocked(book_index, index, changed).is_empty()
+    # Reverse links are a superset of forward's (every key, not only a first pass), so a
+    # few of the words link firmly there: never most of them.
+    found = reverse_candidates(book_index, index, changed["entity_id"]).positions
+    assert found.size <= len(weak_only) // 4, (found.size, len(weak_only))
