@@ -72,11 +72,14 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
         q_found_by = _matrix(found_by, "qid", "q_token_id", "weight", shape_q)
     found_by = found_by.with_columns((pl.col("weight") + pl.col("parts")).alias("encoded"))
     q_encoded = _matrix(found_by, "qid", "q_token_id", "encoded", shape_q)
-    # Token pairs are firm evidence: a link two typing errors off makes none (with a
-    # common part it would bring in names alone, which retyped_links never does).
-    paired = token_map.filter(pl.col("sim") >= config.MIN_TOKEN_SIM)
-    t_sim = _matrix(paired, "q_token_id", "token_id", "sim", shape_t)
-    pair_hits = _pair_hits((q_found_by @ t_sim).tocsr(), index, n_queries)
+    # Token pairs are firm evidence: a link two typing errors off (retyped_links) makes one
+    # only beside a firm link, one of the two tokens rare (_pair_hits).
+    firm = pl.col("sim") >= config.MIN_TOKEN_SIM
+    t_sim = _matrix(token_map.filter(firm), "q_token_id", "token_id", "sim", shape_t)
+    t_retyped = _matrix(token_map.filter(~firm), "q_token_id", "token_id", "sim", shape_t)
+    pair_hits = _pair_hits(
+        (q_found_by @ t_sim).tocsr(), index, n_queries, (q_found_by @ t_retyped).tocsr()
+    )
     found = _found(q_encoded, token_map, shape_t, index).maximum(pair_hits).tocsr()
     allowed = _allowed_lists(queries, index)
     # Per query and list token: the weight found through a variant spelling, times how
@@ -725,28 +728,49 @@ def _split_joined(
 
 
 def _pair_hits(
-    mapped: sparse.csr_matrix, index: WatchlistIndex, n_queries: int
+    mapped: sparse.csr_matrix,
+    index: WatchlistIndex,
+    n_queries: int,
+    retyped: sparse.csr_matrix | None = None,
 ) -> sparse.csr_matrix:
     """Names holding two list tokens the query maps to, one of them too common to block on
-    alone ("muhammad ali"), valued by the two tokens' weights found."""
+    alone ("muhammad ali"), valued by the two tokens' weights found. retyped: the list
+    tokens linked two typing errors off (retyped_links), a pair's token only beside a firm
+    one and with a rare token in the pair: "Pavlov Adneri" finds "PAVLOV, Andrei" (Andrei
+    too common to block on, Pavlov found alone but as one part), "Mohammad Gaxuhi" finds
+    "Mohammad GACHI"; two common tokens ("Mohammad Hassw" / every "Muhammad Hassan") are
+    too little evidence for the names they would bring in."""
     shape = (n_queries, index.names.height)
-    coo = mapped.tocoo()
-    common = ~index.vocab["blocking"].to_numpy()[coo.col]
-    if index.pair_ids.is_empty() or not common.any():
-        return sparse.csr_matrix(shape, dtype=np.float64)
+    is_common = ~index.vocab["blocking"].to_numpy()
     tokens = index.vocab["token"]
-    found = pl.DataFrame(
-        {
-            "qid": coo.row.astype(np.int64),
-            "token": tokens.gather(coo.col),
-            "value": coo.data.astype(np.float64),
-            "common": common,
-        }
-    )
+    frames = []
+    for matrix, is_retyped in ((mapped, False), (retyped, True)):
+        if matrix is None or matrix.nnz == 0:
+            continue
+        coo = matrix.tocoo()
+        frames.append(
+            pl.DataFrame(
+                {
+                    "qid": coo.row.astype(np.int64),
+                    "token": tokens.gather(coo.col),
+                    "value": coo.data.astype(np.float64),
+                    "common": is_common[coo.col],
+                    "retyped": np.full(coo.nnz, is_retyped),
+                }
+            )
+        )
+    found = pl.concat(frames) if frames else None
+    if index.pair_ids.is_empty() or found is None or not found["common"].any():
+        return sparse.csr_matrix(shape, dtype=np.float64)
+    either_retyped = pl.col("retyped") | pl.col("retyped_b")
     pairs = (
         found.filter(pl.col("common"))
         .join(found, on="qid", suffix="_b")
-        .filter(pl.col("token") != pl.col("token_b"))
+        .filter(
+            pl.col("token") != pl.col("token_b"),
+            ~(pl.col("retyped") & pl.col("retyped_b")),
+            ~either_retyped | ~pl.col("common_b"),
+        )
         .select(
             "qid",
             pl.when(pl.col("token") < pl.col("token_b"))

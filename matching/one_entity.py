@@ -249,9 +249,11 @@ def _candidates(
     sims = np.concatenate([sims for _, sims in links])
     t_shape = (len(vocab), index.vocab.height)
     retyped = sims < config.MIN_TOKEN_SIM  # only retyped_links link below
-    # Token pairs are firm evidence: no pair through a link two typing errors off.
+    # Token pairs are firm evidence; a link two typing errors off only beside a firm one.
     t_sim = sparse.csr_matrix((np.where(retyped, 0.0, sims), cols, indptr), shape=t_shape)
     t_sim.eliminate_zeros()
+    t_retyped = sparse.csr_matrix((np.where(retyped, sims, 0.0), cols, indptr), shape=t_shape)
+    t_retyped.eliminate_zeros()
     weak = sims <= config.WEAK_LINK_SIM
     t_firm = sparse.csr_matrix((np.where(weak, 0.0, 1.0), cols, indptr), shape=t_shape)
     t_weak = sparse.csr_matrix((np.where(weak, 1.0, 0.0), cols, indptr), shape=t_shape)
@@ -261,7 +263,9 @@ def _candidates(
     q_weight = sparse.csr_matrix((weights, *one_row), shape=(1, len(vocab)))
     q_found_by = sparse.csr_matrix((found_by, *one_row), shape=(1, len(vocab)))
     q_encoded = sparse.csr_matrix((encoded, *one_row), shape=(1, len(vocab)))
-    pair_hits = _pair_hits(own, index, (q_found_by @ t_sim).tocoo())
+    pair_hits = _pair_hits(
+        own, index, (q_found_by @ t_sim).tocoo(), (q_found_by @ t_retyped).tocoo()
+    )
     found = found_in_names(q_encoded, t_firm, t_weak, index).maximum(pair_hits).tocsr()
     allowed = _allowed(index, lists)
     t_loss = sparse.csr_matrix((1.0 - sims, cols, indptr), shape=t_shape)
@@ -387,19 +391,28 @@ def _allowed(index: WatchlistIndex, lists: list[str] | None) -> int:
 
 
 def _pair_hits(
-    own: OneEntityTables, index: WatchlistIndex, mapped: sparse.coo_matrix
+    own: OneEntityTables,
+    index: WatchlistIndex,
+    mapped: sparse.coo_matrix,
+    retyped: sparse.coo_matrix,
 ) -> sparse.csr_matrix:
     """blocking._pair_hits for one query: names holding two mapped list tokens, one of
-    them too common to block on alone."""
+    them too common to block on alone; a token linked two typing errors off (retyped) only
+    beside a firm one, one of the two rare."""
     shape = (1, index.names.height)
     found = [
-        (own.vocab_tokens[col], value) for col, value in zip(mapped.col, mapped.data, strict=True)
+        (own.vocab_tokens[col], value, not own.blocking[col], is_retyped)
+        for matrix, is_retyped in ((mapped, False), (retyped, True))
+        for col, value in zip(matrix.col, matrix.data, strict=True)
     ]
-    common = [found[i] for i, col in enumerate(mapped.col) if not own.blocking[col]]
     best: dict[int, float] = {}
-    for token, value in common:
-        for other, other_value in found:
-            if other == token:
+    for token, value, common, token_retyped in found:
+        if not common:
+            continue
+        for other, other_value, other_common, other_retyped in found:
+            if other == token or (token_retyped and other_retyped):
+                continue
+            if (token_retyped or other_retyped) and other_common:
                 continue
             pair = f"{token} {other}" if token < other else f"{other} {token}"
             pair_id = own.pair_id.get(pair)

@@ -165,6 +165,20 @@ def test_a_word_two_typing_errors_off_that_no_key_reaches(index):
     assert screened(index, ["Vwela"]) == [[]]
 
 
+def test_a_word_two_typing_errors_off_a_common_list_word_beside_a_rare_part(index):
+    # "Adneri" / "Andrei", "Ahnmd" / "Ahmed": the list word is in too many names to block
+    # on, so its retyped link found nothing, and the rare family name alone is one part of
+    # a two-part query: no candidate. The pair of the two (one rare) finds the name.
+    names = ["PAVLOV Adneri", "KHALFAN Ahnmd"]
+    found = screened(index, names)
+    assert "PAVLOV, Andrei" in found[0]
+    assert "Ahmed Khalfan AHMED" in found[1]
+    assert_single_checks_agree(index, names, found)
+    # Two common words, one of them retyped, bring in no names: every "Muhammad Hassan"
+    # would be a candidate for "Mohammad Hassw", which scoring rejects.
+    assert screened(index, ["Mohammad Hassw"]) == [[]]
+
+
 def test_a_company_word_typed_wrong_beside_its_legal_forms(index):
     # A company's one distinctive word typed with two errors, every other part found: a
     # word no list holds, its first letter kept, eight letters or more. Its shortfall costs
