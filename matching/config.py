@@ -433,6 +433,13 @@ MAX_SEGMENTS = 8
 # syllables make up too many of them (eight letters still hold two names, "SA'IDmajd",
 # "Rukanabd").
 MIN_RESEGMENT_LEN = 8
+# A query word of at least MIN_RETYPED_LEGAL_LEN letters that no list holds, two typing
+# errors or fewer from a legal-form word that ends company names on its own or a long word
+# of an English legal phrase (segmentation.RETYPED_LEGAL_TARGETS: "Lomitee", "Limie",
+# "Comopay"), its first letter kept, is read as that legal form: a company's legal words
+# are few and known, so a word that close to one and no list word is that word typed
+# twice. Shorter words two edits off a seven-letter word keep too little of it.
+MIN_RETYPED_LEGAL_LEN = 5
 # ... list words of this many letters or more (and the links "al", "of", "abu", "co"...).
 MIN_RESEGMENT_WORD_LEN = 4
 MAX_RESEGMENT_WORDS = 12

@@ -88,7 +88,14 @@ from matching.normalize import vowel_poor
 from matching.retyped_links import index_table, retyped_links, retyped_table
 from matching.screen import NORMALIZED_NAME, normalized_names, screen
 from matching.screen import SYLLABLE_KEYS as SYLLABLE_KEYS_GIVEN
-from matching.segmentation import SEGMENTATION_DERIVED, reading_of, segment_words, short_words
+from matching.segmentation import (
+    SEGMENTATION_DERIVED,
+    legal_readings,
+    reading_of,
+    segment_words,
+    short_words,
+    vocabulary,
+)
 from matching.token_links import SCHEMA as LINK_SCHEMA
 from matching.token_links import TokenLinks
 
@@ -420,19 +427,24 @@ def _joined_words(side: _BookSide, index: WatchlistIndex) -> pl.DataFrame:
 
 
 def _read_words(side: _BookSide, index: WatchlistIndex) -> pl.DataFrame:
-    """b, token_id, sim 1.0: a book token that is list words run together, linked to the
-    list tokens a forward screen reads it as (segmentation.py; whether or not a close list
-    token keeps the forward screen from reading it so: a superset)."""
-    long = side.tokens.filter(
+    """b, token_id, sim 1.0: a book token that is list words run together, or a legal-form
+    word typed twice, linked to the list tokens a forward screen reads it as
+    (segmentation.py; whether or not a close list token keeps the forward screen from
+    reading it so, and both readings of a token: a superset)."""
+    unlisted = side.tokens.filter(
         ~pl.col("listed"),
-        pl.col("token").str.len_chars() >= config.MIN_RESEGMENT_LEN,
+        pl.col("token").str.len_chars() >= config.MIN_RETYPED_LEGAL_LEN,
         pl.col("token").str.contains("^[a-z]+$"),
     ).select("b", "token")
-    read = [(token, word) for token in long["token"].to_list()
+    distinct = unlisted["token"].unique()
+    long = distinct.filter(distinct.str.len_chars() >= config.MIN_RESEGMENT_LEN)
+    read = [(token, word) for token in long.to_list()
             for word in reading_of(token, index)]  # fmt: skip
+    legal = legal_readings(distinct.to_list(), vocabulary(index))
+    read += [(token, word) for token, words in legal.items() for word in words]
     words = pl.DataFrame(read, schema={"token": pl.Utf8, "word": pl.Utf8}, orient="row")
     return (
-        long.join(words, on="token")
+        unlisted.join(words, on="token")
         .join(index.vocab.select(pl.col("token").alias("word"), "token_id"), on="word")
         .select("b", pl.col("token_id").cast(pl.Int64), pl.lit(1.0).alias("sim"))
     )

@@ -22,9 +22,13 @@ the query's distinct unlisted letter tokens of MIN_RESEGMENT_LEN letters or more
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from itertools import pairwise
 
+import numpy as np
 import polars as pl
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from matching import config
 from matching.blocking import _linked
@@ -33,6 +37,7 @@ from matching.normalize import (
     LEGAL_FORM_TOKENS,
     LEGAL_PHRASES,
     NAME_PARTICLES,
+    RETYPED_LEGAL_WORDS,
     TITLES,
     TOKEN_VARIANTS,
     normalize_one,
@@ -67,6 +72,13 @@ _LEGAL_WORDS = frozenset(
     if word.isalpha()
 )
 
+# The legal-form words an unlisted query word two typing errors off is read as
+# (MIN_RETYPED_LEGAL_LEN): those that end a company's name on their own and the long words
+# of the English legal phrases. Not the words of other languages, which ordinary words lie
+# two edits from ("soledad" / "sociedad"), nor short ones ("stork" / "stock").
+RETYPED_LEGAL_TARGETS = (*RETYPED_LEGAL_WORDS, "liability", "partnership")
+_LEGAL_READINGS = {word: normalize_one(word)[0] for word in RETYPED_LEGAL_TARGETS}
+
 _READINGS = "segmentation.readings"
 _SHORT = "segmentation.short_words"
 _WORDS = "segmentation.words"
@@ -83,6 +95,7 @@ def resegmented(
     reading (reading_of), the tokens kept distinct and in order. A name transliterated from
     another script is left as it is: its runs of syllables ("井上", "jingshang") are no
     words typed without spaces (compare/syllables.py reads them)."""
+    tokens = _legal_last_words(tokens, index, transliterated)
     latin = tokens if transliterated is None else tokens.filter(~transliterated.fill_null(False))
     distinct = latin.explode().drop_nulls().unique()
     long = distinct.filter(
@@ -91,14 +104,7 @@ def resegmented(
         & ~distinct.is_in(index.vocab["token"].implode())
     )
     readings = {token: reading_of(token, index) for token in long.to_list()}
-    readings = {token: words for token, words in readings.items() if words}
-    if readings:
-        read = pl.DataFrame({"token": list(readings)})
-        near = _linked(read, blocking_keys(read), index).filter(
-            pl.col("sim") >= config.JOINED_NAME_BEST_SIM
-        )
-        for token in near["token"].unique().to_list():
-            del readings[token]
+    readings = _far_from_list_tokens({t: words for t, words in readings.items() if words}, index)
     if not readings:
         return tokens
     read = pl.DataFrame(
@@ -130,6 +136,56 @@ def resegmented(
     )
 
 
+def _far_from_list_tokens(
+    readings: dict[str, list[str]], index: WatchlistIndex
+) -> dict[str, list[str]]:
+    """readings without the tokens that have a close list token (JOINED_NAME_BEST_SIM
+    through the first blocking keys): those are a typo or another spelling of it."""
+    if not readings:
+        return readings
+    read = pl.DataFrame({"token": list(readings)})
+    near = _linked(read, blocking_keys(read), index).filter(
+        pl.col("sim") >= config.JOINED_NAME_BEST_SIM
+    )
+    near_tokens = set(near["token"].to_list())
+    return {token: words for token, words in readings.items() if token not in near_tokens}
+
+
+def _legal_last_words(
+    tokens: pl.Series, index: WatchlistIndex, transliterated: pl.Series | None
+) -> pl.Series:
+    """Each query's tokens with its last token (after another) read as the legal form it is
+    typed from (legal_readings), where it is no list token and has no close one: the end
+    of a company's name is where its legal form stands ("Sysdynamic Limie"); elsewhere a
+    word two letters from "company" is as likely a word of the name ("Compass Minerals")."""
+    last = tokens.list.last()
+    eligible = (
+        (tokens.list.len() >= 2)
+        & (last.str.len_chars() >= config.MIN_RETYPED_LEGAL_LEN)
+        & last.str.contains("^[a-z]+$")
+        & ~last.is_in(index.vocab["token"].implode())
+    ).fill_null(False)
+    if transliterated is not None:
+        eligible = eligible & ~transliterated.fill_null(False)
+    words = last.filter(eligible).unique().to_list()
+    readings = _far_from_list_tokens(legal_readings(words, vocabulary(index)), index)
+    if not readings:
+        return tokens
+    rows = (eligible & last.is_in(list(readings))).arg_true()
+    read = pl.Series([readings[token] for token in last.gather(rows).to_list()])
+    head = pl.col("tokens").list.head(pl.col("tokens").list.len() - 1)
+    rewritten = pl.DataFrame({"tokens": tokens.gather(rows), "read": read}).select(
+        pl.Series("row", rows), head.list.concat("read").list.unique(maintain_order=True)
+    )
+    return (
+        tokens.to_frame("tokens")
+        .with_row_index("row")
+        .join(rewritten.rename({"tokens": "read"}), on="row", how="left", maintain_order="left")
+        .select(pl.coalesce("read", "tokens").alias(tokens.name))
+        .to_series()
+    )
+
+
 def resegmented_one(
     tokens: list[str],
     index: WatchlistIndex,
@@ -140,21 +196,84 @@ def resegmented_one(
     list token through the first keys (blocking._linked's)."""
     if transliterated:
         return tokens
+    tokens = _legal_last_word_one(tokens, index, closest)
     out: list[str] = []
     for token in tokens:
         words = (
             reading_of(token, index)
-            if len(token) >= config.MIN_RESEGMENT_LEN
-            and token.isascii()
-            and token.isalpha()
-            and token.islower()
-            and token not in _vocabulary(index)
+            if len(token) >= config.MIN_RESEGMENT_LEN and _unlisted(token, index)
             else []
         )
         if words and closest(token) >= config.JOINED_NAME_BEST_SIM:
             words = []
         out += [word for word in (words or [token]) if word not in out]
     return out
+
+
+def _unlisted(token: str, index: WatchlistIndex) -> bool:
+    """A token of lower-case ASCII letters that no list holds."""
+    return (
+        token.isascii() and token.isalpha() and token.islower() and token not in vocabulary(index)
+    )
+
+
+def _legal_last_word_one(
+    tokens: list[str], index: WatchlistIndex, closest: Callable[[str], float]
+) -> list[str]:
+    """_legal_last_words for one query's tokens."""
+    if len(tokens) < 2 or len(tokens[-1]) < config.MIN_RETYPED_LEGAL_LEN:
+        return tokens
+    if not _unlisted(tokens[-1], index):
+        return tokens
+    words = legal_reading_one(tokens[-1], vocabulary(index))
+    if not words or closest(tokens[-1]) >= config.JOINED_NAME_BEST_SIM:
+        return tokens
+    out = tokens[:-1]
+    return out + [word for word in words if word not in out]
+
+
+def legal_readings(tokens: list[str], vocabulary: frozenset[str]) -> dict[str, list[str]]:
+    """token -> the legal form's tokens, for each of `tokens` (unlisted, letters only, of
+    MIN_RETYPED_LEGAL_LEN+ letters) two typing errors or fewer from a word of
+    RETYPED_LEGAL_TARGETS, its first letter kept ("comopay" -> co, "limie" -> llc): one
+    rapidfuzz call over the tokens. A beginning of the word ("limit") is a word cut short,
+    which only a legal phrase around it makes the legal form (normalize.py)."""
+    if not tokens:
+        return {}
+    distance = process.cdist(
+        tokens, RETYPED_LEGAL_TARGETS, scorer=OSA.distance, score_cutoff=2, dtype=np.int8
+    )
+    best = distance.argmin(axis=1)
+    near = np.flatnonzero(distance[np.arange(len(tokens)), best] <= 2)
+    readings = {}
+    for at in near.tolist():  # the few tokens near a legal word
+        word = RETYPED_LEGAL_TARGETS[best[at]]
+        reading = _legal_reading(tokens[at], word, vocabulary)
+        if reading:
+            readings[tokens[at]] = reading
+    return readings
+
+
+@lru_cache(maxsize=100_000)
+def _closest_legal_word(token: str) -> tuple[str, int]:
+    distances = [OSA.distance(token, word) for word in RETYPED_LEGAL_TARGETS]
+    at = distances.index(min(distances))
+    return RETYPED_LEGAL_TARGETS[at], distances[at]
+
+
+def legal_reading_one(token: str, vocabulary: frozenset[str]) -> list[str]:
+    """legal_readings for one token ([]: none)."""
+    word, distance = _closest_legal_word(token)
+    return _legal_reading(token, word, vocabulary) if distance <= 2 else []
+
+
+def _legal_reading(token: str, word: str, vocabulary: frozenset[str]) -> list[str]:
+    """The legal form's tokens where token is word typed (its first letter kept, not a
+    beginning of it) and the lists hold them, else []."""
+    if token[0] != word[0] or word.startswith(token):
+        return []
+    reading = _LEGAL_READINGS[word]
+    return reading if all(part in vocabulary for part in reading) else []
 
 
 def reading_of(token: str, index: WatchlistIndex) -> list[str]:
@@ -174,8 +293,8 @@ def _reading(token: str, index: WatchlistIndex) -> list[str]:
     if len(cut) < 2 or not _mostly_long_words(cut, short):
         return []
     words, _ = normalize_one(" ".join(cut))
-    vocabulary = _vocabulary(index)
-    if not words or not all(word in vocabulary for word in words):
+    listed = vocabulary(index)
+    if not words or not all(word in listed for word in words):
         return []
     return words
 
@@ -232,7 +351,8 @@ def fewest_words(
     return cut[::-1]
 
 
-def _vocabulary(index: WatchlistIndex) -> frozenset[str]:
+def vocabulary(index: WatchlistIndex) -> frozenset[str]:
+    """The list tokens, as a set, made once per index. Public: reverse.py reads it too."""
     words = index.derived.get(_VOCABULARY)
     if words is None:
         words = index.derived[_VOCABULARY] = frozenset(index.vocab["token"])

@@ -179,6 +179,26 @@ def test_a_word_two_typing_errors_off_a_common_list_word_beside_a_rare_part(inde
     assert screened(index, ["Mohammad Hassw"]) == [[]]
 
 
+def test_a_legal_word_typed_twice_ends_a_company_name(index):
+    # The name's last word, no list word, two typing errors from limited or company
+    # ("Lomitee", "Limie", "Comopay": shorter than normalisation's MIN_LEGAL_TWO_TYPO_LEN),
+    # its first letter kept: read as the legal form against the snapshot.
+    names = ["BUSHRA SHIP MANAGEMENT PRIVATE LOMITEE", "Sysdynamic Limie",
+             "VOSTOCHNAYA STEVEDORING COMOPAY"]  # fmt: skip
+    found = screened(index, names)
+    assert "BUSHRA SHIP MANAGEMENT PRIVATE LIMITED" in found[0]
+    assert "Sysdynamic Limited" in found[1]
+    assert "VOSTOCHNAYA STEVEDORING COMPANY" in found[2]
+    assert_single_checks_agree(index, names, found)
+    assert resegmented(pl.Series([tokens("Sysdynamic Limie")]), index).to_list() == [
+        ["sysdynamic", "llc"]
+    ]
+    # Not elsewhere in the name ("Compass Minerals": a word of the name), nor a beginning
+    # of the word (a word cut short: "Limit"), nor a word with another first letter.
+    for name in ("Limie Sysdynamic", "Sysdynamic Limit", "Sysdynamic Kompay"):
+        assert resegmented(pl.Series([tokens(name)]), index).to_list() == [tokens(name)]
+
+
 def test_a_company_word_typed_wrong_beside_its_legal_forms(index):
     # A company's one distinctive word typed with two errors, every other part found: a
     # word no list holds, its first letter kept, eight letters or more. Its shortfall costs
