@@ -438,7 +438,9 @@ MIN_RESEGMENT_LEN = 8
 # of an English legal phrase (segmentation.RETYPED_LEGAL_TARGETS: "Lomitee", "Limie",
 # "Comopay"), its first letter kept, is read as that legal form: a company's legal words
 # are few and known, so a word that close to one and no list word is that word typed
-# twice. Shorter words two edits off a seven-letter word keep too little of it.
+# twice. Shorter words two edits off a seven-letter word keep too little of it. The same
+# length for a word right after a legal phrase's word, two typing errors from the phrase's
+# next word ("Joint Stciok": segmentation._legal_phrase_words).
 MIN_RETYPED_LEGAL_LEN = 5
 # ... list words of this many letters or more (and the links "al", "of", "abu", "co"...).
 MIN_RESEGMENT_WORD_LEN = 4

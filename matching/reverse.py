@@ -91,6 +91,7 @@ from matching.screen import SYLLABLE_KEYS as SYLLABLE_KEYS_GIVEN
 from matching.segmentation import (
     SEGMENTATION_DERIVED,
     legal_readings,
+    phrase_word_readings,
     reading_of,
     segment_words,
     short_words,
@@ -428,9 +429,10 @@ def _joined_words(side: _BookSide, index: WatchlistIndex) -> pl.DataFrame:
 
 def _read_words(side: _BookSide, index: WatchlistIndex) -> pl.DataFrame:
     """b, token_id, sim 1.0: a book token that is list words run together, or a legal-form
-    word typed twice, linked to the list tokens a forward screen reads it as
-    (segmentation.py; whether or not a close list token keeps the forward screen from
-    reading it so, and both readings of a token: a superset)."""
+    or legal phrase word typed twice, linked to the list tokens a forward screen reads it
+    as (segmentation.py; whether or not a close list token keeps the forward screen from
+    reading it so, wherever the token stands in the name, and every reading of a token: a
+    superset)."""
     unlisted = side.tokens.filter(
         ~pl.col("listed"),
         pl.col("token").str.len_chars() >= config.MIN_RETYPED_LEGAL_LEN,
@@ -440,8 +442,9 @@ def _read_words(side: _BookSide, index: WatchlistIndex) -> pl.DataFrame:
     long = distinct.filter(distinct.str.len_chars() >= config.MIN_RESEGMENT_LEN)
     read = [(token, word) for token in long.to_list()
             for word in reading_of(token, index)]  # fmt: skip
-    legal = legal_readings(distinct.to_list(), vocabulary(index))
-    read += [(token, word) for token, words in legal.items() for word in words]
+    for legal in (legal_readings, phrase_word_readings):
+        readings = legal(distinct.to_list(), vocabulary(index))
+        read += [(token, word) for token, words in readings.items() for word in words]
     words = pl.DataFrame(read, schema={"token": pl.Utf8, "word": pl.Utf8}, orient="row")
     return (
         unlisted.join(words, on="token")

@@ -28,7 +28,7 @@ from itertools import pairwise
 import numpy as np
 import polars as pl
 from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import DamerauLevenshtein
 
 from matching import config
 from matching.blocking import _linked
@@ -76,8 +76,30 @@ _LEGAL_WORDS = frozenset(
 # (MIN_RETYPED_LEGAL_LEN): those that end a company's name on their own and the long words
 # of the English legal phrases. Not the words of other languages, which ordinary words lie
 # two edits from ("soledad" / "sociedad"), nor short ones ("stork" / "stock").
+# Two typing errors are counted as Damerau-Levenshtein edits: they may touch the same
+# letters, a letter added between two swapped ("stciok" / "stock"), which OSA counts three.
 RETYPED_LEGAL_TARGETS = (*RETYPED_LEGAL_WORDS, "liability", "partnership")
 _LEGAL_READINGS = {word: normalize_one(word)[0] for word in RETYPED_LEGAL_TARGETS}
+
+
+def _phrase_next() -> dict[str, tuple[str, ...]]:
+    """A legal phrase's word (4+ letters: not "de", "s", "mit") -> the words after it in a
+    phrase, of MIN_RETYPED_LEGAL_LEN+ letters, that normalisation keeps as written ("joint"
+    -> "stock"): a word the lists hold whatever the rest of the phrase."""
+    following: dict[str, set[str]] = {}
+    for phrases in LEGAL_PHRASES.values():
+        for phrase in phrases:
+            words = phrase.split()
+            if not all(word.isalpha() for word in words):
+                continue
+            for before, word in pairwise(words):
+                long = len(before) >= 4 and len(word) >= config.MIN_RETYPED_LEGAL_LEN
+                if long and normalize_one(word)[0] == [word]:
+                    following.setdefault(before, set()).add(word)
+    return {before: tuple(sorted(words)) for before, words in following.items()}
+
+
+_PHRASE_NEXT = _phrase_next()
 
 _READINGS = "segmentation.readings"
 _SHORT = "segmentation.short_words"
@@ -95,6 +117,7 @@ def resegmented(
     reading (reading_of), the tokens kept distinct and in order. A name transliterated from
     another script is left as it is: its runs of syllables ("井上", "jingshang") are no
     words typed without spaces (compare/syllables.py reads them)."""
+    tokens = _legal_phrase_words(tokens, index, transliterated)
     tokens = _legal_last_words(tokens, index, transliterated)
     latin = tokens if transliterated is None else tokens.filter(~transliterated.fill_null(False))
     distinct = latin.explode().drop_nulls().unique()
@@ -186,6 +209,114 @@ def _legal_last_words(
     )
 
 
+def _legal_phrase_words(
+    tokens: pl.Series, index: WatchlistIndex, transliterated: pl.Series | None
+) -> pl.Series:
+    """Each query's tokens with a token right after a legal phrase's word read as the
+    phrase's next word it is typed twice from ("Joint Stciok Commercial Bank": stock), where
+    it is no list token and has no close one (_phrase_word): the phrase's word before it
+    says what it is, as the whole phrase does in normalisation (MIN_LEGAL_PHRASE_TYPO_LEN),
+    which cannot tell a typo from a word ("Joint Stork") without the snapshot."""
+    tokens_ = pl.col("tokens")
+    frame = tokens.to_frame("tokens").with_row_index("row")
+    if transliterated is not None:
+        frame = frame.filter(~transliterated.fill_null(False))
+    pairs = (
+        frame.filter(tokens_.list.len() >= 2)
+        .select(
+            "row",
+            tokens_.list.head(tokens_.list.len() - 1).alias("before"),
+            tokens_.list.slice(1).alias("token"),
+        )
+        .explode("before", "token")
+        .filter(
+            pl.col("before").is_in(list(_PHRASE_NEXT)),
+            pl.col("token").str.len_chars() >= config.MIN_RETYPED_LEGAL_LEN,
+            pl.col("token").str.contains("^[a-z]+$"),
+            ~pl.col("token").is_in(index.vocab["token"].implode()),
+        )
+    )
+    if pairs.is_empty():
+        return tokens
+    listed = vocabulary(index)
+    found = {
+        (before, token): word
+        for before, token in pairs.select("before", "token").unique().iter_rows()
+        if (word := _phrase_word(before, token)) is not None and word in listed
+    }
+    far = _far_from_list_tokens({token: [word] for (_, token), word in found.items()}, index)
+    found = {pair: word for pair, word in found.items() if pair[1] in far}
+    if not found:
+        return tokens
+    rows = sorted(set(pairs.filter(pl.struct("before", "token").is_in(
+        [{"before": b, "token": t} for b, t in found]
+    ))["row"].to_list()))  # fmt: skip
+    read = [_phrase_read(tokens[row].to_list(), found) for row in rows]  # a few rows
+    rewritten = pl.DataFrame(
+        {"row": pl.Series(rows, dtype=pl.UInt32), "read": read},
+        schema={"row": pl.UInt32, "read": pl.List(pl.Utf8)},
+    )
+    return (
+        tokens.to_frame("tokens")
+        .with_row_index("row")
+        .join(rewritten, on="row", how="left", maintain_order="left")
+        .select(pl.coalesce("read", "tokens").alias(tokens.name))
+        .to_series()
+    )
+
+
+def _phrase_read(tokens: list[str], found: dict[tuple[str, str], str]) -> list[str]:
+    """tokens with each (word before, token) of found read as its phrase word, distinct."""
+    read = [tokens[0]] + [found.get(pair, pair[1]) for pair in pairwise(tokens)]
+    return list(dict.fromkeys(read))
+
+
+@lru_cache(maxsize=100_000)
+def _phrase_word(before: str, token: str) -> str | None:
+    """The word after `before` in a legal phrase that token is two typing errors or fewer
+    from, its first letter kept, not a beginning of it (a word cut short)."""
+    for word in _PHRASE_NEXT.get(before, ()):
+        typed = token[0] == word[0] and not word.startswith(token) and token != word
+        if typed and DamerauLevenshtein.distance(token, word, score_cutoff=2) <= 2:
+            return word
+    return None
+
+
+def phrase_word_readings(tokens: list[str], listed: frozenset[str]) -> dict[str, list[str]]:
+    """token -> the listed legal phrase words (_PHRASE_NEXT's) it may be typed twice from,
+    whatever word stands before it: reverse blocking's superset of _legal_phrase_words."""
+    words = sorted({word for after in _PHRASE_NEXT.values() for word in after} & listed)
+    if not tokens or not words:
+        return {}
+    distance = process.cdist(
+        tokens, words, scorer=DamerauLevenshtein.distance, score_cutoff=2, dtype=np.int8
+    )
+    readings: dict[str, list[str]] = {}
+    for row, col in zip(*np.nonzero((distance > 0) & (distance <= 2)), strict=True):
+        token, word = tokens[row], words[col]
+        if token[0] == word[0] and not word.startswith(token):
+            readings.setdefault(token, []).append(word)
+    return readings
+
+
+def _legal_phrase_words_one(
+    tokens: list[str], index: WatchlistIndex, closest: Callable[[str], float]
+) -> list[str]:
+    """_legal_phrase_words for one query's tokens."""
+    found: dict[tuple[str, str], str] = {}
+    for pair in pairwise(tokens):
+        before, token = pair
+        if before not in _PHRASE_NEXT or len(token) < config.MIN_RETYPED_LEGAL_LEN:
+            continue
+        if not _unlisted(token, index):
+            continue
+        word = _phrase_word(before, token)
+        listed = word is not None and word in vocabulary(index)
+        if listed and closest(token) < config.JOINED_NAME_BEST_SIM:
+            found[pair] = word
+    return _phrase_read(tokens, found) if found else tokens
+
+
 def resegmented_one(
     tokens: list[str],
     index: WatchlistIndex,
@@ -196,6 +327,7 @@ def resegmented_one(
     list token through the first keys (blocking._linked's)."""
     if transliterated:
         return tokens
+    tokens = _legal_phrase_words_one(tokens, index, closest)
     tokens = _legal_last_word_one(tokens, index, closest)
     out: list[str] = []
     for token in tokens:
@@ -241,7 +373,11 @@ def legal_readings(tokens: list[str], vocabulary: frozenset[str]) -> dict[str, l
     if not tokens:
         return {}
     distance = process.cdist(
-        tokens, RETYPED_LEGAL_TARGETS, scorer=OSA.distance, score_cutoff=2, dtype=np.int8
+        tokens,
+        RETYPED_LEGAL_TARGETS,
+        scorer=DamerauLevenshtein.distance,
+        score_cutoff=2,
+        dtype=np.int8,
     )
     best = distance.argmin(axis=1)
     near = np.flatnonzero(distance[np.arange(len(tokens)), best] <= 2)
@@ -256,7 +392,7 @@ def legal_readings(tokens: list[str], vocabulary: frozenset[str]) -> dict[str, l
 
 @lru_cache(maxsize=100_000)
 def _closest_legal_word(token: str) -> tuple[str, int]:
-    distances = [OSA.distance(token, word) for word in RETYPED_LEGAL_TARGETS]
+    distances = [DamerauLevenshtein.distance(token, word) for word in RETYPED_LEGAL_TARGETS]
     at = distances.index(min(distances))
     return RETYPED_LEGAL_TARGETS[at], distances[at]
 

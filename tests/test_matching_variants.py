@@ -199,6 +199,19 @@ def test_a_legal_word_typed_twice_ends_a_company_name(index):
         assert resegmented(pl.Series([tokens(name)]), index).to_list() == [tokens(name)]
 
 
+def test_a_legal_phrase_word_typed_twice_after_the_phrase_word_before_it(index):
+    # Right after "joint", a word no list holds two typing errors from "stock" (a letter
+    # added between two swapped: "Stciok") is the phrase's word: normalisation alone takes
+    # a word this short one letter off only, and only inside a whole legal phrase.
+    names = ["JOINT STCIOK COMMERCIAL BANK NOVIKOMBANK"]
+    found = screened(index, names)
+    assert "JOINT STOCK COMMERCIAL BANK NOVIKOMBANK" in found[0]
+    assert_single_checks_agree(index, names, found)
+    # Not without the phrase's word before it.
+    for name in ("Stciok Novikombank", "Commercial Stciok Bank"):
+        assert resegmented(pl.Series([tokens(name)]), index).to_list() == [tokens(name)]
+
+
 def test_a_company_word_typed_wrong_beside_its_legal_forms(index):
     # A company's one distinctive word typed with two errors, every other part found: a
     # word no list holds, its first letter kept, eight letters or more. Its shortfall costs
