@@ -743,34 +743,34 @@ def _pair_hits(
     shape = (n_queries, index.names.height)
     is_common = ~index.vocab["blocking"].to_numpy()
     tokens = index.vocab["token"]
-    frames = []
-    for matrix, is_retyped in ((mapped, False), (retyped, True)):
-        if matrix is None or matrix.nnz == 0:
-            continue
-        coo = matrix.tocoo()
-        frames.append(
-            pl.DataFrame(
-                {
-                    "qid": coo.row.astype(np.int64),
-                    "token": tokens.gather(coo.col),
-                    "value": coo.data.astype(np.float64),
-                    "common": is_common[coo.col],
-                    "retyped": np.full(coo.nnz, is_retyped),
-                }
-            )
+
+    def linked(matrix: sparse.csr_matrix | None) -> pl.DataFrame:
+        coo = (matrix if matrix is not None else sparse.csr_matrix((n_queries, 0))).tocoo()
+        return pl.DataFrame(
+            {
+                "qid": coo.row.astype(np.int64),
+                "token": tokens.gather(coo.col) if coo.nnz else pl.Series([], dtype=pl.Utf8),
+                "value": coo.data.astype(np.float64),
+                "common": is_common[coo.col],
+            }
         )
-    found = pl.concat(frames) if frames else None
-    if index.pair_ids.is_empty() or found is None or not found["common"].any():
+
+    firm, typed = linked(mapped), linked(retyped)
+    common = pl.col("common")
+    firm_common = firm.filter(common)
+    if index.pair_ids.is_empty() or (firm_common.is_empty() and typed.is_empty()):
         return sparse.csr_matrix(shape, dtype=np.float64)
-    either_retyped = pl.col("retyped") | pl.col("retyped_b")
+    # The first token of a pair is common; a retyped link pairs only with a firm link,
+    # one of the two rare: three joins, each no larger than it must be.
+    joined = [firm_common.join(firm, on="qid", suffix="_b")]
+    if not typed.is_empty():
+        joined += [
+            typed.filter(common).join(firm.filter(~common), on="qid", suffix="_b"),
+            firm_common.join(typed.filter(~common), on="qid", suffix="_b"),
+        ]
     pairs = (
-        found.filter(pl.col("common"))
-        .join(found, on="qid", suffix="_b")
-        .filter(
-            pl.col("token") != pl.col("token_b"),
-            ~(pl.col("retyped") & pl.col("retyped_b")),
-            ~either_retyped | ~pl.col("common_b"),
-        )
+        pl.concat(joined)
+        .filter(pl.col("token") != pl.col("token_b"))
         .select(
             "qid",
             pl.when(pl.col("token") < pl.col("token_b"))
