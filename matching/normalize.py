@@ -54,6 +54,12 @@ _ARABIC_ALEFS = frozenset("اآأإٱ")
 # Zaker, "ثروت" Sarvat): a word with a letter only Persian writes (پ چ ژ گ ک ی) is read so.
 _PERSIAN_LETTERS = frozenset("پچژگکی")
 _PERSIAN_SOUNDS = {"ض": "z", "ذ": "z", "ظ": "z", "ث": "s"}
+# ... and so does every word of a name that has such a letter somewhere: "رضا خاکی" is
+# Reza Khaki, "غلامرضا ضیایی" Gholamreza Ziayi, though "رضا" alone writes no Persian letter.
+# Before the name is split into words, those four letters are written ز and س.
+_PERSIAN_NAME = "[پچژگکی]"
+_PERSIAN_AS_WRITTEN = {"ض": "ز", "ذ": "ز", "ظ": "ز", "ث": "س"}
+_PERSIAN_TABLE = str.maketrans(_PERSIAN_AS_WRITTEN)
 _ARABIC_AIN = "ع"
 _ARABIC_YEH = "يی"
 _ARABIC_LETTERS = re.compile(r"[\u0600-\u06FF]+")
@@ -63,15 +69,18 @@ _ARABIC_MARKS = re.compile(r"[\u064B-\u065F\u0670\u0640]")  # harakat, tatweel
 # Whole words whose letters alone read badly: "son of", "servant of".
 _ARABIC_WORDS = {
     "بن": "bin", "ابن": "bin", "بنت": "bint", "عبد": "abd", "ابو": "abu", "أبو": "abu",
-    "الله": "allah",
+    "الله": "allah", "اللہ": "allah", "ولد": "ould",
 }  # fmt: skip
 # "Allah" and "al-Din" after a name make one name with it, as the lists mostly write them:
 # "نجيب الله" Najibullah, "عبد الله" Abdullah, "جلال الدين" Jalaluddin, "نور الدين"
 # Nooruddin (148 list tokens end in "uddin", 130 names write "al din" or "ud din" apart).
 # The two words are joined before the text is split into words (_COMPOUND_JOINED), and the
 # joined word, or one the query wrote joined ("نورالدین"), read "...ullah", "...uddin".
-_COMPOUND_ENDINGS = {"الله": "ullah", "الدين": "uddin", "الدین": "uddin"}
-_COMPOUND_JOINED = (r"(\p{Arabic}) (الله|الدين|الدین)\b", "$1$2")
+_COMPOUND_ENDINGS = {"الله": "ullah", "اللہ": "ullah", "الدين": "uddin", "الدین": "uddin"}
+# Persian family names end in "زاده" (-zadeh, "son of") and "پور" (-pour), which the lists
+# write joined ("Hassanzadeh", "Zarepour", "Vahabzadeh") and Persian often apart ("حسن
+# زاده"): joined the same way. (Urdu writes Allah with its own heh, "اللہ".)
+_COMPOUND_JOINED = (r"(\p{Arabic}) (الله|اللہ|الدين|الدین|زاده|پور)\b", "$1$2")
 
 
 # An ain second in a word, after a consonant, carries the vowel a that the lists write
@@ -291,6 +300,14 @@ def _transliterate_column(names: pl.Series) -> pl.Series:
         pl.when(east_slavic)
         .then(
             joined.str.replace_many(list(_EAST_SLAVIC_SOUNDS), list(_EAST_SLAVIC_SOUNDS.values()))
+        )
+        .otherwise(joined)
+    ).to_series()
+    persian = joined.str.contains(_PERSIAN_NAME)
+    joined = pl.select(
+        pl.when(persian)
+        .then(
+            joined.str.replace_many(list(_PERSIAN_AS_WRITTEN), list(_PERSIAN_AS_WRITTEN.values()))
         )
         .otherwise(joined)
     ).to_series()
@@ -988,6 +1005,8 @@ def _transliterate_words(text: str) -> str:
     text = _COMPOUND_JOINED_ONE[0].sub(_COMPOUND_JOINED_ONE[1], text)
     if not _EAST_SLAVIC_ANY_CASE.isdisjoint(text):
         text = text.translate(_EAST_SLAVIC_TABLE)
+    if not _PERSIAN_LETTERS.isdisjoint(text):
+        text = text.translate(_PERSIAN_TABLE)
     return " ".join(word if word.isascii() else transliterate(word) for word in text.split(" "))
 
 
