@@ -1147,10 +1147,21 @@ _VOWEL_LETTERS = re.compile("[aeiou]")
 _DIGRAPHS = re.compile("sh|ch|kh|gh|zh|th|dh|ng|ph|ts")
 
 
+# One letter of Arabic and Persian that the lists' Latin spellings write several ways, one
+# letter in the consonants: qaf as q, k or gh and ghain as gh ("باقری" Bagheri, "قاسم"
+# Ghassem / Kassem / Qasim, "اسحاق" Ishak; Persian reads qaf and ghain alike), and waw as
+# w or, in Persian names, v ("جواد" Javad, "درویش" Darvish, "موسوی" Mousavi). Only the
+# vowel-blind rules read consonants; a k before h is kh, another letter.
+_CONSONANT_FOLDS = re.compile(r"gh|k(?!h)|v")
+_CONSONANT_FOLDED = {"gh": "q", "k": "q", "v": "w"}
+
+
 @lru_cache(maxsize=500_000)
 def consonants(token: str) -> str:
-    """A token's consonants in order, doubled letters once ("muhammad" -> "mhmd")."""
-    return _VOWEL_LETTERS.sub("", _DOUBLE.sub(r"\1", token))
+    """A token's consonants in order, doubled letters once ("muhammad" -> "mhmd"), the
+    letters of one Arabic or Persian consonant folded to one (_CONSONANT_FOLDS)."""
+    folded = _CONSONANT_FOLDS.sub(lambda m: _CONSONANT_FOLDED[m[0]], token)
+    return _VOWEL_LETTERS.sub("", _DOUBLE.sub(r"\1", folded))
 
 
 @lru_cache(maxsize=500_000)
