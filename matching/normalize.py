@@ -100,11 +100,41 @@ def _ain_voiced(word: str, at: int) -> bool:
     )
 
 
+# A name element written joined to the name it begins, read as two words, as the lists
+# write them or as normalisation splits their joined Latin ("عبدالولی" Abdul Wali,
+# "عبدالنبي" Abdulnabi; "أبوغيث" Abu Ghaith; Persian "محمدعلی" Mohammad Ali, "محمدحسین"
+# Mohammad Hossein): not before an ending ("محمدی" Mohammadi, "محمدیان", "محمدزاده") or
+# Allah ("محمدالله" Mohammadullah: _COMPOUND_ENDINGS), nor before a rest of two letters,
+# a stub the lists write joined ("عبدالحی" Abdulhai); nor Abu before the article or in a
+# Persian word, compounds the lists write as one ("ابوالقاسم" Abolghasem, "ابوطالبی"
+# Abutalebi), nor "عبدالله" Abdullah.
+_JOINED_ELEMENTS = {"عبدال": "abdul", "ابو": "abu", "أبو": "abu", "محمد": "محمد"}
+_NAME_ENDINGS = frozenset({"ي", "ی", "ى", "يان", "یان", "زاده", "پور", "له", "لہ"})
+_MIN_JOINED_REST = 3
+
+
+def _joined_element(word: str) -> tuple[str, str] | None:
+    """(element's reading, the rest) where the word is a name element joined to a name."""
+    for element, reading in _JOINED_ELEMENTS.items():
+        rest = word[len(element) :]
+        if not word.startswith(element) or len(rest) < _MIN_JOINED_REST:
+            continue
+        if rest in _NAME_ENDINGS or rest in _COMPOUND_ENDINGS:
+            continue
+        if reading == "abu" and (rest.startswith("ال") or not _PERSIAN_LETTERS.isdisjoint(word)):
+            continue
+        return _arabic_name(reading) if reading == element else reading, rest
+    return None
+
+
 def _arabic_word(word: str) -> str:
     # The article, written joined, once: what follows it is the name, even where the name
     # itself begins with alef-lam ("الالفي" al-Alfi, "الالوسي" al-Alusi).
     if word.startswith("ال") and len(word) > 3 and word not in _ARABIC_WORDS:
         return "al " + _arabic_name(word[2:])
+    joined = _joined_element(word)
+    if joined is not None:
+        return joined[0] + " " + _arabic_word(joined[1])
     return _arabic_name(word)
 
 
