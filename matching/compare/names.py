@@ -106,6 +106,7 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
             vowel_blind=pl.lit(False),
             vowels_dropped=pl.lit(False),
             matres=pl.lit(False),
+            guessed_vowel=pl.lit(False),
         )
     # Optimal string alignment: an adjacent transposition ("Marcon" / "Macron") is one edit.
     edit = process.cpdist(a, b, scorer=OSA.normalized_similarity, workers=-1, dtype=np.float64)
@@ -130,6 +131,7 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
         (pl.col("q_skeleton") == pl.col("c_skeleton")).fill_null(False).alias("same_skeleton"),
         (pl.col("q_shape") == pl.col("c_shape")).fill_null(False).alias("same_shape"),
         (pl.col("q_roman") == pl.col("c_roman")).alias("same_roman"),
+        (pl.col("q_vowel_guess") == pl.col("c_vowel_guess")).alias("same_vowel_guess"),
     )
     q_len = pl.col("q_len")
     c_len = pl.col("c_len")
@@ -312,6 +314,7 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
         vowel_blind.alias("vowel_blind"),
         dropped.alias("vowels_dropped"),
         matres.alias("matres"),
+        (pl.col("same_vowel_guess") & ~has_digit).alias("guessed_vowel"),
     )
 
 
@@ -344,6 +347,32 @@ def matres_one(q_token: str, c_token: str) -> bool:
             token_vowels(q_token) < token_vowels(c_token)
             or consonants(c_token) != bare_consonants(c_token)
         )
+        and not _has_digit(q_token)
+        and not _has_digit(c_token)
+    )
+
+
+# A vowel an abjad does not write as the list spelling does: its waw read u where the list
+# writes o or w, its yeh i where the list writes e or y ("ابو" abu / "ABO", "علياء" alya /
+# "ALIA"). Spellings alike but for those are the same letters, not a short name with a
+# letter changed ("Tim" / "Tom", CHANGED: another name). For a query written in an abjad
+# only (q_abjad): Cyrillic writes its o and u apart.
+_GUESSED_VOWELS = (["o", "w", "e", "y"], ["u", "u", "i", "i"])
+
+
+def vowels_guessed(tokens: pl.Expr) -> pl.Expr:
+    """Per token: its spelling with the vowels an abjad leaves to a guess folded."""
+    return tokens.str.replace_many(*_GUESSED_VOWELS)
+
+
+_GUESSED_TABLE = str.maketrans(dict(zip(*_GUESSED_VOWELS, strict=True)))
+
+
+@lru_cache(maxsize=500_000)
+def guessed_vowel_one(q_token: str, c_token: str) -> bool:
+    """token_similarity's guessed_vowel for one token pair."""
+    return (
+        q_token.translate(_GUESSED_TABLE) == c_token.translate(_GUESSED_TABLE)
         and not _has_digit(q_token)
         and not _has_digit(c_token)
     )
@@ -501,6 +530,7 @@ def _token_features(tokens: pl.Series) -> pl.DataFrame:
         "vowel_poor",
         _number(pl.col("letters")).alias("letters"),
         _number(pl.col("roman")).alias("roman"),
+        _number(vowels_guessed(pl.col("token"))).alias("vowel_guess"),
         pl.col("token").replace_strict(_NICKNAMES, _NICKNAME_IDS, default=None).alias("nick"),
     )
 
@@ -586,10 +616,13 @@ def align_parts(
         "vowel_blind",
         "vowels_dropped",
         "matres",
+        "guessed_vowel",
     )
     # Only token pairs that match at all (or may, across scripts) compete for a part's
     # best counterpart; a part with none is then found unmatched in its side's part list.
-    maybe = sims.filter((pl.col("sim") > 0) | pl.col("vowel_blind") | pl.col("matres"))
+    maybe = sims.filter(
+        (pl.col("sim") > 0) | pl.col("vowel_blind") | pl.col("matres") | pl.col("guessed_vowel")
+    )
     found = (
         cross.join(maybe, on="token_pair", how="inner")
         .with_columns(_cross_script_skeleton())
@@ -714,7 +747,8 @@ def align_one(
             lift = config.CROSS_SCRIPT_SKELETON_SIM
             if vowels_dropped_one(q_token, c_token):
                 lift = config.VOWELS_DROPPED_SIM
-            vowel_blind = vowel_blind or (abjad and matres_one(q_token, c_token))
+            guessed = matres_one(q_token, c_token) or guessed_vowel_one(q_token, c_token)
+            vowel_blind = vowel_blind or (abjad and guessed)
             if cross_script and vowel_blind and sim < lift:
                 sim, how = lift, SKELETON
             if sim > 0:
@@ -998,7 +1032,8 @@ def _cross_script_skeleton() -> list[pl.Expr]:
         .then(config.VOWELS_DROPPED_SIM)
         .otherwise(config.CROSS_SCRIPT_SKELETON_SIM)
     )
-    vowel_blind = pl.col("vowel_blind") | (pl.col("matres") & pl.col("q_abjad"))
+    guessed = pl.col("matres") | pl.col("guessed_vowel")
+    vowel_blind = pl.col("vowel_blind") | (guessed & pl.col("q_abjad"))
     lifted = cross_script & vowel_blind & (pl.col("sim") < lift)
     return [
         pl.when(lifted).then(lift).otherwise(pl.col("sim")).alias("sim"),
