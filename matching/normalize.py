@@ -47,7 +47,9 @@ _ARABIC = {
     "ق": "q", "ك": "k", "ل": "l", "م": "m", "ن": "n", "ه": "h", "ة": "a", "ى": "a",
     "ء": "", "ئ": "i", "ؤ": "u", "پ": "p", "چ": "ch", "ژ": "zh", "گ": "g", "ک": "k",
     "ٹ": "t", "ڈ": "d", "ڑ": "r", "ں": "n", "ے": "e", "ہ": "h", "ھ": "h", "ۀ": "h",
+    "ځ": "z", "څ": "s",
 }  # fmt: skip
+# (Pashto's dze and tse as the lists write them: "ځدران" Zadran.)
 _ARABIC_WAW = "و"
 _ARABIC_ALEFS = frozenset("اآأإٱ")
 # Persian reads four Arabic letters as z and two as s ("رضا" Reza, "فاضل" Fazel, "ذاکر"
@@ -480,7 +482,7 @@ _VARIANTS = {
     "mohamud mahomed mokhammed magomed mukhammad muhammet mehmet",
     "bin": "ibn ben bint",
     "abdul": "abd abdel abdal abdol abdoul abdull",
-    "al": "el ul ad ar ash az",
+    "al": "el ul ur ad ar ash az",
     "hussein": "husain hussain husein hosein hossein hussien husayn hussayn husseyn hosseyn",
     "osama": "usama usamah",
     "omar": "umar omer",
@@ -1180,10 +1182,11 @@ _DIGRAPHS = re.compile("sh|ch|kh|gh|zh|th|dh|ng|ph|ts")
 # One letter of Arabic and Persian that the lists' Latin spellings write several ways, one
 # letter in the consonants: qaf as q, k or gh and ghain as gh ("باقری" Bagheri, "قاسم"
 # Ghassem / Kassem / Qasim, "اسحاق" Ishak; Persian reads qaf and ghain alike), and waw as
-# w or, in Persian names, v ("جواد" Javad, "درویش" Darvish, "موسوی" Mousavi). Only the
-# vowel-blind rules read consonants; a k before h is kh, another letter.
-_CONSONANT_FOLDS = re.compile(r"gh|k(?!h)|v")
-_CONSONANT_FOLDED = {"gh": "q", "k": "q", "v": "w"}
+# w or, in Persian names, v ("جواد" Javad, "درویش" Darvish, "موسوی" Mousavi); and as
+# French writes them for the Maghreb, jim as dj and shin as ch ("جعفر" Djaafar, "عكاشة"
+# Akkacha). Only the vowel-blind rules read consonants; a k before h is kh, another letter.
+_CONSONANT_FOLDS = re.compile(r"gh|k(?!h)|v|dj|ch")
+_CONSONANT_FOLDED = {"gh": "q", "k": "q", "v": "w", "dj": "j", "ch": "sh"}
 
 
 @lru_cache(maxsize=500_000)
