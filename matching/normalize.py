@@ -103,15 +103,15 @@ def _ain_voiced(word: str, at: int) -> bool:
 
 
 # A name element written joined to the name it begins, read as two words, as the lists
-# write them or as normalisation splits their joined Latin ("عبدالولی" Abdul Wali,
-# "عبدالنبي" Abdulnabi; "أبوغيث" Abu Ghaith; Persian "محمدعلی" Mohammad Ali, "محمدحسین"
-# Mohammad Hossein): not before an ending ("محمدی" Mohammadi, "محمدیان", "محمدزاده") or
-# Allah ("محمدالله" Mohammadullah: _COMPOUND_ENDINGS), nor before a rest of two letters,
-# a stub the lists write joined ("عبدالحی" Abdulhai); nor Abu before the article or in a
-# Persian word, compounds the lists write as one ("ابوالقاسم" Abolghasem, "ابوطالبی"
-# Abutalebi), nor "عبدالله" Abdullah.
-_JOINED_ELEMENTS = {"عبدال": "abdul", "ابو": "abu", "أبو": "abu", "محمد": "محمد"}
-_NAME_ENDINGS = frozenset({"ي", "ی", "ى", "يان", "یان", "زاده", "پور", "له", "لہ"})
+# write them ("أبوغيث" Abu Ghaith; Persian "محمدعلی" Mohammad Ali, "محمدحسین" Mohammad
+# Hossein): not before an ending ("محمدی" Mohammadi, "محمدیان", "محمدزاده") or Allah
+# ("محمدالله" Mohammadullah: _COMPOUND_ENDINGS), nor before a rest of two letters; nor Abu
+# before the article or in a Persian word, compounds the lists write as one ("ابوالقاسم"
+# Abolghasem, "ابوطالبی" Abutalebi). ("عبدال..." is left to the Latin rule, _JOINED_PREFIX,
+# which splits "abdal" from a name of four letters or more: "عبدالعلی" read "abdul ali"
+# made "محمد عبدالعلی" a Faker false alert of "ABDUL RAHIM, Ali Mohamad".)
+_JOINED_ELEMENTS = {"ابو": "abu", "أبو": "abu", "محمد": "محمد"}
+_NAME_ENDINGS = frozenset({"يان", "یان", "زاده", "پور"})
 _MIN_JOINED_REST = 3
 
 
@@ -1289,8 +1289,9 @@ _BARE_PAIR = re.compile(r"^(?:[aeiou][^aeiou]{2}|[^aeiou]{2}[aeiou])$")
 @lru_cache(maxsize=500_000)
 def onset(token: str) -> str:
     """A token's first sound as a script without short vowels guesses it: its first letter,
-    any vowel as "a" (an initial alef or ain is any vowel: "amr" / "Omar")."""
-    first = token[:1]
+    any vowel as "a" (an initial alef or ain is any vowel: "amr" / "Omar"), the letters
+    of one consonant as consonants() folds them ("qasm" / "Kassem", "jfr" / "Djaafar")."""
+    first = _CONSONANT_FOLDS.sub(lambda m: _CONSONANT_FOLDED[m[0]], token[:2])[:1]
     return "a" if first in "aeiou" else first
 
 

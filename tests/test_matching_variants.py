@@ -710,6 +710,57 @@ def test_arabic_names_with_bare_consonants_and_glides_match_their_latin_spelling
     assert min(found) >= DEFAULT_THRESHOLD
 
 
+def test_a_name_with_a_persian_letter_reads_every_word_as_persian():
+    # "رضا" writes no letter only Persian has; beside "خاکی" it is Reza, not Rida.
+    assert tokens("رضا خاکی") == normalize_one("رضا خاکی")[0] == ["rza", "khaki"]
+    assert tokens("رضا علي") == ["rda", "ali"]  # Arabic letters only: an Arabic reading
+
+
+def test_persian_endings_written_apart_join_their_name():
+    # The lists write "Hassanzadeh", "Zarepour" as one word; Persian often writes them apart.
+    assert tokens("حسن زاده") == normalize_one("حسن زاده")[0] == ["hsnzadh"]
+    assert tokens("زارع پور") == ["zarpur"]
+    assert tokens("زاده") == ["zadh"]  # first: no name to join
+
+
+def test_mauritanian_ould_and_urdu_allah_read_as_the_lists_write_them():
+    assert tokens("محفوظ ولد الوليد") == ["mhfuz", "ould", "al", "wlid"]
+    assert tokens("ثناء اللہ") == normalize_one("ثناء اللہ")[0] == ["thnaullah"]  # Urdu heh
+    assert tokens("Shams Ur-Rahman") == tokens("Shams al-Rahman") == ["shams", "al", "rahman"]
+
+
+def test_a_name_element_joined_to_its_name_reads_as_two_words():
+    assert tokens("أبوغيث") == normalize_one("أبوغيث")[0] == ["abu", "ghith"]
+    assert tokens("محمدعلی جعفری") == ["mhmd", "ali", "jafri"]
+    # Not before an ending, Allah or a two-letter stub; nor Abu in a Persian compound.
+    assert tokens("محمدی") == ["mhmdi"]
+    assert tokens("محمدزاده") == ["mhmdzadh"]
+    assert tokens("محمدالله") == ["mhmdullah"]
+    assert tokens("ابوالقاسم") == ["abwalqasm"]
+    assert tokens("ابوطالبی") == ["abutalbi"]
+
+
+def test_one_arabic_or_persian_consonant_written_several_ways_is_one_consonant():
+    assert matres_one("baqri", "bagheri")  # qaf as gh
+    assert vowels_dropped_one("qsm", "kassem")  # qaf as k
+    assert vowels_dropped_one("jwad", "javad")  # waw as v
+    assert matres_one("druish", "darvish")
+    assert vowels_dropped_one("jfr", "djaafar")  # jim as dj
+    assert matres_one("ashur", "achour")  # shin as ch
+    assert not matres_one("baqri", "bakhri")  # kh is another letter
+    assert transliterate("ځدران") == "zdran"  # Pashto dze: Zadran
+
+
+def test_a_vowel_an_abjad_leaves_to_a_guess_is_no_changed_letter(latin):
+    # "ابو" abu / "ABO", "علياء" alya / "ALIA": waw read u or o, yeh i or y.
+    assert pair_similarity("abu", "abo")[1] == CHANGED  # in Latin letters: a changed part
+    assert scores(latin, [("مالك علياء", "Malek ALIA")])[0] >= DEFAULT_THRESHOLD
+    names = ["سليمان جاسم سليمان علي أبوغيث"]
+    found = screened(latin, names)
+    assert "Sulaiman Jassem Sulaiman ALI ABO GHAITH" in found[0]
+    assert_single_checks_agree(latin, names, found)
+
+
 # --- 4: spaces ---------------------------------------------------------------------------
 
 
