@@ -39,6 +39,7 @@ from matching.normalize import (
     long_vowel_spelt,
     long_vowel_spelt_one,
     onset,
+    onsets,
     token_keys,
     vowel_poor,
 )
@@ -505,7 +506,6 @@ def _token_features(tokens: pl.Series) -> pl.DataFrame:
         pl.Series("consonants", [consonants(token) for token in distinct], dtype=pl.Utf8),
         pl.Series("bare", [bare_consonants(token) for token in distinct], dtype=pl.Utf8),
         pl.Series("vowel_poor", [vowel_poor(token) for token in distinct], dtype=pl.Boolean),
-        pl.Series("onset", [onset(token) for token in distinct], dtype=pl.Utf8),
     )
     return keys.select(
         "token",
@@ -513,7 +513,7 @@ def _token_features(tokens: pl.Series) -> pl.DataFrame:
         pl.col("token").str.len_chars().alias("len"),
         pl.col("token").str.contains(r"\d").alias("has_digit"),
         _number(pl.col("token").str.slice(0, 1)).alias("first"),
-        _number(pl.col("onset")).alias("onset"),
+        _number(onsets(pl.col("token"))).alias("onset"),
         _number(pl.col("phonetic")).alias("phonetic"),
         pl.col("phonetic").str.len_chars().alias("phonetic_len"),
         pl.when(pl.col("skeleton").str.len_chars() >= config.MIN_SKELETON_LEN)
