@@ -17,6 +17,7 @@ from matching import config
 from matching.blocking import candidates
 from matching.compare.names import Alignment, list_token_features
 from matching.compare.syllables import in_syllable_script
+from matching.compare.syllables import keep_given as keep_syllable_keys
 from matching.compare.syllables import keys_kept as syllable_keys_kept
 from matching.frames import (
     IDENTIFIER_FIELDS,
@@ -59,6 +60,8 @@ def screen(
     usable = as_read(usable, resegmented(usable["tokens"], index, usable["transliterated"]))
     # Blocking, scoring and the rules read the same names' syllable keys: made once.
     with syllable_keys_kept():
+        if SYLLABLE_KEYS in usable.columns:
+            keep_syllable_keys(usable["tokens"], usable["repeated"], usable[SYLLABLE_KEYS])
         name_matches = _name_matches(usable, index)
     scored = pl.concat([name_matches, _identifier_matches(usable, index)], how="diagonal_relaxed")
     matches = _select_matches(scored, usable, index, max_matches)

@@ -244,6 +244,28 @@ def keys_kept() -> Iterator[None]:
         _kept.reset(scope)
 
 
+def keep_given(tokens: pl.Series, repeated: pl.Series, given: pl.Series) -> None:
+    """Within keys_kept(): hold the names' keys as given (per name, its distinct keys in a
+    list, as a book index keeps them; null: not given) rather than make them again when
+    scoring asks (a third of a reverse screen's names are syllables: their keys made again
+    were a sixth of its CPU). The keys fill KEY_COLUMNS in list order: every reader
+    compares any column with any (same_syllables) or takes them all (blocking), and "key"
+    is set exactly when the name is syllables."""
+    holder = _kept.get()
+    if holder is None:
+        return
+    named = pl.DataFrame({"tokens": tokens, "repeated": repeated, "given": given})
+    rows = named.filter(pl.col("given").is_not_null()).select(
+        *[
+            pl.col("given").list.get(i, null_on_oob=True).alias(k)
+            for i, k in enumerate(KEY_COLUMNS)
+        ],
+        _name_id(pl.col("tokens"), pl.col("repeated")),
+    )
+    new = rows.unique("name").join(holder.keys, on="name", how="anti")
+    holder.keys = pl.concat([holder.keys, new], how="vertical_relaxed")
+
+
 def _made_keys(tokens: pl.Series) -> pl.DataFrame:
     """name_keys of names whose parts given twice are written in (_repeats_written).
 
