@@ -318,6 +318,15 @@ def transliterate(text: str) -> str:
     return _SPELLED_SYMBOL.sub(" ", anyascii(text))
 
 
+def _read_whole_name(names: pl.Series, marker: str, letters: dict[str, str]) -> pl.Series:
+    """names with these letters replaced in every word of the names where one word has
+    a letter of marker's (a whole name read in one language: East Slavic, Persian)."""
+    replaced = names.str.replace_many(list(letters), list(letters.values()))
+    return pl.select(
+        pl.when(names.str.contains(marker)).then(replaced).otherwise(names)
+    ).to_series()
+
+
 def _transliterate_column(names: pl.Series) -> pl.Series:
     """Transliterate the non-ASCII values of a column, word by word: a book repeats its
     given names and surnames far more than whole names, and each distinct word is
@@ -327,22 +336,8 @@ def _transliterate_column(names: pl.Series) -> pl.Series:
     if foreign.is_empty():
         return names
     joined = foreign.str.replace_all(*_COMPOUND_JOINED)
-    east_slavic = joined.str.contains(_EAST_SLAVIC_NAME)
-    joined = pl.select(
-        pl.when(east_slavic)
-        .then(
-            joined.str.replace_many(list(_EAST_SLAVIC_SOUNDS), list(_EAST_SLAVIC_SOUNDS.values()))
-        )
-        .otherwise(joined)
-    ).to_series()
-    persian = joined.str.contains(_PERSIAN_NAME)
-    joined = pl.select(
-        pl.when(persian)
-        .then(
-            joined.str.replace_many(list(_PERSIAN_AS_WRITTEN), list(_PERSIAN_AS_WRITTEN.values()))
-        )
-        .otherwise(joined)
-    ).to_series()
+    joined = _read_whole_name(joined, _EAST_SLAVIC_NAME, _EAST_SLAVIC_SOUNDS)
+    joined = _read_whole_name(joined, _PERSIAN_NAME, _PERSIAN_AS_WRITTEN)
     words = joined.str.split(" ").explode().unique().drop_nulls()
     words = words.filter(~words.str.contains(_ASCII_ONLY))
     ascii_words = pl.Series([transliterate(w) for w in words.to_list()], dtype=pl.Utf8)

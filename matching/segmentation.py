@@ -149,11 +149,15 @@ def resegmented(
         .group_by("row", maintain_order=True)
         .agg(pl.col("tokens").unique(maintain_order=True))
     )
-    read_rows = pl.DataFrame({"row": rows, "read": changed["tokens"]})
+    return _rows_read(tokens, pl.DataFrame({"row": rows, "read": changed["tokens"]}))
+
+
+def _rows_read(tokens: pl.Series, read: pl.DataFrame) -> pl.Series:
+    """tokens with the rows of ``read`` (row, read: their tokens as read) replaced."""
     return (
         tokens.to_frame("tokens")
         .with_row_index("row")
-        .join(read_rows, on="row", how="left", maintain_order="left")
+        .join(read, on="row", how="left", maintain_order="left")
         .select(pl.coalesce("read", "tokens").alias(tokens.name))
         .to_series()
     )
@@ -200,13 +204,7 @@ def _legal_last_words(
     rewritten = pl.DataFrame({"tokens": tokens.gather(rows), "read": read}).select(
         pl.Series("row", rows), head.list.concat("read").list.unique(maintain_order=True)
     )
-    return (
-        tokens.to_frame("tokens")
-        .with_row_index("row")
-        .join(rewritten.rename({"tokens": "read"}), on="row", how="left", maintain_order="left")
-        .select(pl.coalesce("read", "tokens").alias(tokens.name))
-        .to_series()
-    )
+    return _rows_read(tokens, rewritten.rename({"tokens": "read"}))
 
 
 def _legal_phrase_words(
@@ -256,13 +254,7 @@ def _legal_phrase_words(
         {"row": pl.Series(rows, dtype=pl.UInt32), "read": read},
         schema={"row": pl.UInt32, "read": pl.List(pl.Utf8)},
     )
-    return (
-        tokens.to_frame("tokens")
-        .with_row_index("row")
-        .join(rewritten, on="row", how="left", maintain_order="left")
-        .select(pl.coalesce("read", "tokens").alias(tokens.name))
-        .to_series()
-    )
+    return _rows_read(tokens, rewritten)
 
 
 def _phrase_read(tokens: list[str], found: dict[tuple[str, str], str]) -> list[str]:
