@@ -442,15 +442,23 @@ def _read_words(side: _BookSide, index: WatchlistIndex) -> pl.DataFrame:
     long = distinct.filter(distinct.str.len_chars() >= config.MIN_RESEGMENT_LEN)
     read = [(token, word) for token in long.to_list()
             for word in reading_of(token, index)]  # fmt: skip
-    for legal in (legal_readings, phrase_word_readings):
-        readings = legal(distinct.to_list(), vocabulary(index))
-        read += [(token, word) for token, words in readings.items() for word in words]
+    read += _legal_words(distinct.to_list(), index)
     words = pl.DataFrame(read, schema={"token": pl.Utf8, "word": pl.Utf8}, orient="row")
     return (
         unlisted.join(words, on="token")
         .join(index.vocab.select(pl.col("token").alias("word"), "token_id"), on="word")
         .select("b", pl.col("token_id").cast(pl.Int64), pl.lit(1.0).alias("sim"))
     )
+
+
+def _legal_words(tokens: list[str], index: WatchlistIndex) -> list[tuple[str, str]]:
+    """(token, legal word): the unlisted tokens a forward screen may read as a legal form's
+    or legal phrase's word typed twice (segmentation.py), wherever they stand."""
+    words = []
+    for legal in (legal_readings, phrase_word_readings):
+        readings = legal(tokens, vocabulary(index))
+        words += [(token, word) for token, read in readings.items() for word in read]
+    return words
 
 
 def _name_tokens(index: WatchlistIndex, names: pl.DataFrame) -> pl.DataFrame:
@@ -824,28 +832,35 @@ def _segmented_words(
     side: _BookSide, index: WatchlistIndex, names: pl.DataFrame, linked: pl.DataFrame
 ) -> pl.DataFrame:
     """Entities holding a long unlisted token that forward blocking reads as the list words
-    it is made of (blocking.segments_of: "maronderamapleleaffarm"), and linked to the
-    entries' tokens at all: through one of those words (forward blocking's own map of the
-    word, map_tokens) or through another of their parts (``linked``).
+    it is made of (blocking.segments_of: "maronderamapleleaffarm"), or a token a forward
+    screen may read as a legal word typed twice ("Amber Campano": Amber Co., _legal_words),
+    and linked to the entries' tokens at all: through one of those words (forward
+    blocking's own map of the word, map_tokens) or through another of their parts
+    (``linked``).
 
     Forward blocking makes each such word a part of the query, and weighs the whole token
-    as its words (blocking.segmented_weight, not 1), which moves the entity's total and so
-    every share it compares: its conditions are not evaluated here, any link will do. An
-    entity with no link to the entries' tokens, through its parts, its words or two of its
-    parts written together (_split_words), finds none of their names."""
-    long = side.tokens.filter(
-        ~pl.col("listed") & (pl.col("token").str.len_chars() >= config.MIN_SEGMENTED_LEN)
+    as its words (blocking.segmented_weight, not 1; a legal word weighs next to nothing),
+    which moves the entity's total, its distinguishing parts and so every share it compares:
+    its conditions are not evaluated here, any link will do. An entity with no link to the
+    entries' tokens, through its parts, its words or two of its parts written together
+    (_split_words), finds none of their names."""
+    unlisted = side.tokens.filter(
+        ~pl.col("listed"),
+        pl.col("token").str.len_chars() >= config.MIN_RETYPED_LEGAL_LEN,
     ).select("b", "token")
+    long = unlisted.filter(pl.col("token").str.len_chars() >= config.MIN_SEGMENTED_LEN)
     made_of = [(token, word) for token in long["token"].to_list()
                for word in segments_of(token, index)]  # fmt: skip
+    letters = unlisted.filter(pl.col("token").str.contains("^[a-z]+$"))["token"].unique()
+    made_of += _legal_words(letters.to_list(), index)
     words = pl.DataFrame(made_of, schema={"token": pl.Utf8, "word": pl.Utf8}, orient="row")
     if words.is_empty():
         return pl.DataFrame(schema=_HITS)
     wanted = _name_tokens(index, names).select("token_id").unique()
     mapped = map_tokens(words.select(pl.col("word").alias("token")).unique(), index)
     linked_words = mapped.join(wanted, on="token_id").select(pl.col("token").alias("word"))
-    segmented = long.join(words.select("token").unique(), on="token")["b"].to_numpy()
-    via_words = long.join(words.join(linked_words.unique(), on="word"), on="token")["b"]
+    segmented = unlisted.join(words.select("token").unique(), on="token")["b"].to_numpy()
+    via_words = unlisted.join(words.join(linked_words.unique(), on="word"), on="token")["b"]
     holds = _holding(side, segmented)
     keep = _holding(side, via_words.unique().to_numpy()) | (
         holds & _holding(side, linked["b"].unique().to_numpy())

@@ -82,6 +82,7 @@ def _special_cases(changed: pl.DataFrame, watchlist) -> list[dict]:
     )
     two_words = [n for n in names if len(n.split()) == 2 and n.replace(" ", "").isalpha()]
     long_words = sorted({w for n in names for w in n.split() if len(w) >= 8 and w.isalpha()})
+    one_word = [n for n in names if n.isalpha() and len(n) >= 5]
     long_names = [n for n in names if len(n.split()) >= 3 and n.replace(" ", "").isalpha()]
     three_words = [
         n
@@ -111,6 +112,9 @@ def _special_cases(changed: pl.DataFrame, watchlist) -> list[dict]:
         ][:40],
         # one part alone
         {"full_name": two_words[41].split()[-1], "case": "one part"},
+        # a rare word and a legal form typed twice, which a forward screen reads as that
+        # form ("Amber Campano": Amber Co.): the entity's parts are not what its tokens say
+        *[{"full_name": f"{name} Campano", "case": "legal typed"} for name in one_word[:10]],
     ]
     if ids.height:
         value = ids["value"][0]
@@ -189,6 +193,8 @@ def test_screening_only_the_reverse_entities_gives_the_full_screens_matches(
     assert full.height > 100, "the sample must have matches on the changed entries"
     run_together = set(book.filter(pl.col("case") == "run together")["row"].to_list())
     assert run_together & set(full["row"].to_list()), "names written whole must match too"
+    legal_typed = set(book.filter(pl.col("case") == "legal typed")["row"].to_list())
+    assert legal_typed & set(full["row"].to_list()), "a legal word typed twice must match too"
     assert found.positions.size < found.candidates < book.height
 
 
