@@ -493,6 +493,86 @@ _VARIANTS = {
     "4": "four fourth iv 4th",
     "5": "five fifth 5th",
 }
+# East Slavic given names: the same name in its Ukrainian and Belarusian form is no other
+# spelling of the Russian one ("Oleksandr", "Aliaksandr" / "Aleksandr"; "Ihar" / "Igor"),
+# and a spelling rule for it (g / h) would join Latin names that differ ("Hill" / "Gill").
+# Each common name's Russian form (as the lists mostly write it): its Ukrainian and
+# Belarusian forms, as normalisation transliterates them and as the lists spell them.
+# Russian spellings of one another ("Sergei" / "Sergey") are left to the spelling rules.
+_EAST_SLAVIC_NAMES = {
+    "aleksandr": "oleksandr oleksander aliaksandr alyaksandr aliaksander",
+    "aleksei": "oleksii oleksiy aliaksei alyaksey aliaksey",
+    "andrei": "andrii andriy",
+    "vladimir": "volodymyr uladzimir uladzimer",
+    "dmitri": "dmytro dmitro dzmitry dzmitryy dzmitri",
+    "sergei": "serhii serhiy siarhei syarhey siarhey",
+    "igor": "ihor ihar",
+    "oleg": "oleh aleh aleg",
+    "nikolai": "mykola mikalai mikalay mykolai",
+    "yuri": "yurii yuriy yuryy yury",
+    "mikhail": "mykhailo mykhaylo mikhaylo mikhal",
+    "yevgeni": "yevhen yevhenii yevheniy ievgen yauhen yauheni yauheniy",
+    "pyotr": "petr petro piotr pyatro",
+    "vasili": "vasyl",
+    "grigori": "hryhorii hryhoriy ryhor",
+    "georgi": "heorhii heorhiy",
+    "konstantin": "kostiantyn kostyantyn kanstantsin",
+    "pavel": "pavlo paval",
+    "gennadi": "hennadii hennadiy henadz",
+    "yelena": "olena",
+    "tatiana": "tetiana tetyana tatsiana tatsyana tatstsyana",
+    "irina": "iryna",
+    "galina": "halyna",
+}
+# Their patronymics: each Russian patronymic (male) and the Ukrainian and Belarusian
+# patronymic stems of the same name, which take -ych / -ich (a son) or -ivna / -auna /
+# -euna (a daughter): "Dmytrovych", "Mikalaevich", "Uladzimiravich" / "Vladimirovich".
+_EAST_SLAVIC_PATRONYMICS = {
+    "aleksandrovich": "oleksandrov aliaksandrav alyaksandrav",
+    "alekseevich": "oleksiiov oleksiyov aliakseev alyakseyev",
+    "andreevich": "andriiov andriyov",
+    "vladimirovich": "volodymyrov uladzimirav",
+    "dmitrievich": "dmytrov dmitrov dzmitryev dzmitryyev dzmitriev",
+    "sergeevich": "serhiiov serhiyov siarheev syarheyev siarheyev",
+    "igorevich": "ihorov iharav",
+    "olegovich": "olehov alehav alegav",
+    "nikolaevich": "mykolaiov mykolayov mikalaev mikalayev",
+    "yurievich": "yuriiov yuriyov yuryev yuryyev",
+    "mikhailovich": "mykhailov mykhaylov mikhailav mikhaylav",
+    "yevgenievich": "yevhenov yevheniiov yevheniyov yauhenav",
+    "grigorievich": "hryhorov ryhoravich",
+    "georgievich": "heorhiiov heorhiyov",
+    "konstantinovich": "kostiantynov kostyantynov kanstantsinav",
+    "anatolievich": "anatoliiov anatoliyov",
+    "vitalievich": "vitaliiov vitaliyov",
+    "gennadievich": "hennadiiov hennadiyov henadzev henadzyev",
+    "vasilievich": "vasylov",
+    "viktorovich": "viktarav",
+    "ivanovich": "ivanav",
+    "borisovich": "barysav",
+    "leonidovich": "leanidav",
+}
+
+
+def _patronymic_forms(russian: str, stems: str) -> dict[str, str]:
+    """Canonical patronymic (the Russian one, and its daughter's form) -> its other forms."""
+    son, daughter = [], []
+    for stem in stems.split():
+        if stem.endswith("ich"):  # a form written whole, not a stem
+            son.append(stem)
+            continue
+        son += [stem + "ych", stem + "ich"]
+        daughter.append(stem[:-2] + {"o": "ivna", "a": "auna", "e": "euna"}[stem[-2]])
+    return {russian: " ".join(son), russian[:-3] + "na": " ".join(daughter)}
+
+
+EAST_SLAVIC_VARIANTS = _EAST_SLAVIC_NAMES | {
+    canonical: forms
+    for russian, stems in _EAST_SLAVIC_PATRONYMICS.items()
+    for canonical, forms in _patronymic_forms(russian, stems).items()
+}
+_VARIANTS |= EAST_SLAVIC_VARIANTS
+
 # The usual short forms of company words: "Delancourt Bros. Mfg." is "Delancourt Brothers
 # Manufacturing", "Bco. Nac. de Cuba" the "Banco Nacional de Cuba".
 _COMPANY_SHORT_FORMS = {

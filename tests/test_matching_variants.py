@@ -538,10 +538,28 @@ def test_cyrillic_is_read_as_its_own_language_writes_it():
 
 def test_a_belarusian_or_ukrainian_name_reads_every_word_so():
     # "Алег" has no letter Russian lacks; its neighbours say the name is Belarusian.
-    assert tokens("Гайдукевіч Алег Сяргеевіч") == ["haydukevich", "aleh", "syarheyevich"]
-    assert tokens("Путін Володимир") == ["putin", "volodymyr"]
-    assert normalize_one("Путін Володимир")[0] == ["putin", "volodymyr"]
+    assert tokens("Гайдукевіч Багдан") == ["haydukevich", "bahdan"]
+    assert tokens("Путін Богдан") == ["putin", "bohdan"]
+    assert normalize_one("Путін Богдан")[0] == ["putin", "bohdan"]
     assert tokens("Григорий Иванов") == ["grigoriy", "ivanov"]  # Russian: g, i
+
+
+def test_an_east_slavic_given_name_in_another_language_is_the_same_name():
+    # Ukrainian and Belarusian forms of a name, written in Cyrillic or in Latin letters,
+    # and their patronymics (a son's and a daughter's) are the Russian form.
+    for name in ("Олександр Дмитрович", "Аляксандр Дзмітрыевіч", "Aliaksandr Dzmitryevich"):
+        assert tokens(name) == normalize_one(name)[0] == ["aleksandr", "dmitrievich"]
+    assert tokens("Ігар Уладзіміраўна Мікалаевіч") == ["igor", "vladimirovna", "nikolaevich"]
+    assert tokens("Serhii Volodymyrivna") == ["sergei", "vladimirovna"]
+
+
+def test_an_east_slavic_name_finds_its_russian_form(latin):
+    ukrainian, belarusian = scores(
+        latin,
+        [("Сергій Олексійович БОНДАР", "Sergei Alekseevich BONDAR"),
+         ("Ігар Мікалаевіч БОНДАР", "Igor Nikolaevich BONDAR")],
+    )  # fmt: skip
+    assert ukrainian >= DEFAULT_THRESHOLD and belarusian >= DEFAULT_THRESHOLD
 
 
 def test_arabic_ain_and_alef_first_are_one_vowel():
