@@ -30,12 +30,7 @@ from matching.compare.entities import (
     nationality_one,
 )
 from matching.compare.forms import linked_parts, linked_parts_one
-from matching.compare.lineage import (
-    fathers_name,
-    fathers_name_one,
-    lineage_swapped,
-    lineage_swapped_one,
-)
+from matching.compare.lineage import lineage_swapped, lineage_swapped_one
 from matching.compare.names import Alignment
 from matching.compare.syllables import syllable_names, syllable_pair_one, syllable_pairs
 from matching.normalize import roman_key
@@ -617,15 +612,6 @@ FEATURES: tuple[Feature, ...] = (
         qualifier=False,
         description='the same parts in the opposite "son of" order: another person',
         one=lambda p: (lineage_swapped_one(p.q_tokens, p.c_tokens), None),
-        contradicts=True,
-    ),
-    Feature(
-        "fathers_name",
-        fathers_name,
-        -config.FATHERS_NAME_PENALTY,
-        qualifier=False,
-        description="a given name that is only the other name's patronymic: the father",
-        one=lambda p: (fathers_name_one(p.q_tokens, p.c_tokens), None),
         contradicts=True,
     ),
     Feature(

@@ -285,14 +285,6 @@ UNMATCHED_COUNTRY_PENALTY = 0.2
 # (Muhammad bin Salman / Salman bin Muhammad): father and son, never one person.
 LINEAGE_SWAPPED_PENALTY = 0.5
 
-# Penalty when one name's given name is only the other's patronymic ("Oleksandr Zelenskyy" /
-# "Volodymyr Oleksandrovych Zelenskyy"): the father of the listed person, another person.
-# Less than a swapped lineage (the father's name may be the son's too, unwritten): enough
-# to keep a rare family name and the father's name from making a match on their own.
-FATHERS_NAME_PENALTY = 0.2
-# A father's name of fewer letters (after its ending is cut) says too little ("Il" of Ilya).
-MIN_FATHERS_NAME_LEN = 3
-
 # A name whose matched parts carry less rarity weight than this (in units of one rare
 # token) is weak evidence: a lone common first name, a legal form.
 MIN_MATCHED_WEIGHT = 0.75

@@ -25,12 +25,7 @@ from matching.compare.entities import (
     nationality_contribution,
     nationality_one,
 )
-from matching.compare.lineage import (
-    fathers_name,
-    fathers_name_one,
-    lineage_swapped,
-    lineage_swapped_one,
-)
+from matching.compare.lineage import lineage_swapped, lineage_swapped_one
 from matching.compare.names import pair_similarity, token_similarity
 from matching.index import blocking_keys, blocking_keys_one
 from matching.score import OPTIONAL_PAIR_COLUMNS
@@ -261,23 +256,6 @@ def test_check_takes_one_row(index):
         check(two, index, threshold=DEFAULT_THRESHOLD, max_matches=10)
     with pytest.raises(ValueError, match="search_type"):
         check(two.head(1), index, threshold=0.8, max_matches=10, search_type="nearby")
-
-
-def test_fathers_name_twin_equals_column_version(index):
-    """Pairs of list names holding a patronymic among a sample, both directions."""
-    names = index.names.filter(
-        pl.col("tokens").list.eval(pl.element().str.contains("(ov|ev)ich$")).list.any()
-    ).head(120)["tokens"]
-    lists = names.to_list()
-    pairs = [(a, b) for a in lists[:40] for b in lists]
-    pairs += [(["sergei", "ivanov"], ["oleg", "sergeyevich", "ivanov"])]
-    frame = pl.DataFrame(
-        {"q_tokens": [a for a, _ in pairs], "c_tokens": [b for _, b in pairs]},
-        schema={"q_tokens": pl.List(pl.Utf8), "c_tokens": pl.List(pl.Utf8)},
-    )
-    expected = fathers_name(frame)["value"].to_list()
-    assert [fathers_name_one(a, b) for a, b in pairs] == expected
-    assert sum(expected) >= 1
 
 
 def test_lineage_twin_equals_column_version(index):

@@ -8,11 +8,8 @@ out first: "Ibrahim bin al-Din" / "Saif al-Din bin Ibrahim" reverses Ibrahim and
 
 from __future__ import annotations
 
-import re
-
 import polars as pl
 
-from matching import config
 from matching.normalize import NAME_PARTICLES
 
 # "son of" (ibn, ben and bint are written bin by normalisation).
@@ -66,63 +63,3 @@ def _relations_one(tokens: list[str]) -> set[tuple[str, str]]:
         for part, link, other in zip(kept, kept[1:], kept[2:], strict=False)
         if link in LINKS and part != other and part not in LINKS
     }
-
-
-# --- East Slavic: the father's name is no name of one's own ----------------------------------
-
-# A patronymic's ending after the father's name ("Aleksandr-ovich", "Serge-yevich",
-# "Dmitr-ievich", "Nikola-evna"), and the endings of a given name that the patronymic
-# drops ("Sergei", "Yuriy"): what is left on both sides is the father's name.
-_PATRONYMIC_END = r"(?:ov|ev|iev|yev|av)(?:ich|ych|na)$"
-_GIVEN_END = r"[iy]+$"
-
-
-def fathers_name(pairs: pl.DataFrame) -> pl.DataFrame:
-    """pairs: q_tokens, c_tokens -> value 1.0 where one name's given name is only the
-    other's patronymic ("Oleksandr Zelenskyy" / "Volodymyr Oleksandrovych Zelenskyy": the
-    father, not the son), else 0.0 (verdict null)."""
-    q_names, q_fathers = _names_and_fathers(pl.col("q_tokens"))
-    c_names, c_fathers = _names_and_fathers(pl.col("c_tokens"))
-    value = _father_only(q_names, c_fathers, c_names, q_fathers) | _father_only(
-        c_names, q_fathers, q_names, c_fathers
-    )
-    return pairs.select(
-        value.fill_null(False).cast(pl.Float64).alias("value"),
-        pl.lit(None, pl.Utf8).alias("verdict"),
-    )
-
-
-def _names_and_fathers(tokens: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """A name's parts that are no patronymic, without a given name's ending, and the
-    father's names its patronymics hold."""
-    patronymic = pl.element().str.contains(_PATRONYMIC_END)
-    names = tokens.list.eval(pl.element().filter(~patronymic).str.replace(_GIVEN_END, ""))
-    fathers = tokens.list.eval(pl.element().filter(patronymic).str.replace(_PATRONYMIC_END, ""))
-    return names, fathers
-
-
-def _father_only(names: pl.Expr, fathers: pl.Expr, own: pl.Expr, own_fathers: pl.Expr) -> pl.Expr:
-    """names holds a part of MIN_FATHERS_NAME_LEN+ letters that is only a father's name of
-    the other side: in fathers, in neither its names (own) nor this side's fathers."""
-    only = (
-        names.list.set_intersection(fathers)
-        .list.set_difference(own)
-        .list.set_difference(own_fathers)
-    )
-    return only.list.eval(pl.element().str.len_chars() >= config.MIN_FATHERS_NAME_LEN).list.any()
-
-
-def fathers_name_one(q_tokens: list[str], c_tokens: list[str]) -> float:
-    """fathers_name for one pair."""
-    q_names, q_fathers = _names_and_fathers_one(q_tokens)
-    c_names, c_fathers = _names_and_fathers_one(c_tokens)
-    found = ((q_names & c_fathers) - c_names - q_fathers) | (
-        (c_names & q_fathers) - q_names - c_fathers
-    )
-    return 1.0 if any(len(name) >= config.MIN_FATHERS_NAME_LEN for name in found) else 0.0
-
-
-def _names_and_fathers_one(tokens: list[str]) -> tuple[set[str], set[str]]:
-    names = {re.sub(_GIVEN_END, "", t) for t in tokens if not re.search(_PATRONYMIC_END, t)}
-    fathers = {re.sub(_PATRONYMIC_END, "", t) for t in tokens if re.search(_PATRONYMIC_END, t)}
-    return names, fathers
