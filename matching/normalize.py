@@ -496,57 +496,65 @@ _VARIANTS = {
 # East Slavic given names: the same name in its Ukrainian and Belarusian form is no other
 # spelling of the Russian one ("Oleksandr", "Aliaksandr" / "Aleksandr"; "Ihar" / "Igor"),
 # and a spelling rule for it (g / h) would join Latin names that differ ("Hill" / "Gill").
-# Each common name's Russian form (as the lists mostly write it): its Ukrainian and
-# Belarusian forms, as normalisation transliterates them and as the lists spell them.
-# Russian spellings of one another ("Sergei" / "Sergey") are left to the spelling rules.
+# Each common name's Russian forms (as the lists write them) and its Ukrainian and
+# Belarusian forms (as normalisation transliterates them and as the lists spell them).
+# They pair as nicknames do (NICKNAME_PAIRS), not as one canonical token: the lists' own
+# spelling stays, so a query in another romanisation of it ("Wolodymyr") still finds it,
+# and a common Russian name does not lend its low weight to the rarer forms.
 _EAST_SLAVIC_NAMES = {
-    "aleksandr": "oleksandr oleksander aliaksandr alyaksandr aliaksander",
-    "aleksei": "oleksii oleksiy aliaksei alyaksey aliaksey",
-    "andrei": "andrii andriy",
+    "aleksandr alexander alexandr aleksander": (
+        "oleksandr oleksander aliaksandr alyaksandr aliaksander"
+    ),
+    "aleksei alexei aleksey alexey": "oleksii oleksiy aliaksei alyaksey aliaksey",
+    "andrei andrey": "andrii andriy",
     "vladimir": "volodymyr uladzimir uladzimer",
-    "dmitri": "dmytro dmitro dzmitry dzmitryy dzmitri",
-    "sergei": "serhii serhiy siarhei syarhey siarhey",
+    "dmitri dmitry dmitriy dmitrii": "dmytro dmitro dzmitry dzmitryy dzmitri",
+    "sergei sergey": "serhii serhiy siarhei syarhey siarhey",
     "igor": "ihor ihar",
     "oleg": "oleh aleh aleg",
-    "nikolai": "mykola mikalai mikalay mykolai",
-    "yuri": "yurii yuriy yuryy yury",
+    "nikolai nikolay": "mykola mikalai mikalay mykolai",
+    "yuri yury yuriy": "yurii yuryy",
     "mikhail": "mykhailo mykhaylo mikhaylo mikhal",
-    "yevgeni": "yevhen yevhenii yevheniy ievgen yauhen yauheni yauheniy",
-    "pyotr": "petr petro piotr pyatro",
-    "vasili": "vasyl",
-    "grigori": "hryhorii hryhoriy ryhor",
-    "georgi": "heorhii heorhiy",
+    "yevgeni yevgeniy yevgeny evgeny evgeniy evgenii": (
+        "yevhen yevhenii yevheniy ievgen yauhen yauheni yauheniy"
+    ),
+    "pyotr petr": "petro piotr pyatro",
+    "vasili vasiliy vasily": "vasyl",
+    "grigori grigoriy grigory": "hryhorii hryhoriy ryhor",
+    "georgi georgiy georgy": "heorhii heorhiy",
     "konstantin": "kostiantyn kostyantyn kanstantsin",
     "pavel": "pavlo paval",
-    "gennadi": "hennadii hennadiy henadz",
-    "yelena": "olena",
-    "tatiana": "tetiana tetyana tatsiana tatsyana tatstsyana",
+    "gennadi gennadiy gennady": "hennadii hennadiy henadz",
+    "yelena elena": "olena",
+    "tatiana tatyana": "tetiana tetyana tatsiana tatsyana tatstsyana",
     "irina": "iryna",
     "galina": "halyna",
 }
-# Their patronymics: each Russian patronymic (male) and the Ukrainian and Belarusian
-# patronymic stems of the same name, which take -ych / -ich (a son) or -ivna / -auna /
-# -euna (a daughter): "Dmytrovych", "Mikalaevich", "Uladzimiravich" / "Vladimirovich".
+# Their patronymics: the Russian (a son's) and the Ukrainian and Belarusian patronymic stems
+# of the same name, which take -ych / -ich (a son) or -ivna / -auna / -euna (a daughter):
+# "Dmytrovych", "Mikalaevich", "Uladzimiravich" / "Vladimirovich".
 _EAST_SLAVIC_PATRONYMICS = {
     "aleksandrovich": "oleksandrov aliaksandrav alyaksandrav",
-    "alekseevich": "oleksiiov oleksiyov aliakseev alyakseyev",
-    "andreevich": "andriiov andriyov",
+    "alekseevich alekseyevich": "oleksiiov oleksiyov aliakseev alyakseyev",
+    "andreevich andreyevich": "andriiov andriyov",
     "vladimirovich": "volodymyrov uladzimirav",
-    "dmitrievich": "dmytrov dmitrov dzmitryev dzmitryyev dzmitriev",
-    "sergeevich": "serhiiov serhiyov siarheev syarheyev siarheyev",
+    "dmitrievich dmitriyevich": "dmytrov dmitrov dzmitryev dzmitryyev dzmitriev",
+    "sergeevich sergeyevich": "serhiiov serhiyov siarheev syarheyev siarheyev",
     "igorevich": "ihorov iharav",
     "olegovich": "olehov alehav alegav",
-    "nikolaevich": "mykolaiov mykolayov mikalaev mikalayev",
-    "yurievich": "yuriiov yuriyov yuryev yuryyev",
+    "nikolaevich nikolayevich": "mykolaiov mykolayov mikalaev mikalayev",
+    "yurievich yuryevich yuriyevich": "yuriiov yuriyov yuryev yuryyev",
     "mikhailovich": "mykhailov mykhaylov mikhailav mikhaylav",
-    "yevgenievich": "yevhenov yevheniiov yevheniyov yauhenav",
-    "grigorievich": "hryhorov ryhoravich",
-    "georgievich": "heorhiiov heorhiyov",
+    "yevgenievich yevgenyevich evgenievich evgenyevich": (
+        "yevhenov yevheniiov yevheniyov yauhenav"
+    ),
+    "grigorievich grigoryevich": "hryhorov ryhoravich",
+    "georgievich georgiyevich": "heorhiiov heorhiyov",
     "konstantinovich": "kostiantynov kostyantynov kanstantsinav",
-    "anatolievich": "anatoliiov anatoliyov",
-    "vitalievich": "vitaliiov vitaliyov",
-    "gennadievich": "hennadiiov hennadiyov henadzev henadzyev",
-    "vasilievich": "vasylov",
+    "anatolievich anatolyevich": "anatoliiov anatoliyov",
+    "vitalievich vitalyevich": "vitaliiov vitaliyov",
+    "gennadievich gennadyevich": "hennadiiov hennadiyov henadzev henadzyev",
+    "vasilievich vasilyevich": "vasylov",
     "viktorovich": "viktarav",
     "ivanovich": "ivanav",
     "borisovich": "barysav",
@@ -555,23 +563,39 @@ _EAST_SLAVIC_PATRONYMICS = {
 
 
 def _patronymic_forms(russian: str, stems: str) -> dict[str, str]:
-    """Canonical patronymic (the Russian one, and its daughter's form) -> its other forms."""
+    """The Russian patronymic forms (a son's, a daughter's) -> the other forms."""
     son, daughter = [], []
     for stem in stems.split():
         if stem.endswith("ich"):  # a form written whole, not a stem
             son.append(stem)
             continue
         son += [stem + "ych", stem + "ich"]
-        daughter.append(stem[:-2] + {"o": "ivna", "a": "auna", "e": "euna"}[stem[-2]])
-    return {russian: " ".join(son), russian[:-3] + "na": " ".join(daughter)}
+        name = stem[:-2]  # Ukrainian -ivna after a name's -i is -vna: "Serhiivna"
+        ending = {"o": "ivna", "a": "auna", "e": "euna"}[stem[-2]]
+        daughter.append(name + (ending[1:] if name.endswith("i") and ending == "ivna" else ending))
+    daughters = " ".join(form[:-3] + "na" for form in russian.split())
+    return {russian: " ".join(son), daughters: " ".join(daughter)}
 
 
-EAST_SLAVIC_VARIANTS = _EAST_SLAVIC_NAMES | {
-    canonical: forms
-    for russian, stems in _EAST_SLAVIC_PATRONYMICS.items()
-    for canonical, forms in _patronymic_forms(russian, stems).items()
-}
-_VARIANTS |= EAST_SLAVIC_VARIANTS
+def _east_slavic_pairs() -> frozenset[tuple[str, str]]:
+    """(form, form) both ways for the forms of one name in two languages, or in two
+    spellings outside Russian; Russian spellings of one another are left to the spelling
+    rules ("Aleksandr" / "Alexander" is no nickname)."""
+    groups = _EAST_SLAVIC_NAMES | {
+        russian: others
+        for names, stems in _EAST_SLAVIC_PATRONYMICS.items()
+        for russian, others in _patronymic_forms(names, stems).items()
+    }
+    pairs = set()
+    for russian, others in groups.items():
+        for other in others.split():
+            for form in (*russian.split(), *others.split()):
+                if form != other:
+                    pairs |= {(form, other), (other, form)}
+    return frozenset(pairs)
+
+
+EAST_SLAVIC_PAIRS = _east_slavic_pairs()
 
 # The usual short forms of company words: "Delancourt Bros. Mfg." is "Delancourt Brothers
 # Manufacturing", "Bco. Nac. de Cuba" the "Banco Nacional de Cuba".
@@ -636,7 +660,7 @@ def _nickname_pairs() -> frozenset[tuple[str, str]]:
     return frozenset(pairs)
 
 
-NICKNAME_PAIRS = _nickname_pairs()
+NICKNAME_PAIRS = _nickname_pairs() | EAST_SLAVIC_PAIRS
 
 # The tables as Series, built once (Polars would rebuild them from Python on every call).
 _TITLES = pl.Series(sorted(TITLES), dtype=pl.Utf8)
