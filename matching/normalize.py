@@ -1337,13 +1337,15 @@ def in_abjad_script_one(name: str | None) -> bool:
 
 
 # A long vowel a Latin spelling writes: a w or y inside the word, or two vowel letters side
-# by side ("Tharwat", "Ubaydi", "Noorzai"); "Tamara" writes none.
-_LONG_VOWEL_SPELT = "^.+[wy]|[aeiou]{2}"
+# by side ("Tharwat", "Ubaydi", "Noorzai"); "Tamara" writes none. A v inside is the waw
+# Persian reads v ("Khosravi", "Fadavi": consonants() folds it to w, as scoring's
+# matres_one reads it), which a transliteration of the Persian writes u ("خسروی" khsrui).
+_LONG_VOWEL_SPELT = "^.+[vwy]|[aeiou]{2}"
 _LONG_VOWEL_SPELT_ONE = re.compile(_LONG_VOWEL_SPELT)
 
 
 def long_vowel_spelt(tokens: pl.Expr) -> pl.Expr:
-    """Per list token: does it write a long vowel (a w or y inside, two vowels together)?"""
+    """Per list token: does it write a long vowel (a v, w or y inside, two vowels together)?"""
     return tokens.str.contains(_LONG_VOWEL_SPELT)
 
 
