@@ -105,7 +105,9 @@ class BookStore:
         directory = f"{self._tenant_dir(tenant)}/log"
         names = tuple(n for n in self._names_in(directory) if upto is None or n <= upto)
         cached = self._cache.get(tenant)
-        if upto is None and cached is not None and cached[0] == names:
+        if cached is not None and cached[0] == names:
+            # Also as of the newest file (compact's fold of every file): that is the book
+            # now, and a second replay beside the cached one would double the peak.
             return cached[1]
         book = _replay(self._log(tenant, names))
         if upto is None:
