@@ -98,6 +98,11 @@ SKELETON_SIM = 0.9
 # "Verkhnyaya", "Rabinowitz" / "Rabinovich") is this similar at least.
 ROMAN_SIM = 0.9
 
+# ... and a part of this length or more one glide letter apart (j, y, i; w, v: "Juri" /
+# "Yuri", "Iwan" / "Ivan"; normalize.glide_folded); a short part changed otherwise may be
+# another name ("Tim" / "Tom", "Zhao" / "Shao"), weighed by the rest of the name.
+MIN_ROMAN_TOKEN_LEN = 4
+
 # A given name and its nickname (Theodore / Ted, William / Bill) are this similar.
 NICKNAME_SIM = 0.9
 

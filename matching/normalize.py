@@ -1419,7 +1419,9 @@ def onsets(tokens: pl.Expr) -> pl.Expr:
 # One Cyrillic name romanised the English, German or Polish way ("Verkhnyaya" /
 # "Werchnjaja", "Khotintsev" / "Hotincev", "Rabinovich" / "Rabinowitz"): each system's
 # spelling of a sound folded to one, in this order (kh and German ch both stand for х, and
-# English ch, German tsch and Polish cz for ч, so all fold to h).
+# English ch, German tsch and Polish cz for ч, so all fold to h; English ts, German z and
+# Polish c for ц, so all fold to c, a z inside a word too: "Kuznezow" / "Kuznetsov",
+# "Jazenko" / "Yatsenko". Not a first z: "Zara" is no "Cara").
 _ROMAN_ENDINGS = re.compile(r"(?:witz|wicz|witsch|vitch|vitz)$")
 _ROMAN_FOLDS = [
     ("tsch", "ch"), ("szcz", "shch"), ("cz", "ch"), ("sz", "sh"), ("sch", "sh"), ("dzh", "j"),
@@ -1429,6 +1431,22 @@ _ROMAN_FOLDS = [
 ]  # fmt: skip
 
 
+# The letters romanisations write for one Cyrillic glide or v: j, y and i (й, and the y of
+# я, ю, е), w and v (в). A short name one of them apart is one name ("Juri" / "Yuri").
+_GLIDES_FROM, _GLIDES_TO = ["j", "y", "w"], ["i", "i", "v"]
+_GLIDES = str.maketrans("".join(_GLIDES_FROM), "".join(_GLIDES_TO))
+
+
+def glide_folded(tokens: pl.Expr) -> pl.Expr:
+    """Tokens with their j, y and w as i, i and v (_GLIDES)."""
+    return tokens.str.replace_many(_GLIDES_FROM, _GLIDES_TO)
+
+
+def glide_folded_one(token: str) -> str:
+    """glide_folded for one token."""
+    return token.translate(_GLIDES)
+
+
 @lru_cache(maxsize=500_000)
 def roman_key(token: str) -> str:
     """Romanisation-system-blind spelling of a token (Slavic names: v/w, kh/h/ch, y/j/i,
@@ -1436,6 +1454,7 @@ def roman_key(token: str) -> str:
     folded = _ROMAN_ENDINGS.sub("vich", token)
     for old, new in _ROMAN_FOLDS:
         folded = folded.replace(old, new)
+    folded = folded[:1] + folded[1:].replace("z", "c")
     return _DOUBLE.sub(r"\1", folded)
 
 

@@ -1036,6 +1036,37 @@ def test_slavic_names_in_another_romanisation(index):
     assert min(scores(index, pairs)) >= DEFAULT_THRESHOLD
 
 
+def test_a_german_z_is_the_ts_of_english_romanisation(index):
+    # ц: English ts, German z, Polish c ("Kuznezow", "Jazenko"); not a first z, which
+    # begins other names ("Zara" / "Cara").
+    assert roman_key("kuznezow") == roman_key("kuznetsov")
+    assert roman_key("jazenko") == roman_key("yatsenko")
+    assert roman_key("zara") != roman_key("cara")
+    pairs = [
+        ("Andrei Anatoliewitsch Kuznezow", "KUZNETSOV, Andrey Anatolyevich"),
+        ("Jazenko Wiktor", "YATSENKO, Viktor"),
+        ("Mezenzew Dmitrij Fedorowitsch", "MEZENTSEV, Dmitriy Fedorovich"),
+    ]
+    assert min(scores(index, pairs)) >= DEFAULT_THRESHOLD
+    names = ["Jazenko Wiktor"]
+    found = screened(index, names)
+    assert "YATSENKO, Viktor" in found[0]
+    assert_single_checks_agree(index, names, found)
+
+
+def test_a_short_given_name_one_glide_letter_off_is_the_name(index):
+    # j, y or i, w or v: one Cyrillic letter romanised ("Juri" / "Yuri"), even beside a rare
+    # family name that a changed given name would leave alone ("Tim Cook" / "Tom Cook").
+    assert pair_similarity("juri", "yuri")[0] >= config.ROMAN_SIM
+    assert pair_similarity("iwan", "ivan")[0] >= config.ROMAN_SIM
+    assert pair_similarity("zhao", "shao")[0] < config.ROMAN_SIM
+    assert pair_similarity("juri", "yuro")[0] < config.ROMAN_SIM  # two letters off
+    names = ["Pichugin Juri", "Pichugin Iuri"]
+    found = screened(index, names)
+    assert all("PICHUGIN, Yuri Viktorovich" in matches for matches in found), found
+    assert_single_checks_agree(index, names, found)
+
+
 def test_a_name_romanised_with_several_letters_folded_at_once():
     # ks/x and y/i in one word: three edits of seven, still one spelling of the name.
     assert roman_key("aleksey") == roman_key("alexei")

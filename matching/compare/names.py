@@ -35,6 +35,8 @@ from matching.normalize import (
     SPELLINGS,
     bare_consonants,
     consonants,
+    glide_folded,
+    glide_folded_one,
     keys_of,
     long_vowel_spelt,
     long_vowel_spelt_one,
@@ -215,10 +217,17 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
     # typo but one spelling of the same letters, as alike as a nickname.
     # The folds are exact spellings of one letter, not a sound guessed: half the letters
     # alike is enough ("Aleksey" / "Alexei": ks/x and y/i, three edits of seven).
-    roman_alike = pl.col("edit") >= config.MIN_LONG_KEY_EDIT_SIM
-    roman = pl.when(pl.col("same_roman") & long_enough & roman_alike).then(
-        pl.max_horizontal(edit, config.ROMAN_SIM)
+    # A shorter part only one letter off, a j, y or i, or a w or v ("Juri" / "Yuri", "Iwan" /
+    # "Ivan"; "Zhao" is no "Shao").
+    short_roman = (
+        (pl.min_horizontal(q_len, c_len) >= config.MIN_ROMAN_TOKEN_LEN)
+        & one_edit
+        & (glide_folded(pl.col("q_token")) == glide_folded(pl.col("c_token")))
     )
+    roman_alike = (pl.col("edit") >= config.MIN_LONG_KEY_EDIT_SIM) & (
+        (pl.col("same_roman") & long_enough) | short_roman
+    )
+    roman = pl.when(roman_alike).then(pl.max_horizontal(edit, config.ROMAN_SIM))
     skeleton = pl.when(
         ((pl.col("same_skeleton") & alike) | pl.col("same_shape")) & ~has_digit
     ).then(pl.max_horizontal(edit, (edit + config.SKELETON_SIM) / 2))
@@ -432,7 +441,13 @@ def pair_similarity(q_token: str, c_token: str) -> tuple[float, str, bool]:
     phonetic = 0.0
     if q_phonetic == c_phonetic and long_enough and alike:
         phonetic = max(edit, (edit + config.PHONETIC_SIM) / 2)
-    if q_roman == c_roman and long_enough and edit >= config.MIN_LONG_KEY_EDIT_SIM:
+    short_roman = (
+        shortest >= config.MIN_ROMAN_TOKEN_LEN
+        and one_edit
+        and glide_folded_one(q_token) == glide_folded_one(c_token)
+    )
+    roman = (q_roman == c_roman and long_enough) or short_roman
+    if roman and edit >= config.MIN_LONG_KEY_EDIT_SIM:
         phonetic = max(phonetic, edit, config.ROMAN_SIM)
     skeleton = 0.0
     if ((same_skeleton and alike) or same_shape) and not has_digit:
