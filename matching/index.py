@@ -25,6 +25,7 @@ from matching import config
 from matching.compare.syllables import KEY_COLUMNS as SYLLABLE_KEYS
 from matching.compare.syllables import name_keys as syllable_name_keys
 from matching.normalize import (
+    EAST_SLAVIC_GROUPS,
     GENERIC_SERIES,
     SPELLINGS,
     consonants,
@@ -178,6 +179,10 @@ def _deletions(frame: pl.DataFrame, min_length: int) -> pl.DataFrame:
     )  # fmt: skip
 
 
+_SLAVIC_FROM = list(EAST_SLAVIC_GROUPS)
+_SLAVIC_TO = list(EAST_SLAVIC_GROUPS.values())
+
+
 def blocking_keys(
     tokens: pl.DataFrame, *, query: bool = False, listed: bool = False
 ) -> pl.DataFrame:
@@ -262,6 +267,14 @@ def blocking_keys(
             keyed.filter(pl.col("matres").is_not_null()).select(
                 "token", ("m:" + pl.col("matres")).alias("key")
             ),
+            # One name in its Russian, Ukrainian and Belarusian forms ("Uladzimir" /
+            # "Vladimir", "Yevhen" / "Yevgeny"): the same key on both sides.
+            keyed.select(
+                "token",
+                (
+                    "n:" + pl.col("token").replace_strict(_SLAVIC_FROM, _SLAVIC_TO, default=None)
+                ).alias("key"),
+            ).drop_nulls("key"),
         ]
     ).unique()
 
@@ -291,6 +304,8 @@ def blocking_keys_one(token: str, *, query: bool = False) -> set[str]:
         keys.add(f"c:{consonants(token)}")
     if (matres := matres_key(token, listed=False)) is not None:
         keys.add(f"m:{matres}")
+    if (group := EAST_SLAVIC_GROUPS.get(token)) is not None:
+        keys.add(f"n:{group}")
     return keys
 
 

@@ -597,6 +597,26 @@ def _east_slavic_pairs() -> frozenset[tuple[str, str]]:
 
 EAST_SLAVIC_PAIRS = _east_slavic_pairs()
 
+
+def _east_slavic_groups() -> dict[str, str]:
+    """Each form of an East Slavic given name or patronymic -> its group's first Russian
+    form: the blocking key (index.blocking_keys) that offers "Uladzimir" for "Vladimir",
+    whose spellings share too little for any spelling key (scoring pairs them as
+    EAST_SLAVIC_PAIRS)."""
+    groups = _EAST_SLAVIC_NAMES | {
+        russian: others
+        for names, stems in _EAST_SLAVIC_PATRONYMICS.items()
+        for russian, others in _patronymic_forms(names, stems).items()
+    }
+    return {
+        form: russian.split()[0]
+        for russian, others in groups.items()
+        for form in (*russian.split(), *others.split())
+    }
+
+
+EAST_SLAVIC_GROUPS = _east_slavic_groups()
+
 # The usual short forms of company words: "Delancourt Bros. Mfg." is "Delancourt Brothers
 # Manufacturing", "Bco. Nac. de Cuba" the "Banco Nacional de Cuba".
 _COMPANY_SHORT_FORMS = {

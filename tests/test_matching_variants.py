@@ -35,6 +35,7 @@ from matching.compare.syllables import (
 )
 from matching.index import blocking_keys_one
 from matching.normalize import (
+    EAST_SLAVIC_GROUPS,
     matres_key,
     normalize_names,
     normalize_one,
@@ -1204,3 +1205,18 @@ def test_no_word_cut_short_where_no_word_is_in_common(index):
     # Each query word begins a word of the listed company, none is written out: the first
     # syllables of two words are no abbreviation of them.
     assert scores(index, [("Cho Yon Chun", "CHONGSONG YONHAP")])[0] < DEFAULT_THRESHOLD
+
+
+def test_an_east_slavic_name_is_offered_by_its_russian_form(latin):
+    # The Belarusian or Ukrainian form shares too few letters with the Russian one for any
+    # spelling key: one key per name (index.blocking_keys), the same on both sides.
+    for form, russian in [("uladzimir", "vladimir"), ("yevhen", "yevgeny"),
+                          ("uladzimiravich", "vladimirovich")]:  # fmt: skip
+        assert any(
+            key.startswith("n:") for key in blocking_keys_one(form) & blocking_keys_one(russian)
+        )
+    assert "aleksandr" in EAST_SLAVIC_GROUPS and "hill" not in EAST_SLAVIC_GROUPS
+    # So a name in Belarusian, all of whose parts are another language's forms, finds its
+    # person through blocking as well as scoring.
+    [found] = screened(latin, ["Уладзімір Уладзіміравіч Пуцін"])
+    assert any("PUTIN" in name.upper() for name in found)
