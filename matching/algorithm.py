@@ -54,6 +54,7 @@ class OnePair:
     q_transliterated: bool = False
     c_transliterated: bool = False
     q_syllabic: bool = False  # the query is written in Han or Hangul (in_syllable_script)
+    q_abjad: bool = False  # the query is written in an abjad (in_abjad_script)
 
 
 Verdict = tuple[float, str | None]  # a feature's value and, for qualifiers, its verdict
@@ -110,7 +111,22 @@ fuzzy_deficit_one = _share_one(lambda a, _: (a.q_deficit + a.c_deficit) / 2)
 # typo makes a word no list holds, another company's name is a real word (other_company_word
 # weighs those), and a long word with its first letter keeps most of itself; the shortfall
 # still costs fuzzy_parts.
-_lone = (pl.col("n_matched") <= 1) & (pl.col("q_deficit") + pl.col("c_deficit") > 0)
+# Nor in a name written in an abjad (Arabic, Persian or Hebrew script: q_abjad) of two parts
+# or more whose parts are all found on both sides, each equal or the list spelling without
+# the vowels the script leaves unwritten (SKELETON): "محمد کرمی" / "Mohammad KARAMI" is the
+# name as that script writes it, no misspelt word; the shortfall still costs fuzzy_parts. A
+# part found by its spelling or sound ("abdalli" / "Abdallah"), an initial, or a part of
+# either name not found keeps the penalty.
+_as_abjad_writes = (
+    pl.col("q_abjad").fill_null(False)
+    & (pl.col("q_tokens").list.len() >= 2)
+    & (pl.col("q_missing") <= 0)
+    & (pl.col("c_missing") <= 0)
+    & (pl.col("n_fuzzy") + pl.col("n_phonetic") + pl.col("n_initial") == 0)
+)
+_lone = (
+    (pl.col("n_matched") <= 1) & (pl.col("q_deficit") + pl.col("c_deficit") > 0) & ~_as_abjad_writes
+)
 _typed_whole = (
     (pl.col("n_typo_words") >= 1) & (pl.col("q_missing") <= 0) & (pl.col("c_missing") <= 0)
 )
@@ -130,9 +146,20 @@ def lone_part_deficit(pairs: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame([value, pl.Series("verdict", [None] * pairs.height, pl.Utf8)])
 
 
+def _as_abjad_writes_one(pair: OnePair) -> bool:
+    a = pair.align
+    return (
+        pair.q_abjad
+        and len(pair.q_tokens) >= 2
+        and a.q_missing <= 0
+        and a.c_missing <= 0
+        and a.n_fuzzy + a.n_phonetic + a.n_initial == 0
+    )
+
+
 def lone_part_deficit_one(pair: OnePair) -> Verdict:
     a = pair.align
-    if a.n_matched > 1:
+    if a.n_matched > 1 or _as_abjad_writes_one(pair):
         return 0.0, None
     typed_whole = a.n_typo_words >= 1 and a.q_missing <= 0 and a.c_missing <= 0
     if typed_whole and names_of_companies_one(

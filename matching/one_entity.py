@@ -511,6 +511,7 @@ def _score(
         q_transliterated,
         c_transliterated,
         q_syllabic,
+        q_abjad,
     )
     parts = {f.name: f.one(pair)[0] * f.weight for f in NAME_FEATURES}
     token_score = min(max(1.0 + sum(parts.values()), 0.0), 1.0)

@@ -1220,3 +1220,19 @@ def test_an_east_slavic_name_is_offered_by_its_russian_form(latin):
     # person through blocking as well as scoring.
     [found] = screened(latin, ["Уладзімір Уладзіміравіч Пуцін"])
     assert any("PUTIN" in name.upper() for name in found)
+
+
+def test_a_name_as_an_abjad_writes_it_is_no_lone_misspelt_part(latin):
+    # A common given name beside one distinguishing part, every part of both names found,
+    # each the list spelling without the vowels Arabic or Persian script leaves unwritten:
+    # the name as that script writes it, not a single misspelt word (lone_fuzzy_part).
+    written, also_written, spelt, list_part_missing, latin_typed = scores(
+        latin,
+        [("محمد بهمن", "Muhammad BAHMAN"), ("محمد نجفی", "Mohammad NAJAFI"),
+         # A part found by its spelling ("abdalli" / "abdallah"), a list part not found, or
+         # the vowels left out in Latin letters keep the penalty.
+         ("محمد عبدالعلی", "Muhammad ABDALLAH"), ("محمد بهمن", "Muhammad Reza BAHMAN"),
+         ("Mhmd Bhmn", "Muhammad BAHMAN")],
+    )  # fmt: skip
+    assert written >= DEFAULT_THRESHOLD and also_written >= DEFAULT_THRESHOLD
+    assert max(spelt, list_part_missing, latin_typed) < DEFAULT_THRESHOLD
