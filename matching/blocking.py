@@ -309,13 +309,19 @@ def select_candidates(
         order = _ranked(rows, entry, within_entry, max_entry)
     rows, cols, block, rank, entry = (a[order] for a in (rows, cols, block, rank, entry))
     first = _position_in_group(rows * (int(index.name_entries.max()) + 1) + entry)
-    rows, cols, block, rank = (a[first < config.NAMES_PER_ENTRY] for a in (rows, cols, block, rank))
+    kept = first < config.NAMES_PER_ENTRY
+    rows, cols, block, rank, entry = (a[kept] for a in (rows, cols, block, rank, entry))
     order = _ranked(rows, np.zeros_like(rows), rank, 0)
-    rows, cols, block = rows[order], cols[order], block[order]
+    rows, cols, block, entry = rows[order], cols[order], block[order], entry[order]
     # A query found whole in more names than the limit ("Design Bureau", "Abdul Rehman" /
     # "Abd al-Rahman") may match them all: those names are kept, up to
     # MAX_WHOLE_QUERY_CANDIDATES.
     position = _position_in_group(rows)
+    # A fallback keeps its best FALLBACK_CANDIDATES entries, each with its names kept above:
+    # an entry's names in several spellings tie on one rare part, and its best-scoring one
+    # ("SADUDDIN SAYYED" for "سعد الدين سيد") is not always first among them.
+    in_fallback = np.flatnonzero(fallback[rows])
+    position[in_fallback] = _entry_positions(rows[in_fallback], entry[in_fallback], max_entry)
     top = (position < limit[rows]) | (
         (block >= config.WHOLE_NAME_BLOCK_SHARE) & (position < config.MAX_WHOLE_QUERY_CANDIDATES)
     )
@@ -348,10 +354,7 @@ def _usable(found: sparse.csr_matrix, total: np.ndarray, index: WatchlistIndex) 
 
 def _group_sizes(keys: np.ndarray) -> np.ndarray:
     """Per element of sorted keys: how many elements share its key."""
-    starts = np.empty(keys.size, dtype=bool)
-    starts[:1] = True
-    np.not_equal(keys[1:], keys[:-1], out=starts[1:])
-    group = np.cumsum(starts) - 1
+    group = np.cumsum(_starts(keys)) - 1
     return np.bincount(group)[group]
 
 
@@ -384,13 +387,39 @@ def _ranked(rows: np.ndarray, group: np.ndarray, rank: np.ndarray, max_group: in
     return np.argsort(key | descending.astype(np.int64), kind="stable")
 
 
-def _position_in_group(keys: np.ndarray) -> np.ndarray:
-    """0, 1, 2 ... within each run of equal keys (keys sorted): linear, no search."""
-    position = np.arange(keys.size)
+def _entry_positions(rows: np.ndarray, entry: np.ndarray, max_entry: int) -> np.ndarray:
+    """Per name (rows sorted, each query's names best first): the place of its entry among
+    the query's entries, in the order of their best names (0, 1, 2 ...)."""
+    if rows.size == 0:
+        return rows
+    at = np.arange(rows.size)
+    # Each name's entry's best name: the first of its (query, entry) group in a stable sort.
+    by_entry = np.argsort(rows * (max_entry + 1) + entry, kind="stable")
+    best = np.empty_like(at)
+    best[by_entry] = by_entry[_group_firsts(rows[by_entry] * (max_entry + 1) + entry[by_entry])]
+    is_best = best == at
+    # Entries met so far, counted from each query's first name.
+    met = np.cumsum(is_best)
+    row_start = np.maximum.accumulate(np.where(_starts(rows), at, 0))
+    return met[best] - met[row_start] + is_best[row_start] - 1
+
+
+def _group_firsts(keys: np.ndarray) -> np.ndarray:
+    """Per element of sorted keys: the index of the first element with its key."""
+    return np.maximum.accumulate(np.where(_starts(keys), np.arange(keys.size), 0))
+
+
+def _starts(keys: np.ndarray) -> np.ndarray:
+    """Per element of sorted keys: does a run of equal keys start there?"""
     starts = np.empty(keys.size, dtype=bool)
     starts[:1] = True
     np.not_equal(keys[1:], keys[:-1], out=starts[1:])
-    return position - np.maximum.accumulate(np.where(starts, position, 0))
+    return starts
+
+
+def _position_in_group(keys: np.ndarray) -> np.ndarray:
+    """0, 1, 2 ... within each run of equal keys (keys sorted): linear, no search."""
+    return np.arange(keys.size) - _group_firsts(keys)
 
 
 def _empty() -> pl.DataFrame:

@@ -10,11 +10,18 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import numpy as np
 import polars as pl
 import pytest
 
 from matching import DEFAULT_THRESHOLD, build_index, check, config, score_name_pairs, screen
-from matching.blocking import candidates, list_words, segment, vowel_poor_weight
+from matching.blocking import (
+    _entry_positions,
+    candidates,
+    list_words,
+    segment,
+    vowel_poor_weight,
+)
 from matching.compare.forms import linked_parts, linked_parts_one
 from matching.compare.names import (
     CHANGED,
@@ -1205,6 +1212,22 @@ def test_no_word_cut_short_where_no_word_is_in_common(index):
     # Each query word begins a word of the listed company, none is written out: the first
     # syllables of two words are no abbreviation of them.
     assert scores(index, [("Cho Yon Chun", "CHONGSONG YONHAP")])[0] < DEFAULT_THRESHOLD
+
+
+def test_a_fallback_keeps_its_best_entries_with_their_names(latin):
+    # A name in another script sharing one rare part with list names keeps its best three
+    # entries, not names: the entry's names in several spellings tie on that part, and the
+    # one the other part matches ("sid" / "SAYYED", a yeh read as a vowel) came fourth.
+    names = ["سعد الدين سيد"]
+    found = screened(latin, names)
+    assert "SADUDDIN SAYYED" in found[0], found
+    assert_single_checks_agree(latin, names, found)
+
+
+def test_entry_positions_count_each_querys_entries_by_their_best_name():
+    rows = np.array([0, 0, 0, 0, 1, 1])
+    entry = np.array([5, 7, 5, 9, 2, 2])
+    assert _entry_positions(rows, entry, max_entry=9).tolist() == [0, 1, 0, 2, 0, 0]
 
 
 def test_an_east_slavic_name_is_offered_by_its_russian_form(latin):
