@@ -317,6 +317,16 @@ def test_korean_and_chinese_names_across_romanisations():
     assert not same_syllables_one(tokens("Vladimir Putin"), tokens("Vladimir Putin Jr"))
 
 
+def test_a_final_k_before_an_h_is_one_key_in_hangul_and_in_latin(latin):
+    # Hangul's reading writes a final k as g ("박한" baghan): folded to k, it stands before
+    # the next syllable's h as in the Latin "Pak Han", and the two fold alike.
+    assert same_syllables_one(tokens("박한세"), tokens("PAK HAN SE"))
+    assert same_syllables_one(tokens("Bak Hanse"), tokens("PAK HAN SE"))
+    assert not same_syllables_one(tokens("박한세"), tokens("PAK HAN SONG"))
+    [found] = screened(latin, ["박한세"])
+    assert "PAK HAN SE" in found
+
+
 def test_wade_giles_syllables_pinyin_no_folding_reaches():
     # Wade-Giles j is pinyin r, yu is you, i is yi, o is e, kuei is gui, tso is zuo.
     assert same_syllables_one(tokens("Li Hung-Jih"), tokens("LI, Hongri"))

@@ -42,7 +42,9 @@ _FAMILY = {
     "lee": "li", "rhee": "li", "yi": "li", "i": "li", "ri": "li", "park": "pak", "oh": "o",
     "ryu": "yu", "lyu": "yu", "yoo": "yu",
 }  # fmt: skip
-# In this order: systems' multi-letter spellings first, then single letters. The Korean
+# In this order: systems' multi-letter spellings first, then single letters, then kh once
+# more: a syllable's final k (g in Hangul's reading, "박한" baghan) before the next one's h
+# folds as the Latin "Pak Han" does. The Korean
 # vowel ㅓ is eo (Revised), o (McCune-Reischauer) or u (common usage: "Chul", "Sung",
 # "Hyun"); Wade-Giles -ung is pinyin -ong: before n and l, u and o are one.
 _FOLDS = [
@@ -50,6 +52,7 @@ _FOLDS = [
     ("th", "t"), ("kh", "k"), ("eo", "o"), ("eu", "u"), ("oo", "u"), ("ee", "i"), ("ih", "i"),
     ("eh", "e"), ("ien", "ian"), ("oe", "oi"), ("lh", "l"), ("v", "u"), ("j", "c"),
     ("q", "c"), ("z", "c"), ("x", "s"), ("d", "t"), ("b", "p"), ("r", "l"), ("g", "k"),
+    ("kh", "k"),
 ]  # fmt: skip
 # u before a final n or l (then a consonant or the end: "Chulnam", "Jung"; not "Pu-li").
 _U_BEFORE_FINAL = re.compile(r"u(?=[nl](?:[^aeiouy]|$))")
