@@ -801,15 +801,24 @@ def _legal_phrase_expr(expr: pl.Expr) -> pl.Expr:
     return expr
 
 
+# Legal-form abbreviations that are also Chinese or Korean syllables ("Liu Pao-Hsia",
+# "Hui Sa-Mo": Wade-Giles and McCune-Reischauer write a given name's syllables hyphenated):
+# hyphenated to a word, such a syllable is part of a name, written together with it, never
+# the legal form (ПАО, S.A., АО, ЗАО). ASCII, lower case.
+_SYLLABLE_LEGAL = "ao|pao|sa|zao"
+_HYPHENATED_SYLLABLES = [
+    (rf"\b({_SYLLABLE_LEGAL})-([a-z])", "$1$2"),
+    (rf"([a-z])-({_SYLLABLE_LEGAL})\b", "$1$2"),
+]
+
+
 def _clean_expr(expr: pl.Expr) -> pl.Expr:
     """Lower-case, punctuation to spaces: ASCII in, ASCII out."""
-    return (
-        expr.str.to_lowercase()
-        .str.replace_all("&", " and ", literal=True)
-        .str.replace_all(_APOSTROPHES, "")
-        .str.replace_all(_NOT_ALPHANUMERIC, " ")
-        .pipe(_run_in_legal_expr)
-    )
+    expr = expr.str.to_lowercase().str.replace_all("&", " and ", literal=True)
+    expr = expr.str.replace_all(_APOSTROPHES, "")
+    for pattern, template in _HYPHENATED_SYLLABLES:
+        expr = expr.str.replace_all(pattern, template)
+    return expr.str.replace_all(_NOT_ALPHANUMERIC, " ").pipe(_run_in_legal_expr)
 
 
 def _run_in_legal_expr(expr: pl.Expr) -> pl.Expr:
@@ -1109,6 +1118,7 @@ _COMPOUND_JOINED_ONE = _compiled(*_COMPOUND_JOINED)
 _APOSTROPHES_ONE = re.compile(_APOSTROPHES)
 _NOT_ALPHANUMERIC_ONE = re.compile(_NOT_ALPHANUMERIC)
 _RUN_IN_LEGAL_ONE = [_compiled(*rule) for rule in _RUN_IN_LEGAL_AT]
+_HYPHENATED_SYLLABLES_ONE = [_compiled(*rule) for rule in _HYPHENATED_SYLLABLES]
 _ANY_SPLIT_LEGAL_WORD_ONE = re.compile(_ANY_SPLIT_LEGAL_WORD)
 _SPLIT_LEGAL_WORDS_ONE = [(re.compile(pattern), word) for pattern, word in _SPLIT_LEGAL_WORDS]
 _LEGAL_PHRASES_ONE = [
@@ -1164,8 +1174,11 @@ def _transliterate_words(text: str) -> str:
 def _clean_one(text: str) -> str:
     """_clean_expr, then _legal_forms, for one value (the text is ASCII: lower() is
     Polars' to_lowercase)."""
-    text = text.lower().replace("&", " and ")
-    text = _NOT_ALPHANUMERIC_ONE.sub(" ", _APOSTROPHES_ONE.sub("", text))
+    text = _APOSTROPHES_ONE.sub("", text.lower().replace("&", " and "))
+    if "-" in text:
+        for pattern, template in _HYPHENATED_SYLLABLES_ONE:
+            text = pattern.sub(template, text)
+    text = _NOT_ALPHANUMERIC_ONE.sub(" ", text)
     for pattern, template in _RUN_IN_LEGAL_ONE:
         text = pattern.sub(template, text)
     if _ANY_SPLIT_LEGAL_WORD_ONE.search(text):

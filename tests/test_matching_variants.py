@@ -327,6 +327,22 @@ def test_a_final_k_before_an_h_is_one_key_in_hangul_and_in_latin(latin):
     assert "PAK HAN SE" in found
 
 
+def test_a_syllable_hyphenated_to_a_name_is_no_legal_form(index):
+    # Wade-Giles and McCune-Reischauer hyphenate a given name's syllables; "Pao" and "Sa"
+    # are also ПАО and S.A., which stay legal forms on their own.
+    assert tokens("Liu Pao-Hsia") == ["liu", "paohsia"]
+    assert tokens("Hui Sa-Mo") == ["hui", "samo"]
+    assert tokens("PAO Sberbank") == ["jsc", "sberbank"]
+    assert tokens("Vertriebs-GmbH") == ["vertriebs", "llc"]
+    assert [normalize_one(name)[0] for name in ("Liu Pao-Hsia", "Hui Sa-Mo")] == [
+        ["liu", "paohsia"],
+        ["hui", "samo"],
+    ]
+    assert same_syllables_one(tokens("Liu Pao-Hsia"), tokens("LIU, Baoxia"))
+    found = screened(index, ["Liu Pao-Hsia"])
+    assert "LIU, Baoxia" in found[0]
+
+
 def test_wade_giles_syllables_pinyin_no_folding_reaches():
     # Wade-Giles j is pinyin r, yu is you, i is yi, o is e, kuei is gui, tso is zuo.
     assert same_syllables_one(tokens("Li Hung-Jih"), tokens("LI, Hongri"))
