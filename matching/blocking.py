@@ -22,6 +22,7 @@ from scipy import sparse
 
 from matching import config
 from matching.compare.names import (
+    abjad_only_link,
     linked_similarity,
     list_token_features,
     part_weight,
@@ -46,7 +47,9 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     its candidate places."""
     n_queries = queries.height
     parts = (
-        queries.select("qid", pl.col("tokens").alias("token")).explode("token").drop_nulls("token")
+        queries.select("qid", pl.col("tokens").alias("token"), _abjad(queries))
+        .explode("token")
+        .drop_nulls("token")
     )
     if parts.is_empty() or index.size == 0:
         return _empty()
@@ -55,12 +58,16 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     )
     # Words split in two, and words run together: extra parts to find names by.
     split = pl.concat([_split_words(queries, weights, index), _segment_parts(weights, index)])
+    split = split.join(parts.select("qid", "abjad").unique("qid"), on="qid")
+    # A token of a query written in an abjad is a token of its own: it takes the links
+    # only such a query may take (abjad_only).
     query_vocab = (
-        pl.concat([parts["token"], split["token"]]).unique().sort().to_frame("token")
-        .with_row_index("q_token_id").with_columns(pl.col("q_token_id").cast(pl.Int64))
+        pl.concat([parts.select("token", "abjad"), split.select("token", "abjad")]).unique()
+        .sort("token", "abjad").with_row_index("q_token_id")
+        .with_columns(pl.col("q_token_id").cast(pl.Int64))
     )  # fmt: skip
     token_map = _token_map(query_vocab, index)
-    weights = weights.join(query_vocab, on="token")
+    weights = weights.join(query_vocab, on=["token", "abjad"])
     shape_q = (n_queries, query_vocab.height)
     shape_t = (query_vocab.height, index.vocab.height)
     q_weight = _matrix(weights, "qid", "q_token_id", "weight", shape_q)
@@ -68,7 +75,9 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     # parts' (select_candidates' shares).
     found_by, q_found_by = weights, q_weight
     if not split.is_empty():
-        found_by = pl.concat([weights, split.join(query_vocab, on="token")], how="diagonal")
+        found_by = pl.concat(
+            [weights, split.join(query_vocab, on=["token", "abjad"])], how="diagonal"
+        )
         q_found_by = _matrix(found_by, "qid", "q_token_id", "weight", shape_q)
     found_by = found_by.with_columns((pl.col("weight") + pl.col("parts")).alias("encoded"))
     q_encoded = _matrix(found_by, "qid", "q_token_id", "encoded", shape_q)
@@ -92,6 +101,14 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     return pl.concat([selected, *same]).unique(
         ["qid", "name_id"], keep="first", maintain_order=True
     )
+
+
+def _abjad(queries: pl.DataFrame) -> pl.Expr:
+    """Per query: is its name written in an abjad (an ``abjad`` column; screen() gives it)?
+    Without the column every query is taken as one, as blocking was before it knew."""
+    if "abjad" not in queries.columns:
+        return pl.lit(True).alias("abjad")
+    return pl.col("abjad").fill_null(False)
 
 
 def _found(
@@ -494,18 +511,23 @@ def segmented_weight(token: str, index: WatchlistIndex) -> float:
 
 
 def _token_map(query_vocab: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
-    """q_token_id, token_id, sim: each query token's similar list tokens. Tokens seen in an
-    earlier chunk come from the index's cache (a book repeats its names a lot)."""
+    """q_token_id, token_id, sim: each query token's similar list tokens (a link for an
+    abjad's reading only where the token is an abjad query's). Tokens seen in an earlier
+    chunk come from the index's cache (a book repeats its names a lot)."""
     cache = index.token_cache
     unknown = query_vocab.filter(~cache.known(query_vocab["token"]))
     if not unknown.is_empty():
-        cache.add(map_tokens(unknown.select("token"), index), config.MAX_CACHED_TOKEN_LINKS)
+        cache.add(
+            map_tokens(unknown.select("token").unique(), index), config.MAX_CACHED_TOKEN_LINKS
+        )
     mapped = cache.find(query_vocab)
-    return mapped.filter(pl.col("token_id") >= 0).select("q_token_id", "token_id", "sim")
+    return mapped.filter(
+        (pl.col("token_id") >= 0) & (pl.col("abjad") | ~pl.col("abjad_only"))
+    ).select("q_token_id", "token_id", "sim")
 
 
 def map_tokens(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
-    """token, token_id, sim for new tokens: first through the cheap keys; tokens with no
+    """token, token_id, sim, abjad_only for new tokens: first through the cheap keys; tokens with no
     neighbour then through two-deletion keys and as two joined words; unlisted tokens also
     to the list tokens two typing errors off (retyped_links). (Splitting every unlisted
     token too would find "epicf" / "EP-ICF" beside its neighbour "epic", but
@@ -521,30 +543,34 @@ def map_tokens(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
                 mapped,
                 _linked(lonely, blocking_keys(lonely, query=True), index),
                 _split_joined(lonely, index),
-            ]
+            ],
+            how="diagonal_relaxed",
         ).unique(["token", "token_id"])
     # A split's links (whole words) come first: they outrank the weak link to a half.
     mapped = pl.concat(
-        [_joined_name(tokens, mapped, index), mapped], how="vertical_relaxed"
+        [_joined_name(tokens, mapped, index), mapped], how="diagonal_relaxed"
     ).unique(["token", "token_id"], keep="first", maintain_order=True)
     cut = cut_word_links(
         tokens.filter(~pl.col("token").is_in(index.vocab["token"].implode())), index
     )
     if not cut.is_empty():
-        mapped = pl.concat([mapped, cut], how="vertical_relaxed").unique(
+        mapped = pl.concat([mapped, cut], how="diagonal_relaxed").unique(
             ["token", "token_id"], keep="first", maintain_order=True
         )
     # An unlisted word may be two typing errors off a list token no key reaches.
     unlisted = tokens.filter(~pl.col("token").is_in(index.vocab["token"].implode()))
     if not unlisted.is_empty():
         retyped = retyped_links(unlisted["token"].to_list(), index_table(index))
-        mapped = pl.concat([mapped, retyped], how="vertical_relaxed").unique(
+        mapped = pl.concat([mapped, retyped], how="diagonal_relaxed").unique(
             ["token", "token_id"], keep="first", maintain_order=True
         )
     nothing = tokens.join(mapped, on="token", how="anti").with_columns(
         pl.lit(-1, pl.Int64).alias("token_id"), pl.lit(0.0).alias("sim")
     )
-    return pl.concat([mapped, nothing], how="vertical_relaxed")
+    # abjad_only: a link for a query written in an abjad only (compare.names.abjad_only_link).
+    return pl.concat([mapped, nothing], how="diagonal_relaxed").with_columns(
+        pl.col("abjad_only").fill_null(False)
+    )
 
 
 def cut_word_links(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
@@ -619,11 +645,13 @@ def _linked(tokens: pl.DataFrame, keys: pl.DataFrame, index: WatchlistIndex) -> 
     )
     sims = token_similarity(hits.select("q_token", "c_token").unique(), list_token_features(index))
     listed = pl.col("q_token").is_in(index.token_weights["token"].implode())
-    sims = sims.with_columns(linked_similarity(sims, listed))
+    sims = sims.with_columns(
+        linked_similarity(sims, listed), abjad_only_link(sims, listed).alias("abjad_only")
+    )
     return (
         hits.join(sims, on=["q_token", "c_token"])
         .filter(pl.col("sim") >= config.MIN_TOKEN_SIM)
-        .select(pl.col("q_token").alias("token"), "token_id", "sim")
+        .select(pl.col("q_token").alias("token"), "token_id", "sim", "abjad_only")
     )
 
 

@@ -89,7 +89,8 @@ class OneEntityTables:
     name_transliterated: list[bool]
     entries: dict[str, dict[str, Any]]  # entity_id -> the entries row
     identifiers: dict[str, list[tuple[str, str, str]]]  # value_key -> entity, type, value
-    links: dict[str, tuple[np.ndarray, np.ndarray]]  # query token -> token_ids, sims
+    # query token -> token_ids, sims, abjad_only
+    links: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 
 _TABLES = "one_entity.tables"  # their key among the index's derived views
@@ -229,8 +230,10 @@ def _candidates(
     transliterated: bool,
     lists: list[str] | None,
     repeated: list[str],
+    abjad: bool,
 ) -> list[int]:
-    """Name ids, in the chunk path's order: the same matrices, one row each."""
+    """Name ids, in the chunk path's order: the same matrices, one row each. abjad: the
+    query is written in an abjad (blocking's abjad column)."""
     own_weight = {token: _query_weight(own, index, token) for token in tokens}
     split = _split_words(own, tokens, own_weight) | _segment_parts(own, index, tokens)
     vocab = sorted(set(tokens) | set(split))
@@ -243,6 +246,10 @@ def _candidates(
     ]
     encoded = found_by + PARTS_UNIT * np.array(strong_parts)
     links = [_links(own, index, token) for token in vocab]
+    if not abjad:  # the links of an abjad's reading are for a query written in one only
+        links = [(ids[~only], sims[~only]) for ids, sims, only in links]
+    else:
+        links = [(ids, sims) for ids, sims, _ in links]
     # The links are sorted by token_id without repeats: the CSR arrays as they stand.
     indptr = np.cumsum([0, *(ids.size for ids, _ in links)])
     cols = np.concatenate([ids for ids, _ in links])
@@ -320,19 +327,23 @@ def _segment_parts(
 
 def _links(
     own: OneEntityTables, index: WatchlistIndex, token: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """blocking.map_tokens for one query token: its similar list tokens (token_ids and
-    sims, by token_id), through shared keys; a token with none through two-deletion keys
-    and as two list words run together; an unlisted token also to the list tokens two
-    typing errors off (retyped_links). Remembered per token."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """blocking.map_tokens for one query token: its similar list tokens (token_ids, sims
+    and abjad_only, by token_id), through shared keys; a token with none through
+    two-deletion keys and as two list words run together; an unlisted token also to the
+    list tokens two typing errors off (retyped_links). Remembered per token."""
     remembered = own.links.get(token)
     if remembered is not None:
         return remembered
     links = _linked(own, token, blocking_keys_one(token))
-    if not links:
+    lonely = not links
+    if lonely:
         links = _linked(own, token, blocking_keys_one(token, query=True))
+    only = _abjad_only(own, token, links)
+    if lonely:
         for token_id in _split_joined(own, token):
             links[token_id] = 1.0
+            only.discard(token_id)
     if (  # a given name run into the family name: two list words
         len(token) >= config.MIN_JOINED_NAME_LEN
         and max(links.values(), default=0.0) < config.JOINED_NAME_BEST_SIM
@@ -340,6 +351,7 @@ def _links(
     ):
         for token_id in _split_joined(own, token, config.MIN_JOINED_HALF_LEN, rare_half=False):
             links[token_id] = 1.0
+            only.discard(token_id)
     if token not in own.vocab_id:  # a word cut short: the list tokens it begins
         for token_id, sim in cut_word_links_one(token, index).items():
             links.setdefault(token_id, sim)
@@ -348,7 +360,11 @@ def _links(
         for token_id, sim in zip(retyped["token_id"], retyped["sim"], strict=True):
             links.setdefault(token_id, sim)
     ids = np.array(sorted(links), dtype=np.int64)
-    found = (ids, np.array([links[i] for i in ids.tolist()], dtype=np.float64))
+    found = (
+        ids,
+        np.array([links[i] for i in ids.tolist()], dtype=np.float64),
+        np.array([i in only for i in ids.tolist()], dtype=bool),
+    )
     if len(own.links) >= MAX_REMEMBERED_TOKENS:
         own.links.clear()
     own.links[token] = found
@@ -365,6 +381,21 @@ def _linked(own: OneEntityTables, token: str, keys: set[str]) -> dict[int, float
                     token, own.vocab_tokens[token_id], token in own.token_weight
                 )
     return {i: sim for i, sim in linked.items() if sim >= config.MIN_TOKEN_SIM}
+
+
+def _abjad_only(own: OneEntityTables, token: str, linked: dict[int, float]) -> set[int]:
+    """The token_ids of `linked` (_linked's) that only a query written in an abjad takes
+    (compare.names.abjad_only_link): the long vowel letter's reading, for an unlisted
+    token spelt with a, i and u only."""
+    listed = token in own.token_weight
+    if listed or "e" in token or "o" in token:
+        return set()
+    return {
+        token_id
+        for token_id in linked
+        if linked_similarity_one(token, own.vocab_tokens[token_id], listed, matres=False)
+        < config.MIN_TOKEN_SIM
+    }
 
 
 def _split_joined(
@@ -450,7 +481,7 @@ def _name_matches(
     repeated = repeated_one(query.get("full_name"))
     syllabic = in_syllable_script_one(query.get("full_name"))
     abjad = in_abjad_script_one(query.get("full_name"))
-    for name_id in _candidates(own, index, tokens, transliterated, lists, repeated):
+    for name_id in _candidates(own, index, tokens, transliterated, lists, repeated, abjad):
         if lists is not None and own.name_list[name_id] not in lists:
             continue
         hit = _score(

@@ -74,6 +74,7 @@ from matching.blocking import (
     with_weak_links,
 )
 from matching.compare.names import (
+    abjad_only_link,
     linked_similarity,
     list_token_features,
     part_weight,
@@ -233,7 +234,8 @@ class ReverseCandidates:
 
     positions: np.ndarray  # sorted, distinct
     pairs: int  # (entity, list name) pairs reverse blocking let through
-    # token, token_id, sim: the candidates' tokens mapped as forward blocking maps them,
+    # token, token_id, sim, abjad_only: the candidates' tokens mapped as forward blocking
+    # maps them,
     # restricted to the entries' tokens (token_id -1: nothing there); see view_token_links
     token_links: pl.DataFrame = dataclasses.field(
         default_factory=lambda: pl.DataFrame(schema=LINK_SCHEMA)
@@ -338,9 +340,9 @@ def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.Da
     )
     sims = token_similarity(by_key.select(pl.col("token").alias("q_token"), "c_token").unique())
     listed = pl.col("q_token").is_in(index.token_weights["token"].implode())
-    sims = sims.with_columns(linked_similarity(sims, listed)).select(
-        pl.col("q_token").alias("token"), "c_token", "sim"
-    )
+    sims = sims.with_columns(
+        linked_similarity(sims, listed), abjad_only_link(sims, listed).alias("abjad_only")
+    ).select(pl.col("q_token").alias("token"), "c_token", "sim", "abjad_only")
     linked = by_key.join(sims, on=["token", "c_token"]).filter(
         pl.col("sim") >= config.MIN_TOKEN_SIM
     )
@@ -364,10 +366,11 @@ def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.Da
     )
     every = pl.concat(
         [
-            linked.select("b", "token_id", "sim", "cheap"),
-            joined.with_columns(pl.lit(False).alias("cheap")),
-            cut.with_columns(pl.lit(False).alias("cheap")),
-            retyped.with_columns(pl.lit(False).alias("cheap")),
+            linked.select("b", "token_id", "sim", "cheap", "abjad_only"),
+            *[
+                other.with_columns(pl.lit(False).alias("cheap"), pl.lit(False).alias("abjad_only"))
+                for other in (joined, cut, retyped)
+            ],
         ],
         how="vertical_relaxed",
     )
@@ -526,7 +529,11 @@ def view_token_links(
         wanted, on="token_id"
     )
     firm = pl.concat(
-        [cheap.join(near, on="token").select("token", "token_id", "sim"), cut, retyped],
+        [
+            cheap.join(near, on="token").select("token", "token_id", "sim", "abjad_only"),
+            cut.with_columns(pl.lit(False).alias("abjad_only")),
+            retyped.with_columns(pl.lit(False).alias("abjad_only")),
+        ],
         how="vertical_relaxed",
     ).unique(["token", "token_id"], keep="first", maintain_order=True)
     undecided = per_token.join(near, on="token", how="anti").select("token")
@@ -535,12 +542,15 @@ def view_token_links(
             firm,
             map_tokens(undecided.unique(), index)
             .join(wanted, on="token_id")
-            .select("token", "token_id", "sim"),
+            .select("token", "token_id", "sim", "abjad_only"),
         ],
         how="vertical_relaxed",
     )
     nothing = tokens.join(mapped, on="token", how="anti").select(
-        "token", pl.lit(-1, pl.Int64).alias("token_id"), pl.lit(0.0).alias("sim")
+        "token",
+        pl.lit(-1, pl.Int64).alias("token_id"),
+        pl.lit(0.0).alias("sim"),
+        pl.lit(False).alias("abjad_only"),
     )
     return pl.concat([mapped, nothing], how="vertical_relaxed").cast(LINK_SCHEMA)
 

@@ -167,7 +167,8 @@ def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """Scored (qid, entity_id) pairs from names: the best-scoring list name per entry."""
     # Blocking numbers queries 0..n-1; failed rows are not in `frame`, so renumber.
     given = [SYLLABLE_KEYS] if SYLLABLE_KEYS in frame.columns else []
-    local = frame.select("qid", "tokens", "repeated", "lists", "transliterated", *given)
+    abjad = in_abjad_script(pl.col("full_name")).alias("abjad")
+    local = frame.select("qid", "tokens", "repeated", "lists", "transliterated", abjad, *given)
     local = local.with_row_index("local").with_columns(pl.col("local").cast(pl.Int64))
     found = (
         candidates(
@@ -177,6 +178,7 @@ def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
                 "repeated",
                 "lists",
                 "transliterated",
+                "abjad",
                 *given,
             ),
             index,

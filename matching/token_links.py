@@ -13,14 +13,16 @@ import polars as pl
 
 from matching.lookup import join_sorted
 
-SCHEMA = {"token": pl.Utf8, "token_id": pl.Int64, "sim": pl.Float64}
+# abjad_only: a link for a query written in an abjad only (compare.names.abjad_only_link).
+SCHEMA = {"token": pl.Utf8, "token_id": pl.Int64, "sim": pl.Float64, "abjad_only": pl.Boolean}
 
 # Recent links kept unsorted before a merge: small enough to hash per call.
 RECENT_ROWS = 20_000
 
 
 class TokenLinks:
-    """token -> (token_id, sim) rows; token_id -1 records a token with no neighbour."""
+    """token -> (token_id, sim, abjad_only) rows; token_id -1 records a token with no
+    neighbour."""
 
     def __init__(self) -> None:
         self.sorted = pl.DataFrame(schema=SCHEMA)
@@ -45,6 +47,8 @@ class TokenLinks:
         """Remember new links (of tokens not known yet); forget everything past max_rows."""
         if self.height + links.height > max_rows:
             self.clear()
+        if "abjad_only" not in links.columns:
+            links = links.with_columns(pl.lit(False).alias("abjad_only"))
         self.recent = pl.concat([self.recent, links.select(SCHEMA.keys()).cast(SCHEMA)])
         if self.recent.height > RECENT_ROWS:
             self.sorted = self.sorted.merge_sorted(self.recent.sort("token"), "token").rechunk()

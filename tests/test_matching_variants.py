@@ -68,12 +68,15 @@ def latin(watchlist):
     return build_index(dataclasses.replace(watchlist, names=names))
 
 
-def blocked(index, name: str) -> list[str]:
-    """The list names blocking offers a query written in another script."""
+def blocked(index, name: str, abjad: bool | None = None) -> list[str]:
+    """The list names blocking offers a query written in another script (abjad: written
+    in an abjad or not, as screen() tells blocking; None: not told)."""
     queries = pl.DataFrame(
         {"qid": [0], "tokens": [tokens(name)], "transliterated": [True]},
         schema={"qid": pl.Int64, "tokens": pl.List(pl.Utf8), "transliterated": pl.Boolean},
     ).with_columns(pl.lit(None, pl.List(pl.Utf8)).alias("lists"))
+    if abjad is not None:
+        queries = queries.with_columns(pl.lit(abjad).alias("abjad"))
     return candidates(queries, index).join(index.names, on="name_id")["name"].to_list()
 
 
@@ -741,6 +744,22 @@ def test_blocking_offers_a_persian_name_whose_waw_the_lists_write_v(latin):
     assert linked_similarity_one("khsrui", "khosravi") >= config.CROSS_SCRIPT_SKELETON_SIM
     assert "Mohammad Hossein KHOSRAVI" in blocked(latin, "محمد حسین خسروی")
     assert "Ali FADAVI" in blocked(latin, "علی فدوی")
+
+
+def test_only_a_query_written_in_an_abjad_takes_the_long_vowel_letter_links(latin):
+    # Scoring reads a waw or yeh as a vowel for a query written in an abjad only (q_abjad),
+    # so blocking gives such a link to those queries alone: a Latin "Sul" in a customer's
+    # book linked to every "Silva" brought names that scoring can only reject.
+    assert any("SILVA" in name for name in blocked(latin, "Sul", abjad=True))
+    assert not any("SILVA" in name for name in blocked(latin, "Sul", abjad=False))
+    assert "Mohammad Hossein KHOSRAVI" in blocked(latin, "Khsrui", abjad=True)
+    assert "Mohammad Hossein KHOSRAVI" not in blocked(latin, "Khsrui", abjad=False)
+    # screen() tells blocking the script: the Persian name still finds its entry, and the
+    # single check agrees with the batch.
+    names = ["محمد حسین خسروی", "Khsrui Sul"]
+    found = screened(latin, names)
+    assert "Mohammad Hossein KHOSRAVI" in found[0] or "KHOSRAVI, Mohammad Hossein" in found[0]
+    assert_single_checks_agree(latin, names, found)
 
 
 def test_a_long_vowel_letter_is_read_as_a_vowel_only_in_an_abjad(index):

@@ -1000,7 +1000,9 @@ def _letters_used_once(found: pl.DataFrame) -> pl.DataFrame:
     return found.join(reused, on=["pair", "q_pos", "c_pos"], how="anti")
 
 
-def linked_similarity(sims: pl.DataFrame, q_listed: pl.Expr | None = None) -> pl.Expr:
+def linked_similarity(
+    sims: pl.DataFrame, q_listed: pl.Expr | None = None, *, matres: bool = True
+) -> pl.Expr:
     """Blocking's similarity of a query token to a list token (token_similarity's columns).
 
     At CROSS_SCRIPT_SKELETON_SIM at least, as scoring grants it across scripts: a token
@@ -1009,8 +1011,9 @@ def linked_similarity(sims: pl.DataFrame, q_listed: pl.Expr | None = None) -> pl
     link to "mayor"), a long vowel letter read as a vowel where the list token writes a
     long vowel ("thrut" / "tharwat": matres_one, long_vowel_spelt). Not at all: a part two
     typing errors off (RETYPED), which completes a name the other parts found and finds
-    none ("Masr" / "Nasr")."""
-    unlisted = pl.lit(True) if q_listed is None else ~q_listed
+    none ("Masr" / "Nasr"). matres=False: without the long vowel letter's reading, as a
+    query not written in an abjad links (abjad_only_link)."""
+    unlisted = pl.lit(matres) if q_listed is None else ~q_listed & matres
     vowel_letters = pl.col("vowels_dropped") | (
         pl.col("matres") & long_vowel_spelt(pl.col("c_token")) & unlisted
     )
@@ -1025,13 +1028,29 @@ def linked_similarity(sims: pl.DataFrame, q_listed: pl.Expr | None = None) -> pl
     )
 
 
-def linked_similarity_one(q_token: str, c_token: str, q_listed: bool = False) -> float:
+def linked_similarity_one(
+    q_token: str, c_token: str, q_listed: bool = False, *, matres: bool = True
+) -> float:
     """linked_similarity for one token pair."""
     sim, how, _ = pair_similarity(q_token, c_token)
-    matres = not q_listed and matres_one(q_token, c_token) and long_vowel_spelt_one(c_token)
+    matres = (
+        matres and not q_listed and matres_one(q_token, c_token) and long_vowel_spelt_one(c_token)
+    )
     if vowels_dropped_one(q_token, c_token) or matres:
         return max(sim, config.CROSS_SCRIPT_SKELETON_SIM)
     return 0.0 if how in _RETYPED else sim
+
+
+def abjad_only_link(sims: pl.DataFrame, q_listed: pl.Expr | None = None) -> pl.Expr:
+    """Per token pair (token_similarity's columns): linked (MIN_TOKEN_SIM) only through the
+    long vowel letter's reading (matres), which scoring grants a query written in an abjad
+    alone (_cross_script_skeleton's q_abjad). Blocking gives such a link to those queries
+    only: the Latin "savina" or "sul" of a customer's book linked to every "Sivan" or
+    "Silva" the lists hold brings thousands of names that scoring can only reject."""
+    floor = config.MIN_TOKEN_SIM
+    return (linked_similarity(sims, q_listed) >= floor) & (
+        linked_similarity(sims, q_listed, matres=False) < floor
+    )
 
 
 def _cross_script_skeleton() -> list[pl.Expr]:
