@@ -68,6 +68,19 @@ def fold(text: str) -> str:
     return _U_BEFORE_FINAL.sub("o", text)
 
 
+def folded(texts: pl.Series) -> pl.Series:
+    """fold of each string, as column expressions: a screen's new names join syllables
+    into new strings every chunk, which a Python call each cost a fifteenth of a batch's
+    time on new entities. (The same replacements in order; the lookahead of
+    _U_BEFORE_FINAL, which Polars' regular expressions lack, as a match that keeps the
+    letters after the u: they are never a u themselves.)"""
+    column = pl.col("text")
+    for old, new in _FOLDS:
+        column = column.str.replace_all(old, new, literal=True)
+    column = column.str.replace_all(r"u([nl])([^aeiouy]|$)", "o${1}${2}")
+    return texts.to_frame("text").select(column).to_series()
+
+
 @cache
 def _pinyin_readings() -> frozenset[str]:
     """Every CJK unified ideograph as anyascii reads it (pinyin, ü written u), and the
@@ -309,7 +322,7 @@ def _made_keys(tokens: pl.Series) -> pl.DataFrame:
         )
     )
     strings = pl.concat([joined[key] for key in KEY_COLUMNS]).unique()
-    folds = pl.Series([fold(text) for text in strings.to_list()], dtype=pl.Utf8)
+    folds = folded(strings)
     return pl.DataFrame(
         {
             key: none.clone().scatter(rows, joined[key].replace_strict(strings, folds))
