@@ -43,8 +43,9 @@ PARTS_UNIT = 1000.0
 
 def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """queries: qid Int64 (0..n-1), tokens List(Utf8), lists List(Utf8) (null = every
-    list) -> qid, name_id, block_score. Names of lists a query excludes never compete for
-    its candidate places."""
+    list), optionally abjad Boolean (the name is written in an abjad: without the column,
+    every query is) -> qid, name_id, block_score. Names of lists a query excludes never
+    compete for its candidate places."""
     n_queries = queries.height
     parts = (
         queries.select("qid", pl.col("tokens").alias("token"), _abjad(queries))
