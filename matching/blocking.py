@@ -60,14 +60,23 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     # Words split in two, and words run together: extra parts to find names by.
     split = pl.concat([_split_words(queries, weights, index), _segment_parts(weights, index)])
     split = split.join(parts.select("qid", "abjad").unique("qid"), on="qid")
-    # A token of a query written in an abjad is a token of its own: it takes the links
-    # only such a query may take (abjad_only).
+    links = _token_map(pl.concat([parts["token"], split["token"]]).unique().to_frame(), index)
+    # A token with links only a query written in an abjad takes (abjad_only) is, in such
+    # a query, a token of its own; every other token is one for all queries.
+    read = pl.col("abjad") & pl.col("token").is_in(
+        links.filter("abjad_only")["token"].unique().implode()
+    )
+    weights, split = weights.with_columns(read), split.with_columns(read)
     query_vocab = (
-        pl.concat([parts.select("token", "abjad"), split.select("token", "abjad")]).unique()
+        pl.concat([weights.select("token", "abjad"), split.select("token", "abjad")]).unique()
         .sort("token", "abjad").with_row_index("q_token_id")
         .with_columns(pl.col("q_token_id").cast(pl.Int64))
     )  # fmt: skip
-    token_map = _token_map(query_vocab, index)
+    token_map = (
+        query_vocab.join(links, on="token")
+        .filter(pl.col("abjad") | ~pl.col("abjad_only"))
+        .select("q_token_id", "token_id", "sim")
+    )
     weights = weights.join(query_vocab, on=["token", "abjad"])
     shape_q = (n_queries, query_vocab.height)
     shape_t = (query_vocab.height, index.vocab.height)
@@ -511,20 +520,16 @@ def segmented_weight(token: str, index: WatchlistIndex) -> float:
     return sum(part_weight_one(word, weights.get(word)) for word in words)
 
 
-def _token_map(query_vocab: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
-    """q_token_id, token_id, sim: each query token's similar list tokens (a link for an
-    abjad's reading only where the token is an abjad query's). Tokens seen in an earlier
-    chunk come from the index's cache (a book repeats its names a lot)."""
+def _token_map(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
+    """token (distinct) -> token, token_id, sim, abjad_only: each query token's similar
+    list tokens. Tokens seen in an earlier chunk come from the index's cache (a book
+    repeats its names a lot)."""
     cache = index.token_cache
-    unknown = query_vocab.filter(~cache.known(query_vocab["token"]))
+    unknown = tokens.filter(~cache.known(tokens["token"]))
     if not unknown.is_empty():
-        cache.add(
-            map_tokens(unknown.select("token").unique(), index), config.MAX_CACHED_TOKEN_LINKS
-        )
-    mapped = cache.find(query_vocab)
-    return mapped.filter(
-        (pl.col("token_id") >= 0) & (pl.col("abjad") | ~pl.col("abjad_only"))
-    ).select("q_token_id", "token_id", "sim")
+        cache.add(map_tokens(unknown, index), config.MAX_CACHED_TOKEN_LINKS)
+    mapped = cache.find(tokens)
+    return mapped.filter(pl.col("token_id") >= 0).select("token", "token_id", "sim", "abjad_only")
 
 
 def map_tokens(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
