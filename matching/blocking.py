@@ -60,7 +60,7 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     # Words split in two, and words run together: extra parts to find names by.
     split = pl.concat([_split_words(queries, weights, index), _segment_parts(weights, index)])
     split = split.join(parts.select("qid", "abjad").unique("qid"), on="qid")
-    links = _token_map(pl.concat([parts["token"], split["token"]]).unique().to_frame(), index)
+    links = cached_token_map(pl.concat([parts["token"], split["token"]]).unique().to_frame(), index)
     # A token with links only a query written in an abjad takes (abjad_only) is, in such
     # a query, a token of its own; every other token is one for all queries.
     read = pl.col("abjad") & pl.col("token").is_in(
@@ -520,10 +520,11 @@ def segmented_weight(token: str, index: WatchlistIndex) -> float:
     return sum(part_weight_one(word, weights.get(word)) for word in words)
 
 
-def _token_map(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
+def cached_token_map(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """token (distinct) -> token, token_id, sim, abjad_only: each query token's similar
     list tokens. Tokens seen in an earlier chunk come from the index's cache (a book
-    repeats its names a lot)."""
+    repeats its names a lot). Public: reverse screening's fallback bar (fallback_bar.py)
+    reads the same maps."""
     cache = index.token_cache
     unknown = tokens.filter(~cache.known(tokens["token"]))
     if not unknown.is_empty():

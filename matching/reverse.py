@@ -34,14 +34,15 @@ into one that lets more through:
   weights, so its shares are not evaluated).
 
 Forward blocking keeps a transliterated name's one-part candidates only when no list name
-at all shares two of its parts, and then only its best three, which depends on every list
-name: such entities are kept here whenever their one rare part is found. What sorts them,
-and the rest, is reverse_screen(): the reverse candidates screened with the real screen() on a
-view of the snapshot that holds only the entries' names but the whole snapshot's token
-statistics. Every (query, name) pair a forward screen blocks and scores is blocked and
-scored alike in the view (a name ranks no lower among fewer names; its score is computed by
-the same code with the same weights), so an entity with a forward match on one of the
-entries has a match in the view. Only those entities need the full forward screen.
+at all shares two of its parts, and then only its best three entries, which depends on
+every list name: such entities are kept here whenever their one rare part is found, unless
+fallback_bar.py proves that three other entries outrank the update's (from the entity's
+forward token maps). What sorts the rest is reverse_screen(): the reverse candidates
+screened with the real screen() on a view of the snapshot that holds only the entries'
+names but the whole snapshot's token statistics. Every (query, name) pair a forward
+screen blocks and scores is blocked and scored alike in the view (a name ranks no lower
+among fewer names; its score is computed by the same code with the same weights), so an
+entity with a forward match on one of the entries has a match in the view. Only those entities need the full forward screen.
 
 The view screen does not redo what reverse blocking and the book index already hold: the
 candidates' names come normalised from the index (screen(names=...)), with their syllable
@@ -82,6 +83,7 @@ from matching.compare.names import (
 )
 from matching.compare.syllables import KEY_COLUMNS as SYLLABLE_KEYS
 from matching.compare.syllables import name_keys as syllable_name_keys
+from matching.fallback_bar import BookParts, outranked
 from matching.frames import IDENTIFIER_FIELDS
 from matching.index import WatchlistIndex, blocking_keys, name_key, normalize_identifier
 from matching.lookup import sorted_by
@@ -174,9 +176,9 @@ def book_token_keys(tokens: pl.Series) -> pl.DataFrame:
 
 class BookIndex:
     """A book as reverse blocking reads it: per entity (its position is its number) the
-    columns of book_entries plus the entity's ``lists`` (null: every list), and the keys of
-    every token of the book. The book's tokens numbered and each entity's parts as a sparse
-    matrix are made on first use and kept (they do not depend on the snapshot)."""
+    columns of book_entries, and the keys of every token of the book. The book's tokens
+    numbered and each entity's parts as a sparse matrix are made on first use and kept
+    (they do not depend on the snapshot)."""
 
     def __init__(self, entities: pl.DataFrame, token_keys: pl.DataFrame) -> None:
         self.entities = entities
@@ -243,10 +245,15 @@ class ReverseCandidates:
 
 
 def reverse_candidates(
-    book: BookIndex, index: WatchlistIndex, entries: pl.Series
+    book: BookIndex,
+    index: WatchlistIndex,
+    entries: pl.Series,
+    every_list: np.ndarray | None = None,
 ) -> ReverseCandidates:
     """The book entities (positions) a forward screen against ``index`` could pair with one
-    of ``entries`` (engine entity ids, "<list_code>-<entry_id>"): a superset of them."""
+    of ``entries`` (engine entity ids, "<list_code>-<entry_id>"): a superset of them.
+    every_list: per entity, does it screen against every list (its ``lists`` null)? Only
+    those may be left out by the fallback's bar (fallback_bar; None: none may)."""
     names = index.names.filter(pl.col("entity_id").is_in(entries.implode()))
     hits = [_identifier_hits(book, index, entries)]
     side, linked = None, None
@@ -254,14 +261,18 @@ def reverse_candidates(
         side = _BookSide.of(book, index)
         columns = names["name_id"].to_numpy()
         linked = _links(side, index, names)
+        found, fallen = _found_hits(side, index, names, columns, linked)
         hits += [
-            _found_hits(side, index, names, columns, linked),
+            found,
             _pair_hits(side, index, names, columns, linked),
             _same_parts(book, index, names),
             _same_syllables(book, index, names),
             _split_words(side, index, names),
             _segmented_words(side, index, names, linked),
         ]
+        judged = np.zeros(book.size, dtype=bool) if every_list is None else every_list.copy()
+        judged[np.concatenate([hit["ent"].to_numpy() for hit in hits])] = False
+        hits.append(_fallback_kept(side, index, names, fallen, judged))
     # Distinct (entity, name) pairs counted on one int64 key per pair (a name is a column
     # number, -1 for identifier and split-word hits): a frame-wide unique() of millions of
     # pairs was the plan's peak of memory.
@@ -274,6 +285,31 @@ def reverse_candidates(
         return found
     links = view_token_links(side, index, names, linked, positions)
     return dataclasses.replace(found, token_links=links)
+
+
+def _fallback_kept(
+    side: _BookSide,
+    index: WatchlistIndex,
+    names: pl.DataFrame,
+    fallen: pl.DataFrame,
+    judged: np.ndarray,
+) -> pl.DataFrame:
+    """ent, name: the pairs found only as a fallback (_found_hits) whose entity the
+    fallback's bar cannot rule out (fallback_bar.outranked). judged: per entity, may the bar
+    rule it out (it screens every list and is found in no other way); an entity holding an
+    unlisted token that blocking may weigh as words run together may not."""
+    long = side.tokens.filter(
+        ~pl.col("listed"), pl.col("token").str.len_chars() >= config.MIN_SEGMENTED_LEN
+    )
+    beaten = outranked(
+        fallen,
+        BookParts(side.parts, side.tokens, side.total),
+        judged & ~_holding(side, long["b"].to_numpy()),
+        index,
+        _in_names(index, names),
+        names["name_id"].to_numpy(),
+    )
+    return fallen.filter(~pl.Series(beaten)).select(list(_HITS))
 
 
 # --- the book side ------------------------------------------------------------------------
@@ -564,19 +600,19 @@ def _found_hits(
     names: pl.DataFrame,
     columns: np.ndarray,
     linked: pl.DataFrame,
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Forward blocking's sparse product, restricted to the entries' names: per (entity,
     name) the distinguishing parts found and the rarity weight found, through tokens rare
     enough to block on, a weak link counting only beside WEAK_LINK_MIN_REST found firmly
     (blocking.with_weak_links); then its share and parts conditions, without the caps.
 
-    A transliterated name's fallback (one rare part in common) counts as found: forward
-    blocking keeps such names only when no list name shares two parts with the query, and
-    only its best three, which the view screen sorts out (reverse_screen)."""
-    name_tokens = _name_tokens(index, names).filter(pl.col("blocking"))
-    n_vocab, n_names = index.vocab.height, names.height
-    in_names = _matrix(name_tokens, "token_id", "name", (n_vocab, n_names))
-    shape = (side.tokens.height, n_vocab)
+    Returns the hits (ent, name), and apart the pairs found only as a transliterated name's
+    fallback (one rare part in common: _FALLEN). Forward blocking keeps such names only when no list name
+    shares two parts with the query, and only its best three entries: fallback_bar rules
+    out the entities it keeps none of them for, and the view screen sorts out the rest
+    (reverse_screen)."""
+    in_names = _in_names(index, names)
+    shape = (side.tokens.height, index.vocab.height)
     # Book token x name: list tokens linked, firmly and weakly (forward blocking's sums).
     firm = (_matrix(linked.filter("firm"), "b", "token_id", shape) @ in_names).tocsr()
     weak = (_matrix(linked.filter(~pl.col("firm")), "b", "token_id", shape) @ in_names).tocsr()
@@ -584,23 +620,35 @@ def _found_hits(
     # The product has a value for every (entity, name) sharing a linked token, most of them
     # dropped by the conditions: made a block of entities at a time, so that only the kept
     # pairs of the whole book are held at once (the whole product is gigabytes at 1M).
-    kept_ent, kept_name = [], []
+    hits, fallen = [pl.DataFrame(schema=_HITS)], [pl.DataFrame(schema=_FALLEN)]
     for start in range(0, encoded.shape[0], FOUND_BLOCK):
         block = encoded[start : start + FOUND_BLOCK]
         found = with_weak_links((block @ firm).tocsr(), (block @ weak).tocsr())
         rows = start + np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))
         count = np.floor(found.data / PARTS_UNIT)
         matched = np.minimum(found.data - count * PARTS_UNIT, side.total[rows])
-        usable, parts_ok, fallback = _conditions(
-            side, index, rows, columns[found.indices], count, matched
+        name_ids = columns[found.indices]
+        usable, parts_ok, fallback = _conditions(side, index, rows, name_ids, count, matched)
+        kept = usable & parts_ok
+        hits.append(_hits(rows[kept], found.indices[kept]))
+        alone = usable & ~parts_ok & fallback
+        share = matched[alone] / np.maximum(side.total[rows[alone]], 1e-9)
+        fallen.append(
+            _hits(rows[alone], found.indices[alone]).with_columns(pl.Series("block", share))
         )
-        kept = usable & (parts_ok | fallback)
-        kept_ent.append(rows[kept])
-        kept_name.append(found.indices[kept])
-    return _hits(
-        np.concatenate([np.zeros(0, np.int64), *kept_ent]),
-        np.concatenate([np.zeros(0, np.int64), *kept_name]),
-    )
+    return pl.concat(hits), pl.concat(fallen)
+
+
+def _in_names(index: WatchlistIndex, names: pl.DataFrame) -> sparse.csr_matrix:
+    """list token x name (column number): 1 where the name holds the token, blocking
+    tokens only (index.token_names for the entries' names)."""
+    name_tokens = _name_tokens(index, names).filter(pl.col("blocking"))
+    return _matrix(name_tokens, "token_id", "name", (index.vocab.height, names.height))
+
+
+# Pairs found only as a fallback (_found_hits): their entity, name, and the share of the
+# entity's weight found in the name (at most what forward blocking finds).
+_FALLEN = {"ent": pl.Int64, "name": pl.Int64, "block": pl.Float64}
 
 
 def _pair_hits(
@@ -990,7 +1038,12 @@ def reverse_screen(
     A superset of the entities whose forward screen has a match on one of the entries, and
     their forward screens are what a full rescreen's would be: screening only them, with the
     full index, gives exactly the full rescreen's matches on the entries."""
-    found = reverse_candidates(book, index, entries)
+    every_list = (
+        queries["lists"].is_null().to_numpy()
+        if "lists" in queries.columns
+        else np.ones(book.size, dtype=bool)
+    )
+    found = reverse_candidates(book, index, entries, every_list)
     view = entries_view(index, entries, found.token_links)
     matched = [np.zeros(0, dtype=np.int64)]
     for start in range(0, found.positions.size, VIEW_SCREEN_CHUNK):

@@ -1,0 +1,232 @@
+"""Reverse screening's bar for the blocking fallback: which book entities found only through
+the fallback a forward screen would not pair with the update's entries after all.
+
+Forward blocking (blocking.select_candidates) lets a transliterated query that no list name
+shares two parts with keep its best FALLBACK_CANDIDATES entries among the names sharing one
+rare part. Which those are depends on every list name, so reverse blocking keeps every such
+entity whose rare part links to an entry of the update, and most of them are then screened
+in the entries' view for nothing: a transliterated book name's rare part is often a word
+that many list names hold a spelling of.
+
+This module proves, per entity, that three other entries outrank the update's: a forward
+screen then keeps none of the update's names for it, and it need not be screened at all.
+
+- A rival is a list name holding a token that a part of the entity links to firmly (the
+  part's forward token map, blocking.cached_token_map, the same for every query, without the links
+  only a query in an abjad takes), of an entry with at most NAMES_PER_ENTRY names (so all
+  of them stay among the query's candidates) that is no entry of the update.
+- Forward blocking finds in a rival at least that part's weight (a firm link counts the
+  part's whole weight, and more links only add), so the rival ranks at least
+  ``w / total + 0.5 * min(w / name weight, 1)`` (select_candidates' rank), and is kept as a
+  fallback name when ``w / total`` reaches FALLBACK_MIN_BLOCK_SCORE.
+- The update's names rank at most what reverse blocking's product found in them, a superset
+  of forward's links (reverse._found_hits).
+- Three rival entries ranked strictly above every update name of the entity: forward's
+  fallback keeps those three (or the entity is no fallback at all, and keeps no one-part
+  name), so none of the update's names is scored for it.
+
+Entities this cannot judge keep their candidacy: those screening only some lists, those
+with an unlisted token long enough to be read as words run together (its weight is then
+the words', blocking.segmented_weight), and those whose update name is found whole enough
+to be kept beyond the fallback's places (MAX_WHOLE_QUERY_CANDIDATES).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from scipy import sparse
+
+from matching import config
+from matching.blocking import PARTS_UNIT, cached_token_map, with_weak_links
+from matching.index import WatchlistIndex
+
+# Ranks closer than this are not told apart: select_candidates compares ranks in steps of
+# 1.5 / 2**24, ties going by name order.
+RANK_MARGIN = 1e-6
+
+# Entities whose products with the update's names are made at a time (_update_ranks).
+UPDATE_RANK_BLOCK = 50_000
+
+
+@dataclass(frozen=True)
+class BookParts:
+    """What the bar reads of the book: each entity's parts (entity x book token), the book's
+    tokens (b, token, w: a part's weight, encoded: its weight and distinguishing part as
+    forward blocking sums them) and each entity's total weight."""
+
+    parts: sparse.csr_matrix
+    tokens: pl.DataFrame
+    total: np.ndarray
+
+
+def outranked(
+    fallen: pl.DataFrame,
+    book: BookParts,
+    judged: np.ndarray,
+    index: WatchlistIndex,
+    in_names: sparse.csr_matrix,
+    name_ids: np.ndarray,
+) -> np.ndarray:
+    """Per fallback pair (fallen: ent, name (a column of the update's names), and block, the
+    share reverse blocking found at most): is its entity one a forward screen surely keeps
+    no update name for? judged: per entity, may it be judged here at all; in_names: list
+    token x update name column (blocking tokens); name_ids: each column's name_id."""
+    ent, name = fallen["ent"].to_numpy(), fallen["name"].to_numpy()
+    whole = fallen["block"].to_numpy() >= config.WHOLE_NAME_BLOCK_SHARE
+    may = judged[ent] & ~_any_per_entity(ent, whole, judged.size)
+    if not may.any():
+        return np.zeros(ent.size, dtype=bool)
+    rank = _update_ranks(ent[may], name[may], book, index, in_names, name_ids)
+    best = np.full(judged.size, -np.inf)
+    np.maximum.at(best, ent[may], rank)
+    entities = np.flatnonzero(np.isfinite(best))
+    bar = _bars(entities, book, index, np.unique(index.name_entries[name_ids]))
+    beaten = np.zeros(judged.size, dtype=bool)
+    beaten[entities] = bar > best[entities] + RANK_MARGIN
+    return beaten[ent] & may
+
+
+def _any_per_entity(ent: np.ndarray, flag: np.ndarray, size: int) -> np.ndarray:
+    """Per pair: does any pair of its entity have the flag?"""
+    marked = np.zeros(size, dtype=bool)
+    marked[ent[flag]] = True
+    return marked[ent]
+
+
+def _update_ranks(
+    ent: np.ndarray,
+    name: np.ndarray,
+    book: BookParts,
+    index: WatchlistIndex,
+    in_names: sparse.csr_matrix,
+    name_ids: np.ndarray,
+) -> np.ndarray:
+    """Per (entity, update name) pair: the rank select_candidates gives it at most, from
+    forward blocking's own product over the entity's parts' token maps (the links only a
+    query in an abjad takes counted too: an upper bound)."""
+    entities = np.unique(ent)
+    in_update = pl.DataFrame({"token_id": np.flatnonzero(in_names.getnnz(axis=1))})
+    links = _links(book.parts[entities].indices, book, index).join(in_update, on="token_id")
+    shape = (book.tokens.height, index.vocab.height)
+    weak = pl.col("sim") <= config.WEAK_LINK_SIM
+    firm_names = (_ones(links.filter(~weak), shape) @ in_names).tocsr()
+    weak_names = (_ones(links.filter(weak), shape) @ in_names).tocsr()
+    encoded = (book.parts @ sparse.diags(book.tokens["encoded"].to_numpy())).tocsr()
+    # Entity x name products a block of entities at a time (whole, they are gigabytes for
+    # a large update), each read at its pairs only.
+    value = np.zeros(ent.size)
+    row = np.searchsorted(entities, ent)
+    for start in range(0, entities.size, UPDATE_RANK_BLOCK):
+        block = encoded[entities[start : start + UPDATE_RANK_BLOCK]]
+        found = with_weak_links((block @ firm_names).tocsr(), (block @ weak_names).tocsr())
+        mine = np.flatnonzero((row >= start) & (row < start + UPDATE_RANK_BLOCK))
+        value[mine] = np.asarray(found[row[mine] - start, name[mine]]).ravel()
+    total = book.total[ent]
+    matched = np.minimum(value - np.floor(value / PARTS_UNIT) * PARTS_UNIT, total)
+    covered = matched / np.maximum(index.name_weights[name_ids[name]], 1e-9)
+    return matched / np.maximum(total, 1e-9) + 0.5 * np.clip(covered, 0, 1)
+
+
+def _bars(
+    entities: np.ndarray, book: BookParts, index: WatchlistIndex, update_entries: np.ndarray
+) -> np.ndarray:
+    """Per entity: the rank its third-best rival entry surely reaches (-inf: fewer than
+    three rivals)."""
+    held = book.parts[entities].tocoo()
+    holdings = pl.DataFrame(
+        {
+            "ent": entities[held.row].astype(np.int64),
+            "b": held.col.astype(np.int64),
+            "total": book.total[entities[held.row]],
+        }
+    ).join(book.tokens.select("b", "w"), on="b")
+    share = pl.col("w") / pl.col("total")
+    found = (
+        holdings.filter(share >= max(config.FALLBACK_MIN_BLOCK_SCORE, config.MIN_BLOCKING_SCORE))
+        .join(_rivals(held.col, book, index, update_entries), on="b")
+        .select(
+            "ent",
+            "entry",
+            (share + 0.5 * (pl.col("w") / pl.col("name_weight")).clip(upper_bound=1.0)).alias(
+                "rank"
+            ),
+        )
+        .group_by("ent", "entry")
+        .agg(pl.col("rank").max())
+        .group_by("ent")
+        .agg(pl.col("rank").top_k(config.FALLBACK_CANDIDATES).min().alias("bar"), pl.len())
+        .filter(pl.col("len") >= config.FALLBACK_CANDIDATES)
+    )
+    bars = np.full(entities.size, -np.inf)
+    bars[np.searchsorted(entities, found["ent"].to_numpy())] = found["bar"].to_numpy()
+    return bars
+
+
+def _rivals(
+    held: np.ndarray, book: BookParts, index: WatchlistIndex, update_entries: np.ndarray
+) -> pl.DataFrame:
+    """b, entry, name_weight: per book token, the FALLBACK_CANDIDATES lightest rival entries
+    (their lightest names) among the names holding a list token it links to firmly (a link
+    every query takes)."""
+    links = (
+        _links(held, book, index)
+        .filter(pl.col("sim") > config.WEAK_LINK_SIM, ~pl.col("abjad_only"))
+        .select("b", "token_id")
+    )
+    per_token = _rivals_per_token(links["token_id"].unique().to_numpy(), index, update_entries)
+    return (
+        links.join(per_token, on="token_id")
+        .group_by("b", "entry")
+        .agg(pl.col("name_weight").min())
+        .sort("name_weight", "entry")
+        .group_by("b", maintain_order=True)
+        .head(config.FALLBACK_CANDIDATES)
+    )
+
+
+def _rivals_per_token(
+    token_ids: np.ndarray, index: WatchlistIndex, update_entries: np.ndarray
+) -> pl.DataFrame:
+    """token_id, entry, name_weight: per list token, its FALLBACK_CANDIDATES lightest rival
+    entries. A book token's best three entries are among its list tokens' best three."""
+    held = index.token_names[token_ids].tocoo()
+    names = held.col
+    entry = index.name_entries[names]
+    sizes = np.bincount(index.name_entries)
+    rival = (sizes[entry] <= config.NAMES_PER_ENTRY) & ~np.isin(entry, update_entries)
+    return (
+        pl.DataFrame(
+            {
+                "token_id": token_ids[held.row[rival]].astype(np.int64),
+                "entry": entry[rival].astype(np.int64),
+                "name_weight": index.name_weights[names[rival]].astype(np.float64),
+            }
+        )
+        .group_by("token_id", "entry")
+        .agg(pl.col("name_weight").min())
+        .sort("name_weight", "entry")
+        .group_by("token_id", maintain_order=True)
+        .head(config.FALLBACK_CANDIDATES)
+    )
+
+
+def _links(held: np.ndarray, book: BookParts, index: WatchlistIndex) -> pl.DataFrame:
+    """b, token_id, sim, abjad_only: the book tokens' forward token maps (cached on the
+    index, as forward blocking keeps them)."""
+    tokens = book.tokens.filter(pl.col("b").is_in(np.unique(held))).select("b", "token")
+    return (
+        cached_token_map(tokens.select("token"), index)
+        .join(tokens, on="token")
+        .select("b", pl.col("token_id").cast(pl.Int64), "sim", "abjad_only")
+    )
+
+
+def _ones(links: pl.DataFrame, shape: tuple[int, int]) -> sparse.csr_matrix:
+    """b x token_id, 1 where linked."""
+    return sparse.csr_matrix(
+        (np.ones(links.height), (links["b"].to_numpy(), links["token_id"].to_numpy())),
+        shape=shape,
+    )
