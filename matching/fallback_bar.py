@@ -11,16 +11,17 @@ that many list names hold a spelling of.
 This module proves, per entity, that three other entries outrank the update's: a forward
 screen then keeps none of the update's names for it, and it need not be screened at all.
 
-- A rival is a list name holding a token that a part of the entity links to firmly (the
-  part's forward token map, blocking.cached_token_map, the same for every query, without the links
-  only a query in an abjad takes), of an entry with at most NAMES_PER_ENTRY names (so all
-  of them stay among the query's candidates) that is no entry of the update.
+- A rival is a list name holding a token that a rare part of the entity links to firmly
+  in its forward token map (blocking.cached_token_map, the same for every query, without
+  the links only a query in an abjad takes), of an entry with at most NAMES_PER_ENTRY names
+  (so all of them stay among the query's candidates) that is no entry of the update.
 - Forward blocking finds in a rival at least that part's weight (a firm link counts the
   part's whole weight, and more links only add), so the rival ranks at least
   ``w / total + 0.5 * min(w / name weight, 1)`` (select_candidates' rank), and is kept as a
   fallback name when ``w / total`` reaches FALLBACK_MIN_BLOCK_SCORE.
-- The update's names rank at most what reverse blocking's product found in them, a superset
-  of forward's links (reverse._found_hits).
+- An update name ranks at most what forward blocking's own sum finds in it through the
+  entity's token maps restricted to the update's tokens (reverse.view_token_links, which
+  the view screen takes too), the links only an abjad query takes counted as well.
 - Three rival entries ranked strictly above every update name of the entity: forward's
   fallback keeps those three (or the entity is no fallback at all, and keeps no one-part
   name), so none of the update's names is scored for it.
@@ -40,15 +41,16 @@ import polars as pl
 from scipy import sparse
 
 from matching import config
-from matching.blocking import PARTS_UNIT, cached_token_map, with_weak_links
+from matching.blocking import PARTS_UNIT, cached_token_map
 from matching.index import WatchlistIndex
 
 # Ranks closer than this are not told apart: select_candidates compares ranks in steps of
 # 1.5 / 2**24, ties going by name order.
 RANK_MARGIN = 1e-6
 
-# Entities whose products with the update's names are made at a time (_update_ranks).
-UPDATE_RANK_BLOCK = 50_000
+# Pairs whose forward sums are made at a time (_update_ranks: each pair a row of its
+# entity's parts).
+UPDATE_RANK_PAIRS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -67,26 +69,46 @@ def outranked(
     book: BookParts,
     judged: np.ndarray,
     index: WatchlistIndex,
-    in_names: sparse.csr_matrix,
-    name_ids: np.ndarray,
+    update: UpdateNames,
 ) -> np.ndarray:
-    """Per fallback pair (fallen: ent, name (a column of the update's names), and block, the
-    share reverse blocking found at most): is its entity one a forward screen surely keeps
-    no update name for? judged: per entity, may it be judged here at all; in_names: list
-    token x update name column (blocking tokens); name_ids: each column's name_id."""
-    ent, name = fallen["ent"].to_numpy(), fallen["name"].to_numpy()
-    whole = fallen["block"].to_numpy() >= config.WHOLE_NAME_BLOCK_SHARE
-    may = judged[ent] & ~_any_per_entity(ent, whole, judged.size)
-    if not may.any():
-        return np.zeros(ent.size, dtype=bool)
-    rank = _update_ranks(ent[may], name[may], book, index, in_names, name_ids)
-    best = np.full(judged.size, -np.inf)
-    np.maximum.at(best, ent[may], rank)
-    entities = np.flatnonzero(np.isfinite(best))
-    bar = _bars(entities, book, index, np.unique(index.name_entries[name_ids]))
-    beaten = np.zeros(judged.size, dtype=bool)
-    beaten[entities] = bar > best[entities] + RANK_MARGIN
-    return beaten[ent] & may
+    """Per fallback pair (fallen: ent, name (a column of the update's names), whole (found
+    whole enough to be kept beyond the fallback's places) and rank, the rank reverse
+    blocking found at most): is its entity one a forward screen surely keeps no update name
+    for? judged: per entity, may it be judged here at all. The bars first, then the update
+    names' ranks: reverse's own where they clear the bar, forward's sums (_update_ranks)
+    only for the entities they do not."""
+    ent = fallen["ent"].to_numpy().astype(np.int64)
+    may = judged[ent] & ~_any_per_entity(ent, fallen["whole"].to_numpy(), judged.size)
+    entities = np.unique(ent[may])
+    bar = np.full(judged.size, -np.inf)
+    bar[entities] = _bars(entities, book, index, np.unique(index.name_entries[update.name_ids]))
+    may &= np.isfinite(bar[ent])
+    rank = fallen["rank"].to_numpy().astype(np.float64)
+    reverse_best = _best_per_entity(ent[may], rank[may], judged.size)
+    closer = may & (reverse_best[ent] + RANK_MARGIN >= bar[ent])
+    name = fallen["name"].to_numpy().astype(np.int64)
+    for part in np.array_split(np.flatnonzero(closer), 1 + closer.sum() // UPDATE_RANK_PAIRS):
+        rank[part] = _update_ranks(ent[part], name[part], book, index, update)
+    best = _best_per_entity(ent[may], rank[may], judged.size)
+    return may & (bar[ent] > best[ent] + RANK_MARGIN)
+
+
+def _best_per_entity(ent: np.ndarray, rank: np.ndarray, size: int) -> np.ndarray:
+    best = np.full(size, -np.inf)
+    np.maximum.at(best, ent, rank)
+    return best
+
+
+@dataclass(frozen=True)
+class UpdateNames:
+    """The update's names as the bar reads them: in_names, list token x name column (1 where
+    the name holds the token, blocking tokens only); name_ids, each column's name_id; and
+    links (token, token_id, sim, abjad_only): the book tokens' forward token maps
+    restricted to the update's tokens (reverse.view_token_links, the view screen's own)."""
+
+    in_names: sparse.csr_matrix
+    name_ids: np.ndarray
+    links: pl.DataFrame
 
 
 def _any_per_entity(ent: np.ndarray, flag: np.ndarray, size: int) -> np.ndarray:
@@ -97,36 +119,36 @@ def _any_per_entity(ent: np.ndarray, flag: np.ndarray, size: int) -> np.ndarray:
 
 
 def _update_ranks(
-    ent: np.ndarray,
-    name: np.ndarray,
-    book: BookParts,
-    index: WatchlistIndex,
-    in_names: sparse.csr_matrix,
-    name_ids: np.ndarray,
+    ent: np.ndarray, name: np.ndarray, book: BookParts, index: WatchlistIndex, update: UpdateNames
 ) -> np.ndarray:
     """Per (entity, update name) pair: the rank select_candidates gives it at most, from
-    forward blocking's own product over the entity's parts' token maps (the links only a
-    query in an abjad takes counted too: an upper bound)."""
-    entities = np.unique(ent)
-    in_update = pl.DataFrame({"token_id": np.flatnonzero(in_names.getnnz(axis=1))})
-    links = _links(book.parts[entities].indices, book, index).join(in_update, on="token_id")
+    forward blocking's own sum over the entity's parts' token maps (found_in_names: each
+    part's weight per linked token of the name, a weak link's only beside
+    WEAK_LINK_MIN_REST found firmly), the links only a query in an abjad takes counted too:
+    an upper bound. Summed per pair over its entity's parts, not as an entity x name
+    product (gigabytes for a large update)."""
+    links = (
+        update.links.filter(pl.col("token_id") >= 0)
+        .join(book.tokens.select("b", "token"), on="token")
+        .select("b", pl.col("token_id").cast(pl.Int64), "sim")
+    )
     shape = (book.tokens.height, index.vocab.height)
     weak = pl.col("sim") <= config.WEAK_LINK_SIM
-    firm_names = (_ones(links.filter(~weak), shape) @ in_names).tocsr()
-    weak_names = (_ones(links.filter(weak), shape) @ in_names).tocsr()
-    encoded = (book.parts @ sparse.diags(book.tokens["encoded"].to_numpy())).tocsr()
-    # Entity x name products a block of entities at a time (whole, they are gigabytes for
-    # a large update), each read at its pairs only.
-    value = np.zeros(ent.size)
-    row = np.searchsorted(entities, ent)
-    for start in range(0, entities.size, UPDATE_RANK_BLOCK):
-        block = encoded[entities[start : start + UPDATE_RANK_BLOCK]]
-        found = with_weak_links((block @ firm_names).tocsr(), (block @ weak_names).tocsr())
-        mine = np.flatnonzero((row >= start) & (row < start + UPDATE_RANK_BLOCK))
-        value[mine] = np.asarray(found[row[mine] - start, name[mine]]).ravel()
+    held = book.parts[ent]  # one row per pair: its entity's parts
+    pair = np.repeat(np.arange(ent.size), np.diff(held.indptr))
+    encoded = book.tokens["encoded"].to_numpy()[held.indices]
+
+    def found(linked: pl.DataFrame) -> np.ndarray:
+        per_name = (_ones(linked, shape) @ update.in_names).tocsr()  # book token x name
+        sums = np.asarray(per_name[held.indices, name[pair]]).ravel() * encoded
+        return np.bincount(pair, weights=sums, minlength=ent.size)
+
+    firm = found(links.filter(~weak))
+    firm_weight = firm - np.floor(firm / PARTS_UNIT) * PARTS_UNIT
+    value = firm + found(links.filter(weak)) * (firm_weight >= config.WEAK_LINK_MIN_REST)
     total = book.total[ent]
     matched = np.minimum(value - np.floor(value / PARTS_UNIT) * PARTS_UNIT, total)
-    covered = matched / np.maximum(index.name_weights[name_ids[name]], 1e-9)
+    covered = matched / np.maximum(index.name_weights[update.name_ids[name]], 1e-9)
     return matched / np.maximum(total, 1e-9) + 0.5 * np.clip(covered, 0, 1)
 
 
@@ -144,9 +166,10 @@ def _bars(
         }
     ).join(book.tokens.select("b", "w"), on="b")
     share = pl.col("w") / pl.col("total")
+    # Only a part carrying FALLBACK_MIN_BLOCK_SCORE of its entity alone makes a rival.
+    rare = holdings.filter(share >= max(config.FALLBACK_MIN_BLOCK_SCORE, config.MIN_BLOCKING_SCORE))
     found = (
-        holdings.filter(share >= max(config.FALLBACK_MIN_BLOCK_SCORE, config.MIN_BLOCKING_SCORE))
-        .join(_rivals(held.col, book, index, update_entries), on="b")
+        rare.join(_rivals(rare["b"].unique(), book, index, update_entries), on="b")
         .select(
             "ent",
             "entry",
@@ -166,15 +189,18 @@ def _bars(
 
 
 def _rivals(
-    held: np.ndarray, book: BookParts, index: WatchlistIndex, update_entries: np.ndarray
+    held: pl.Series, book: BookParts, index: WatchlistIndex, update_entries: np.ndarray
 ) -> pl.DataFrame:
-    """b, entry, name_weight: per book token, the FALLBACK_CANDIDATES lightest rival entries
-    (their lightest names) among the names holding a list token it links to firmly (a link
-    every query takes)."""
+    """b, entry, name_weight: per book token (held: their numbers b), the
+    FALLBACK_CANDIDATES lightest rival entries (their lightest names) among the names
+    holding a list token it links to firmly (a link every query takes) in its forward
+    token map (cached on the index, as forward blocking keeps them)."""
+    tokens = book.tokens.filter(pl.col("b").is_in(held.implode())).select("b", "token")
     links = (
-        _links(held, book, index)
+        cached_token_map(tokens.select("token"), index)
         .filter(pl.col("sim") > config.WEAK_LINK_SIM, ~pl.col("abjad_only"))
-        .select("b", "token_id")
+        .join(tokens, on="token")
+        .select("b", pl.col("token_id").cast(pl.Int64))
     )
     per_token = _rivals_per_token(links["token_id"].unique().to_numpy(), index, update_entries)
     return (
@@ -210,17 +236,6 @@ def _rivals_per_token(
         .sort("name_weight", "entry")
         .group_by("token_id", maintain_order=True)
         .head(config.FALLBACK_CANDIDATES)
-    )
-
-
-def _links(held: np.ndarray, book: BookParts, index: WatchlistIndex) -> pl.DataFrame:
-    """b, token_id, sim, abjad_only: the book tokens' forward token maps (cached on the
-    index, as forward blocking keeps them)."""
-    tokens = book.tokens.filter(pl.col("b").is_in(np.unique(held))).select("b", "token")
-    return (
-        cached_token_map(tokens.select("token"), index)
-        .join(tokens, on="token")
-        .select("b", pl.col("token_id").cast(pl.Int64), "sim", "abjad_only")
     )
 
 

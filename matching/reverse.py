@@ -83,7 +83,7 @@ from matching.compare.names import (
 )
 from matching.compare.syllables import KEY_COLUMNS as SYLLABLE_KEYS
 from matching.compare.syllables import name_keys as syllable_name_keys
-from matching.fallback_bar import BookParts, outranked
+from matching.fallback_bar import BookParts, UpdateNames, outranked
 from matching.frames import IDENTIFIER_FIELDS
 from matching.index import WatchlistIndex, blocking_keys, name_key, normalize_identifier
 from matching.lookup import sorted_by
@@ -256,14 +256,14 @@ def reverse_candidates(
     those may be left out by the fallback's bar (fallback_bar; None: none may)."""
     names = index.names.filter(pl.col("entity_id").is_in(entries.implode()))
     hits = [_identifier_hits(book, index, entries)]
-    side, linked = None, None
+    links = pl.DataFrame(schema=LINK_SCHEMA)
     if not names.is_empty() and book.size:
         side = _BookSide.of(book, index)
         columns = names["name_id"].to_numpy()
         linked = _links(side, index, names)
-        found, fallen = _found_hits(side, index, names, columns, linked)
+        found_hits, fallen = _found_hits(side, index, names, columns, linked)
         hits += [
-            found,
+            found_hits,
             _pair_hits(side, index, names, columns, linked),
             _same_parts(book, index, names),
             _same_syllables(book, index, names),
@@ -272,19 +272,21 @@ def reverse_candidates(
         ]
         judged = np.zeros(book.size, dtype=bool) if every_list is None else every_list.copy()
         judged[np.concatenate([hit["ent"].to_numpy() for hit in hits])] = False
-        hits.append(_fallback_kept(side, index, names, fallen, judged))
+        # The view screen's token links, for every entity found (the bar reads them too).
+        every = np.concatenate(
+            [*[hit["ent"].to_numpy() for hit in hits], fallen["ent"].to_numpy().astype(np.int64)]
+        )
+        links = view_token_links(side, index, names, linked, _distinct(every))
+        hits.append(_fallback_kept(side, index, names, fallen, judged, links))
     # Distinct (entity, name) pairs counted on one int64 key per pair (a name is a column
     # number, -1 for identifier and split-word hits): a frame-wide unique() of millions of
     # pairs was the plan's peak of memory.
     ent = np.concatenate([hit["ent"].to_numpy() for hit in hits])
     name = np.concatenate([hit["name"].to_numpy() for hit in hits])
     pair_keys = ent * (names.height + 1) + (name + 1)
-    positions = _distinct(ent)
-    found = ReverseCandidates(positions=positions, pairs=_distinct(pair_keys).size)
-    if side is None or linked is None:
-        return found
-    links = view_token_links(side, index, names, linked, positions)
-    return dataclasses.replace(found, token_links=links)
+    return ReverseCandidates(
+        positions=_distinct(ent), pairs=_distinct(pair_keys).size, token_links=links
+    )
 
 
 def _fallback_kept(
@@ -293,11 +295,13 @@ def _fallback_kept(
     names: pl.DataFrame,
     fallen: pl.DataFrame,
     judged: np.ndarray,
+    links: pl.DataFrame,
 ) -> pl.DataFrame:
     """ent, name: the pairs found only as a fallback (_found_hits) whose entity the
     fallback's bar cannot rule out (fallback_bar.outranked). judged: per entity, may the bar
     rule it out (it screens every list and is found in no other way); an entity holding an
-    unlisted token that blocking may weigh as words run together may not."""
+    unlisted token that blocking may weigh as words run together may not. links: the
+    entities' tokens' forward maps on the entries' tokens (view_token_links)."""
     long = side.tokens.filter(
         ~pl.col("listed"), pl.col("token").str.len_chars() >= config.MIN_SEGMENTED_LEN
     )
@@ -306,10 +310,9 @@ def _fallback_kept(
         BookParts(side.parts, side.tokens, side.total),
         judged & ~_holding(side, long["b"].to_numpy()),
         index,
-        _in_names(index, names),
-        names["name_id"].to_numpy(),
+        UpdateNames(_in_names(index, names), names["name_id"].to_numpy(), links),
     )
-    return fallen.filter(~pl.Series(beaten)).select(list(_HITS))
+    return fallen.filter(~pl.Series(beaten)).select(list(_HITS)).cast(_HITS)
 
 
 # --- the book side ------------------------------------------------------------------------
@@ -633,8 +636,20 @@ def _found_hits(
         hits.append(_hits(rows[kept], found.indices[kept]))
         alone = usable & ~parts_ok & fallback
         share = matched[alone] / np.maximum(side.total[rows[alone]], 1e-9)
+        covered = matched[alone] / np.maximum(index.name_weights[name_ids[alone]], 1e-9)
+        # Millions of pairs for a large update, held while the other hits are made: kept
+        # small (a rank rounded up to float32 is still an upper bound).
+        rank = share + 0.5 * np.clip(covered, 0, 1) + FLOAT32_STEP
         fallen.append(
-            _hits(rows[alone], found.indices[alone]).with_columns(pl.Series("block", share))
+            pl.DataFrame(
+                {
+                    "ent": rows[alone].astype(np.int32),
+                    "name": found.indices[alone].astype(np.int32),
+                    "whole": share >= config.WHOLE_NAME_BLOCK_SHARE,
+                    "rank": rank.astype(np.float32),
+                },
+                schema=_FALLEN,
+            )
         )
     return pl.concat(hits), pl.concat(fallen)
 
@@ -646,9 +661,12 @@ def _in_names(index: WatchlistIndex, names: pl.DataFrame) -> sparse.csr_matrix:
     return _matrix(name_tokens, "token_id", "name", (index.vocab.height, names.height))
 
 
-# Pairs found only as a fallback (_found_hits): their entity, name, and the share of the
-# entity's weight found in the name (at most what forward blocking finds).
-_FALLEN = {"ent": pl.Int64, "name": pl.Int64, "block": pl.Float64}
+# Pairs found only as a fallback (_found_hits): their entity, name, whether the share of
+# the entity found in the name reaches WHOLE_NAME_BLOCK_SHARE, and the rank
+# select_candidates gives the pair (at most: reverse's links are a superset of forward's).
+_FALLEN = {"ent": pl.Int32, "name": pl.Int32, "whole": pl.Boolean, "rank": pl.Float32}
+# More than float32's rounding of a rank (at most 1.5): added before it is rounded.
+FLOAT32_STEP = 2e-7
 
 
 def _pair_hits(
