@@ -60,7 +60,7 @@ def score_pairs(
         for col, dtype in OPTIONAL_PAIR_COLUMNS.items()
         if col not in pairs.columns
     )
-    aligned = pairs.join(align_parts(pairs, weights, known), on="pair", how="left")
+    aligned = _with_alignment(pairs, align_parts(pairs, weights, known))
     parts = {f.name: f.func(aligned)["value"] * f.weight for f in NAME_FEATURES}
     token_score = (1.0 + pl.sum_horizontal(list(parts.values())).fill_null(0.0)).alias("t")
     aligned = aligned.with_columns(
@@ -144,6 +144,16 @@ def score_pairs(
     )
 
 
+def _with_alignment(pairs: pl.DataFrame, aligned: pl.DataFrame) -> pl.DataFrame:
+    """pairs.join(aligned, on="pair", how="left"): side by side where align_parts gave the
+    pairs in their own order (one row each, as it does), sparing a join of every column of
+    a chunk's pairs (their token lists and qualifiers)."""
+    same_rows = aligned.height == pairs.height and aligned["pair"].equals(pairs["pair"])
+    if same_rows and not set(aligned.columns[1:]) & set(pairs.columns):
+        return pairs.hstack(aligned.drop("pair"))
+    return pairs.join(aligned, on="pair", how="left")
+
+
 def _whole_list_name(aligned: pl.DataFrame) -> pl.Series:
     """Per pair: every part of a person's list name of two names or more found exactly,
     with enough rarity weight ("Mohammad Yaqoub Haqqani" / the alias "MOHAMMAD YAQOUB"):
@@ -221,8 +231,10 @@ def _with_joined(aligned: pl.DataFrame) -> pl.DataFrame:
     would undo it."""
     # Tokens are ASCII after normalisation: bytes are letters. (Signed: an unsigned
     # difference would wrap round whenever the query is the shorter name.)
-    q_len = pl.col("q_tokens").list.join("").str.len_bytes().cast(pl.Int64)
-    c_len = pl.col("c_tokens").list.join("").str.len_bytes().cast(pl.Int64)
+    # (The tokens' lengths summed: the length of the name written together, without
+    # writing every pair's two names out.)
+    q_len = pl.col("q_tokens").list.eval(pl.element().str.len_bytes()).list.sum().cast(pl.Int64)
+    c_len = pl.col("c_tokens").list.eval(pl.element().str.len_bytes()).list.sum().cast(pl.Int64)
     could_help = (
         (pl.col("token_score") < config.MIN_JOINED_SIM)
         & ((q_len - c_len).abs() <= (1 - config.MIN_JOINED_SIM) * pl.max_horizontal(q_len, c_len))
