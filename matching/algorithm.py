@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from matching import config
-from matching.compare.dates import birth_date_contribution, birth_date_one
+from matching.compare.dates import VERDICT_VALUE, birth_date_contribution, birth_date_one
 from matching.compare.entities import (
     entity_type_contribution,
     entity_type_one,
@@ -73,6 +73,10 @@ class Feature:
     # Evidence of two parties whatever the letters say (a reversed lineage): the
     # joined-name comparison, blind to the order of the parts, may not override it.
     contradicts: bool = False
+    # A qualifier's highest value (its weight non-negative): what it can add to a name
+    # score at most. score_pairs leaves out, before the qualifiers' work, the pairs whose
+    # name score falls short of the lowest threshold by more than all of them can add.
+    most: float | None = None
 
 
 def _share(expr: pl.Expr) -> Callable[[pl.DataFrame], pl.DataFrame]:
@@ -648,6 +652,7 @@ FEATURES: tuple[Feature, ...] = (
         qualifier=True,
         description="same date, same year, one component off, or contradicting",
         one=lambda p: birth_date_one(p.q_birth_date, p.c_birth_dates),
+        most=max(0.0, *VERDICT_VALUE.values()),
     ),
     Feature(
         "nationality",
@@ -656,6 +661,7 @@ FEATURES: tuple[Feature, ...] = (
         qualifier=True,
         description="query nationality among the entry's, or not",
         one=lambda p: nationality_one(p.q_nationality, p.c_nationalities),
+        most=max(0.0, config.NATIONALITY_MATCH, config.NATIONALITY_MISMATCH),
     ),
     Feature(
         "identity",
@@ -664,6 +670,7 @@ FEATURES: tuple[Feature, ...] = (
         qualifier=True,
         description="birth date and nationality both contradict, on a common name",
         one=identity_contradicted_one,
+        most=max(0.0, config.IDENTITY_CONTRADICTED),
     ),
     Feature(
         "entity_type",
@@ -672,9 +679,14 @@ FEATURES: tuple[Feature, ...] = (
         qualifier=True,
         description="a person against an organisation, or the reverse",
         one=lambda p: entity_type_one(p.q_entity_type, p.c_entity_type),
+        most=max(0.0, config.ENTITY_TYPE_MISMATCH),
     ),
 )
 
 NAME_FEATURES = tuple(f for f in FEATURES if not f.qualifier)
 CONTRADICTIONS = tuple(f.name for f in NAME_FEATURES if f.contradicts)
 QUALIFIERS = tuple(f for f in FEATURES if f.qualifier)
+# Every qualifier declares its highest value, weighed by a non-negative weight: the most
+# all of them can add to a name score together.
+assert all(f.most is not None and f.weight >= 0 for f in QUALIFIERS)
+QUALIFIERS_MOST = sum(f.weight * (f.most or 0.0) for f in QUALIFIERS)

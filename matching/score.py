@@ -12,7 +12,13 @@ import polars as pl
 from rapidfuzz.distance import Levenshtein
 
 from matching import config
-from matching.algorithm import CONTRADICTIONS, NAME_FEATURES, QUALIFIERS, OnePair
+from matching.algorithm import (
+    CONTRADICTIONS,
+    NAME_FEATURES,
+    QUALIFIERS,
+    QUALIFIERS_MOST,
+    OnePair,
+)
 from matching.compare.entities import (
     is_person,
     names_of_people,
@@ -118,11 +124,9 @@ def score_pairs(
     aligned = aligned.with_columns(
         name_score.alias("name_score"), uses_joined.alias("uses_joined"), weak.alias("weak")
     )
-    # A pair below both the qualifiers' floor and min_score keeps its name score, so it is
-    # dropped below: drop it before the qualifiers' work.
-    aligned = aligned.filter(
-        pl.col("name_score") >= min(config.QUALIFIER_MIN_NAME_SCORE, min_score)
-    )
+    # A pair that cannot reach min_score whatever the qualifiers add is dropped below:
+    # drop it before their work (_lowest_name_score).
+    aligned = aligned.filter(pl.col("name_score") >= _lowest_name_score(min_score))
     qualifiers = {f.name: f.func(aligned) for f in QUALIFIERS}
     applies = pl.col("name_score") >= config.QUALIFIER_MIN_NAME_SCORE
     qualifier_sum = pl.sum_horizontal(
@@ -142,6 +146,18 @@ def score_pairs(
     return scored.with_columns(_details(list(parts), list(qualifiers)).alias("details")).drop(
         pl.selectors.starts_with("_")
     )
+
+
+# Scores are rounded to 4 decimals before the threshold: a margin well above that rounding.
+_ROUNDING_MARGIN = 1e-3
+
+
+def _lowest_name_score(min_score: float) -> float:
+    """The lowest name score of a pair that may still score min_score: one below the
+    qualifiers' floor keeps its name score; one above gains QUALIFIERS_MOST at most (most
+    pairs of a chunk, a part in common capped as weak evidence, are below either)."""
+    floor = min(config.QUALIFIER_MIN_NAME_SCORE, min_score)
+    return max(floor, min_score - QUALIFIERS_MOST - _ROUNDING_MARGIN)
 
 
 def _with_alignment(pairs: pl.DataFrame, aligned: pl.DataFrame) -> pl.DataFrame:

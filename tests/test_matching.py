@@ -407,3 +407,34 @@ def test_per_row_threshold(index):
     rows = [{"full_name": "Vladimir Puttin", "threshold": 0.99}, {"full_name": "Vladimir Puttin"}]
     result = run(index, rows)
     assert result["is_match"].to_list() == [False, True]
+
+
+def test_min_score_drops_only_pairs_that_cannot_reach_it():
+    """score_pairs drops the pairs below min_score before the qualifiers' work by a bound
+    (a name score more than QUALIFIERS_MOST short): what it keeps is exactly what scoring
+    every pair keeps at min_score, a name score a birth date and nationality lift to the
+    threshold included."""
+    names = [
+        ("Ivan Petrov", "Ivan Petrova"),
+        ("John Smith", "Jon Smyth"),
+        ("Angela Merkel", "Angela Merkur"),
+        ("Mohammed Al Rashid", "Muhammad Rashid"),
+        ("Acme Trading Ltd", "Acme Trade Limited"),
+    ]
+    frame = pl.DataFrame(
+        {
+            "pair": list(range(len(names))),
+            "q_tokens": [tokens(q) for q, _ in names],
+            "c_tokens": [tokens(c) for _, c in names],
+            "q_birth_date": ["1970-01-01"] * len(names),
+            "c_birth_dates": [["1970-01-01"]] * len(names),
+            "q_nationality": ["RU"] * len(names),
+            "c_nationalities": [["RU"]] * len(names),
+        }
+    )
+    every = score_pairs(frame, None)
+    lifted = every.filter(pl.col("score") > pl.col("name_score"), pl.col("score") < 1.0)
+    assert not lifted.is_empty()
+    for min_score in every["score"].unique().to_list():
+        kept = score_pairs(frame, None, min_score)
+        assert kept.equals(every.filter(pl.col("score") >= min_score))
