@@ -163,13 +163,8 @@ def with_weak_links(found: sparse.csr_matrix, weak_found: sparse.csr_matrix) -> 
     # The firm weight is read only where a weak link found something (a few of the
     # product's millions of values): the firm values there, then 1 where they reach
     # WEAK_LINK_MIN_REST. (A zero product is no entry, so the sum below is the same.)
-    # (Ones on weak_found's own index arrays, sorted first so that no one sorts the shared
-    # indices under weak_found's values: copying the millions of positions cost more.)
-    weak_found.sort_indices()
-    where_weak = sparse.csr_matrix(
-        (np.ones(weak_found.nnz), weak_found.indices, weak_found.indptr), shape=weak_found.shape
-    )
-    where_weak.has_sorted_indices = True
+    where_weak = weak_found.copy()
+    where_weak.data = np.ones_like(where_weak.data)
     rest = found.multiply(where_weak).tocsr()
     weight = rest.data - np.floor(rest.data / PARTS_UNIT) * PARTS_UNIT
     rest.data = (weight >= config.WEAK_LINK_MIN_REST).astype(np.float64)
@@ -365,12 +360,8 @@ def select_candidates(
 def _decoded(values: np.ndarray, query_total: np.ndarray) -> tuple[np.ndarray, ...]:
     """Product values -> the parts counted, the weight found (at most the query's total),
     and the query's total."""
-    # In place where a temporary is free: each is as long as the product (millions).
-    count = values / PARTS_UNIT
-    np.floor(count, out=count)
-    matched = count * PARTS_UNIT
-    np.subtract(values, matched, out=matched)
-    return count, np.minimum(matched, query_total, out=matched), query_total
+    count = np.floor(values / PARTS_UNIT)
+    return count, np.minimum(values - count * PARTS_UNIT, query_total), query_total
 
 
 def _usable(found: sparse.csr_matrix, total: np.ndarray, index: WatchlistIndex) -> np.ndarray:
