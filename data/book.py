@@ -671,9 +671,26 @@ def _annotated(match_list: pl.DataType) -> pl.DataType:
     return pl.List(pl.Struct(fields))
 
 
-def resolved_matches(open_matches: pl.Expr, listed: pl.Series) -> pl.Expr:
+def resolved_matches(open_matches: pl.Series, listed: pl.Series) -> pl.Series:
     """The open matches whose list entry is no longer listed (``listed``: the engine ids of
-    the current snapshot's entries): the alerts a rescreen resolves."""
-    return open_matches.list.eval(
-        pl.element().filter(~pl.element().struct.field("match_entity_id").is_in(listed.implode()))
-    ).alias("resolved")
+    the current snapshot's entries): the alerts a rescreen resolves; null where
+    ``open_matches`` is. The lists are flattened, filtered and put back together: the same
+    filter inside ``list.eval`` copies ``listed`` for every row (Polars 2.1: 15 GB and 9 s
+    for 50,000 rows against 20,000 entries)."""
+    flat = open_matches.rename("resolved").to_frame().with_row_index("row").explode("resolved")
+    entry = pl.col("resolved").struct.field("match_entity_id")
+    gone = (
+        flat.filter(pl.col("resolved").is_not_null() & ~entry.is_in(listed.implode()))
+        .group_by("row")
+        .agg("resolved")
+    )
+    every = pl.DataFrame({"row": pl.int_range(open_matches.len(), dtype=pl.UInt32, eager=True)})
+    return (
+        every.join(gone, on="row", how="left", maintain_order="left")
+        .select(
+            pl.when(pl.lit(open_matches).is_not_null())
+            .then(pl.col("resolved").fill_null(pl.lit([], dtype=open_matches.dtype)))
+            .alias("resolved")
+        )
+        .to_series()
+    )

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from data.book import BookStore, changed_since, rescreen_entities
+from data.book import BookStore, changed_since, rescreen_entities, resolved_matches
 from data.book_index import BookIndexStore
 from data.entities import SUBJECT_FIELDS
 from data.store import SnapshotStore
@@ -122,12 +122,8 @@ def _needs_full(
 
 def _with_gone_matches(rows: pl.DataFrame, listed: pl.Series) -> pl.Series:
     """Per due row: has it an open match on an entry no longer listed (a resolved record)?"""
-    return rows.select(
-        pl.col("open_matches")
-        .list.eval(~pl.element().struct.field("match_entity_id").is_in(listed.implode()))
-        .list.any()
-        .fill_null(False)
-    ).to_series()
+    resolved = resolved_matches(rows["open_matches"], listed)
+    return (resolved.list.len() > 0).fill_null(False)
 
 
 def _known_matches(rows: pl.DataFrame, options: PlanOptions) -> pl.Series:

@@ -5,6 +5,7 @@ first, then the 2024 set, whose diff adds the entries designated in between."""
 from __future__ import annotations
 
 import asyncio
+import resource
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ import pytest
 from conftest import WATCHLISTS, drop_waiting_runs
 from typer.testing import CliRunner
 
-from data.book import BookStore, changed_since, keep_new_matches
+from data.book import BookStore, changed_since, keep_new_matches, resolved_matches
 from data.entities import entities_from_records
 from data.jobs import JobMeta, JobStore, new_job_id
 from data.store import SnapshotStore
@@ -417,3 +418,27 @@ def test_the_book_is_the_last_word_on_each_entity_in_log_order(tmp_path: Path) -
     assert got["screened_version"].to_list() == ["v1", "v3"], (
         "m's v3 mark was of its job-1 subject, replaced by job-2's"
     )
+
+
+def test_resolved_matches_are_the_open_matches_on_entries_gone_at_book_scale() -> None:
+    """Per row, the open matches whose entry the snapshot no longer lists; null stays null.
+    At book scale (50,000 rows against 20,000 listed entries) it stays small: the filter
+    inside list.eval copied the listed ids per row (15 GB, and a test worker killed)."""
+    listed = pl.Series([f"ofac-{i}" for i in range(20_000)])
+    match = pl.Struct({"match_entity_id": pl.Utf8, "confidence_score": pl.Float64})
+    rows = [None, [], [{"match_entity_id": "ofac-7", "confidence_score": 0.9}]]
+    rows += [
+        [
+            {"match_entity_id": "ofac-1", "confidence_score": 0.9},
+            {"match_entity_id": f"ofac-{20_000 + i}", "confidence_score": 0.8},
+        ]
+        for i in range(50_000)
+    ]
+    open_matches = pl.Series("open_matches", rows, dtype=pl.List(match))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    resolved = resolved_matches(open_matches, listed)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert resolved[0] is None and resolved[1].to_list() == resolved[2].to_list() == []
+    assert resolved[3].to_list() == [{"match_entity_id": "ofac-20000", "confidence_score": 0.8}]
+    assert (resolved.list.len().slice(3) == 1).all()
+    assert grown_mb < 500, grown_mb
