@@ -1393,14 +1393,14 @@ def matres_key(token: str, listed: bool) -> str | None:
     sound and consonants, w and y left out ("thrut" and "tharwat": "tthrt"). Where scoring
     reads a query token in an abjad as a list token whose waw or yeh it wrote as a vowel
     ("ثروت" thrut / Tharwat, "العبيدي" abidi / Ubaydi, "نورزی" nurza / Noorzai), blocking
-    offers the pair: every list token's key, whether or not it writes a long vowel
-    ("باقری" baqri / Bagheri: the short vowels the script leaves out, as scoring reads
-    it; a link through this key is for a query written in an abjad only,
-    compare/names.abjad_only_link, so "Тимур" timur never reaches "Tamara"), a query
-    token's where the rule may apply to it (spelt with a, i, u only,
+    offers the pair: a list token's key where it writes a long vowel (long_vowel_spelt:
+    not "Tamara", which "Тимур" timur would reach, and blocking cannot tell the query's
+    script), a query token's where the rule may apply to it (spelt with a, i, u only,
     MIN_MATRES_CONSONANTS+); None where there is no key."""
     bare = bare_consonants(token)
     if len(bare) < config.MIN_MATRES_CONSONANTS or any(char.isdigit() for char in token):
+        return None
+    if listed and not long_vowel_spelt_one(token):
         return None
     if not listed and ("e" in token or "o" in token):
         return None

@@ -38,6 +38,8 @@ from matching.normalize import (
     glide_folded,
     glide_folded_one,
     keys_of,
+    long_vowel_spelt,
+    long_vowel_spelt_one,
     onset,
     onsets,
     token_keys,
@@ -1017,14 +1019,15 @@ def linked_similarity(
     At CROSS_SCRIPT_SKELETON_SIM at least, as scoring grants it across scripts: a token
     with vowels left out; and, where the lists do not hold the query token (q_listed
     false: a reading of another script, not a Latin spelling, or every Latin "maria" would
-    link to "mayor"), a long vowel letter read as a vowel, the short ones left out
-    ("thrut" / "tharwat", "baqri" / "bagheri": matres_one, as scoring reads a query in an
-    abjad; abjad_only_link keeps such a link from other queries). Not at all: a part two
+    link to "mayor"), a long vowel letter read as a vowel where the list token writes a
+    long vowel ("thrut" / "tharwat": matres_one, long_vowel_spelt). Not at all: a part two
     typing errors off (RETYPED), which completes a name the other parts found and finds
     none ("Masr" / "Nasr"). matres=False: without the long vowel letter's reading, as a
     query not written in an abjad links (abjad_only_link)."""
     unlisted = pl.lit(matres) if q_listed is None else ~q_listed & matres
-    vowel_letters = pl.col("vowels_dropped") | (pl.col("matres") & unlisted)
+    vowel_letters = pl.col("vowels_dropped") | (
+        pl.col("matres") & long_vowel_spelt(pl.col("c_token")) & unlisted
+    )
     lifted = vowel_letters & (pl.col("sim") < config.CROSS_SCRIPT_SKELETON_SIM)
     return (
         pl.when(lifted)
@@ -1041,7 +1044,9 @@ def linked_similarity_one(
 ) -> float:
     """linked_similarity for one token pair."""
     sim, how, _ = pair_similarity(q_token, c_token)
-    matres = matres and not q_listed and matres_one(q_token, c_token)
+    matres = (
+        matres and not q_listed and matres_one(q_token, c_token) and long_vowel_spelt_one(c_token)
+    )
     if vowels_dropped_one(q_token, c_token) or matres:
         return max(sim, config.CROSS_SCRIPT_SKELETON_SIM)
     return 0.0 if how in _RETYPED else sim
