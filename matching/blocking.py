@@ -24,7 +24,9 @@ from matching import config
 from matching.compare.names import (
     abjad_only_link,
     linked_similarity,
+    linked_similarity_one,
     list_token_features,
+    matres_one,
     part_weight,
     part_weight_one,
     token_similarity,
@@ -33,7 +35,13 @@ from matching.compare.syllables import KEY_COLUMNS as SYLLABLE_KEYS
 from matching.compare.syllables import name_keys as syllable_name_keys
 from matching.index import WatchlistIndex, blocking_keys, name_key
 from matching.lookup import join_sorted, sorted_by
-from matching.normalize import LEGAL_PHRASES, consonants, vowel_poor
+from matching.normalize import (
+    LEGAL_PHRASES,
+    consonants,
+    matres_key,
+    short_vowel_key,
+    vowel_poor,
+)
 from matching.retyped_links import index_table, retyped_links
 
 # Candidate values carry two numbers: PARTS_UNIT per distinguishing query part found, plus
@@ -61,6 +69,7 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     split = pl.concat([_split_words(queries, weights, index), _segment_parts(weights, index)])
     split = split.join(parts.select("qid", "abjad").unique("qid"), on="qid")
     links = cached_token_map(pl.concat([parts["token"], split["token"]]).unique().to_frame(), index)
+    links = _with_short_vowel_links(links, parts, index)
     # A token with links only a query written in an abjad takes (abjad_only) is, in such
     # a query, a token of its own; every other token is one for all queries.
     read = pl.col("abjad") & pl.col("token").is_in(
@@ -111,6 +120,92 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     return pl.concat([selected, *same]).unique(
         ["qid", "name_id"], keep="first", maintain_order=True
     )
+
+
+def _with_short_vowel_links(
+    links: pl.DataFrame, parts: pl.DataFrame, index: WatchlistIndex
+) -> pl.DataFrame:
+    """links (token, token_id, sim, abjad_only) and, for the tokens of queries written in
+    an abjad, their short_vowel_links as abjad-only links (a link the map already holds
+    keeps its own similarity). Queries in other scripts cost a filter."""
+    tokens = parts.filter("abjad")["token"].unique().to_list()
+    rows = [
+        (token, token_id, sim)
+        for token in tokens
+        for token_id, sim in short_vowel_links(token, index).items()
+    ]
+    if not rows:
+        return links
+    extra = pl.DataFrame(
+        rows, schema={"token": pl.Utf8, "token_id": pl.Int64, "sim": pl.Float64}, orient="row"
+    ).with_columns(pl.lit(True).alias("abjad_only"))
+    return pl.concat([links, extra.cast(links.schema)]).unique(
+        ["token", "token_id"], keep="first", maintain_order=True
+    )
+
+
+# What short_vowel_links derives from the vocabulary alone (a view of the index shares it).
+SHORT_VOWEL_DERIVED = (
+    "blocking.short_vowel_links",
+    "blocking.short_vowel_table",
+    "blocking.listed_tokens",
+)
+
+
+def short_vowel_links(token: str, index: WatchlistIndex) -> dict[int, float]:
+    """token_id -> sim: the list tokens that a query token written in an abjad reads as
+    the same consonants with the short vowels the script leaves out, where the list token
+    writes no long vowel ("باقری" baqri / "Bagheri", "ابوالقاسم" abwalqasm / "Abolghasem"):
+    scoring's long-vowel-letter reading (compare/names.matres_one, q_abjad) at
+    CROSS_SCRIPT_SKELETON_SIM at least. The index's long-vowel key (normalize.matres_key)
+    covers only list tokens that write a long vowel: keying every list token so cost every
+    Latin token spelt with a, i and u a fifth more CPU in blocking's joins, for links only
+    an abjad query takes. So these are looked up for an abjad query's unlisted tokens only,
+    once per token and index (a Python loop over a chunk's few distinct such tokens).
+    Public: the single check and reverse blocking take the same links."""
+    cache = index.derived.setdefault("blocking.short_vowel_links", {})
+    found = cache.get(token)
+    if found is None:
+        found = cache[token] = _short_vowel_links(token, index)
+    return found
+
+
+def _short_vowel_links(token: str, index: WatchlistIndex) -> dict[int, float]:
+    key = matres_key(token, listed=False)
+    if key is None or token in _listed_tokens(index):
+        return {}
+    found = {}
+    for token_id, listed in short_vowel_table(index).get(key, ()):
+        if matres_one(token, listed):
+            found[token_id] = max(
+                linked_similarity_one(token, listed), config.CROSS_SCRIPT_SKELETON_SIM
+            )
+    return found
+
+
+def _listed_tokens(index: WatchlistIndex) -> frozenset[str]:
+    listed = index.derived.get("blocking.listed_tokens")
+    if listed is None:
+        listed = index.derived["blocking.listed_tokens"] = frozenset(
+            index.token_weights["token"].to_list()
+        )
+    return listed
+
+
+def short_vowel_table(index: WatchlistIndex) -> dict[str, list[tuple[int, str]]]:
+    """The list tokens that write no long vowel (normalize.long_vowel_spelt), by the key
+    their consonants would have as the long-vowel key (normalize.short_vowel_key); made
+    once per index."""
+    table = index.derived.get("blocking.short_vowel_table")
+    if table is None:
+        table = {}
+        vocab = index.vocab.select("token_id", "token")
+        for token_id, token in vocab.iter_rows():
+            key = short_vowel_key(token)
+            if key is not None:
+                table.setdefault(key, []).append((token_id, token))
+        index.derived["blocking.short_vowel_table"] = table
+    return table
 
 
 def _abjad(queries: pl.DataFrame) -> pl.Expr:

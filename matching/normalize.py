@@ -1407,6 +1407,19 @@ def matres_key(token: str, listed: bool) -> str | None:
     return onset(token) + bare
 
 
+def short_vowel_key(token: str) -> str | None:
+    """A list token's long-vowel key (matres_key) where it writes no long vowel, "Bagheri",
+    "Abolghasem": the key a query token in an abjad meets with the short vowels left out
+    (blocking.short_vowel_links); None where it writes one (matres_key keys it) or has
+    too few consonants."""
+    if long_vowel_spelt_one(token):
+        return None
+    bare = bare_consonants(token)
+    if len(bare) < config.MIN_MATRES_CONSONANTS or any(char.isdigit() for char in token):
+        return None
+    return onset(token) + bare
+
+
 @lru_cache(maxsize=500_000)
 def vowel_poor(token: str) -> bool:
     """Written with few vowels, as a script without short vowels (Arabic, Persian, Hebrew)

@@ -36,6 +36,7 @@ from matching.blocking import (
     segmented_weight,
     segments_of,
     select_candidates,
+    short_vowel_links,
     vowel_poor_weight,
 )
 from matching.compare.entities import person_one
@@ -248,8 +249,11 @@ def _candidates(
     links = [_links(own, index, token) for token in vocab]
     if not abjad:  # the links of an abjad's reading are for a query written in one only
         links = [(ids[~only], sims[~only]) for ids, sims, only in links]
-    else:
-        links = [(ids, sims) for ids, sims, _ in links]
+    else:  # and the short vowels it leaves out (blocking._with_short_vowel_links)
+        links = [
+            _with_short_vowels(index, t, ids, sims)
+            for t, (ids, sims, _) in zip(vocab, links, strict=True)
+        ]
     # The links are sorted by token_id without repeats: the CSR arrays as they stand.
     indptr = np.cumsum([0, *(ids.size for ids, _ in links)])
     cols = np.concatenate([ids for ids, _ in links])
@@ -286,6 +290,21 @@ def _candidates(
     syllables = sorted({i for key in keys or () for i in own.names_by_syllables.get(key, [])})
     listed = [i for i in same + syllables if (allowed >> int(index.name_lists[i])) & 1]
     return list(dict.fromkeys(selected["name_id"].to_list() + listed))
+
+
+def _with_short_vowels(
+    index: WatchlistIndex, token: str, ids: np.ndarray, sims: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A token's links (sorted token_ids, sims) and its short_vowel_links where it has no
+    link to that list token already, sorted by token_id."""
+    extra = short_vowel_links(token, index)
+    if not extra:
+        return ids, sims
+    links = dict(zip(ids.tolist(), sims.tolist(), strict=True))
+    for token_id, sim in extra.items():
+        links.setdefault(token_id, sim)
+    merged = np.array(sorted(links), dtype=np.int64)
+    return merged, np.array([links[i] for i in merged.tolist()], dtype=np.float64)
 
 
 def _query_weight(own: OneEntityTables, index: WatchlistIndex, token: str) -> float:

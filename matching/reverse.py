@@ -68,9 +68,12 @@ from scipy import sparse
 from matching import config
 from matching.blocking import (
     PARTS_UNIT,
+    SHORT_VOWEL_DERIVED,
     cut_word_links,
     map_tokens,
     segments_of,
+    short_vowel_links,
+    short_vowel_table,
     vowel_poor_weight,
     with_weak_links,
 )
@@ -87,7 +90,7 @@ from matching.fallback_bar import BookParts, UpdateNames, outranked
 from matching.frames import IDENTIFIER_FIELDS
 from matching.index import WatchlistIndex, blocking_keys, name_key, normalize_identifier
 from matching.lookup import sorted_by
-from matching.normalize import vowel_poor
+from matching.normalize import matres_key, vowel_poor
 from matching.retyped_links import index_table, retyped_links, retyped_table
 from matching.screen import NORMALIZED_NAME, normalized_names, screen
 from matching.screen import SYLLABLE_KEYS as SYLLABLE_KEYS_GIVEN
@@ -406,6 +409,7 @@ def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.Da
     every = pl.concat(
         [
             linked.select("b", "token_id", "sim", "cheap", "abjad_only"),
+            _short_vowel_words(side, index, wanted),
             *[
                 other.with_columns(pl.lit(False).alias("cheap"), pl.lit(False).alias("abjad_only"))
                 for other in (joined, cut, retyped)
@@ -420,6 +424,32 @@ def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.Da
     )
     return every.unique(["b", "token_id"], keep="first", maintain_order=True).join(
         firm, on=["b", "token_id"], how="left", maintain_order="left"
+    )
+
+
+def _short_vowel_words(
+    side: _BookSide, index: WatchlistIndex, wanted: pl.DataFrame
+) -> pl.DataFrame:
+    """b, token_id, sim, cheap, abjad_only: book tokens a forward screen links to the
+    entries' tokens when their name is written in an abjad (blocking.short_vowel_links:
+    the short vowels the script leaves out, "baqri" / "Bagheri"). The book does not say
+    which names are, so any name holding the token will do; not a first-pass key's link
+    (cheap false: view_token_links maps such a token itself)."""
+    table = short_vowel_table(index)
+    wanted_ids = set(wanted["token_id"].to_list())
+    keys = {key for key, listed in table.items() if any(i in wanted_ids for i, _ in listed)}
+    # Spelt with a, i, u only, as an abjad reads (matres_key): the rest have no key.
+    unlisted = side.tokens.filter(~pl.col("listed"), ~pl.col("token").str.contains("[eo0-9]"))
+    rows = [
+        (b, token_id, sim)
+        for b, token in unlisted.select("b", "token").iter_rows()
+        if matres_key(token, listed=False) in keys
+        for token_id, sim in short_vowel_links(token, index).items()
+        if token_id in wanted_ids
+    ]
+    schema = {"b": pl.Int64, "token_id": pl.Int64, "sim": pl.Float64}
+    return pl.DataFrame(rows, schema=schema, orient="row").with_columns(
+        pl.lit(False).alias("cheap"), pl.lit(True).alias("abjad_only")
     )
 
 
@@ -1012,6 +1042,7 @@ _SHARED_DERIVED = (
     "blocking.weights",
     "blocking.list_words",
     "blocking.segments",
+    *SHORT_VOWEL_DERIVED,
     *SEGMENTATION_DERIVED,
 )
 
