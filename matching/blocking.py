@@ -148,21 +148,23 @@ def _with_short_vowel_links(
 SHORT_VOWEL_DERIVED = (
     "blocking.short_vowel_links",
     "blocking.short_vowel_table",
-    "blocking.listed_tokens",
 )
 
 
 def short_vowel_links(token: str, index: WatchlistIndex) -> dict[int, float]:
-    """token_id -> sim: the list tokens that a query token written in an abjad reads as
-    the same consonants with the short vowels the script leaves out, where the list token
-    writes no long vowel ("باقری" baqri / "Bagheri", "ابوالقاسم" abwalqasm / "Abolghasem"):
-    scoring's long-vowel-letter reading (compare/names.matres_one, q_abjad) at
-    CROSS_SCRIPT_SKELETON_SIM at least. The index's long-vowel key (normalize.matres_key)
-    covers only list tokens that write a long vowel: keying every list token so cost every
-    Latin token spelt with a, i and u a fifth more CPU in blocking's joins, for links only
-    an abjad query takes. So these are looked up for an abjad query's unlisted tokens only,
-    once per token and index (a Python loop over a chunk's few distinct such tokens).
-    Public: the single check and reverse blocking take the same links."""
+    """token_id -> sim: the list tokens that a token of a query written in an abjad reads
+    as, with the short vowels the script leaves out and its long vowel letters read as
+    vowels ("باقری" baqri / "Bagheri", "ابوالقاسم" abwalqasm / "Abolghasem", "عمری" amri /
+    "Omari", "معین" main / "Moein"): scoring's long-vowel-letter reading
+    (compare/names.matres_one, q_abjad) at CROSS_SCRIPT_SKELETON_SIM at least. The index's
+    long-vowel key (normalize.matres_key) holds only list tokens that write a long vowel,
+    and links only query tokens the lists do not hold, as blocking cannot tell a token's
+    script there: keying every list token so cost every Latin token spelt with a, i and u
+    a fifth more CPU in blocking's joins, for links only an abjad query takes. Here the
+    query is known to be written in an abjad, so a token the lists also hold ("amri",
+    "main") is still a reading; looked up for an abjad query's tokens only, once per token
+    and index (a Python loop over a chunk's few distinct such tokens). Public: the single
+    check and reverse blocking take the same links."""
     cache = index.derived.setdefault("blocking.short_vowel_links", {})
     found = cache.get(token)
     if found is None:
@@ -172,7 +174,7 @@ def short_vowel_links(token: str, index: WatchlistIndex) -> dict[int, float]:
 
 def _short_vowel_links(token: str, index: WatchlistIndex) -> dict[int, float]:
     key = matres_key(token, listed=False)
-    if key is None or token in _listed_tokens(index):
+    if key is None:
         return {}
     found = {}
     for token_id, listed in short_vowel_table(index).get(key, ()):
@@ -183,19 +185,9 @@ def _short_vowel_links(token: str, index: WatchlistIndex) -> dict[int, float]:
     return found
 
 
-def _listed_tokens(index: WatchlistIndex) -> frozenset[str]:
-    listed = index.derived.get("blocking.listed_tokens")
-    if listed is None:
-        listed = index.derived["blocking.listed_tokens"] = frozenset(
-            index.token_weights["token"].to_list()
-        )
-    return listed
-
-
 def short_vowel_table(index: WatchlistIndex) -> dict[str, list[tuple[int, str]]]:
-    """The list tokens that write no long vowel (normalize.long_vowel_spelt), by the key
-    their consonants would have as the long-vowel key (normalize.short_vowel_key); made
-    once per index."""
+    """Every list token by its long-vowel key (normalize.short_vowel_key), whether or
+    not it writes a long vowel; made once per index."""
     table = index.derived.get("blocking.short_vowel_table")
     if table is None:
         table = {}

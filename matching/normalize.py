@@ -1408,12 +1408,10 @@ def matres_key(token: str, listed: bool) -> str | None:
 
 
 def short_vowel_key(token: str) -> str | None:
-    """A list token's long-vowel key (matres_key) where it writes no long vowel, "Bagheri",
-    "Abolghasem": the key a query token in an abjad meets with the short vowels left out
-    (blocking.short_vowel_links); None where it writes one (matres_key keys it) or has
+    """A list token's long-vowel key (matres_key's: first sound and consonants, w and y
+    left out) whether or not it writes a long vowel, "Bagheri", "Omari": the key a token
+    of a query written in an abjad meets (blocking.short_vowel_links); None where it has
     too few consonants."""
-    if long_vowel_spelt_one(token):
-        return None
     bare = bare_consonants(token)
     if len(bare) < config.MIN_MATRES_CONSONANTS or any(char.isdigit() for char in token):
         return None

@@ -439,10 +439,10 @@ def _short_vowel_words(
     wanted_ids = set(wanted["token_id"].to_list())
     keys = {key for key, listed in table.items() if any(i in wanted_ids for i, _ in listed)}
     # Spelt with a, i, u only, as an abjad reads (matres_key): the rest have no key.
-    unlisted = side.tokens.filter(~pl.col("listed"), ~pl.col("token").str.contains("[eo0-9]"))
+    read = side.tokens.filter(~pl.col("token").str.contains("[eo0-9]"))
     rows = [
         (b, token_id, sim)
-        for b, token in unlisted.select("b", "token").iter_rows()
+        for b, token in read.select("b", "token").iter_rows()
         if matres_key(token, listed=False) in keys
         for token_id, sim in short_vowel_links(token, index).items()
         if token_id in wanted_ids

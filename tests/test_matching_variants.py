@@ -766,18 +766,24 @@ def test_only_a_query_written_in_an_abjad_takes_the_long_vowel_letter_links(lati
 def test_blocking_offers_an_abjad_query_the_short_vowels_its_script_leaves_out(latin):
     # "باقری" reads "baqri", "ابوالقاسم" "abwalqasm": the lists write Bagheri and
     # Abolghasem, with the short vowels the script leaves out and no long vowel letter
-    # (so no long-vowel key). Scoring reads them alike (matres_one, q_abjad), so blocking
-    # offers such list tokens to a query written in an abjad, and to no other query.
-    bagheri = latin.vocab.filter(pl.col("token") == "bagheri")["token_id"][0]
-    assert bagheri in short_vowel_links("baqri", latin)
-    assert short_vowel_links("bagheri", latin) == {}  # a list token: a Latin spelling
+    # (so no long-vowel key); "عمری" reads "amri", a spelling the lists also hold, for
+    # Omari. Scoring reads them alike (matres_one, q_abjad), so blocking offers such list
+    # tokens to a query written in an abjad, and to no other query.
+    def token_id(token: str) -> int:
+        return latin.vocab.filter(pl.col("token") == token)["token_id"][0]
+
+    assert token_id("bagheri") in short_vowel_links("baqri", latin)
+    assert "amri" in latin.token_weights["token"].to_list()
+    assert token_id("omari") in short_vowel_links("amri", latin)
+    assert short_vowel_links("bagheri", latin) == {}  # no reading: an abjad writes no e
     assert "Mohammad BAGHERI" in blocked(latin, "محمد باقری", abjad=True)
     assert "Mohammad BAGHERI" not in blocked(latin, "Mohammad Baqri", abjad=False)
-    names = ["محمد باقری", "ابوالقاسم صلواتی", "Mohammad Baqri"]
+    names = ["محمد باقری", "ابوالقاسم صلواتی", "عبدالجبار عمری", "Mohammad Baqri"]
     found = screened(latin, names)
     assert "Mohammad BAGHERI" in found[0]
     assert any("SALAVATI" in name for name in found[1])
-    assert "Mohammad BAGHERI" not in found[2]
+    assert "ABDUL JABBAR OMARI" in found[2]
+    assert "Mohammad BAGHERI" not in found[3]
     assert_single_checks_agree(latin, names, found)
 
 
