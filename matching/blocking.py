@@ -56,7 +56,7 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     compete for its candidate places."""
     n_queries = queries.height
     parts = (
-        queries.select("qid", pl.col("tokens").alias("token"), _abjad(queries))
+        queries.select("qid", pl.col("tokens").alias("token"), _abjad(queries), _wholly(queries))
         .explode("token")
         .drop_nulls("token")
     )
@@ -69,24 +69,23 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     split = pl.concat([_split_words(queries, weights, index), _segment_parts(weights, index)])
     split = split.join(parts.select("qid", "abjad").unique("qid"), on="qid")
     links = cached_token_map(pl.concat([parts["token"], split["token"]]).unique().to_frame(), index)
-    links = _with_short_vowel_links(links, parts, index)
+    vowels = _short_vowel_frame(parts, index)
     # A token with links only a query written in an abjad takes (abjad_only) is, in such
-    # a query, a token of its own; every other token is one for all queries.
+    # a query, a token of its own; every other token is one for all queries. So is a part
+    # of a query written wholly in an abjad that the short vowels link (short_vowel_links):
+    # the query's own words only, the words split in two of the same query as its parts.
     read = pl.col("abjad") & pl.col("token").is_in(
         links.filter("abjad_only")["token"].unique().implode()
     )
-    weights, split = weights.with_columns(read), split.with_columns(read)
+    weights = _with_vowels_flag(weights.with_columns(read), parts, vowels)
+    split = _with_vowels_flag(split.with_columns(read), parts, vowels)
     query_vocab = (
-        pl.concat([weights.select("token", "abjad"), split.select("token", "abjad")]).unique()
-        .sort("token", "abjad").with_row_index("q_token_id")
+        pl.concat([weights.select(VOCAB_KEY), split.select(VOCAB_KEY)]).unique()
+        .sort(VOCAB_KEY).with_row_index("q_token_id")
         .with_columns(pl.col("q_token_id").cast(pl.Int64))
     )  # fmt: skip
-    token_map = (
-        query_vocab.join(links, on="token")
-        .filter(pl.col("abjad") | ~pl.col("abjad_only"))
-        .select("q_token_id", "token_id", "sim")
-    )
-    weights = weights.join(query_vocab, on=["token", "abjad"])
+    token_map = _token_map(query_vocab, links, vowels)
+    weights = weights.join(query_vocab, on=VOCAB_KEY)
     shape_q = (n_queries, query_vocab.height)
     shape_t = (query_vocab.height, index.vocab.height)
     q_weight = _matrix(weights, "qid", "q_token_id", "weight", shape_q)
@@ -94,9 +93,7 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     # parts' (select_candidates' shares).
     found_by, q_found_by = weights, q_weight
     if not split.is_empty():
-        found_by = pl.concat(
-            [weights, split.join(query_vocab, on=["token", "abjad"])], how="diagonal"
-        )
+        found_by = pl.concat([weights, split.join(query_vocab, on=VOCAB_KEY)], how="diagonal")
         q_found_by = _matrix(found_by, "qid", "q_token_id", "weight", shape_q)
     found_by = found_by.with_columns((pl.col("weight") + pl.col("parts")).alias("encoded"))
     q_encoded = _matrix(found_by, "qid", "q_token_id", "encoded", shape_q)
@@ -122,25 +119,57 @@ def candidates(queries: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     )
 
 
-def _with_short_vowel_links(
-    links: pl.DataFrame, parts: pl.DataFrame, index: WatchlistIndex
-) -> pl.DataFrame:
-    """links (token, token_id, sim, abjad_only) and, for the tokens of queries written in
-    an abjad, their short_vowel_links as abjad-only links (a link the map already holds
-    keeps its own similarity). Queries in other scripts cost a filter."""
-    tokens = parts.filter("abjad")["token"].unique().to_list()
+# A query token's row in blocking's query vocabulary: the token, whether it takes the
+# links only a query in an abjad takes (abjad), and whether the short vowels (vowels).
+VOCAB_KEY = ["token", "abjad", "vowels"]
+
+
+def _short_vowel_frame(parts: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
+    """token, token_id, sim: the short_vowel_links of the parts of queries written wholly
+    in an abjad (a Python loop over a chunk's few distinct such tokens, cached per index).
+    Queries in other scripts cost a filter."""
+    tokens = parts.filter("wholly")["token"].unique().to_list()
     rows = [
         (token, token_id, sim)
         for token in tokens
         for token_id, sim in short_vowel_links(token, index).items()
     ]
-    if not rows:
-        return links
-    extra = pl.DataFrame(
-        rows, schema={"token": pl.Utf8, "token_id": pl.Int64, "sim": pl.Float64}, orient="row"
-    ).with_columns(pl.lit(True).alias("abjad_only"))
-    return pl.concat([links, extra.cast(links.schema)]).unique(
-        ["token", "token_id"], keep="first", maintain_order=True
+    schema = {"token": pl.Utf8, "token_id": pl.Int64, "sim": pl.Float64}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _with_vowels_flag(
+    frame: pl.DataFrame, parts: pl.DataFrame, vowels: pl.DataFrame
+) -> pl.DataFrame:
+    """frame (qid, token, ...) with ``vowels``: the token is a part of its query, which is
+    written wholly in an abjad, and has short-vowel links."""
+    linked = vowels["token"].unique().implode()
+    flagged = parts.filter("wholly", pl.col("token").is_in(linked)).select("qid", "token").unique()
+    return frame.join(
+        flagged.with_columns(pl.lit(True).alias("vowels")), on=["qid", "token"], how="left"
+    ).with_columns(pl.col("vowels").fill_null(False))
+
+
+def _token_map(
+    query_vocab: pl.DataFrame, links: pl.DataFrame, vowels: pl.DataFrame
+) -> pl.DataFrame:
+    """q_token_id, token_id, sim: each vocabulary row's links, those only an abjad's
+    reading takes for its abjad rows, and the short-vowel links for its vowels rows (a
+    link the map already holds keeps its own similarity)."""
+    mapped = (
+        query_vocab.join(links, on="token")
+        .filter(pl.col("abjad") | ~pl.col("abjad_only"))
+        .select("q_token_id", "token_id", "sim")
+    )
+    if vowels.is_empty():
+        return mapped
+    extra = (
+        query_vocab.filter("vowels")
+        .join(vowels, on="token")
+        .select("q_token_id", "token_id", pl.col("sim").cast(mapped["sim"].dtype))
+    )
+    return pl.concat([mapped, extra.cast(mapped.schema)]).unique(
+        ["q_token_id", "token_id"], keep="first", maintain_order=True
     )
 
 
@@ -206,6 +235,15 @@ def _abjad(queries: pl.DataFrame) -> pl.Expr:
     if "abjad" not in queries.columns:
         return pl.lit(True).alias("abjad")
     return pl.col("abjad").fill_null(False)
+
+
+def _wholly(queries: pl.DataFrame) -> pl.Expr:
+    """Per query: is its name written wholly in an abjad, no letter of another script (a
+    ``wholly_abjad`` column; screen() gives it)? The short vowels are read only in such a
+    name: "David אמיר" writes David as it is read. Without the column, as _abjad."""
+    if "wholly_abjad" not in queries.columns:
+        return _abjad(queries).alias("wholly")
+    return (_abjad(queries) & pl.col("wholly_abjad").fill_null(False)).alias("wholly")
 
 
 def _found(

@@ -1369,6 +1369,27 @@ def in_abjad_script_one(name: str | None) -> bool:
     return name is not None and _ABJAD_SCRIPT.search(name[: config.MAX_NAME_CHARS]) is not None
 
 
+# A name whose every letter is an abjad's: a letter of another script ("David אמיר", "Hari
+# مجتبوی") is written as it is read, so its word takes no abjad reading. Marks and
+# punctuation are no letters.
+_WHOLLY_ABJAD = "^(?:" + ABJAD_SCRIPT + r"|\P{L})*$"
+_WHOLLY_ABJAD_ONE = regex.compile(_WHOLLY_ABJAD)
+
+
+def wholly_in_abjad_script(names: pl.Expr) -> pl.Expr:
+    """Per name: is it written in an abjad and in no other script (every letter of its first
+    MAX_NAME_CHARS characters an abjad's)?"""
+    cut = names.str.slice(0, config.MAX_NAME_CHARS)
+    return (in_abjad_script(names) & cut.str.contains(_WHOLLY_ABJAD)).fill_null(False)
+
+
+def wholly_in_abjad_script_one(name: str | None) -> bool:
+    """wholly_in_abjad_script for one name."""
+    if name is None or not in_abjad_script_one(name):
+        return False
+    return _WHOLLY_ABJAD_ONE.match(name[: config.MAX_NAME_CHARS]) is not None
+
+
 # A long vowel a Latin spelling writes: a w or y inside the word, or two vowel letters side
 # by side ("Tharwat", "Ubaydi", "Noorzai"); "Tamara" writes none. A v inside is the waw
 # Persian reads v ("Khosravi", "Fadavi": consonants() folds it to w, as scoring's

@@ -57,7 +57,13 @@ from matching.frames import (
     require_search_type,
 )
 from matching.index import NOT_IN_IDENTIFIER, WatchlistIndex, blocking_keys_one, name_key_one
-from matching.normalize import in_abjad_script_one, normalize_one, repeated_one, vowel_poor
+from matching.normalize import (
+    in_abjad_script_one,
+    normalize_one,
+    repeated_one,
+    vowel_poor,
+    wholly_in_abjad_script_one,
+)
 from matching.retyped_links import index_table, retyped_links
 from matching.score import joined_one, match_type_one, syllable_name_one, weak_one
 from matching.screen import search_type_allows_one
@@ -231,10 +237,12 @@ def _candidates(
     transliterated: bool,
     lists: list[str] | None,
     repeated: list[str],
-    abjad: bool,
+    script: tuple[bool, bool],
 ) -> list[int]:
-    """Name ids, in the chunk path's order: the same matrices, one row each. abjad: the
-    query is written in an abjad (blocking's abjad column)."""
+    """Name ids, in the chunk path's order: the same matrices, one row each. script: the
+    query is written in an abjad, and wholly in one (blocking's abjad and wholly_abjad
+    columns)."""
+    abjad, wholly = script
     own_weight = {token: _query_weight(own, index, token) for token in tokens}
     split = _split_words(own, tokens, own_weight) | _segment_parts(own, index, tokens)
     vocab = sorted(set(tokens) | set(split))
@@ -249,9 +257,10 @@ def _candidates(
     links = [_links(own, index, token) for token in vocab]
     if not abjad:  # the links of an abjad's reading are for a query written in one only
         links = [(ids[~only], sims[~only]) for ids, sims, only in links]
-    else:  # and the short vowels it leaves out (blocking._with_short_vowel_links)
+    else:  # and, for its own words, the short vowels it leaves out (blocking._token_map)
+        own_words = set(tokens) if wholly else set()
         links = [
-            _with_short_vowels(index, t, ids, sims)
+            _with_short_vowels(index, t, ids, sims) if t in own_words else (ids, sims)
             for t, (ids, sims, _) in zip(vocab, links, strict=True)
         ]
     # The links are sorted by token_id without repeats: the CSR arrays as they stand.
@@ -500,7 +509,8 @@ def _name_matches(
     repeated = repeated_one(query.get("full_name"))
     syllabic = in_syllable_script_one(query.get("full_name"))
     abjad = in_abjad_script_one(query.get("full_name"))
-    for name_id in _candidates(own, index, tokens, transliterated, lists, repeated, abjad):
+    script = (abjad, wholly_in_abjad_script_one(query.get("full_name")))
+    for name_id in _candidates(own, index, tokens, transliterated, lists, repeated, script):
         if lists is not None and own.name_list[name_id] not in lists:
             continue
         hit = _score(

@@ -31,7 +31,7 @@ from matching.frames import (
 )
 from matching.index import WatchlistIndex, normalize_identifier
 from matching.lookup import join_sorted, sorted_by
-from matching.normalize import in_abjad_script, normalize_names
+from matching.normalize import in_abjad_script, normalize_names, wholly_in_abjad_script
 from matching.score import score_pairs
 from matching.segmentation import resegmented
 from matching.version import ENGINE_VERSION
@@ -168,7 +168,10 @@ def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     # Blocking numbers queries 0..n-1; failed rows are not in `frame`, so renumber.
     given = [SYLLABLE_KEYS] if SYLLABLE_KEYS in frame.columns else []
     abjad = in_abjad_script(pl.col("full_name")).alias("abjad")
-    local = frame.select("qid", "tokens", "repeated", "lists", "transliterated", abjad, *given)
+    wholly = wholly_in_abjad_script(pl.col("full_name")).alias("wholly_abjad")
+    local = frame.select(
+        "qid", "tokens", "repeated", "lists", "transliterated", abjad, wholly, *given
+    )
     local = local.with_row_index("local").with_columns(pl.col("local").cast(pl.Int64))
     found = (
         candidates(
@@ -179,6 +182,7 @@ def _name_matches(frame: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
                 "lists",
                 "transliterated",
                 "abjad",
+                "wholly_abjad",
                 *given,
             ),
             index,

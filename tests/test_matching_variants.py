@@ -50,6 +50,8 @@ from matching.normalize import (
     roman_key,
     skeleton_key,
     transliterate,
+    wholly_in_abjad_script,
+    wholly_in_abjad_script_one,
 )
 from matching.retyped_links import index_table, retyped_links
 from matching.score import score_pairs
@@ -69,15 +71,18 @@ def latin(watchlist):
     return build_index(dataclasses.replace(watchlist, names=names))
 
 
-def blocked(index, name: str, abjad: bool | None = None) -> list[str]:
+def blocked(index, name: str, abjad: bool | None = None, wholly: bool | None = None) -> list[str]:
     """The list names blocking offers a query written in another script (abjad: written
-    in an abjad or not, as screen() tells blocking; None: not told)."""
+    in an abjad or not, as screen() tells blocking; None: not told; wholly: written in an
+    abjad alone, as screen() tells it; None: not told)."""
     queries = pl.DataFrame(
         {"qid": [0], "tokens": [tokens(name)], "transliterated": [True]},
         schema={"qid": pl.Int64, "tokens": pl.List(pl.Utf8), "transliterated": pl.Boolean},
     ).with_columns(pl.lit(None, pl.List(pl.Utf8)).alias("lists"))
     if abjad is not None:
         queries = queries.with_columns(pl.lit(abjad).alias("abjad"))
+    if wholly is not None:
+        queries = queries.with_columns(pl.lit(wholly).alias("wholly_abjad"))
     return candidates(queries, index).join(index.names, on="name_id")["name"].to_list()
 
 
@@ -784,6 +789,25 @@ def test_blocking_offers_an_abjad_query_the_short_vowels_its_script_leaves_out(l
     assert any("SALAVATI" in name for name in found[1])
     assert "ABDUL JABBAR OMARI" in found[2]
     assert "Mohammad BAGHERI" not in found[3]
+    assert_single_checks_agree(latin, names, found)
+
+
+def test_a_name_written_partly_in_latin_takes_no_short_vowel_reading(latin):
+    # "David אמיר" writes David as it is read, "Hari مجتبوی" Hari: a name mixing an abjad
+    # with Latin letters reads no short vowels into its words, whichever script each word
+    # came from ("mir" reads Mayer only where the whole name is written in an abjad).
+    names = ["David אמיר", "Hari مجتبوی", "שון King", "דוד אמיר"]
+    wholly = [wholly_in_abjad_script_one(name) for name in names]
+    assert wholly == [False, False, False, True]
+    frame = pl.DataFrame({"name": names}).select(wholly_in_abjad_script(pl.col("name")))
+    assert frame["name"].to_list() == wholly
+    assert "David MAYER" in blocked(latin, "David אמיר", abjad=True, wholly=True)
+    assert "David MAYER" not in blocked(latin, "David אמיר", abjad=True, wholly=False)
+    found = screened(latin, names)
+    assert not any("MAYER" in name for name in found[0])
+    assert not any("HAERI" in name for name in found[1])
+    assert not any("Qingye" in name for name in found[2])
+    assert "David MAYER" in found[3]
     assert_single_checks_agree(latin, names, found)
 
 
