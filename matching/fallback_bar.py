@@ -21,7 +21,8 @@ screen then keeps none of the update's names for it, and it need not be screened
   fallback name when ``w / total`` reaches FALLBACK_MIN_BLOCK_SCORE.
 - An update name ranks at most what forward blocking's own sum finds in it through the
   entity's token maps restricted to the update's tokens (reverse.view_token_links, which
-  the view screen takes too), the links only an abjad query takes counted as well.
+  the view screen takes too), the links only an abjad query takes counted as well (the
+  short-vowel links blocking adds for a name written wholly in an abjad among them).
 - Three rival entries ranked strictly above every update name of the entity: forward's
   fallback keeps those three (or the entity is no fallback at all, and keeps no one-part
   name), so none of the update's names is scored for it.
@@ -41,8 +42,9 @@ import polars as pl
 from scipy import sparse
 
 from matching import config
-from matching.blocking import PARTS_UNIT, cached_token_map
+from matching.blocking import PARTS_UNIT, cached_token_map, short_vowel_links
 from matching.index import WatchlistIndex
+from matching.normalize import matres_key
 
 # Ranks closer than this are not told apart: select_candidates compares ranks in steps of
 # 1.5 / 2**24, ties going by name order.
@@ -127,14 +129,20 @@ def _update_ranks(
     WEAK_LINK_MIN_REST found firmly), the links only a query in an abjad takes counted too:
     an upper bound. Summed per pair over its entity's parts, not as an entity x name
     product (gigabytes for a large update)."""
-    links = (
+    held = book.parts[ent]  # one row per pair: its entity's parts
+    tokens = book.tokens.filter(pl.col("b").is_in(np.unique(held.indices))).select("b", "token")
+    mapped = (
         update.links.filter(pl.col("token_id") >= 0)
-        .join(book.tokens.select("b", "token"), on="token")
+        .join(tokens, on="token")
         .select("b", pl.col("token_id").cast(pl.Int64), "sim")
     )
+    # and the short-vowel links forward blocking adds for a name written wholly in an
+    # abjad (a link the map holds keeps its similarity, as there)
+    links = pl.concat(
+        [mapped, _short_vowel_links(tokens, index).select(mapped.columns)], how="vertical_relaxed"
+    ).unique(["b", "token_id"], keep="first", maintain_order=True)
     shape = (book.tokens.height, index.vocab.height)
     weak = pl.col("sim") <= config.WEAK_LINK_SIM
-    held = book.parts[ent]  # one row per pair: its entity's parts
     pair = np.repeat(np.arange(ent.size), np.diff(held.indptr))
     encoded = book.tokens["encoded"].to_numpy()[held.indices]
 
@@ -236,6 +244,24 @@ def _rivals_per_token(
         .sort("name_weight", "entry")
         .group_by("token_id", maintain_order=True)
         .head(config.FALLBACK_CANDIDATES)
+    )
+
+
+def _short_vowel_links(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
+    """b, token_id, sim, abjad_only: blocking.short_vowel_links of the book tokens that can
+    have any (a long-vowel key as a query token: spelt as an abjad reads, a Python loop
+    over those few, cached per index)."""
+    # Spelt with a, i, u only, as an abjad reads (reverse._short_vowel_words' filter).
+    read = tokens.filter(~pl.col("token").str.contains("[eo0-9]"))
+    rows = [
+        (b, token_id, sim)
+        for b, token in read.iter_rows()
+        if matres_key(token, listed=False) is not None
+        for token_id, sim in short_vowel_links(token, index).items()
+    ]
+    schema = {"b": pl.Int64, "token_id": pl.Int64, "sim": pl.Float64}
+    return pl.DataFrame(rows, schema=schema, orient="row").with_columns(
+        pl.lit(True).alias("abjad_only")
     )
 
 
