@@ -96,6 +96,7 @@ def outranked(
 
 
 def _best_per_entity(ent: np.ndarray, rank: np.ndarray, size: int) -> np.ndarray:
+    """Per entity (of ``size``): the highest rank of its pairs (-inf: none)."""
     best = np.full(size, -np.inf)
     np.maximum.at(best, ent, rank)
     return best
