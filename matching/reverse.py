@@ -273,23 +273,35 @@ def reverse_candidates(
             _split_words(side, index, names),
             _segmented_words(side, index, names, linked),
         ]
-        judged = np.zeros(book.size, dtype=bool) if every_list is None else every_list.copy()
-        judged[np.concatenate([hit["ent"].to_numpy() for hit in hits])] = False
+        found = _marked(book.size, [hit["ent"] for hit in hits])
+        judged = np.zeros(book.size, dtype=bool) if every_list is None else every_list & ~found
         # The view screen's token links, for every entity found (the bar reads them too).
-        every = np.concatenate(
-            [*[hit["ent"].to_numpy() for hit in hits], fallen["ent"].to_numpy().astype(np.int64)]
-        )
-        links = view_token_links(side, index, names, linked, _distinct(every))
+        found |= _marked(book.size, [fallen["ent"]])
+        links = view_token_links(side, index, names, linked, np.flatnonzero(found))
         hits.append(_fallback_kept(side, index, names, fallen, judged, links))
+        del fallen, linked
     # Distinct (entity, name) pairs counted on one int64 key per pair (a name is a column
-    # number, -1 for identifier and split-word hits): a frame-wide unique() of millions of
-    # pairs was the plan's peak of memory.
-    ent = np.concatenate([hit["ent"].to_numpy() for hit in hits])
-    name = np.concatenate([hit["name"].to_numpy() for hit in hits])
-    pair_keys = ent * (names.height + 1) + (name + 1)
-    return ReverseCandidates(
-        positions=_distinct(ent), pairs=_distinct(pair_keys).size, token_links=links
+    # number, -1 for identifier and split-word hits), sorted in place: a frame-wide
+    # unique() of millions of pairs, or copies of them, was the plan's peak of memory.
+    width = names.height + 1
+    keys = np.concatenate(
+        [np.zeros(0, np.int64)]
+        + [hit["ent"].to_numpy() * width + (hit["name"].to_numpy() + 1) for hit in hits]
     )
+    del hits
+    keys.sort()
+    firsts = np.concatenate([[True], keys[1:] != keys[:-1]]) if keys.size else keys.astype(bool)
+    ent = keys // width  # sorted as the keys are
+    positions = ent[np.concatenate([[True], ent[1:] != ent[:-1]])] if ent.size else ent
+    return ReverseCandidates(positions=positions, pairs=int(firsts.sum()), token_links=links)
+
+
+def _marked(size: int, columns: list[pl.Series]) -> np.ndarray:
+    """Per entity (of ``size``): is it in one of these columns of entity positions?"""
+    marked = np.zeros(size, dtype=bool)
+    for column in columns:
+        marked[column.to_numpy()] = True
+    return marked
 
 
 def _fallback_kept(
@@ -712,23 +724,22 @@ def _pair_hits(
     pairs: never more than parts x the best linked weight, which is what is checked here.
 
     An entity's pairs are every two of its linked list tokens: millions of rows for a
-    large update, so they are made a block of entities at a time (PAIR_BLOCK), as token
-    numbers rather than strings."""
-    vocab = index.vocab
-    common = vocab.filter(~pl.col("blocking")).select("token_id")
-    entity_links = _entity_links(side, linked, vocab.height)
-    with_common = entity_links.join(common, on="token_id").select("ent").unique()
-    if with_common.is_empty() or index.pair_ids.is_empty():
+    large update, so they are made a block of entities at a time (PAIR_BLOCK), links
+    included, as token numbers rather than strings."""
+    common = index.vocab.filter(~pl.col("blocking")).select("token_id")
+    if common.is_empty() or index.pair_ids.is_empty():
         return pl.DataFrame(schema=_HITS)
-    mine = entity_links.join(with_common, on="ent").sort("ent")
+    weighted = _weighted_links(side, linked, index.vocab.height)
     in_names = index.pair_names.tocsc()[:, columns].tocsr()
     pair_numbers = _pair_numbers(index)
-    blocks = mine.with_columns((pl.col("ent") // PAIR_BLOCK).alias("block"))
-    found = [
-        _pairs_found(side, index, block.drop("block"), common, pair_numbers, in_names, columns)
-        for block in blocks.partition_by("block", maintain_order=True)
-    ]
-    return pl.concat([pl.DataFrame(schema=_HITS), *found])
+    found = [pl.DataFrame(schema=_HITS)]
+    for start in range(0, side.parts.shape[0], PAIR_BLOCK):
+        links = _entity_links(side.parts[start : start + PAIR_BLOCK], weighted, start)
+        with_common = links.join(common, on="token_id").select("ent").unique()
+        if not with_common.is_empty():
+            mine = links.join(with_common, on="ent")
+            found.append(_pairs_found(side, index, mine, common, pair_numbers, in_names, columns))
+    return pl.concat(found)
 
 
 # Book entities whose token pairs are made at a time (_pair_hits).
@@ -803,15 +814,22 @@ def _pairs_found(
     return _hits(ent[keep], per_name.indices[keep])
 
 
-def _entity_links(side: _BookSide, linked: pl.DataFrame, n_vocab: int) -> pl.DataFrame:
-    """ent, token_id, value: the list tokens each entity links to, valued as forward
-    blocking values them (its parts' weights times their similarity, summed)."""
-    weights = side.tokens["w"].to_numpy()
+def _weighted_links(side: _BookSide, linked: pl.DataFrame, n_vocab: int) -> sparse.csr_matrix:
+    """book token x list token: the token's weight times the link's similarity."""
     values = _matrix(linked, "b", "token_id", (side.tokens.height, n_vocab), "sim")
-    mapped = (side.parts @ sparse.diags(weights) @ values).tocoo()
+    return (sparse.diags(side.tokens["w"].to_numpy()) @ values).tocsr()
+
+
+def _entity_links(
+    parts: sparse.csr_matrix, weighted: sparse.csr_matrix, first: int
+) -> pl.DataFrame:
+    """ent, token_id, value: the list tokens each entity of a block (its parts, the first
+    numbered ``first``) links to, valued as forward blocking values them (its parts'
+    weights times their similarity, summed)."""
+    mapped = (parts @ weighted).tocoo()
     return pl.DataFrame(
         {
-            "ent": mapped.row.astype(np.int64),
+            "ent": mapped.row.astype(np.int64) + first,
             "token_id": mapped.col.astype(np.int64),
             "value": mapped.data,
         }
