@@ -126,16 +126,8 @@ VOCAB_KEY = ["token", "abjad", "vowels"]
 
 def _short_vowel_frame(parts: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
     """token, token_id, sim: the short_vowel_links of the parts of queries written wholly
-    in an abjad (a Python loop over a chunk's few distinct such tokens, cached per index).
-    Queries in other scripts cost a filter."""
-    tokens = parts.filter("wholly")["token"].unique().to_list()
-    rows = [
-        (token, token_id, sim)
-        for token in tokens
-        for token_id, sim in short_vowel_links(token, index).items()
-    ]
-    schema = {"token": pl.Utf8, "token_id": pl.Int64, "sim": pl.Float64}
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    in an abjad. Queries in other scripts cost a filter."""
+    return short_vowel_frame(parts.filter("wholly")["token"], index)
 
 
 def _with_vowels_flag(
@@ -212,6 +204,31 @@ def _short_vowel_links(token: str, index: WatchlistIndex) -> dict[int, float]:
                 linked_similarity_one(token, listed), config.CROSS_SCRIPT_SKELETON_SIM
             )
     return found
+
+
+def short_vowel_frame(
+    tokens: pl.Series, index: WatchlistIndex, only: set[int] | None = None
+) -> pl.DataFrame:
+    """token, token_id, sim: short_vowel_links of the distinct tokens (a Python loop over
+    the few spelt as an abjad reads, with a, i, u only; cached per index). ``only``: keep
+    the links to these list tokens alone, and skip the tokens whose key reaches none of
+    them (reverse blocking, where they are an update's tokens). Forward blocking, the
+    fallback's bar and reverse blocking all take their short-vowel links here."""
+    keys = None
+    if only is not None:
+        table = short_vowel_table(index)
+        keys = {key for key, listed in table.items() if any(i in only for i, _ in listed)}
+    distinct = tokens.unique()
+    read = distinct.filter(~distinct.str.contains("[eo0-9]"))
+    rows = [
+        (token, token_id, sim)
+        for token in read.to_list()
+        if keys is None or matres_key(token, listed=False) in keys
+        for token_id, sim in short_vowel_links(token, index).items()
+        if only is None or token_id in only
+    ]
+    schema = {"token": pl.Utf8, "token_id": pl.Int64, "sim": pl.Float64}
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
 def short_vowel_table(index: WatchlistIndex) -> dict[str, list[tuple[int, str]]]:

@@ -42,9 +42,8 @@ import polars as pl
 from scipy import sparse
 
 from matching import config
-from matching.blocking import PARTS_UNIT, cached_token_map, short_vowel_links
+from matching.blocking import PARTS_UNIT, cached_token_map, short_vowel_frame
 from matching.index import WatchlistIndex
-from matching.normalize import matres_key
 
 # Ranks closer than this are not told apart: select_candidates compares ranks in steps of
 # 1.5 / 2**24, ties going by name order.
@@ -139,9 +138,10 @@ def _update_ranks(
     )
     # and the short-vowel links forward blocking adds for a name written wholly in an
     # abjad (a link the map holds keeps its similarity, as there)
-    links = pl.concat(
-        [mapped, _short_vowel_links(tokens, index).select(mapped.columns)], how="vertical_relaxed"
-    ).unique(["b", "token_id"], keep="first", maintain_order=True)
+    vowels = tokens.join(short_vowel_frame(tokens["token"], index), on="token")
+    links = pl.concat([mapped, vowels.select(mapped.columns)], how="vertical_relaxed").unique(
+        ["b", "token_id"], keep="first", maintain_order=True
+    )
     shape = (book.tokens.height, index.vocab.height)
     weak = pl.col("sim") <= config.WEAK_LINK_SIM
     pair = np.repeat(np.arange(ent.size), np.diff(held.indptr))
@@ -245,24 +245,6 @@ def _rivals_per_token(
         .sort("name_weight", "entry")
         .group_by("token_id", maintain_order=True)
         .head(config.FALLBACK_CANDIDATES)
-    )
-
-
-def _short_vowel_links(tokens: pl.DataFrame, index: WatchlistIndex) -> pl.DataFrame:
-    """b, token_id, sim, abjad_only: blocking.short_vowel_links of the book tokens that can
-    have any (a long-vowel key as a query token: spelt as an abjad reads, a Python loop
-    over those few, cached per index)."""
-    # Spelt with a, i, u only, as an abjad reads (reverse._short_vowel_words' filter).
-    read = tokens.filter(~pl.col("token").str.contains("[eo0-9]"))
-    rows = [
-        (b, token_id, sim)
-        for b, token in read.iter_rows()
-        if matres_key(token, listed=False) is not None
-        for token_id, sim in short_vowel_links(token, index).items()
-    ]
-    schema = {"b": pl.Int64, "token_id": pl.Int64, "sim": pl.Float64}
-    return pl.DataFrame(rows, schema=schema, orient="row").with_columns(
-        pl.lit(True).alias("abjad_only")
     )
 
 

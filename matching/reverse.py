@@ -72,8 +72,7 @@ from matching.blocking import (
     cut_word_links,
     map_tokens,
     segments_of,
-    short_vowel_links,
-    short_vowel_table,
+    short_vowel_frame,
     vowel_poor_weight,
     with_weak_links,
 )
@@ -90,7 +89,7 @@ from matching.fallback_bar import BookParts, UpdateNames, outranked
 from matching.frames import IDENTIFIER_FIELDS
 from matching.index import WatchlistIndex, blocking_keys, name_key, normalize_identifier
 from matching.lookup import sorted_by
-from matching.normalize import matres_key, vowel_poor
+from matching.normalize import vowel_poor
 from matching.retyped_links import index_table, retyped_links, retyped_table
 from matching.screen import NORMALIZED_NAME, normalized_names, screen
 from matching.screen import SYLLABLE_KEYS as SYLLABLE_KEYS_GIVEN
@@ -447,21 +446,14 @@ def _short_vowel_words(
     the short vowels the script leaves out, "baqri" / "Bagheri"). The book does not say
     which names are, so any name holding the token will do; not a first-pass key's link
     (cheap false: view_token_links maps such a token itself)."""
-    table = short_vowel_table(index)
-    wanted_ids = set(wanted["token_id"].to_list())
-    keys = {key for key, listed in table.items() if any(i in wanted_ids for i, _ in listed)}
-    # Spelt with a, i, u only, as an abjad reads (matres_key): the rest have no key.
-    read = side.tokens.filter(~pl.col("token").str.contains("[eo0-9]"))
-    rows = [
-        (b, token_id, sim)
-        for b, token in read.select("b", "token").iter_rows()
-        if matres_key(token, listed=False) in keys
-        for token_id, sim in short_vowel_links(token, index).items()
-        if token_id in wanted_ids
-    ]
-    schema = {"b": pl.Int64, "token_id": pl.Int64, "sim": pl.Float64}
-    return pl.DataFrame(rows, schema=schema, orient="row").with_columns(
-        pl.lit(False).alias("cheap"), pl.lit(True).alias("abjad_only")
+    only = set(wanted["token_id"].to_list())
+    vowels = short_vowel_frame(side.tokens["token"], index, only)
+    return (
+        side.tokens.select("b", "token")
+        .join(vowels, on="token")
+        .select(
+            "b", "token_id", "sim", pl.lit(False).alias("cheap"), pl.lit(True).alias("abjad_only")
+        )
     )
 
 
