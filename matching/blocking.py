@@ -193,13 +193,15 @@ def short_vowel_links(token: str, index: WatchlistIndex) -> dict[int, float]:
     return found
 
 
-def _short_vowel_links(token: str, index: WatchlistIndex) -> dict[int, float]:
+def _short_vowel_links(
+    token: str, index: WatchlistIndex, only: set[int] | None = None
+) -> dict[int, float]:
     key = matres_key(token, listed=False)
     if key is None:
         return {}
     found = {}
     for token_id, listed in short_vowel_table(index).get(key, ()):
-        if matres_one(token, listed):
+        if (only is None or token_id in only) and matres_one(token, listed):
             found[token_id] = max(
                 linked_similarity_one(token, listed), config.CROSS_SCRIPT_SKELETON_SIM
             )
@@ -210,25 +212,29 @@ def short_vowel_frame(
     tokens: pl.Series, index: WatchlistIndex, only: set[int] | None = None
 ) -> pl.DataFrame:
     """token, token_id, sim: short_vowel_links of the distinct tokens (a Python loop over
-    the few spelt as an abjad reads, with a, i, u only; cached per index). ``only``: keep
-    the links to these list tokens alone, and skip the tokens whose key reaches none of
-    them (reverse blocking, where they are an update's tokens). Forward blocking, the
+    the few spelt as an abjad reads, with a, i, u only; cached per index). ``only``: the
+    links to these list tokens alone (reverse blocking, where they are an update's tokens:
+    each token compared with those alone). Forward blocking, the
     fallback's bar and reverse blocking all take their short-vowel links here."""
-    keys = None
-    if only is not None:
-        table = short_vowel_table(index)
-        keys = {key for key, listed in table.items() if any(i in only for i, _ in listed)}
     distinct = tokens.unique()
-    read = distinct.filter(~distinct.str.contains("[eo0-9]"))
-    rows = [
-        (token, token_id, sim)
-        for token in read.to_list()
-        if keys is None or matres_key(token, listed=False) in keys
-        for token_id, sim in short_vowel_links(token, index).items()
-        if only is None or token_id in only
-    ]
+    read = distinct.filter(~distinct.str.contains("[eo0-9]")).to_list()
+    if only is None:
+        found = [(token, short_vowel_links(token, index)) for token in read]
+    else:
+        found = [(token, _short_vowel_links_to(token, index, only)) for token in read]
+    rows = [(token, token_id, sim) for token, links in found for token_id, sim in links.items()]
     schema = {"token": pl.Utf8, "token_id": pl.Int64, "sim": pl.Float64}
     return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _short_vowel_links_to(token: str, index: WatchlistIndex, only: set[int]) -> dict[int, float]:
+    """short_vowel_links(token) restricted to the list tokens ``only``: from the cache where
+    the token is there, else compared with those list tokens alone (a cold rescreen would
+    otherwise compare each book token with every list token of its key)."""
+    known = index.derived.get("blocking.short_vowel_links", {}).get(token)
+    if known is None:
+        return _short_vowel_links(token, index, only)
+    return {token_id: sim for token_id, sim in known.items() if token_id in only}
 
 
 def short_vowel_table(index: WatchlistIndex) -> dict[str, list[tuple[int, str]]]:

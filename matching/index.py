@@ -24,6 +24,7 @@ from scipy import sparse
 from matching import config
 from matching.compare.syllables import KEY_COLUMNS as SYLLABLE_KEYS
 from matching.compare.syllables import name_keys as syllable_name_keys
+from matching.lookup import INDEX_LOOKUPS, sorted_by
 from matching.normalize import (
     EAST_SLAVIC_GROUPS,
     GENERIC_SERIES,
@@ -118,7 +119,7 @@ def build_index(watchlist: object) -> WatchlistIndex:
         .agg(pl.col("weight").sum())
         .sort("name_id")
     )
-    return WatchlistIndex(
+    index = WatchlistIndex(
         names=names.select(
             "name_id", "entity_id", "list_code", "name", "tokens", "repeated", "transliterated"
         ),
@@ -139,6 +140,12 @@ def build_index(watchlist: object) -> WatchlistIndex:
         identifiers=_identifiers(watchlist, entity_id),
         list_codes=list_codes,
     )
+    # The sorted tables every screen joins by binary search, made with the index rather
+    # than by the first screen after a refresh (a second of a rescreen, a first single
+    # check's latency).
+    for table, key in INDEX_LOOKUPS:
+        sorted_by(index, table, key)
+    return index
 
 
 def _vocab(names: pl.DataFrame) -> pl.DataFrame:

@@ -20,6 +20,21 @@ import polars as pl
 # about the cost of one probe in string comparisons); a hash join beyond.
 BINARY_SEARCH_RATIO = 16
 
+# (table, key): the index's tables that screens join by binary search, sorted when the
+# index is built (index.build_index); any other is sorted on first use.
+INDEX_LOOKUPS = (
+    ("names", "name_id"),
+    ("entries", "entity_id"),
+    ("identifiers", "value_key"),
+    ("token_weights", "token"),
+    ("token_keys", "key"),
+    ("vocab", "token"),
+    ("vocab", "token_id"),
+    ("name_keys", "key"),
+    ("syllable_keys", "key"),
+    ("pair_ids", "pair"),
+)
+
 
 def sorted_by(index: object, table: str, key: str) -> pl.DataFrame:
     """index.<table> sorted by `key`, null keys dropped (they never join): made once and
