@@ -196,24 +196,27 @@ class BookIndex:
         """(b, token) the book's distinct tokens, and the entity x b incidence matrix."""
         if self._parts is None:
             # A name's tokens are distinct (normalize_names), so each (entity, token) is
-            # one row; a token's number is its place among the sorted distinct ones.
+            # one row; a token's number is its place among the sorted distinct ones (found
+            # by a hash join: a binary search per part costs five times more).
             parts = (
                 self.entities.select(pl.col("tokens").alias("token"))
                 .with_row_index("ent")
                 .explode("token")
                 .drop_nulls("token")
             )
-            vocabulary = parts["token"].unique().sort()
             tokens = (
-                vocabulary.to_frame().with_row_index("b").with_columns(pl.col("b").cast(pl.Int64))
+                parts["token"]
+                .unique()
+                .sort()
+                .to_frame()
+                .with_row_index("b")
+                .with_columns(pl.col("b").cast(pl.Int64))
             )
+            numbered = parts.join(tokens, on="token", maintain_order="left")
             matrix = sparse.csr_matrix(
                 (
                     np.ones(parts.height, dtype=np.float64),
-                    (
-                        parts["ent"].to_numpy(),
-                        vocabulary.search_sorted(parts["token"]).to_numpy(),
-                    ),
+                    (numbered["ent"].to_numpy(), numbered["b"].to_numpy()),
                 ),
                 shape=(self.size, tokens.height),
             )
@@ -269,7 +272,7 @@ def reverse_candidates(
             _pair_hits(side, index, names, columns, linked),
             _same_parts(book, index, names),
             _same_syllables(book, index, names),
-            _split_words(side, index, names),
+            _split_words(book, side, index, names),
             _segmented_words(side, index, names, linked),
         ]
         found = _marked(book.size, [hit["ent"] for hit in hits])
@@ -891,10 +894,12 @@ def _identifier_hits(book: BookIndex, index: WatchlistIndex, entries: pl.Series)
     )
 
 
-def _split_words(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.DataFrame:
-    """Entities holding two parts that, written together, are a list word sharing a key
-    with the entries' tokens ("Patr ushev", "Mor Disco"): forward blocking looks that word
-    up for two neighbouring parts; here any two parts of the entity will do."""
+def _split_words(
+    book: BookIndex, side: _BookSide, index: WatchlistIndex, names: pl.DataFrame
+) -> pl.DataFrame:
+    """Entities with two neighbouring parts that, written together, are a list word sharing
+    a key with the entries' tokens ("Patr ushev", "Mor Disco"), as forward blocking looks
+    that word up (blocking._split_words: the name's parts in order, left then right)."""
     wanted = _name_tokens(index, names).select("token_id").unique()
     keys = index.token_keys.join(wanted, on="token_id").select("key").unique()
     words = (
@@ -922,7 +927,21 @@ def _split_words(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) ->
         return pl.DataFrame(schema=_HITS)
     holders = side.parts.tocsc()
     both = holders[:, cuts["b_left"].to_numpy()].multiply(holders[:, cuts["b_right"].to_numpy()])
-    ent = _distinct(both.tocoo().row)
+    # The entities holding both halves; of those, the ones holding them side by side.
+    held = _distinct(both.tocoo().row).astype(np.int64)
+    tokens = pl.col("tokens")
+    neighbours = (
+        pl.DataFrame({"ent": held, "tokens": book.entities["tokens"].gather(held)})
+        .filter(tokens.list.len() >= 2)
+        .select(
+            "ent",
+            tokens.list.head(tokens.list.len() - 1).alias("left"),
+            tokens.list.slice(1).alias("right"),
+        )
+        .explode("left", "right")
+        .filter((pl.col("left") + pl.col("right")).is_in(words["token"].implode()))
+    )
+    ent = neighbours["ent"].unique().sort().to_numpy()
     return pl.DataFrame({"ent": ent.astype(np.int64), "name": np.full(ent.size, -1, np.int64)})
 
 

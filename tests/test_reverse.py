@@ -401,3 +401,27 @@ def test_a_weak_link_alone_brings_in_no_entity(index, changed: pl.DataFrame) -> 
     # few of the words link firmly there: never most of them.
     found = reverse_candidates(book_index, index, changed["entity_id"]).positions
     assert found.size <= len(weak_only) // 4, (found.size, len(weak_only))
+
+
+def test_a_word_split_in_two_is_read_only_from_neighbouring_parts(
+    index, changed: pl.DataFrame
+) -> None:
+    """Forward blocking reads two neighbouring parts, left then right, as the list word
+    they make together ("Patr ushev"); a name holding the halves apart or the other way
+    round makes no such word, and reverse blocking must not take it for one either."""
+    names = index.names.filter(pl.col("entity_id").is_in(changed["entity_id"].implode()))
+    words = sorted(
+        {w for tokens in names["tokens"].to_list() for w in tokens if len(w) >= 8 and w.isalpha()}
+    )[:40]
+    side_by_side = [f"{w[:4]} {w[4:]}" for w in words]
+    apart = [f"{w[4:]} {w[:4]}" for w in words]
+    book = pl.DataFrame({"full_name": side_by_side + apart})
+    rows = book_entries(book).with_columns(pl.lit(None, pl.List(pl.Utf8)).alias("lists"))
+    book_index = BookIndex(rows, book_token_keys(rows["tokens"].explode()))
+    forward = set(_forward_blocked(book_index, index, changed)["qid"].to_list())
+    found = set(reverse_candidates(book_index, index, changed["entity_id"]).positions.tolist())
+    assert forward <= found
+    assert len(forward & set(range(len(words)))) >= 30, "the halves side by side make the word"
+    unpaired_apart = set(range(len(words), 2 * len(words))) - forward
+    assert len(unpaired_apart) >= 20
+    assert len(found & unpaired_apart) <= len(unpaired_apart) // 4
