@@ -89,7 +89,7 @@ from matching.fallback_bar import BookParts, UpdateNames, outranked
 from matching.frames import IDENTIFIER_FIELDS
 from matching.index import WatchlistIndex, blocking_keys, name_key, normalize_identifier
 from matching.lookup import sorted_by
-from matching.normalize import vowel_poor
+from matching.normalize import GENERIC_TOKENS, vowel_poor
 from matching.retyped_links import index_table, retyped_links, retyped_table
 from matching.screen import NORMALIZED_NAME, normalized_names, screen
 from matching.screen import SYLLABLE_KEYS as SYLLABLE_KEYS_GIVEN
@@ -317,19 +317,31 @@ def _fallback_kept(
     """ent, name: the pairs found only as a fallback (_found_hits) whose entity the
     fallback's bar cannot rule out (fallback_bar.outranked). judged: per entity, may the bar
     rule it out (it screens every list and is found in no other way); an entity holding an
-    unlisted token that blocking may weigh as words run together may not. links: the
-    entities' tokens' forward maps on the entries' tokens (view_token_links)."""
-    long = side.tokens.filter(
-        ~pl.col("listed"), pl.col("token").str.len_chars() >= config.MIN_SEGMENTED_LEN
-    )
+    unlisted token that blocking weighs as the words run together in it may not (_as_words).
+    links: the entities' tokens' forward maps on the entries' tokens (view_token_links)."""
     beaten = outranked(
         fallen,
         BookParts(side.parts, side.tokens, side.total),
-        judged & ~_holding(side, long["b"].to_numpy()),
+        judged & ~_holding(side, _as_words(side, index)),
         index,
         UpdateNames(_in_names(index, names), names["name_id"].to_numpy(), links),
     )
     return fallen.filter(~pl.Series(beaten)).select(list(_HITS)).cast(_HITS)
+
+
+def _as_words(side: _BookSide, index: WatchlistIndex) -> np.ndarray:
+    """The book tokens (b) whose forward weight is not the bar's: an unlisted token long
+    enough to be list words run together, that is (segments_of; forward weighs it as its
+    words, blocking.segmented_weight) or that is a generic word (forward weighs it 1, as a
+    token without words; part_weight, less). Any other long unlisted token weighs 1 both
+    ways. (A Python loop over the book's few long unlisted tokens, their words remembered
+    per index.)"""
+    long = side.tokens.filter(
+        ~pl.col("listed"), pl.col("token").str.len_chars() >= config.MIN_SEGMENTED_LEN
+    )
+    read = [segments_of(token, index) != [] or token in GENERIC_TOKENS
+            for token in long["token"].to_list()]  # fmt: skip
+    return long["b"].filter(pl.Series(read, dtype=pl.Boolean)).to_numpy()
 
 
 # --- the book side ------------------------------------------------------------------------

@@ -165,12 +165,20 @@ def book(changed: pl.DataFrame, watchlist) -> pl.DataFrame:
     special = pl.DataFrame(_special_cases(changed, watchlist), infer_schema_length=None)
     # Customers whose names a form holds in Cyrillic: transliterated, so blocking's
     # fallback (and reverse's bar for it) applies to them.
-    cyrillic = generated.filter(pl.col("entity_type") == "person").head(600)
+    cyrillic = generated.filter(pl.col("entity_type") == "individual").head(600)
     cyrillic = cyrillic.with_columns(
         pl.col("full_name").map_elements(_cyrillic, return_dtype=pl.Utf8),
         pl.lit("cyrillic customer").alias("case"),
     )
-    frame = pl.concat([generated, perturbed, special, cyrillic], how="diagonal_relaxed")
+    # and some whose other part is a long one no list holds, that is no list words run
+    # together either (forward weighs it 1, as the bar does)
+    long_part = cyrillic.head(300).with_columns(
+        (pl.col("full_name").str.split(" ").list.last() + " " + _cyrillic("kvostrumbelix")).alias(
+            "full_name"
+        ),
+        pl.lit("cyrillic customer, long part").alias("case"),
+    )
+    frame = pl.concat([generated, perturbed, special, cyrillic, long_part], how="diagonal_relaxed")
     return frame.with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
 
 
@@ -182,11 +190,23 @@ def book_index(book: pl.DataFrame) -> BookIndex:
 
 def _forward_blocked(book_index: BookIndex, index, changed: pl.DataFrame) -> pl.DataFrame:
     """qid (book position), name_id: forward blocking's pairs on the changed entries' names."""
-    queries = book_index.entities.select(
-        pl.int_range(pl.len(), dtype=pl.Int64).alias("qid"), "tokens", "lists", "transliterated"
-    ).filter(pl.col("tokens").list.len() > 0)
+    queries = (
+        book_index.entities.select(
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("position"),
+            "tokens",
+            "lists",
+            "transliterated",
+        )
+        .filter(pl.col("tokens").list.len() > 0)
+        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("qid"))
+    )
     names = index.names.filter(pl.col("entity_id").is_in(changed["entity_id"].implode()))
-    return candidates(queries, index).join(names.select("name_id"), on="name_id")
+    return (
+        candidates(queries.drop("position"), index)
+        .join(names.select("name_id"), on="name_id")
+        .join(queries.select("qid", "position"), on="qid")
+        .select(pl.col("position").alias("qid"), "name_id")
+    )
 
 
 def test_reverse_blocking_finds_every_pair_forward_blocking_makes(
@@ -215,6 +235,8 @@ def test_the_fallback_bar_leaves_out_only_entities_forward_blocking_pairs_with_n
     left_out = unbarred - barred
     assert len(left_out) >= 20, len(left_out)
     assert book_index.entities["transliterated"].gather(sorted(left_out)).all()
+    long_part = book.filter(pl.col("case") == "cyrillic customer, long part")["row"]
+    assert len(left_out & set(long_part.to_list())) >= 5, "a long unlisted part is judged too"
     forward = set(_forward_blocked(book_index, index, changed)["qid"].to_list())
     assert not left_out & forward, book[sorted(left_out & forward)]["full_name"].to_list()
 
