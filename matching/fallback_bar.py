@@ -26,6 +26,8 @@ screen then keeps none of the update's names for it, and it need not be screened
 - Three rival entries ranked strictly above every update name of the entity: forward's
   fallback keeps those three (or the entity is no fallback at all, and keeps no one-part
   name), so none of the update's names is scored for it.
+- An update name that forward's sum finds less than FALLBACK_MIN_BLOCK_SCORE of the entity
+  in (bounded from above as its rank is) is no fallback name at all: it needs no rival.
 
 Entities this cannot judge keep their candidacy: those screening only some lists, those
 with an unlisted token long enough to be read as words run together (its weight is then
@@ -76,22 +78,26 @@ def outranked(
     whole enough to be kept beyond the fallback's places) and rank, the rank reverse
     blocking found at most): is its entity one a forward screen surely keeps no update name
     for? judged: per entity, may it be judged here at all. The bars first, then the update
-    names' ranks: reverse's own where they clear the bar, forward's sums (_update_ranks)
-    only for the entities they do not."""
+    names' ranks: reverse's own where they clear the bar, forward's sums (_update_ranks,
+    and the shares they find) only for the entities they do not."""
     ent = fallen["ent"].to_numpy().astype(np.int64)
     may = judged[ent] & ~_any_per_entity(ent, fallen["whole"].to_numpy(), judged.size)
     entities = np.unique(ent[may])
     bar = np.full(judged.size, -np.inf)
     bar[entities] = _bars(entities, book, index, np.unique(index.name_entries[update.name_ids]))
-    may &= np.isfinite(bar[ent])
     rank = fallen["rank"].to_numpy().astype(np.float64)
+    share = np.full(rank.size, np.inf)  # reverse's: at least the fallback's, no more known
     reverse_best = _best_per_entity(ent[may], rank[may], judged.size)
     closer = may & (reverse_best[ent] + RANK_MARGIN >= bar[ent])
     name = fallen["name"].to_numpy().astype(np.int64)
     for part in np.array_split(np.flatnonzero(closer), 1 + closer.sum() // UPDATE_RANK_PAIRS):
-        rank[part] = _update_ranks(ent[part], name[part], book, index, update)
-    best = _best_per_entity(ent[may], rank[may], judged.size)
-    return may & (bar[ent] > best[ent] + RANK_MARGIN)
+        share[part], rank[part] = _update_ranks(ent[part], name[part], book, index, update)
+    # Forward's fallback keeps a name only where FALLBACK_MIN_BLOCK_SCORE of the entity is
+    # found in it (select_candidates' rare_part): a name short of it takes no place at all,
+    # whether or not three rivals exist.
+    placed = may & (share + RANK_MARGIN >= config.FALLBACK_MIN_BLOCK_SCORE)
+    best = _best_per_entity(ent[placed], rank[placed], judged.size)[ent]
+    return may & (np.isneginf(best) | (bar[ent] > best + RANK_MARGIN))
 
 
 def _best_per_entity(ent: np.ndarray, rank: np.ndarray, size: int) -> np.ndarray:
@@ -122,8 +128,9 @@ def _any_per_entity(ent: np.ndarray, flag: np.ndarray, size: int) -> np.ndarray:
 
 def _update_ranks(
     ent: np.ndarray, name: np.ndarray, book: BookParts, index: WatchlistIndex, update: UpdateNames
-) -> np.ndarray:
-    """Per (entity, update name) pair: the rank select_candidates gives it at most, from
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per (entity, update name) pair: the share of the entity found in the name and the
+    rank select_candidates gives it, each at most, from
     forward blocking's own sum over the entity's parts' token maps (found_in_names: each
     part's weight per linked token of the name, a weak link's only beside
     WEAK_LINK_MIN_REST found firmly), the links only a query in an abjad takes counted too:
@@ -158,7 +165,8 @@ def _update_ranks(
     total = book.total[ent]
     matched = np.minimum(value - np.floor(value / PARTS_UNIT) * PARTS_UNIT, total)
     covered = matched / np.maximum(index.name_weights[update.name_ids[name]], 1e-9)
-    return matched / np.maximum(total, 1e-9) + 0.5 * np.clip(covered, 0, 1)
+    share = matched / np.maximum(total, 1e-9)
+    return share, share + 0.5 * np.clip(covered, 0, 1)
 
 
 def _bars(
