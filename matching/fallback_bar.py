@@ -90,8 +90,9 @@ def outranked(
     reverse_best = _best_per_entity(ent[may], rank[may], judged.size)
     closer = may & (reverse_best[ent] + RANK_MARGIN >= bar[ent])
     name = fallen["name"].to_numpy().astype(np.int64)
+    linked = _linked_names(np.unique(ent[closer]), book, index, update)
     for part in np.array_split(np.flatnonzero(closer), 1 + closer.sum() // UPDATE_RANK_PAIRS):
-        share[part], rank[part] = _update_ranks(ent[part], name[part], book, index, update)
+        share[part], rank[part] = _update_ranks(ent[part], name[part], book, index, update, linked)
     # Forward's fallback keeps a name only where FALLBACK_MIN_BLOCK_SCORE of the entity is
     # found in it (select_candidates' rare_part): a name short of it takes no place at all,
     # whether or not three rivals exist.
@@ -126,42 +127,57 @@ def _any_per_entity(ent: np.ndarray, flag: np.ndarray, size: int) -> np.ndarray:
     return marked[ent]
 
 
-def _update_ranks(
-    ent: np.ndarray, name: np.ndarray, book: BookParts, index: WatchlistIndex, update: UpdateNames
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per (entity, update name) pair: the share of the entity found in the name and the
-    rank select_candidates gives it, each at most, from
-    forward blocking's own sum over the entity's parts' token maps (found_in_names: each
-    part's weight per linked token of the name, a weak link's only beside
-    WEAK_LINK_MIN_REST found firmly), the links only a query in an abjad takes counted too:
-    an upper bound. Summed per pair over its entity's parts, not as an entity x name
-    product (gigabytes for a large update)."""
-    held = book.parts[ent]  # one row per pair: its entity's parts
-    tokens = book.tokens.filter(pl.col("b").is_in(np.unique(held.indices))).select("b", "token")
+def _linked_names(
+    entities: np.ndarray, book: BookParts, index: WatchlistIndex, update: UpdateNames
+) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+    """Book token x update name column, firm and weak: how many of the name's tokens the
+    book token links to (the token maps of the entities' parts, view_token_links), the
+    links only a query in an abjad takes counted too (and the short-vowel links forward
+    blocking adds for a name written wholly in an abjad: a link the map holds keeps its
+    similarity, as there). Made once for every pair _update_ranks sums."""
+    held = np.unique(book.parts[entities].indices)
+    tokens = book.tokens.filter(pl.col("b").is_in(held)).select("b", "token")
     mapped = (
         update.links.filter(pl.col("token_id") >= 0)
         .join(tokens, on="token")
         .select("b", pl.col("token_id").cast(pl.Int64), "sim")
     )
-    # and the short-vowel links forward blocking adds for a name written wholly in an
-    # abjad (a link the map holds keeps its similarity, as there)
     vowels = tokens.join(short_vowel_frame(tokens["token"], index), on="token")
     links = pl.concat([mapped, vowels.select(mapped.columns)], how="vertical_relaxed").unique(
         ["b", "token_id"], keep="first", maintain_order=True
     )
     shape = (book.tokens.height, index.vocab.height)
     weak = pl.col("sim") <= config.WEAK_LINK_SIM
+    firm_names = (_ones(links.filter(~weak), shape) @ update.in_names).tocsr()
+    weak_names = (_ones(links.filter(weak), shape) @ update.in_names).tocsr()
+    return firm_names, weak_names
+
+
+def _update_ranks(
+    ent: np.ndarray,
+    name: np.ndarray,
+    book: BookParts,
+    index: WatchlistIndex,
+    update: UpdateNames,
+    linked: tuple[sparse.csr_matrix, sparse.csr_matrix],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per (entity, update name) pair: the share of the entity found in the name and the
+    rank select_candidates gives it, each at most, from forward blocking's own sum over the
+    entity's parts' links (_linked_names; found_in_names: each part's weight per linked
+    token of the name, a weak link's only beside WEAK_LINK_MIN_REST found firmly): an
+    upper bound. Summed per pair over its entity's parts, not as an entity x name product
+    (gigabytes for a large update)."""
+    held = book.parts[ent]  # one row per pair: its entity's parts
     pair = np.repeat(np.arange(ent.size), np.diff(held.indptr))
     encoded = book.tokens["encoded"].to_numpy()[held.indices]
 
-    def found(linked: pl.DataFrame) -> np.ndarray:
-        per_name = (_ones(linked, shape) @ update.in_names).tocsr()  # book token x name
+    def found(per_name: sparse.csr_matrix) -> np.ndarray:
         sums = np.asarray(per_name[held.indices, name[pair]]).ravel() * encoded
         return np.bincount(pair, weights=sums, minlength=ent.size)
 
-    firm = found(links.filter(~weak))
+    firm = found(linked[0])
     firm_weight = firm - np.floor(firm / PARTS_UNIT) * PARTS_UNIT
-    value = firm + found(links.filter(weak)) * (firm_weight >= config.WEAK_LINK_MIN_REST)
+    value = firm + found(linked[1]) * (firm_weight >= config.WEAK_LINK_MIN_REST)
     total = book.total[ent]
     matched = np.minimum(value - np.floor(value / PARTS_UNIT) * PARTS_UNIT, total)
     covered = matched / np.maximum(index.name_weights[update.name_ids[name]], 1e-9)
