@@ -80,25 +80,35 @@ def outranked(
     for? judged: per entity, may it be judged here at all. The bars first, then the update
     names' ranks: reverse's own where they clear the bar, forward's sums (_update_ranks,
     and the shares they find) only for the entities they do not."""
-    ent = fallen["ent"].to_numpy().astype(np.int64)
+    # Per pair only what must be (a large update has tens of millions of fallback pairs):
+    # the frame's own int32 and float32 columns, masks, and bounds for the pairs computed.
+    ent = fallen["ent"].to_numpy()
     may = judged[ent] & ~_any_per_entity(ent, fallen["whole"].to_numpy(), judged.size)
     entities = np.unique(ent[may])
     bar = np.full(judged.size, -np.inf)
     bar[entities] = _bars(entities, book, index, np.unique(index.name_entries[update.name_ids]))
-    rank = fallen["rank"].to_numpy().astype(np.float64)
-    share = np.full(rank.size, np.inf)  # reverse's: at least the fallback's, no more known
+    rank = fallen["rank"].to_numpy()
     reverse_best = _best_per_entity(ent[may], rank[may], judged.size)
-    closer = may & (reverse_best[ent] + RANK_MARGIN >= bar[ent])
-    name = fallen["name"].to_numpy().astype(np.int64)
-    linked = _linked_names(np.unique(ent[closer]), book, index, update)
-    for part in np.array_split(np.flatnonzero(closer), 1 + closer.sum() // UPDATE_RANK_PAIRS):
-        share[part], rank[part] = _update_ranks(ent[part], name[part], book, index, update, linked)
-    # Forward's fallback keeps a name only where FALLBACK_MIN_BLOCK_SCORE of the entity is
-    # found in it (select_candidates' rare_part): a name short of it takes no place at all,
-    # whether or not three rivals exist.
-    placed = may & (share + RANK_MARGIN >= config.FALLBACK_MIN_BLOCK_SCORE)
-    best = _best_per_entity(ent[placed], rank[placed], judged.size)[ent]
-    return may & (np.isneginf(best) | (bar[ent] > best + RANK_MARGIN))
+    # Entities whose update names reverse already ranks below the bar are out; the others'
+    # names are bounded by forward's own sums.
+    closer = may & (reverse_best + RANK_MARGIN >= bar)[ent]
+    best = np.where(reverse_best + RANK_MARGIN >= bar, -np.inf, reverse_best)
+    at = np.flatnonzero(closer)
+    del closer
+    linked = _linked_names(np.unique(ent[at]), book, index, update)
+    name = fallen["name"].to_numpy()
+    for part in np.array_split(at, 1 + at.size // UPDATE_RANK_PAIRS):
+        pairs = ent[part].astype(np.int64)
+        share, ranks = _update_ranks(
+            pairs, name[part].astype(np.int64), book, index, update, linked
+        )
+        # Forward's fallback keeps a name only where FALLBACK_MIN_BLOCK_SCORE of the entity
+        # is found in it (select_candidates' rare_part): a name short of it takes no place
+        # at all, whether or not three rivals exist.
+        placed = share + RANK_MARGIN >= config.FALLBACK_MIN_BLOCK_SCORE
+        np.maximum.at(best, pairs[placed], ranks[placed])
+    out = np.isneginf(best) | (bar > best + RANK_MARGIN)
+    return may & out[ent]
 
 
 def _best_per_entity(ent: np.ndarray, rank: np.ndarray, size: int) -> np.ndarray:

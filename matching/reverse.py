@@ -292,10 +292,10 @@ def reverse_candidates(
     )
     del hits
     keys.sort()
-    firsts = np.concatenate([[True], keys[1:] != keys[:-1]]) if keys.size else keys.astype(bool)
-    ent = keys // width  # sorted as the keys are
+    pairs = int((keys[1:] != keys[:-1]).sum()) + 1 if keys.size else 0
+    ent = np.floor_divide(keys, width, out=keys)  # in place; sorted as the keys were
     positions = ent[np.concatenate([[True], ent[1:] != ent[:-1]])] if ent.size else ent
-    return ReverseCandidates(positions=positions, pairs=int(firsts.sum()), token_links=links)
+    return ReverseCandidates(positions=positions, pairs=pairs, token_links=links)
 
 
 def _marked(size: int, columns: list[pl.Series]) -> np.ndarray:
