@@ -301,7 +301,40 @@ def found_in_names(
     found = ((q_encoded @ t_firm) @ index.token_names).tocsr()
     if t_weak.nnz == 0:
         return found
-    return with_weak_links(found, ((q_encoded @ t_weak) @ index.token_names).tocsr())
+    return _added_weak_links(found, ((q_encoded @ t_weak) @ index.token_names).tocsr())
+
+
+def _added_weak_links(found: sparse.csr_matrix, weak_found: sparse.csr_matrix) -> sparse.csr_matrix:
+    """with_weak_links' sum as a set of values, written into found's own values: what a
+    weak link adds lands only where the firm links found something, a few thousand of the
+    millions of values, so found is not copied whole (with_weak_links' masks and sum wrote
+    arrays of the products' size, a tenth of a chunk's blocking on new entities). The values
+    are the same, f + w; their order in a row is found's (select_candidates sorts them)."""
+    both = found.multiply(weak_found).tocsr()  # where the two found something (no zeros)
+    if both.nnz == 0:
+        return found
+    # Each value's place in found.data (from 1, as a zero product is no value), read
+    # through a matrix that shares found's index arrays.
+    dtype = found.indices.dtype
+    places = sparse.csr_matrix(
+        (np.arange(1, found.nnz + 1, dtype=dtype), found.indices, found.indptr),
+        shape=found.shape,
+        copy=False,
+    )
+    where = sparse.csr_matrix(
+        (np.ones(both.nnz, dtype=dtype), both.indices, both.indptr), both.shape
+    )
+    at = places.multiply(where).tocsr()
+    where.data = where.data.astype(np.float64)
+    weak = weak_found.multiply(where).tocsr()
+    # Both on the same few positions: in one order once sorted.
+    at.sort_indices()
+    weak.sort_indices()
+    at = at.data.astype(np.int64) - 1
+    firm = found.data[at]
+    rest = (firm - np.floor(firm / PARTS_UNIT) * PARTS_UNIT) >= config.WEAK_LINK_MIN_REST
+    found.data[at[rest]] = firm[rest] + weak.data[rest]
+    return found
 
 
 def with_weak_links(found: sparse.csr_matrix, weak_found: sparse.csr_matrix) -> sparse.csr_matrix:
@@ -517,11 +550,20 @@ def _usable(found: sparse.csr_matrix, total: np.ndarray, index: WatchlistIndex) 
     name of two parts or more found whole, its parts allowing variant spellings (a short
     alias inside a long query: "Ali Omar" in "Moussa ben Omar ben Ali Essaadi", "Ahmad
     Hasan" in "Al-Baydi Ahmad Hassan Kaka"). The list name's weight is read only where the
-    share falls short."""
-    count, matched, query_total = _decoded(found.data, np.repeat(total, np.diff(found.indptr)))
-    usable = matched >= config.MIN_BLOCKING_SCORE * query_total
+    share falls short.
+
+    _decoded's numbers, in as few arrays of the product's size as can be (each is new
+    memory, millions of values a chunk): min(weight, total) >= share * total is weight >=
+    share * total, as share * total is at most the total."""
+    count = np.floor(found.data / PARTS_UNIT)
+    weight = np.multiply(count, PARTS_UNIT)
+    np.subtract(found.data, weight, out=weight)  # found.data - count * PARTS_UNIT
+    per_row = np.diff(found.indptr)
+    usable = weight >= np.repeat(config.MIN_BLOCKING_SCORE * total, per_row)
     maybe_whole = np.flatnonzero(~usable & (count >= 2))
-    usable[maybe_whole] = matched[maybe_whole] >= (
+    rows = np.searchsorted(found.indptr, maybe_whole, side="right") - 1
+    matched = np.minimum(weight[maybe_whole], total[rows])
+    usable[maybe_whole] = matched >= (
         config.WHOLE_NAME_BLOCK_SHARE * index.name_weights[found.indices[maybe_whole]]
     )
     return np.flatnonzero(usable)
