@@ -469,23 +469,26 @@ def select_candidates(
     strong = np.asarray((q_weight >= config.STRONG_PART_WEIGHT).sum(axis=1)).ravel()
     # Most of the product is below MIN_BLOCKING_SCORE: the few values that may be kept are
     # picked with as few passes over the millions as can be, and decoded alone.
-    usable = _usable(found, total, index)
-    rows = np.searchsorted(found.indptr, usable, side="right") - 1
-    cols = found.indices[usable].astype(np.int64)
-    count, matched, query_total = _decoded(found.data[usable], total[rows])
-    if (allowed != (1 << len(index.list_codes)) - 1).any():  # some query filters its lists
-        listed = (allowed[rows] >> index.name_lists[cols]) & 1 == 1
+    usable, two_parts = _usable(found, total, index)
+    # A transliterated query no name shares two parts with keeps its best one-part names
+    # as a fallback: its other part may be a spelling no key links ("Bhladimir" /
+    # "Vladimir"), which scoring still recognises. Only transliterated names, where
+    # spellings vary most: for every query it would cost a third of the throughput.
+    fallback = ~_has_two(found, usable & two_parts, allowed, index) & (strong >= 2) & transliterated
+    # Of the usable values only those of two parts, of a query of one distinguishing part
+    # or of a fallback may be kept (a tenth of them): decoded alone.
+    loose = np.repeat((strong <= 1) | fallback, np.diff(found.indptr))
+    at = np.flatnonzero(usable & (loose | two_parts))
+    rows = np.searchsorted(found.indptr, at, side="right") - 1
+    cols = found.indices[at].astype(np.int64)
+    count, matched, query_total = _decoded(found.data[at], total[rows])
+    listed = _listed(allowed, rows, cols, index)
+    if listed is not None:
         rows, cols, count, matched, query_total = (
             a[listed] for a in (rows, cols, count, matched, query_total)
         )
     block = matched / np.maximum(query_total, 1e-9)
     two_parts = count >= 2
-    # A transliterated query no name shares two parts with keeps its best one-part names
-    # as a fallback: its other part may be a spelling no key links ("Bhladimir" /
-    # "Vladimir"), which scoring still recognises. Only transliterated names, where
-    # spellings vary most: for every query it would cost a third of the throughput.
-    has_two = np.bincount(rows[two_parts], minlength=found.shape[0]) > 0
-    fallback = ~has_two & (strong >= 2) & transliterated  # per query
     rare_part = block >= config.FALLBACK_MIN_BLOCK_SCORE
     keep = two_parts | (strong[rows] <= 1) | (fallback[rows] & rare_part)
     limit = np.where(fallback, config.FALLBACK_CANDIDATES, config.MAX_CANDIDATES)
@@ -538,6 +541,29 @@ def select_candidates(
     )
 
 
+def _has_two(
+    found: sparse.csr_matrix, two: np.ndarray, allowed: np.ndarray, index: WatchlistIndex
+) -> np.ndarray:
+    """Per query: does a name of a list it screens against hold two of its parts (two: per
+    value of found.data, usable and of two parts)?"""
+    at = np.flatnonzero(two)
+    rows = np.searchsorted(found.indptr, at, side="right") - 1
+    listed = _listed(allowed, rows, found.indices[at].astype(np.int64), index)
+    if listed is not None:
+        rows = rows[listed]
+    return np.bincount(rows, minlength=found.shape[0]) > 0
+
+
+def _listed(
+    allowed: np.ndarray, rows: np.ndarray, cols: np.ndarray, index: WatchlistIndex
+) -> np.ndarray | None:
+    """Per value: is its name in a list its query screens against? None: every query
+    screens against every list."""
+    if (allowed == (1 << len(index.list_codes)) - 1).all():
+        return None
+    return (allowed[rows] >> index.name_lists[cols]) & 1 == 1
+
+
 def _decoded(values: np.ndarray, query_total: np.ndarray) -> tuple[np.ndarray, ...]:
     """Product values -> the parts counted, the weight found (at most the query's total),
     and the query's total."""
@@ -545,12 +571,14 @@ def _decoded(values: np.ndarray, query_total: np.ndarray) -> tuple[np.ndarray, .
     return count, np.minimum(values - count * PARTS_UNIT, query_total), query_total
 
 
-def _usable(found: sparse.csr_matrix, total: np.ndarray, index: WatchlistIndex) -> np.ndarray:
-    """Positions in found.data of the values to rank: enough of the query found, or a list
-    name of two parts or more found whole, its parts allowing variant spellings (a short
-    alias inside a long query: "Ali Omar" in "Moussa ben Omar ben Ali Essaadi", "Ahmad
-    Hasan" in "Al-Baydi Ahmad Hassan Kaka"). The list name's weight is read only where the
-    share falls short.
+def _usable(
+    found: sparse.csr_matrix, total: np.ndarray, index: WatchlistIndex
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per value of found.data: may it be ranked, and does it count two parts or more?
+    Ranked: enough of the query found, or a list name of two parts or more found whole,
+    its parts allowing variant spellings (a short alias inside a long query: "Ali Omar" in
+    "Moussa ben Omar ben Ali Essaadi", "Ahmad Hasan" in "Al-Baydi Ahmad Hassan Kaka"). The
+    list name's weight is read only where the share falls short.
 
     _decoded's numbers, in as few arrays of the product's size as can be (each is new
     memory, millions of values a chunk): min(weight, total) >= share * total is weight >=
@@ -566,7 +594,7 @@ def _usable(found: sparse.csr_matrix, total: np.ndarray, index: WatchlistIndex) 
     usable[maybe_whole] = matched >= (
         config.WHOLE_NAME_BLOCK_SHARE * index.name_weights[found.indices[maybe_whole]]
     )
-    return np.flatnonzero(usable)
+    return usable, count >= 2
 
 
 def _group_sizes(keys: np.ndarray) -> np.ndarray:
