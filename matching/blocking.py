@@ -462,9 +462,6 @@ def select_candidates(
     evidence by scoring. q_loss: queries x list tokens, the weight found through variant
     spellings times how far they are (1 - similarity): within an entry, its names in the
     query's own spellings come first."""
-    # Ties are ranked by position: the names in name_id order in every row, whatever
-    # order the sparse sums left them in, so a query gets its candidates alone as in a chunk.
-    found.sort_indices()
     total = np.asarray(q_weight.sum(axis=1)).ravel()
     strong = np.asarray((q_weight >= config.STRONG_PART_WEIGHT).sum(axis=1)).ravel()
     # Most of the product is below MIN_BLOCKING_SCORE: the few values that may be kept are
@@ -481,6 +478,11 @@ def select_candidates(
     at = np.flatnonzero(usable & (loose | two_parts))
     rows = np.searchsorted(found.indptr, at, side="right") - 1
     cols = found.indices[at].astype(np.int64)
+    # Ties are ranked by position: the names in name_id order in every row, whatever
+    # order the sparse sums left them in, so a query gets its candidates alone as in a chunk
+    # (the values taken sorted, not the whole product).
+    by_name = np.argsort(rows * found.shape[1] + cols)
+    at, rows, cols = at[by_name], rows[by_name], cols[by_name]
     count, matched, query_total = _decoded(found.data[at], total[rows])
     listed = _listed(allowed, rows, cols, index)
     if listed is not None:
