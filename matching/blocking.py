@@ -481,7 +481,7 @@ def select_candidates(
     # Ties are ranked by position: the names in name_id order in every row, whatever
     # order the sparse sums left them in, so a query gets its candidates alone as in a chunk
     # (the values taken sorted, not the whole product).
-    by_name = np.argsort(rows * found.shape[1] + cols)
+    by_name = np.argsort(rows * found.shape[1] + cols, kind="stable")  # sorted runs: fast
     at, rows, cols = at[by_name], rows[by_name], cols[by_name]
     count, matched, query_total = _decoded(found.data[at], total[rows])
     listed = _listed(allowed, rows, cols, index)
