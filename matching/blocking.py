@@ -1026,14 +1026,15 @@ def _pair_hits(
     too little evidence for the names they would bring in."""
     shape = (n_queries, index.names.height)
     is_common = ~index.vocab["blocking"].to_numpy()
-    tokens = index.vocab["token"]
 
+    # Tokens by number (token_id, the vocabulary's row): a pair is found by one integer,
+    # not by a string made and joined per pair (hundreds of thousands a chunk).
     def linked(matrix: sparse.csr_matrix | None) -> pl.DataFrame:
         coo = (matrix if matrix is not None else sparse.csr_matrix((n_queries, 0))).tocoo()
         return pl.DataFrame(
             {
                 "qid": coo.row.astype(np.int64),
-                "token": tokens.gather(coo.col) if coo.nnz else pl.Series([], dtype=pl.Utf8),
+                "token": coo.col.astype(np.int64),
                 "value": coo.data.astype(np.float64),
                 "common": is_common[coo.col],
             }
@@ -1057,18 +1058,41 @@ def _pair_hits(
         .filter(pl.col("token") != pl.col("token_b"))
         .select(
             "qid",
-            pl.when(pl.col("token") < pl.col("token_b"))
-            .then(pl.col("token") + " " + pl.col("token_b"))
-            .otherwise(pl.col("token_b") + " " + pl.col("token"))
-            .alias("pair"),
+            pair_key(pl.col("token"), pl.col("token_b"), index.vocab.height),
             (2 * PARTS_UNIT + pl.col("value") + pl.col("value_b")).alias("weight"),
         )
-        .pipe(join_sorted, sorted_by(index, "pair_ids", "pair"), "pair")
+        .pipe(join_sorted, pair_numbers(index), "pair_key")
     )
     if pairs.is_empty():
         return sparse.csr_matrix(shape, dtype=np.float64)
     q_pairs = _matrix(pairs, "qid", "pair_id", "weight", (n_queries, index.pair_ids.height))
     return counted_once((q_pairs @ index.pair_names).tocsr())
+
+
+def pair_numbers(index: WatchlistIndex) -> pl.DataFrame:
+    """pair_key, pair_id: index.pair_ids keyed by its two tokens' numbers (pair_key),
+    sorted by the key; made once per index."""
+    numbers = index.derived.get("blocking.pair_numbers")
+    if numbers is None:
+        ids = index.vocab.select("token", "token_id")
+        halves = index.pair_ids.select(
+            pl.col("pair").str.split_exact(" ", 1).struct.rename_fields(["a", "b"]), "pair_id"
+        ).unnest("pair")
+        numbered = halves.join(ids.rename({"token": "a", "token_id": "id_a"}), on="a").join(
+            ids.rename({"token": "b", "token_id": "id_b"}), on="b"
+        )
+        numbers = index.derived["blocking.pair_numbers"] = numbered.select(
+            pair_key(pl.col("id_a"), pl.col("id_b"), index.vocab.height), "pair_id"
+        ).sort("pair_key")
+    return numbers
+
+
+def pair_key(a: pl.Expr, b: pl.Expr, n_vocab: int) -> pl.Expr:
+    """One int64 per unordered pair of token numbers: the smaller times the vocabulary
+    size plus the larger."""
+    return (
+        pl.min_horizontal(a, b).cast(pl.Int64) * n_vocab + pl.max_horizontal(a, b).cast(pl.Int64)
+    ).alias("pair_key")
 
 
 def counted_once(hits: sparse.csr_matrix) -> sparse.csr_matrix:
