@@ -71,6 +71,7 @@ from matching.blocking import (
     SHORT_VOWEL_DERIVED,
     cut_word_links,
     map_tokens,
+    pair_numbers,
     segments_of,
     short_vowel_frame,
     vowel_poor_weight,
@@ -1050,8 +1051,9 @@ def entries_view(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("name_id")
     )
     # The words a run-together token is cut into come from every list name's spelling,
-    # not the view's few: made on the whole index, then shared.
-    segment_words(index), short_words(index)
+    # not the view's few: made on the whole index, then shared (and the token pairs'
+    # numbers, the same in the view).
+    segment_words(index), short_words(index), pair_numbers(index)
     return dataclasses.replace(
         index,
         names=names,
@@ -1080,6 +1082,7 @@ _SHARED_LOOKUPS = (
 )
 # What blocking derives from the vocabulary and weights alone (blocking.py).
 _SHARED_DERIVED = (
+    "blocking.pair_numbers",  # the view keeps the index's vocabulary and token pairs
     "blocking.weights",
     "blocking.list_words",
     "blocking.segments",
