@@ -23,6 +23,7 @@ expression, with its one-pair twin.
 from __future__ import annotations
 
 import operator
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,12 @@ from functools import cache, lru_cache, reduce
 
 import polars as pl
 from anyascii import anyascii
+
+# pypinyin loads its phrase dictionary (190,000 objects, 44 MB, walked by every full garbage
+# collection of a screening process) and copies its character table on import; the engine
+# reads only its romanisation styles (Wade-Giles), which need neither.
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
 from pypinyin import Style
 from pypinyin.style import convert as pinyin_to
 
