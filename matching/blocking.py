@@ -29,6 +29,7 @@ from matching.compare.names import (
     matres_one,
     part_weight,
     part_weight_one,
+    read_alike_one,
     token_similarity,
 )
 from matching.compare.syllables import KEY_COLUMNS as SYLLABLE_KEYS
@@ -37,6 +38,7 @@ from matching.index import WatchlistIndex, blocking_keys, name_key
 from matching.lookup import join_sorted, sorted_by
 from matching.normalize import (
     LEGAL_PHRASES,
+    abjad_reading,
     consonants,
     matres_key,
     short_vowel_key,
@@ -169,6 +171,7 @@ def _token_map(
 SHORT_VOWEL_DERIVED = (
     "blocking.short_vowel_links",
     "blocking.short_vowel_table",
+    "blocking.reading_table",
 )
 
 
@@ -205,6 +208,20 @@ def _short_vowel_links(
             found[token_id] = max(
                 linked_similarity_one(token, listed), config.CROSS_SCRIPT_SKELETON_SIM
             )
+    # ... and those it reads as with ض ذ ظ ث sounded as another reading of the script
+    # sounds them, or an initial alef or ain carrying the list token's vowel ("فضل" fdl /
+    # Fazal, "عصام" asam / Issam): scoring's read_alike, as vowel-blind as matres.
+    table = reading_table(index)
+    for read in reading_keys(token):
+        for token_id, listed in table.get(read, ()):
+            if (
+                (only is None or token_id in only)
+                and token_id not in found
+                and read_alike_one(token, listed)
+            ):
+                found[token_id] = max(
+                    linked_similarity_one(token, listed), config.CROSS_SCRIPT_SKELETON_SIM
+                )
     return found
 
 
@@ -235,6 +252,30 @@ def _short_vowel_links_to(token: str, index: WatchlistIndex, only: set[int]) -> 
     if known is None:
         return _short_vowel_links(token, index, only)
     return {token_id: sim for token_id, sim in known.items() if token_id in only}
+
+
+def reading_keys(token: str) -> set[str]:
+    """A query token's abjad_reading keys (its th read th and s), as reading_table keys
+    list tokens; none where read_alike cannot hold (too few consonants, an e or o)."""
+    key, count = abjad_reading(token)
+    if count < config.MIN_MATRES_CONSONANTS or "e" in token or "o" in token:
+        return set()
+    return {key, abjad_reading(token, th_as_s=True)[0]}
+
+
+def reading_table(index: WatchlistIndex) -> dict[str, list[tuple[int, str]]]:
+    """Every list token by its abjad_reading keys (as written, and its z as ض ذ's);
+    made once per index."""
+    table = index.derived.get("blocking.reading_table")
+    if table is None:
+        table = {}
+        vocab = index.vocab.select("token_id", "token")
+        for token_id, token in vocab.iter_rows():
+            keys = {abjad_reading(token)[0], abjad_reading(token, z_as_d=True)[0]}
+            for key in keys:
+                table.setdefault(key, []).append((token_id, token))
+        index.derived["blocking.reading_table"] = table
+    return table
 
 
 def short_vowel_table(index: WatchlistIndex) -> dict[str, list[tuple[int, str]]]:

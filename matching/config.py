@@ -128,6 +128,12 @@ VOWELS_DROPPED_SIM = 0.8
 # "eli") links too much.
 MIN_MATRES_CONSONANTS = 2
 
+# A list token's z met by a query token's d or dh, as Persian and Urdu sound ض and ذ ("فضل"
+# fdl / Fazal; compare/names.read_alike): from this many consonants. Two ("رضا" rda / Reza)
+# also read a Hebrew "רביד" rvid as Reza, and a 300,000-customer batch raised two alerts
+# more on names mixing scripts ("רביד محمدی" / "MOHAMMAD REZA MOHAMMADI").
+MIN_READ_Z_CONSONANTS = 3
+
 # A token is written with few vowels (normalize.vowel_poor: it finds list tokens by its
 # consonants alone, and counts as their spelling without vowels, VOWELS_DROPPED_SIM) when its
 # vowels, times this, are fewer than its consonant sounds: "mhmd", "mntzri", "shrif", as a

@@ -697,6 +697,25 @@ _RETYPED_LEGAL_SERIES = pl.Series(RETYPED_LEGAL_WORDS, dtype=pl.Utf8)
 _LEGAL_PHRASE_WORD_SERIES = pl.Series(LEGAL_PHRASE_WORDS, dtype=pl.Utf8)
 _LEGAL_TO = pl.Series(list(LEGAL_FORM_TOKENS.values()), dtype=pl.Utf8)
 
+# A name compounded with al-Din ("religion"), its article read el, ud or assimilated, apart,
+# hyphenated or joined ("Nour Eddine", "Salahaldin", "Nasir Uddin", "Burhan ed-Din"), is one
+# word ending in "uddin", as the lists mostly write it and as an Arabic-script name reads
+# ("صلاح الدين" slahuddin): the spellings then meet as one word, whatever the query's
+# script. Its first part of three letters or more ("Aladdin" stays). Not "X al Din" in
+# three words: joined, its rare word made "Saif al-Din al-Rawi" the labelled near-duplicate
+# "Saif al-Din Fulayyih Hassan Taha al-Rawi" (cases.csv).
+_DIN_COMPOUND = re.compile(
+    r"\b([a-z]{3,}) ?(?:(?:ud|ad|ed) din|uddin|aldin|eldin|uldin|addin|eddin|oddin|eddine"
+    r"|uddeen|eddeen|aldeen|eldeen)\b"
+)
+_DIN_JOINED = (_DIN_COMPOUND.pattern, "${1}uddin")
+
+
+def _din_joined_one(text: str) -> str:
+    """_DIN_JOINED for one cleaned name."""
+    return _DIN_COMPOUND.sub(r"\g<1>uddin", text) if "d" in text else text
+
+
 # "Abdulrahman" -> "abdul rahman": the joined and split forms meet in the split form.
 _JOINED_PREFIX = re.compile(r"^(abdul|abdel|abdal|abdol|abdoul|abdur|abdar)(\w{4,})$")
 
@@ -995,6 +1014,7 @@ def normalize_names(names: pl.Series) -> pl.DataFrame:
     frame = frame.with_columns(_clean_expr(pl.col("ascii")).alias("clean"))
     frame = frame.with_columns(_legal_forms(frame["clean"]).alias("clean"))
     frame = frame.with_columns(_with_numbers_spelt(frame["clean"]))
+    frame = frame.with_columns(pl.col("clean").str.replace_all(*_DIN_JOINED))
     parts = (
         frame.lazy()
         .with_row_index("i")
@@ -1152,6 +1172,7 @@ def _normalize_one(name: str) -> tuple[tuple[str, ...], bool, tuple[str, ...]]:
     clean = _clean_one(_transliterate_words(split))
     if _NEEDS_SPELLING.search(clean):
         clean = _spell(clean)
+    clean = _din_joined_one(clean)
     tokens = (token for word in clean.split(" ") for token in _canonical_tokens(word))
     counts = Counter(token for token in tokens if token and token not in TITLES)
     transliterated = _LATIN_ONLY_ONE.match(cut) is None
@@ -1346,6 +1367,46 @@ def bare_consonants(token: str) -> str:
     own, which would link too much."""
     letters = consonants(token)
     return letters[:1] + letters[1:].replace("w", "").replace("y", "")
+
+
+# Arabic letters that Arabic, Persian, Urdu and Pashto sound apart, which a reading of one
+# of them writes one way and the lists another: ض d / z / dh ("فضل" fdl / Fazal, Fadhl), ذ
+# dh / z / d ("ذوالقدر" dhwalqdr / Zolghadr), ث th / s ("ثاقب" thaqb / Saqib, "وثیق"
+# Wasiq). A query's d and dh (ض ذ, or د) are one letter, "\1", which a list's d, dh or z
+# may write; a query's z (ز, or ظ read z) only a list's z: "زارع" Zare is no "Dheere".
+# A query's th (ث) is a list's th, "\2", or its s. For a query written in an abjad only
+# (compare/names.read_alike).
+_ABJAD_READING_FOLDS = [("dh", "\1"), ("th", "\2"), ("d", "\1")]
+
+
+@lru_cache(maxsize=500_000)
+def abjad_reading(token: str, th_as_s: bool = False, z_as_d: bool = False) -> tuple[str, int]:
+    """A token's key for read_alike, and its consonants' count: its first sound (any
+    vowel as "a": an initial alef or ain carries any vowel, "عصام" asam / Issam) and its
+    consonants as bare_consonants gives them, after _CONSONANT_FOLDS and the letters of ض
+    ذ ث folded (_ABJAD_READING_FOLDS). th_as_s: a query token's th read s, as Persian and
+    Urdu sound ث; z_as_d: a list token's z as the z a reading of ض or ذ writes."""
+    folded = _folded_consonants(token)
+    if th_as_s:
+        folded = folded.replace("th", "s")
+    for old, new in _ABJAD_READING_FOLDS:
+        folded = folded.replace(old, new)
+    if z_as_d:
+        folded = folded.replace("z", "\1")
+    letters = _VOWEL_LETTERS.sub("", _DOUBLE.sub(r"\1", folded))
+    bare = letters[:1] + letters[1:].replace("w", "").replace("y", "")
+    first = folded[:1]
+    return ("a" if first in "aeiou" else first) + bare, len(bare)
+
+
+def abjad_readings(token: str) -> tuple[str, str, str, int]:
+    """A token's three abjad_reading keys (as written; th as s; z as d) and its consonants'
+    count, each key made only where it differs (a th, a z in the token): the per-token
+    work every new query token pays, Latin ones too."""
+    key, count = abjad_reading(token)
+    th_as_s = abjad_reading(token, th_as_s=True)[0] if "th" in token else key
+    z_as_d = abjad_reading(token, z_as_d=True)[0] if "z" in token else key
+    return key, th_as_s, z_as_d, count
 
 
 # Scripts that write long vowels with the letters of consonants and leave short ones out

@@ -459,7 +459,8 @@ def _short_vowel_words(
 ) -> pl.DataFrame:
     """b, token_id, sim, cheap, abjad_only: book tokens a forward screen links to the
     entries' tokens when their name is written in an abjad (blocking.short_vowel_links:
-    the short vowels the script leaves out, "baqri" / "Bagheri"). The book does not say
+    the short vowels the script leaves out, "baqri" / "Bagheri", and its letters' other
+    readings, "fdl" / "Fazal"). The book does not say
     which names are, so any name holding the token will do; not a first-pass key's link
     (cheap false: view_token_links maps such a token itself)."""
     only = set(wanted["token_id"].to_list())

@@ -31,6 +31,7 @@ from matching.compare.names import (
     linked_similarity_one,
     matres_one,
     pair_similarity,
+    read_alike_one,
     vowels_dropped_one,
 )
 from matching.compare.syllables import (
@@ -1353,3 +1354,60 @@ def test_a_name_as_an_abjad_writes_it_is_no_lone_misspelt_part(latin):
     )  # fmt: skip
     assert written >= DEFAULT_THRESHOLD and also_written >= DEFAULT_THRESHOLD
     assert max(spelt, list_part_missing, latin_typed) < DEFAULT_THRESHOLD
+
+
+def test_arabic_letters_in_the_reading_of_another_language_of_the_script(latin):
+    # Persian, Urdu and Pashto sound ض and ذ as z and ث as s where an Arabic reading
+    # writes d, dh and th ("فضل" fdl / Fazal, "ثاقب" thaqb / Saqib, "ذوالقدر" dhwalqdr /
+    # Zolghadr); an initial alef or ain carries any vowel ("عصام" asam / Issam).
+    assert read_alike_one("fdl", "fazal") and read_alike_one("thaqb", "saqib")
+    assert read_alike_one("dhwalqdr", "zolghadr") and read_alike_one("asam", "issam")
+    # A z is ز (or ظ read z): never a list's d or dh ("زارع" Zare is no "Dheere").
+    assert not read_alike_one("zar", "dheere") and not read_alike_one("zahd", "dahid")
+    # A list's z for a d from three consonants: Hebrew "רביד" rvid is no Reza.
+    assert not read_alike_one("rvid", "reza")
+    written, saqib, latin_typed = scores(
+        latin,
+        [("فضل محمد مظلوم", "FAZL MOHAMMAD MAZLOOM"), ("نور محمد ثاقب", "NOOR MOHAMMAD SAQIB"),
+         # In Latin letters a d is no z: only a query written in an abjad reads so.
+         ("Fdl Mhmd Mzlum", "FAZL MOHAMMAD MAZLOOM")],
+    )  # fmt: skip
+    assert min(written, saqib) >= DEFAULT_THRESHOLD > latin_typed
+    # Blocking offers such list tokens to a query written in an abjad.
+    fazal = latin.vocab.filter(pl.col("token") == "fazal")["token_id"][0]
+    assert fazal in short_vowel_links("fdl", latin)
+    names = ["فضل رحيم", "عصام حلاق"]
+    found = screened(latin, names)
+    assert "FAZAL RAHIM" in found[0] and "Issam HALAQ" in found[1]
+    assert_single_checks_agree(latin, names, found)
+
+
+def test_a_part_an_abjad_writes_so_is_no_part_typed_twice_wrong(latin):
+    # "عصام" reads asam, two letters from "Isam" (RETYPED_FIRST): its initial ain carries
+    # the i the list writes, no typing error the rest of the name must make up for.
+    assert pair_similarity("asam", "isam")[1] == RETYPED_FIRST
+    found = scores(latin, [("عصام علي محمد علوش", "ISAM ALI MOHAMED ALOUCHE")])[0]
+    assert found >= DEFAULT_THRESHOLD
+
+
+def test_a_name_compounded_with_al_din_is_one_word_in_every_spelling(latin):
+    # "Nour Eddine", "Salahaldin", "Nasir Uddin": one word ending in "uddin", as the lists
+    # mostly write it and an Arabic-script name reads.
+    for name, expected in [
+        ("Burhan ed-Din Mahmoud", ["burhanuddin", "mahmoud"]),
+        # ... but not three words with the article al or el: joined, a rare word of three common
+        # ones ("Saif al-Din al-Rawi" is not "Saif al-Din Fulayyih Hassan Taha al-Rawi").
+        ("SAIF-AL-DIN AL-MASHHADANI", ["saif", "al", "din", "mashhadani"]),
+        ("Nour Eddine", ["nouruddin"]),
+        ("SALAHALDIN", ["salahuddin"]),
+        ("Nasir Uddin", ["nasiruddin"]),
+        ("Jalal-ud-Din Haqqani", ["jalaluddin", "haqqani"]),
+        ("Aladdin Ali", ["aladdin", "ali"]),  # a first part of two letters: a name of its own
+    ]:
+        assert tokens(name) == expected == normalize_one(name)[0], name
+    found = scores(
+        latin,
+        [("صلاح الدين محمد", "SALAHALDIN MOHAMMED"),
+         ("سالم نور الدين امحمد الدبيسكي", "SALEM NOR ELDIN AMOHAMED AL-DABSKI")],
+    )  # fmt: skip
+    assert min(found) >= DEFAULT_THRESHOLD

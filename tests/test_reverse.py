@@ -7,6 +7,7 @@ on those entries. The 50,000-entity, two-update version runs the real rescreens
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import polars as pl
@@ -75,6 +76,13 @@ def _short_vowels_left_out(name: str) -> str:
     return name.lower().replace("e", "").replace("o", "")
 
 
+def _read_in_another_language(name: str) -> str:
+    """A name as an Arabic reading writes the letters Persian and Urdu sound z and s: its z
+    a d (ض), its s a th (ث), the short vowels left out ("Fazal" / "fdl"), which forward
+    blocking links by the reading keys (blocking.reading_keys) for such a name only."""
+    return re.sub(r"s(?!h)", "th", _short_vowels_left_out(name).replace("z", "d"))
+
+
 def _special_cases(changed: pl.DataFrame, watchlist) -> list[dict]:
     """Names that reach a list name only by one of forward blocking's side roads."""
     names = (
@@ -141,6 +149,12 @@ def _special_cases(changed: pl.DataFrame, watchlist) -> list[dict]:
         *[
             {"full_name": _cyrillic(f"Ivan {_short_vowels_left_out(w)}"), "case": "short vowels"}
             for w in plain[:40]
+        ],
+        # the letters another language of the script sounds apart: linked by the reading
+        *[
+            {"full_name": _read_in_arabic, "case": "abjad reading"}
+            for n in two_words[1:120]
+            if (_read_in_arabic := _read_in_another_language(n)) != _short_vowels_left_out(n)
         ],
         # one part alone
         {"full_name": two_words[41].split()[-1], "case": "one part"},
@@ -264,6 +278,7 @@ def test_the_side_roads_are_found(
             assert row in found, (case, book["full_name"][row])
             by_case[case] = by_case.get(case, 0) + 1
     expected = {"joined", "split", "segmented", "romanised", "cyrillic", "one part", "short vowels"}
+    expected |= {"abjad reading"}
     assert expected <= set(by_case), by_case
 
 

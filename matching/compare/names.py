@@ -33,6 +33,8 @@ from matching.normalize import (
     NAME_PARTICLES,
     NICKNAME_PAIRS,
     SPELLINGS,
+    abjad_reading,
+    abjad_readings,
     bare_consonants,
     consonants,
     glide_folded,
@@ -90,6 +92,10 @@ def spelling_similarity(q_token: str, c_token: str) -> float:
     return max(spelt, OSA.normalized_similarity(q_token, c_token))
 
 
+# A query token's abjad_reading keys: as written, its th read s.
+_QUERY_READS = ("read", "read_s")
+
+
 def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> pl.DataFrame:
     """Distinct (q_token, c_token) pairs (other columns ride along) -> the same with sim
     Float64, how Utf8 and vowel_blind Boolean. known: list_token_features(index), the
@@ -110,6 +116,7 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
             vowels_dropped=pl.lit(False),
             matres=pl.lit(False),
             guessed_vowel=pl.lit(False),
+            read_alike=pl.lit(False),
         )
     # Optimal string alignment: an adjacent transposition ("Marcon" / "Macron") is one edit.
     edit = process.cpdist(a, b, scorer=OSA.normalized_similarity, workers=-1, dtype=np.float64)
@@ -315,6 +322,25 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
         )
         & ~has_digit
     ).fill_null(False)
+    # The letters of ض ذ ظ ث as another reading of the script sounds them, the vowels as
+    # matres reads them but the query token's as many as the list token's (an initial alef
+    # or ain carries any vowel: "عصام" asam / Issam): read_alike, for a query written in an
+    # abjad only (q_abjad), as matres.
+    read_alike = (
+        (
+            pl.any_horizontal(pl.col(f"q_{query}") == pl.col("c_read") for query in _QUERY_READS)
+            | (
+                pl.any_horizontal(
+                    pl.col(f"q_{query}") == pl.col("c_read_z") for query in _QUERY_READS
+                )
+                & (pl.col("q_read_len") >= config.MIN_READ_Z_CONSONANTS)
+            )
+        )
+        & (pl.col("q_read_len") >= config.MIN_MATRES_CONSONANTS)
+        & ~pl.col("q_has_e_or_o")
+        & (pl.col("q_vowels") <= pl.col("c_vowels"))
+        & ~has_digit
+    ).fill_null(False)
     # matres is kept apart: it holds only for a query written in an abjad (q_abjad).
     vowel_blind = (pl.col("same_skeleton") & ~has_digit) | dropped
     return frame.select(
@@ -325,6 +351,7 @@ def token_similarity(pairs: pl.DataFrame, known: pl.DataFrame | None = None) -> 
         dropped.alias("vowels_dropped"),
         matres.alias("matres"),
         (pl.col("same_vowel_guess") & ~has_digit).alias("guessed_vowel"),
+        read_alike.alias("read_alike"),
     )
 
 
@@ -357,6 +384,28 @@ def matres_one(q_token: str, c_token: str) -> bool:
             token_vowels(q_token) < token_vowels(c_token)
             or consonants(c_token) != bare_consonants(c_token)
         )
+        and not _has_digit(q_token)
+        and not _has_digit(c_token)
+    )
+
+
+@lru_cache(maxsize=500_000)
+def read_alike_one(q_token: str, c_token: str) -> bool:
+    """token_similarity's read_alike for one token pair: an abjad_reading key in common (the
+    query token's th read th or s, the list token's z read z or as ض ذ's),
+    MIN_MATRES_CONSONANTS+ consonants, the query token
+    spelt with a, i, u only and with no more vowels than the list token."""
+    q_key, count = abjad_reading(q_token)
+    q_keys = {q_key, abjad_reading(q_token, th_as_s=True)[0]}
+    z_read = count >= config.MIN_READ_Z_CONSONANTS
+    c_keys = {abjad_reading(c_token)[0]} | (
+        {abjad_reading(c_token, z_as_d=True)[0]} if z_read else set()
+    )
+    return (
+        not q_keys.isdisjoint(c_keys)
+        and count >= config.MIN_MATRES_CONSONANTS
+        and not ("e" in q_token or "o" in q_token)
+        and token_vowels(q_token) <= token_vowels(c_token)
         and not _has_digit(q_token)
         and not _has_digit(c_token)
     )
@@ -521,6 +570,7 @@ def _token_features(tokens: pl.Series) -> pl.DataFrame:
         pl.Series("consonants", [consonants(token) for token in distinct], dtype=pl.Utf8),
         pl.Series("bare", [bare_consonants(token) for token in distinct], dtype=pl.Utf8),
         pl.Series("vowel_poor", [vowel_poor(token) for token in distinct], dtype=pl.Boolean),
+        *_reading_columns(distinct),
     )
     return keys.select(
         "token",
@@ -544,11 +594,28 @@ def _token_features(tokens: pl.Series) -> pl.DataFrame:
         pl.col("token").str.contains("[eo]").alias("has_e_or_o"),
         pl.col("token").str.count_matches("[aeiou]").alias("vowels"),
         "vowel_poor",
+        _number(pl.col("read")).alias("read"),
+        _number(pl.col("read_s")).alias("read_s"),
+        _number(pl.col("read_z")).alias("read_z"),
+        "read_len",
         _number(pl.col("letters")).alias("letters"),
         _number(pl.col("roman")).alias("roman"),
         _number(vowels_guessed(pl.col("token"))).alias("vowel_guess"),
         pl.col("token").replace_strict(_NICKNAMES, _NICKNAME_IDS, default=None).alias("nick"),
     )
+
+
+def _reading_columns(tokens: list[str]) -> list[pl.Series]:
+    """read, read_s, read_z, read_len: the tokens' abjad_reading keys (as written; th as
+    s, a query's reading; z as d, a list's) and their consonants' count."""
+    columns = list(zip(*map(abjad_readings, tokens), strict=True)) or [()] * 4
+    read, read_s, read_z, count = columns
+    return [
+        pl.Series("read", read, dtype=pl.Utf8),
+        pl.Series("read_s", read_s, dtype=pl.Utf8),
+        pl.Series("read_z", read_z, dtype=pl.Utf8),
+        pl.Series("read_len", count, dtype=pl.Int64),
+    ]
 
 
 # Nickname pairs as numbers: each name its place in _NICKNAMES, a pair one integer.
@@ -644,11 +711,16 @@ def align_parts(
         "vowels_dropped",
         "matres",
         "guessed_vowel",
+        "read_alike",
     )
     # Only token pairs that match at all (or may, across scripts) compete for a part's
     # best counterpart; a part with none is then found unmatched in its side's part list.
     maybe = sims.filter(
-        (pl.col("sim") > 0) | pl.col("vowel_blind") | pl.col("matres") | pl.col("guessed_vowel")
+        (pl.col("sim") > 0)
+        | pl.col("vowel_blind")
+        | pl.col("matres")
+        | pl.col("guessed_vowel")
+        | pl.col("read_alike")
     )
     found = (
         cross.join(maybe, on="token_pair", how="inner")
@@ -774,10 +846,14 @@ def align_one(
             lift = config.CROSS_SCRIPT_SKELETON_SIM
             if vowels_dropped_one(q_token, c_token):
                 lift = config.VOWELS_DROPPED_SIM
-            guessed = matres_one(q_token, c_token) or guessed_vowel_one(q_token, c_token)
+            guessed = (
+                matres_one(q_token, c_token)
+                or guessed_vowel_one(q_token, c_token)
+                or read_alike_one(q_token, c_token)
+            )
             vowel_blind = vowel_blind or (abjad and guessed)
-            if cross_script and vowel_blind and sim < lift:
-                sim, how = lift, SKELETON
+            if cross_script and vowel_blind and (sim < lift or how in _RETYPED):
+                sim, how = max(sim, lift), SKELETON
             if sim > 0:
                 found.append((q_pos, c_pos, sim, how))
     if any(how in _USED_ONCE for *_, how in found):
@@ -1078,11 +1154,14 @@ def _cross_script_skeleton() -> list[pl.Expr]:
         .then(config.VOWELS_DROPPED_SIM)
         .otherwise(config.CROSS_SCRIPT_SKELETON_SIM)
     )
-    guessed = pl.col("matres") | pl.col("guessed_vowel")
+    guessed = pl.col("matres") | pl.col("guessed_vowel") | pl.col("read_alike")
     vowel_blind = pl.col("vowel_blind") | (guessed & pl.col("q_abjad"))
-    lifted = cross_script & vowel_blind & (pl.col("sim") < lift)
+    # A part the script writes so is no part typed twice wrong (RETYPED: "عصام" asam /
+    # "Isam", its initial ain's vowel): guessed vowels are no typing.
+    retyped = pl.col("how").is_in(_RETYPED)
+    lifted = cross_script & vowel_blind & ((pl.col("sim") < lift) | retyped)
     return [
-        pl.when(lifted).then(lift).otherwise(pl.col("sim")).alias("sim"),
+        pl.when(lifted).then(pl.max_horizontal("sim", lift)).otherwise(pl.col("sim")).alias("sim"),
         pl.when(lifted).then(pl.lit(SKELETON, HOW)).otherwise(pl.col("how")).alias("how"),
     ]
 
