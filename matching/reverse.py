@@ -71,6 +71,7 @@ from matching.blocking import (
     SHORT_VOWEL_DERIVED,
     cut_word_links,
     map_tokens,
+    pair_key,
     pair_numbers,
     segments_of,
     short_vowel_frame,
@@ -740,14 +741,14 @@ def _pair_hits(
         return pl.DataFrame(schema=_HITS)
     weighted = _weighted_links(side, linked, index.vocab.height)
     in_names = index.pair_names.tocsc()[:, columns].tocsr()
-    pair_numbers = _pair_numbers(index)
+    numbers = pair_numbers(index)  # forward blocking's own, shared with the view
     found = [pl.DataFrame(schema=_HITS)]
     for start in range(0, side.parts.shape[0], PAIR_BLOCK):
         links = _entity_links(side.parts[start : start + PAIR_BLOCK], weighted, start)
         with_common = links.join(common, on="token_id").select("ent").unique()
         if not with_common.is_empty():
             mine = links.join(with_common, on="ent")
-            found.append(_pairs_found(side, index, mine, common, pair_numbers, in_names, columns))
+            found.append(_pairs_found(side, index, mine, common, numbers, in_names, columns))
     return pl.concat(found)
 
 
@@ -755,37 +756,12 @@ def _pair_hits(
 PAIR_BLOCK = 50_000
 
 
-def _pair_numbers(index: WatchlistIndex) -> pl.DataFrame:
-    """pair_key, pair_id: index.pair_ids keyed by its two token numbers (the smaller times
-    the vocabulary size plus the larger), made once per index."""
-    key = "reverse.pair_numbers"
-    if key not in index.derived:
-        ids = index.vocab.select("token", "token_id")
-        halves = index.pair_ids.select(
-            pl.col("pair").str.split_exact(" ", 1).struct.rename_fields(["a", "b"]), "pair_id"
-        ).unnest("pair")
-        numbered = halves.join(ids.rename({"token": "a", "token_id": "id_a"}), on="a").join(
-            ids.rename({"token": "b", "token_id": "id_b"}), on="b"
-        )
-        index.derived[key] = numbered.select(
-            _pair_key(pl.col("id_a"), pl.col("id_b"), index.vocab.height), "pair_id"
-        )
-    return index.derived[key]
-
-
-def _pair_key(a: pl.Expr, b: pl.Expr, n_vocab: int) -> pl.Expr:
-    """One int64 per unordered pair of token numbers."""
-    return (
-        pl.min_horizontal(a, b).cast(pl.Int64) * n_vocab + pl.max_horizontal(a, b).cast(pl.Int64)
-    ).alias("pair_key")
-
-
 def _pairs_found(
     side: _BookSide,
     index: WatchlistIndex,
     mine: pl.DataFrame,
     common: pl.DataFrame,
-    pair_numbers: pl.DataFrame,
+    numbers: pl.DataFrame,
     in_names: sparse.csr_matrix,
     columns: np.ndarray,
 ) -> pl.DataFrame:
@@ -794,9 +770,9 @@ def _pairs_found(
         mine.join(common, on="token_id")
         .join(mine.select("ent", pl.col("token_id").alias("token_b")), on="ent")
         .filter(pl.col("token_id") != pl.col("token_b"))
-        .select("ent", _pair_key(pl.col("token_id"), pl.col("token_b"), index.vocab.height))
+        .select("ent", pair_key(pl.col("token_id"), pl.col("token_b"), index.vocab.height))
         .unique()
-        .join(pair_numbers, on="pair_key")
+        .join(numbers, on="pair_key")
     )
     if pairs.is_empty():
         return pl.DataFrame(schema=_HITS)
