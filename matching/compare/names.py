@@ -555,22 +555,23 @@ def token_features(tokens: pl.Series, known: pl.DataFrame | None) -> pl.DataFram
         return _token_features(distinct)
     rows = known["token"].search_sorted(distinct).clip(0, known.height - 1)
     listed = known["token"].gather(rows) == distinct
-    made = _token_features(distinct.filter(~listed))
+    made = _token_features(distinct.filter(~listed), query_only=True)
     return pl.concat([known[rows.filter(listed)], made]).sort("token")
 
 
-def _token_features(tokens: pl.Series) -> pl.DataFrame:
+def _token_features(tokens: pl.Series, query_only: bool = False) -> pl.DataFrame:
     """Distinct tokens, sorted, with what token_similarity compares: lengths, digits, the
     first letter, and each key as a number (the same key, the same number, in any batch:
     so the list tokens' features are made once). A skeleton or shape too short to count
-    is null: it never equals anything."""
+    is null: it never equals anything. query_only: tokens no list holds, only ever on the
+    query side of a pair (their abjad reading keys made only where read_alike may hold)."""
     keys = token_keys(tokens).sort("token")
     distinct = keys["token"].to_list()
     keys = keys.with_columns(
         pl.Series("consonants", [consonants(token) for token in distinct], dtype=pl.Utf8),
         pl.Series("bare", [bare_consonants(token) for token in distinct], dtype=pl.Utf8),
         pl.Series("vowel_poor", [vowel_poor(token) for token in distinct], dtype=pl.Boolean),
-        *_reading_columns(distinct),
+        *_reading_columns(distinct, query_only),
     )
     return keys.select(
         "token",
@@ -605,10 +606,18 @@ def _token_features(tokens: pl.Series) -> pl.DataFrame:
     )
 
 
-def _reading_columns(tokens: list[str]) -> list[pl.Series]:
+def _reading_columns(tokens: list[str], query_only: bool) -> list[pl.Series]:
     """read, read_s, read_z, read_len: the tokens' abjad_reading keys (as written; th as
-    s, a query's reading; z as d, a list's) and their consonants' count."""
-    columns = list(zip(*map(abjad_readings, tokens), strict=True)) or [()] * 4
+    s, a query's reading; z as d, a list's) and their consonants' count. A query token
+    spelt with an e or an o is read alike with nothing (token_similarity's read_alike):
+    for query_only tokens, its keys are null and its count 0 (a Python call per new token
+    the most of a batch's new tokens need not pay)."""
+    unread = (None, None, None, 0)
+    readings = [
+        unread if query_only and ("e" in token or "o" in token) else abjad_readings(token)
+        for token in tokens
+    ]
+    columns = list(zip(*readings, strict=True)) or [()] * 4
     read, read_s, read_z, count = columns
     return [
         pl.Series("read", read, dtype=pl.Utf8),
