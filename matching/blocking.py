@@ -15,6 +15,7 @@ at or above MIN_BLOCKING_SCORE go on to scoring.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
@@ -266,30 +267,34 @@ def reading_keys(token: str) -> set[str]:
 def reading_table(index: WatchlistIndex) -> dict[str, list[tuple[int, str]]]:
     """Every list token by its abjad_reading keys (as written, and its z as ض ذ's);
     made once per index."""
-    table = index.derived.get("blocking.reading_table")
-    if table is None:
-        table = {}
-        vocab = index.vocab.select("token_id", "token")
-        for token_id, token in vocab.iter_rows():
-            keys = {abjad_reading(token)[0], abjad_reading(token, z_as_d=True)[0]}
-            for key in keys:
-                table.setdefault(key, []).append((token_id, token))
-        index.derived["blocking.reading_table"] = table
-    return table
+    return _vocab_by_key(
+        index,
+        "blocking.reading_table",
+        lambda token: {abjad_reading(token)[0], abjad_reading(token, z_as_d=True)[0]},
+    )
 
 
 def short_vowel_table(index: WatchlistIndex) -> dict[str, list[tuple[int, str]]]:
     """Every list token by its long-vowel key (normalize.short_vowel_key), whether or
     not it writes a long vowel; made once per index."""
-    table = index.derived.get("blocking.short_vowel_table")
+    return _vocab_by_key(
+        index, "blocking.short_vowel_table", lambda token: {short_vowel_key(token)} - {None}
+    )
+
+
+def _vocab_by_key(
+    index: WatchlistIndex, name: str, keys_of: Callable[[str], set[str | None]]
+) -> dict[str, list[tuple[int, str]]]:
+    """key -> (token_id, token) of every list token with that key among its keys_of; made
+    once per index and kept in index.derived under ``name`` (a Python loop over the
+    vocabulary, once)."""
+    table = index.derived.get(name)
     if table is None:
         table = {}
-        vocab = index.vocab.select("token_id", "token")
-        for token_id, token in vocab.iter_rows():
-            key = short_vowel_key(token)
-            if key is not None:
+        for token_id, token in index.vocab.select("token_id", "token").iter_rows():
+            for key in keys_of(token):
                 table.setdefault(key, []).append((token_id, token))
-        index.derived["blocking.short_vowel_table"] = table
+        index.derived[name] = table
     return table
 
 
