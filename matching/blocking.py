@@ -15,7 +15,7 @@ at or above MIN_BLOCKING_SCORE go on to scoring.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -168,12 +168,8 @@ def _token_map(
     )
 
 
-# What short_vowel_links derives from the vocabulary alone (a view of the index shares it).
-SHORT_VOWEL_DERIVED = (
-    "blocking.short_vowel_links",
-    "blocking.short_vowel_table",
-    "blocking.reading_table",
-)
+# Where an index keeps its VowelTables (index.derived); a view of it has its own.
+VOWEL_TABLES = "blocking.vowel_tables"
 
 
 def short_vowel_links(token: str, index: WatchlistIndex) -> dict[int, float]:
@@ -193,33 +189,57 @@ def short_vowel_links(token: str, index: WatchlistIndex) -> dict[int, float]:
     cache = index.derived.setdefault("blocking.short_vowel_links", {})
     found = cache.get(token)
     if found is None:
-        found = cache[token] = _short_vowel_links(token, index)
+        found = cache[token] = _short_vowel_links(token, _index_vowel_tables(index))
     return found
 
 
-def _short_vowel_links(
-    token: str, index: WatchlistIndex, only: set[int] | None = None
-) -> dict[int, float]:
+@dataclass(frozen=True)
+class VowelTables:
+    """List tokens (token_id, token) by the keys a query token in an abjad meets them by:
+    its long-vowel key (normalize.short_vowel_key, whether or not the list token writes a
+    long vowel) and its abjad_reading keys (as written, and its z as ض ذ's)."""
+
+    by_vowels: dict[str, list[tuple[int, str]]]
+    by_reading: dict[str, list[tuple[int, str]]]
+
+    @classmethod
+    def of(cls, vocab: pl.DataFrame) -> VowelTables:
+        """The tables of these list tokens (token_id, token): a Python loop over them."""
+        by_vowels: dict[str, list[tuple[int, str]]] = {}
+        by_reading: dict[str, list[tuple[int, str]]] = {}
+        for token_id, token in vocab.select("token_id", "token").iter_rows():
+            if (key := short_vowel_key(token)) is not None:
+                by_vowels.setdefault(key, []).append((token_id, token))
+            for read in {abjad_reading(token)[0], abjad_reading(token, z_as_d=True)[0]}:
+                by_reading.setdefault(read, []).append((token_id, token))
+        return cls(by_vowels, by_reading)
+
+
+def _index_vowel_tables(index: WatchlistIndex) -> VowelTables:
+    """The whole vocabulary's VowelTables, made once per index."""
+    tables = index.derived.get(VOWEL_TABLES)
+    if tables is None:
+        tables = index.derived[VOWEL_TABLES] = VowelTables.of(index.vocab)
+    return tables
+
+
+def _short_vowel_links(token: str, tables: VowelTables) -> dict[int, float]:
+    """short_vowel_links(token) among the list tokens of ``tables``."""
     key = matres_key(token, listed=False)
     if key is None:
         return {}
     found = {}
-    for token_id, listed in short_vowel_table(index).get(key, ()):
-        if (only is None or token_id in only) and matres_one(token, listed):
+    for token_id, listed in tables.by_vowels.get(key, ()):
+        if matres_one(token, listed):
             found[token_id] = max(
                 linked_similarity_one(token, listed), config.CROSS_SCRIPT_SKELETON_SIM
             )
     # ... and those it reads as with ض ذ ظ ث sounded as another reading of the script
     # sounds them, or an initial alef or ain carrying the list token's vowel ("فضل" fdl /
     # Fazal, "عصام" asam / Issam): scoring's read_alike, as vowel-blind as matres.
-    table = reading_table(index)
     for read in reading_keys(token):
-        for token_id, listed in table.get(read, ()):
-            if (
-                (only is None or token_id in only)
-                and token_id not in found
-                and read_alike_one(token, listed)
-            ):
+        for token_id, listed in tables.by_reading.get(read, ()):
+            if token_id not in found and read_alike_one(token, listed):
                 found[token_id] = max(
                     linked_similarity_one(token, listed), config.CROSS_SCRIPT_SKELETON_SIM
                 )
@@ -227,75 +247,35 @@ def _short_vowel_links(
 
 
 def short_vowel_frame(
-    tokens: pl.Series, index: WatchlistIndex, only: set[int] | None = None
+    tokens: pl.Series, index: WatchlistIndex, only: pl.Series | None = None
 ) -> pl.DataFrame:
     """token, token_id, sim: short_vowel_links of the distinct tokens (a Python loop over
     the few spelt as an abjad reads, with a, i, u only; cached per index). ``only``: the
-    links to these list tokens alone (reverse blocking, where they are an update's tokens:
-    each token compared with those alone). Forward blocking, the
-    fallback's bar and reverse blocking all take their short-vowel links here."""
+    links to these list tokens (token_id) alone, from tables of those alone (reverse
+    blocking and its bar, where they are an update's tokens: a cold rescreen would
+    otherwise key the whole vocabulary). Forward blocking, the fallback's bar and reverse
+    blocking all take their short-vowel links here."""
     distinct = tokens.unique()
     read = distinct.filter(~distinct.str.contains("[eo0-9]")).to_list()
     if only is None:
         found = [(token, short_vowel_links(token, index)) for token in read]
+    elif read:
+        tables = VowelTables.of(index.vocab.filter(pl.col("token_id").is_in(only.implode())))
+        found = [(token, _short_vowel_links(token, tables)) for token in read]
     else:
-        found = [(token, _short_vowel_links_to(token, index, only)) for token in read]
+        found = []
     rows = [(token, token_id, sim) for token, links in found for token_id, sim in links.items()]
     schema = {"token": pl.Utf8, "token_id": pl.Int64, "sim": pl.Float64}
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def _short_vowel_links_to(token: str, index: WatchlistIndex, only: set[int]) -> dict[int, float]:
-    """short_vowel_links(token) restricted to the list tokens ``only``: from the cache where
-    the token is there, else compared with those list tokens alone (a cold rescreen would
-    otherwise compare each book token with every list token of its key)."""
-    known = index.derived.get("blocking.short_vowel_links", {}).get(token)
-    if known is None:
-        return _short_vowel_links(token, index, only)
-    return {token_id: sim for token_id, sim in known.items() if token_id in only}
-
-
 def reading_keys(token: str) -> set[str]:
-    """A query token's abjad_reading keys (its th read th and s), as reading_table keys
-    list tokens; none where read_alike cannot hold (too few consonants, an e or o)."""
+    """A query token's abjad_reading keys (its th read th and s), as VowelTables keys list
+    tokens; none where read_alike cannot hold (too few consonants, an e or o)."""
     key, count = abjad_reading(token)
     if count < config.MIN_MATRES_CONSONANTS or "e" in token or "o" in token:
         return set()
     return {key, abjad_reading(token, th_as_s=True)[0]}
-
-
-def reading_table(index: WatchlistIndex) -> dict[str, list[tuple[int, str]]]:
-    """Every list token by its abjad_reading keys (as written, and its z as ض ذ's);
-    made once per index."""
-    return _vocab_by_key(
-        index,
-        "blocking.reading_table",
-        lambda token: {abjad_reading(token)[0], abjad_reading(token, z_as_d=True)[0]},
-    )
-
-
-def short_vowel_table(index: WatchlistIndex) -> dict[str, list[tuple[int, str]]]:
-    """Every list token by its long-vowel key (normalize.short_vowel_key), whether or
-    not it writes a long vowel; made once per index."""
-    return _vocab_by_key(
-        index, "blocking.short_vowel_table", lambda token: {short_vowel_key(token)} - {None}
-    )
-
-
-def _vocab_by_key(
-    index: WatchlistIndex, name: str, keys_of: Callable[[str], set[str | None]]
-) -> dict[str, list[tuple[int, str]]]:
-    """key -> (token_id, token) of every list token with that key among its keys_of; made
-    once per index and kept in index.derived under ``name`` (a Python loop over the
-    vocabulary, once)."""
-    table = index.derived.get(name)
-    if table is None:
-        table = {}
-        for token_id, token in index.vocab.select("token_id", "token").iter_rows():
-            for key in keys_of(token):
-                table.setdefault(key, []).append((token_id, token))
-        index.derived[name] = table
-    return table
 
 
 def _abjad(queries: pl.DataFrame) -> pl.Expr:

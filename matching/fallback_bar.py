@@ -60,7 +60,8 @@ UPDATE_RANK_PAIRS = 1_000_000
 class BookParts:
     """What the bar reads of the book: each entity's parts (entity x book token), the book's
     tokens (b, token, w: a part's weight, encoded: its weight and distinguishing part as
-    forward blocking sums them) and each entity's total weight."""
+    forward blocking sums them, wholly: a name written wholly in an abjad holds it) and
+    each entity's total weight."""
 
     parts: sparse.csr_matrix
     tokens: pl.DataFrame
@@ -152,7 +153,11 @@ def _linked_names(
         .join(tokens, on="token")
         .select("b", pl.col("token_id").cast(pl.Int64), "sim")
     )
-    vowels = tokens.join(short_vowel_frame(tokens["token"], index), on="token")
+    # Only the tokens of names written wholly in an abjad, and only to the update's tokens:
+    # a link to another list token meets empty rows of in_names.
+    wholly = book.tokens.filter(pl.col("b").is_in(held), "wholly")["token"]
+    update_tokens = pl.Series(np.flatnonzero(np.diff(update.in_names.indptr)))
+    vowels = tokens.join(short_vowel_frame(wholly, index, update_tokens), on="token")
     links = pl.concat([mapped, vowels.select(mapped.columns)], how="vertical_relaxed").unique(
         ["b", "token_id"], keep="first", maintain_order=True
     )

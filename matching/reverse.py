@@ -68,7 +68,8 @@ from scipy import sparse
 from matching import config
 from matching.blocking import (
     PARTS_UNIT,
-    SHORT_VOWEL_DERIVED,
+    VOWEL_TABLES,
+    VowelTables,
     cut_word_links,
     map_tokens,
     pair_key,
@@ -91,7 +92,12 @@ from matching.fallback_bar import BookParts, UpdateNames, outranked
 from matching.frames import IDENTIFIER_FIELDS
 from matching.index import WatchlistIndex, blocking_keys, name_key, normalize_identifier
 from matching.lookup import sorted_by
-from matching.normalize import GENERIC_TOKENS, vowel_poor
+from matching.normalize import (
+    GENERIC_TOKENS,
+    in_abjad_script,
+    vowel_poor,
+    wholly_in_abjad_script,
+)
 from matching.retyped_links import index_table, retyped_links, retyped_table
 from matching.screen import NORMALIZED_NAME, normalized_names, screen
 from matching.screen import SYLLABLE_KEYS as SYLLABLE_KEYS_GIVEN
@@ -113,6 +119,10 @@ BOOK_ENTRY_SCHEMA = pl.Schema(
         "tokens": pl.List(pl.Utf8),
         "repeated": pl.List(pl.Utf8),  # with tokens and transliterated: screen()'s names
         "transliterated": pl.Boolean,
+        # the name written in an abjad (wholly: in no other script), as screen() reads it:
+        # only such names take the links an abjad's reading makes (blocking._abjad, _wholly)
+        "abjad": pl.Boolean,
+        "wholly_abjad": pl.Boolean,
         "id_values": pl.List(pl.Utf8),
         "name_key": pl.Utf8,  # the tokens sorted and joined (index.name_key): same parts
         # the name's keys as Korean or Chinese syllables (compare.syllables.name_keys)
@@ -132,6 +142,12 @@ def book_entries(entities: pl.DataFrame) -> pl.DataFrame:
             "tokens": tokens,
             "repeated": named["repeated"],
             "transliterated": named["transliterated"].fill_null(False),
+            "abjad": entities.select(
+                in_abjad_script(pl.col("full_name")).fill_null(False)
+            ).to_series(),
+            "wholly_abjad": entities.select(
+                wholly_in_abjad_script(pl.col("full_name"))
+            ).to_series(),
             "id_values": _identifier_values(entities),
             "name_key": tokens.to_frame().select(name_key(pl.col("tokens"))).to_series(),
             "syllable_keys": _syllable_keys(tokens, named["repeated"]),
@@ -359,7 +375,9 @@ class _BookSide:
     """The book's tokens numbered, each entity's parts as a sparse matrix, and what the
     snapshot says of them: weights (part_weight), distinguishing parts, totals."""
 
-    tokens: pl.DataFrame  # b, token, w, encoded, listed
+    # b, token, w, encoded, listed, and whether an entity written in an abjad holds it
+    # (abjad; wholly: one written wholly in an abjad)
+    tokens: pl.DataFrame
     keys: pl.DataFrame  # token, key (BookIndex.token_keys)
     parts: sparse.csr_matrix  # entity x book token, 1 where the entity has the token
     total: np.ndarray  # per entity: the rarity weight of all its parts
@@ -381,6 +399,10 @@ class _BookSide:
                 )
             )
             .select("b", "token", "w", "encoded", "listed")
+            .with_columns(
+                pl.Series("abjad", _held_by(matrix, book.entities["abjad"])),
+                pl.Series("wholly", _held_by(matrix, book.entities["wholly_abjad"])),
+            )
         )
         w = tokens["w"].to_numpy()
         return cls(
@@ -393,11 +415,20 @@ class _BookSide:
         )
 
 
+def _held_by(parts: sparse.csr_matrix, flag: pl.Series) -> np.ndarray:
+    """Per book token: does an entity with the flag hold it?"""
+    held = np.zeros(parts.shape[1], dtype=bool)
+    held[parts[flag.fill_null(False).to_numpy()].indices] = True
+    return held
+
+
 def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.DataFrame:
     """b, token_id, sim, cheap, firm: book tokens linked to a token of the entries' names,
     by any key they share (at the forward floor of similarity), as two list words joined,
     as a word cut short or two typing errors off; cheap: through a first-pass key
-    (view_token_links); firm: above WEAK_LINK_SIM in one of those ways (_found_hits)."""
+    (view_token_links); firm: above WEAK_LINK_SIM in one of those ways (_found_hits). A
+    link only a query written in an abjad takes (abjad_only) is kept for the tokens of
+    such names alone, as forward blocking keeps it."""
     wanted = _name_tokens(index, names).select("token_id").unique()
     keys = index.token_keys.join(wanted, on="token_id")
     by_key = (
@@ -413,8 +444,9 @@ def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.Da
     sims = sims.with_columns(
         linked_similarity(sims, listed), abjad_only_link(sims, listed).alias("abjad_only")
     ).select(pl.col("q_token").alias("token"), "c_token", "sim", "abjad_only")
+    in_abjad = side.tokens.filter("abjad")["b"].implode()
     linked = by_key.join(sims, on=["token", "c_token"]).filter(
-        pl.col("sim") >= config.MIN_TOKEN_SIM
+        pl.col("sim") >= config.MIN_TOKEN_SIM, ~pl.col("abjad_only") | pl.col("b").is_in(in_abjad)
     )
     joined = pl.concat([_joined_words(side, index), _read_words(side, index)]).join(
         wanted, on="token_id"
@@ -458,20 +490,15 @@ def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.Da
 def _short_vowel_words(
     side: _BookSide, index: WatchlistIndex, wanted: pl.DataFrame
 ) -> pl.DataFrame:
-    """b, token_id, sim, cheap, abjad_only: book tokens a forward screen links to the
-    entries' tokens when their name is written in an abjad (blocking.short_vowel_links:
+    """b, token_id, sim, cheap, abjad_only: the tokens of book names written wholly in an
+    abjad that a forward screen links to the entries' tokens (blocking.short_vowel_links:
     the short vowels the script leaves out, "baqri" / "Bagheri", and its letters' other
-    readings, "fdl" / "Fazal"). The book does not say
-    which names are, so any name holding the token will do; not a first-pass key's link
-    (cheap false: view_token_links maps such a token itself)."""
-    only = set(wanted["token_id"].to_list())
-    vowels = short_vowel_frame(side.tokens["token"], index, only)
-    return (
-        side.tokens.select("b", "token")
-        .join(vowels, on="token")
-        .select(
-            "b", "token_id", "sim", pl.lit(False).alias("cheap"), pl.lit(True).alias("abjad_only")
-        )
+    readings, "fdl" / "Fazal"); not a first-pass key's link (cheap false:
+    view_token_links maps such a token itself)."""
+    wholly = side.tokens.filter("wholly").select("b", "token")
+    vowels = short_vowel_frame(wholly["token"], index, wanted["token_id"])
+    return wholly.join(vowels, on="token").select(
+        "b", "token_id", "sim", pl.lit(False).alias("cheap"), pl.lit(True).alias("abjad_only")
     )
 
 
@@ -578,7 +605,9 @@ def view_token_links(
     """token, token_id, sim: each token of the entities at ``positions`` mapped to list
     tokens as forward blocking maps it (blocking.map_tokens against the whole vocabulary),
     then restricted to the tokens of the entries' names (V); token_id -1 where nothing of V
-    is left. The view screen takes these links instead of mapping the tokens again.
+    is left. The view screen takes these links instead of mapping the tokens again. (A link
+    only a query written in an abjad takes is there for the tokens of such book names: no
+    other query takes it.)
 
     Why a link outside V changes nothing in the view: the view's names hold only V tokens,
     so such a link meets an empty row of every view matrix it is multiplied by (token x
@@ -1029,8 +1058,13 @@ def entries_view(
     )
     # The words a run-together token is cut into come from every list name's spelling,
     # not the view's few: made on the whole index, then shared (and the token pairs'
-    # numbers, the same in the view).
+    # numbers, the same in the view). The short vowels' tables are the view's own, of its
+    # names' tokens: a link to a token in no view name meets only empty rows of the view's
+    # matrices (view_token_links), and a cold rescreen need not key the whole vocabulary.
     segment_words(index), short_words(index), pair_numbers(index)
+    view_vocab = index.vocab.join(
+        names.select(pl.col("tokens").explode().alias("token")).unique(), on="token"
+    )
     return dataclasses.replace(
         index,
         names=names,
@@ -1045,7 +1079,10 @@ def entries_view(
         identifiers=index.identifiers.filter(pl.col("entity_id").is_in(entries.implode())),
         token_cache=cache,
         lookups={key: sorted_by(index, *key) for key in _SHARED_LOOKUPS},
-        derived={"names.token_features": list_token_features(index)}
+        derived={
+            "names.token_features": list_token_features(index),
+            VOWEL_TABLES: VowelTables.of(view_vocab),
+        }
         | {key: index.derived[key] for key in _SHARED_DERIVED if key in index.derived},
     )
 
@@ -1063,7 +1100,6 @@ _SHARED_DERIVED = (
     "blocking.weights",
     "blocking.list_words",
     "blocking.segments",
-    *SHORT_VOWEL_DERIVED,
     *SEGMENTATION_DERIVED,
 )
 

@@ -71,9 +71,23 @@ def _romanised(name: str) -> str:
 
 def _short_vowels_left_out(name: str) -> str:
     """A name as a reading of an abjad spells it: no e or o, the short vowels the script
-    leaves out ("Bagheri" / "baghri"), which forward blocking links for such a name only
-    (blocking.short_vowel_links); without an abjad column blocking takes every query so."""
+    leaves out ("Bagheri" / "baghri"), which forward blocking links for a name written
+    wholly in an abjad only (blocking.short_vowel_links)."""
     return name.lower().replace("e", "").replace("o", "")
+
+
+# Latin letters (as an abjad's reading gives them) -> Arabic letters that read so.
+_ARABIC = {"th": "ث", "sh": "ش", "kh": "خ", "gh": "غ", "a": "ا", "i": "ي", "u": "و", "b": "ب"}
+_ARABIC |= {"t": "ت", "j": "ج", "h": "ه", "d": "د", "r": "ر", "z": "ز", "s": "س", "f": "ف"}
+_ARABIC |= {"q": "ق", "k": "ك", "l": "ل", "m": "م", "n": "ن", "w": "و", "y": "ي", "p": "ب"}
+_ARABIC |= {"g": "ج", "v": "ف", "c": "ك", "x": "كس"}
+_ARABIC_LETTERS = re.compile("|".join(sorted(_ARABIC, key=len, reverse=True)))
+
+
+def _in_arabic(reading: str) -> str:
+    """A name that an abjad's reading spells so ("baghri mhmd"), written in Arabic letters
+    ("باغري مهمد"): normalisation reads it back."""
+    return _ARABIC_LETTERS.sub(lambda letters: _ARABIC[letters.group()], reading.lower())
 
 
 def _read_in_another_language(name: str) -> str:
@@ -99,8 +113,7 @@ def _special_cases(changed: pl.DataFrame, watchlist) -> list[dict]:
     long_words = sorted({w for n in names for w in n.split() if len(w) >= 8 and w.isalpha()})
     one_word = [n for n in names if n.isalpha() and len(n) >= 5]
     long_names = [n for n in names if len(n.split()) >= 3 and n.replace(" ", "").isalpha()]
-    # Family words a Cyrillic form writes letter for letter (no c, h, j, q, w, x, y) that
-    # spell a short vowel an abjad leaves out.
+    # Family words of plain letters that spell a short vowel an abjad leaves out.
     plain = sorted(
         {
             w.lower()
@@ -139,20 +152,26 @@ def _special_cases(changed: pl.DataFrame, watchlist) -> list[dict]:
         ][:40],
         # the short vowels left out, as an abjad writes: linked by a key of its own
         *[
-            {"full_name": _short_vowels_left_out(n), "case": "short vowels"}
+            {"full_name": _in_arabic(_short_vowels_left_out(n)), "case": "short vowels"}
             for n in two_words[1:60]
             if _short_vowels_left_out(n) != n.lower()
         ],
-        # the same, transliterated (a Cyrillic form), beside a common given name: its one
-        # rare part reaches the entry through the short vowels alone, where blocking's
-        # fallback (and reverse's bar for it) decides
+        # the same beside a common given name: its one rare part reaches the entry through
+        # the short vowels alone, where blocking's fallback (and reverse's bar for it)
+        # decides
         *[
-            {"full_name": _cyrillic(f"Ivan {_short_vowels_left_out(w)}"), "case": "short vowels"}
+            {"full_name": _in_arabic(f"mhmd {_short_vowels_left_out(w)}"), "case": "short vowels"}
             for w in plain[:40]
+        ],
+        # the same in Latin letters: read as it is written, so linked by no short vowel
+        *[
+            {"full_name": _short_vowels_left_out(n), "case": "short vowels in latin"}
+            for n in two_words[1:60]
+            if _short_vowels_left_out(n) != n.lower()
         ],
         # the letters another language of the script sounds apart: linked by the reading
         *[
-            {"full_name": _read_in_arabic, "case": "abjad reading"}
+            {"full_name": _in_arabic(_read_in_arabic), "case": "abjad reading"}
             for n in two_words[1:120]
             if (_read_in_arabic := _read_in_another_language(n)) != _short_vowels_left_out(n)
         ],
@@ -211,6 +230,8 @@ def _forward_blocked(book_index: BookIndex, index, changed: pl.DataFrame | None)
             "tokens",
             "lists",
             "transliterated",
+            "abjad",  # as screen() gives them
+            "wholly_abjad",
         )
         .filter(pl.col("tokens").list.len() > 0)
         .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("qid"))
@@ -282,6 +303,25 @@ def test_the_side_roads_are_found(
     assert expected <= set(by_case), by_case
 
 
+def test_only_names_written_in_an_abjad_take_its_readings_in_reverse(
+    book_index: BookIndex, index, changed: pl.DataFrame
+) -> None:
+    """A Latin name spelt as an abjad reads it ("baghri") takes no short-vowel, reading or
+    abjad-only link forward, so reverse blocking, which knows each book name's script,
+    takes none for it either: told that every name is written in an abjad, it lets more
+    pairs through."""
+    entries = changed["entity_id"]
+    as_if_abjad = BookIndex(
+        book_index.entities.with_columns(
+            pl.lit(True).alias("abjad"), pl.lit(True).alias("wholly_abjad")
+        ),
+        book_index.token_keys,
+    )
+    written = reverse_candidates(book_index, index, entries)
+    if_abjad = reverse_candidates(as_if_abjad, index, entries)
+    assert written.pairs + 100 <= if_abjad.pairs, (written.pairs, if_abjad.pairs)
+
+
 def test_screening_only_the_reverse_entities_gives_the_full_screens_matches(
     book: pl.DataFrame, book_index: BookIndex, index, changed: pl.DataFrame
 ) -> None:
@@ -314,7 +354,8 @@ def test_the_candidates_token_links_are_forward_blockings_map_on_the_entries(
     book_index: BookIndex, index, changed: pl.DataFrame
 ) -> None:
     """view_token_links: per token of the reverse candidates, exactly the links that
-    blocking's own token map (against the whole vocabulary) has to the entries' tokens."""
+    blocking's own token map (against the whole vocabulary) has to the entries' tokens
+    (those only a query written in an abjad takes: for the tokens of such names)."""
     entries = changed["entity_id"]
     found = reverse_candidates(book_index, index, entries)
     links = found.token_links
@@ -323,9 +364,11 @@ def test_the_candidates_token_links_are_forward_blockings_map_on_the_entries(
     view = entries_view(index, entries)
     in_view = view.names["tokens"].explode().unique().to_frame("token")
     wanted = index.vocab.join(in_view, on="token").select("token_id")
-    full = map_tokens(tokens.to_frame("token"), index).join(wanted, on="token_id")
+    in_abjad = book_index.entities.filter("abjad")["tokens"].explode().implode()
+    taken = ~pl.col("abjad_only") | pl.col("token").is_in(in_abjad)
+    full = map_tokens(tokens.to_frame("token"), index).join(wanted, on="token_id").filter(taken)
     key = ["token", "token_id"]
-    linked = links.filter(pl.col("token_id") >= 0)
+    linked = links.filter(pl.col("token_id") >= 0, taken)
     assert linked.sort(key).equals(full.select(links.columns).sort(key))
     assert linked["token"].n_unique() > 100, "the sample must link tokens to the entries"
 
