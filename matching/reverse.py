@@ -59,6 +59,7 @@ its normalisation and keys); reverse_candidates() and reverse_screen() run per l
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -383,6 +384,7 @@ class _BookSide:
     total: np.ndarray  # per entity: the rarity weight of all its parts
     strong: np.ndarray  # per entity: its distinguishing parts
     transliterated: np.ndarray
+    script: np.ndarray  # per entity: ANY_SCRIPT, ABJAD or WHOLLY_ABJAD (_script_of)
 
     @classmethod
     def of(cls, book: BookIndex, index: WatchlistIndex) -> _BookSide:
@@ -412,7 +414,23 @@ class _BookSide:
             total=matrix @ w,
             strong=matrix @ (w >= config.STRONG_PART_WEIGHT).astype(np.float64),
             transliterated=book.entities["transliterated"].to_numpy(),
+            script=_script_of(book.entities),
         )
+
+
+# The script a book name must be written in to take a link (a link's ``level``): forward
+# blocking gives the links only an abjad's reading makes (abjad_only) to names written in
+# an abjad, and the short-vowel links to names written wholly in one.
+ANY_SCRIPT, ABJAD, WHOLLY_ABJAD = 0, 1, 2
+# A link's firm_level where no way makes it firm.
+NEVER_FIRM = 3
+
+
+def _script_of(entities: pl.DataFrame) -> np.ndarray:
+    """Per entity: the most its name's script allows (WHOLLY_ABJAD, ABJAD, ANY_SCRIPT)."""
+    abjad = entities["abjad"].fill_null(False).to_numpy()
+    wholly = entities["wholly_abjad"].fill_null(False).to_numpy()
+    return np.where(wholly, WHOLLY_ABJAD, np.where(abjad, ABJAD, ANY_SCRIPT)).astype(np.int8)
 
 
 def _held_by(parts: sparse.csr_matrix, flag: pl.Series) -> np.ndarray:
@@ -426,9 +444,10 @@ def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.Da
     """b, token_id, sim, cheap, firm: book tokens linked to a token of the entries' names,
     by any key they share (at the forward floor of similarity), as two list words joined,
     as a word cut short or two typing errors off; cheap: through a first-pass key
-    (view_token_links); firm: above WEAK_LINK_SIM in one of those ways (_found_hits). A
-    link only a query written in an abjad takes (abjad_only) is kept for the tokens of
-    such names alone, as forward blocking keeps it."""
+    (view_token_links); firm: above WEAK_LINK_SIM in one of those ways (_found_hits);
+    level and firm_level: the script a name must be written in to take the link, and to
+    take it firmly (ANY_SCRIPT, ABJAD, WHOLLY_ABJAD; NEVER_FIRM). A link only a query
+    written in an abjad takes (abjad_only) is kept for the tokens of such names alone."""
     wanted = _name_tokens(index, names).select("token_id").unique()
     keys = index.token_keys.join(wanted, on="token_id")
     by_key = (
@@ -466,24 +485,36 @@ def _links(side: _BookSide, index: WatchlistIndex, names: pl.DataFrame) -> pl.Da
         .join(unlisted.select("b", "token"), on="token")
         .select("b", "token_id", "sim")
     )
+    by_script = pl.when("abjad_only").then(ABJAD).otherwise(ANY_SCRIPT)
     every = pl.concat(
         [
-            linked.select("b", "token_id", "sim", "cheap", "abjad_only"),
-            _short_vowel_words(side, index, wanted),
+            linked.select("b", "token_id", "sim", "cheap", "abjad_only", by_script.alias("level")),
+            _short_vowel_words(side, index, wanted).with_columns(
+                pl.lit(WHOLLY_ABJAD).alias("level")
+            ),
             *[
-                other.with_columns(pl.lit(False).alias("cheap"), pl.lit(False).alias("abjad_only"))
+                other.with_columns(
+                    pl.lit(False).alias("cheap"),
+                    pl.lit(False).alias("abjad_only"),
+                    pl.lit(ANY_SCRIPT).alias("level"),
+                )
                 for other in (joined, cut, retyped)
             ],
         ],
         how="vertical_relaxed",
     )
-    # Firm where any way links the two above WEAK_LINK_SIM: forward blocking's link is one
-    # of these ways, at no higher a similarity, so a link weak here is weak there too.
-    firm = every.group_by("b", "token_id").agg(
-        (pl.col("sim") > config.WEAK_LINK_SIM).any().alias("firm")
+    # Firm where a way the name's script allows links the two above WEAK_LINK_SIM:
+    # forward blocking's link is one of these ways, at no higher a similarity, so a link
+    # weak here is weak there too.
+    firm_level = pl.when(pl.col("sim") > config.WEAK_LINK_SIM).then(pl.col("level"))
+    levels = every.group_by("b", "token_id").agg(
+        pl.col("level").min(), firm_level.min().fill_null(NEVER_FIRM).alias("firm_level")
     )
-    return every.unique(["b", "token_id"], keep="first", maintain_order=True).join(
-        firm, on=["b", "token_id"], how="left", maintain_order="left"
+    return (
+        every.drop("level")
+        .unique(["b", "token_id"], keep="first", maintain_order=True)
+        .join(levels, on=["b", "token_id"], how="left", maintain_order="left")
+        .with_columns((pl.col("firm_level") < NEVER_FIRM).alias("firm"))
     )
 
 
@@ -697,18 +728,26 @@ def _found_hits(
     (reverse_screen)."""
     in_names = _in_names(index, names)
     shape = (side.tokens.height, index.vocab.height)
-    # Book token x name: list tokens linked, firmly and weakly (forward blocking's sums).
-    firm = (_matrix(linked.filter("firm"), "b", "token_id", shape) @ in_names).tocsr()
-    weak = (_matrix(linked.filter(~pl.col("firm")), "b", "token_id", shape) @ in_names).tocsr()
+    # Per script a name is written in, book token x name: list tokens linked, firmly and
+    # weakly (forward blocking's sums), by the links that script takes.
+    by_script = {}
+    for script in np.unique(side.script).tolist():
+        taken = linked.filter(pl.col("level") <= script)
+        firmly = pl.col("firm_level") <= script
+        by_script[script] = (
+            (_matrix(taken.filter(firmly), "b", "token_id", shape) @ in_names).tocsr(),
+            (_matrix(taken.filter(~firmly), "b", "token_id", shape) @ in_names).tocsr(),
+        )
     encoded = (side.parts @ sparse.diags(side.tokens["encoded"].to_numpy())).tocsr()
     # The product has a value for every (entity, name) sharing a linked token, most of them
     # dropped by the conditions: made a block of entities at a time, so that only the kept
     # pairs of the whole book are held at once (the whole product is gigabytes at 1M).
     hits, fallen = [pl.DataFrame(schema=_HITS)], [pl.DataFrame(schema=_FALLEN)]
-    for start in range(0, encoded.shape[0], FOUND_BLOCK):
-        block = encoded[start : start + FOUND_BLOCK]
+    for script, at in _blocks_by_script(side.script, FOUND_BLOCK):
+        firm, weak = by_script[script]
+        block = encoded[at]
         found = with_weak_links((block @ firm).tocsr(), (block @ weak).tocsr())
-        rows = start + np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))
+        rows = at[np.repeat(np.arange(found.shape[0]), np.diff(found.indptr))]
         count = np.floor(found.data / PARTS_UNIT)
         matched = np.minimum(found.data - count * PARTS_UNIT, side.total[rows])
         name_ids = columns[found.indices]
@@ -733,6 +772,15 @@ def _found_hits(
             )
         )
     return pl.concat(hits), pl.concat(fallen)
+
+
+def _blocks_by_script(script: np.ndarray, size: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(script, positions): the entities of each block of ``size`` whose names are written
+    in that script (ANY_SCRIPT, ABJAD, WHOLLY_ABJAD), block by block."""
+    for start in range(0, script.size, size):
+        block = script[start : start + size]
+        for each in np.unique(block).tolist():
+            yield each, start + np.flatnonzero(block == each)
 
 
 def _in_names(index: WatchlistIndex, names: pl.DataFrame) -> sparse.csr_matrix:
@@ -768,12 +816,15 @@ def _pair_hits(
     common = index.vocab.filter(~pl.col("blocking")).select("token_id")
     if common.is_empty() or index.pair_ids.is_empty():
         return pl.DataFrame(schema=_HITS)
-    weighted = _weighted_links(side, linked, index.vocab.height)
+    weighted = {
+        script: _weighted_links(side, linked.filter(pl.col("level") <= script), index.vocab.height)
+        for script in np.unique(side.script).tolist()
+    }
     in_names = index.pair_names.tocsc()[:, columns].tocsr()
     numbers = pair_numbers(index)  # forward blocking's own, shared with the view
     found = [pl.DataFrame(schema=_HITS)]
-    for start in range(0, side.parts.shape[0], PAIR_BLOCK):
-        links = _entity_links(side.parts[start : start + PAIR_BLOCK], weighted, start)
+    for script, at in _blocks_by_script(side.script, PAIR_BLOCK):
+        links = _entity_links(side.parts[at], weighted[script], at)
         with_common = links.join(common, on="token_id").select("ent").unique()
         if not with_common.is_empty():
             mine = links.join(with_common, on="ent")
@@ -835,15 +886,15 @@ def _weighted_links(side: _BookSide, linked: pl.DataFrame, n_vocab: int) -> spar
 
 
 def _entity_links(
-    parts: sparse.csr_matrix, weighted: sparse.csr_matrix, first: int
+    parts: sparse.csr_matrix, weighted: sparse.csr_matrix, positions: np.ndarray
 ) -> pl.DataFrame:
-    """ent, token_id, value: the list tokens each entity of a block (its parts, the first
-    numbered ``first``) links to, valued as forward blocking values them (its parts'
-    weights times their similarity, summed)."""
+    """ent, token_id, value: the list tokens each entity of a block (its parts; their
+    positions) links to, valued as forward blocking values them (its parts' weights times
+    their similarity, summed)."""
     mapped = (parts @ weighted).tocoo()
     return pl.DataFrame(
         {
-            "ent": mapped.row.astype(np.int64) + first,
+            "ent": positions[mapped.row].astype(np.int64),
             "token_id": mapped.col.astype(np.int64),
             "value": mapped.data,
         }

@@ -322,6 +322,23 @@ def test_only_names_written_in_an_abjad_take_its_readings_in_reverse(
     assert written.pairs + 100 <= if_abjad.pairs, (written.pairs, if_abjad.pairs)
 
 
+def test_a_name_takes_the_links_of_its_own_script_whoever_else_holds_its_words(
+    book_index: BookIndex, index, changed: pl.DataFrame
+) -> None:
+    """Which links a book name takes depends on its own script, not on the other names
+    holding its tokens: the Latin names of the book are found alike beside copies of them
+    written in an abjad, and the copies take more."""
+    entries = changed["entity_id"]
+    latin = book_index.entities.filter(~pl.col("abjad"))
+    alone = reverse_candidates(BookIndex(latin, book_index.token_keys), index, entries)
+    copies = latin.with_columns(pl.lit(True).alias("abjad"), pl.lit(True).alias("wholly_abjad"))
+    beside = reverse_candidates(
+        BookIndex(pl.concat([latin, copies]), book_index.token_keys), index, entries
+    ).positions
+    assert beside[beside < latin.height].tolist() == alone.positions.tolist()
+    assert beside.size - alone.positions.size >= alone.positions.size + 10
+
+
 def test_screening_only_the_reverse_entities_gives_the_full_screens_matches(
     book: pl.DataFrame, book_index: BookIndex, index, changed: pl.DataFrame
 ) -> None:
