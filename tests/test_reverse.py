@@ -329,13 +329,14 @@ def test_a_name_takes_the_links_of_its_own_script_whoever_else_holds_its_words(
     holding its tokens: the Latin names of the book are found alike beside copies of them
     written in an abjad, and the copies take more."""
     entries = changed["entity_id"]
-    latin = book_index.entities.filter(~pl.col("abjad"))
-    alone = reverse_candidates(BookIndex(latin, book_index.token_keys), index, entries)
-    copies = latin.with_columns(pl.lit(True).alias("abjad"), pl.lit(True).alias("wholly_abjad"))
-    beside = reverse_candidates(
-        BookIndex(pl.concat([latin, copies]), book_index.token_keys), index, entries
-    ).positions
-    assert beside[beside < latin.height].tolist() == alone.positions.tolist()
+    latin = BookIndex(book_index.entities.filter(~pl.col("abjad")), book_index.token_keys)
+    alone = reverse_candidates(latin, index, entries, _every_list(latin))
+    copies = latin.entities.with_columns(
+        pl.lit(True).alias("abjad"), pl.lit(True).alias("wholly_abjad")
+    )
+    both = BookIndex(pl.concat([latin.entities, copies]), book_index.token_keys)
+    beside = reverse_candidates(both, index, entries, _every_list(both)).positions
+    assert beside[beside < latin.size].tolist() == alone.positions.tolist()
     assert beside.size - alone.positions.size >= alone.positions.size + 10
 
 
