@@ -808,7 +808,10 @@ def _pair_hits(
     """Names found through a pair of linked tokens, one too common to block on alone, the
     pair rare enough (blocking.py's token pairs). Forward blocking values such a hit at the
     weight of the pairs found divided by (parts - 1), parts coming from the number of
-    pairs: never more than parts x the best linked weight, which is what is checked here.
+    pairs P (P = parts (parts - 1) / 2). A pair's weight is its two tokens' linked values,
+    at most the two best of the name's, so the hit is at most P (v1 + v2) / (parts - 1) =
+    parts / 2 x (v1 + v2): never more than parts / 2 x what the entity links to in the
+    name, nor than parts x its best linked value, which is what is checked here.
 
     An entity's pairs are every two of its linked list tokens: millions of rows for a
     large update, so they are made a block of entities at a time (PAIR_BLOCK), links
@@ -821,6 +824,7 @@ def _pair_hits(
         for script in np.unique(side.script).tolist()
     }
     in_names = index.pair_names.tocsc()[:, columns].tocsr()
+    held = _name_tokens(index, names).select("name", "token_id")  # common tokens too
     numbers = pair_numbers(index)  # forward blocking's own, shared with the view
     found = [pl.DataFrame(schema=_HITS)]
     for script, at in _blocks_by_script(side.script, PAIR_BLOCK):
@@ -828,7 +832,9 @@ def _pair_hits(
         with_common = links.join(common, on="token_id").select("ent").unique()
         if not with_common.is_empty():
             mine = links.join(with_common, on="ent")
-            found.append(_pairs_found(side, index, mine, common, numbers, in_names, columns))
+            found.append(
+                _pairs_found(side, index, mine, common, numbers, (in_names, held), columns)
+            )
     return pl.concat(found)
 
 
@@ -842,10 +848,12 @@ def _pairs_found(
     mine: pl.DataFrame,
     common: pl.DataFrame,
     numbers: pl.DataFrame,
-    in_names: sparse.csr_matrix,
+    in_names: tuple[sparse.csr_matrix, pl.DataFrame],
     columns: np.ndarray,
 ) -> pl.DataFrame:
-    """_pair_hits for a block of entities: mine holds their links (ent, token_id, value)."""
+    """_pair_hits for a block of entities: mine holds their links (ent, token_id, value);
+    in_names: the names' token pairs (pair_id x name) and tokens (name, token_id)."""
+    pair_names, name_tokens = in_names
     pairs = (
         mine.join(common, on="token_id")
         .join(mine.select("ent", pl.col("token_id").alias("token_b")), on="ent")
@@ -862,7 +870,7 @@ def _pairs_found(
         (np.ones(local.height), (local["row"].to_numpy(), local["pair_id"].to_numpy())),
         shape=(entities.len(), index.pair_ids.height),
     )
-    per_name = (hit @ in_names).tocsr()  # pairs of each name hit
+    per_name = (hit @ pair_names).tocsr()  # pairs of each name hit
     rows = np.repeat(np.arange(per_name.shape[0]), np.diff(per_name.indptr))
     parts = (1 + np.sqrt(1 + 8 * per_name.data)) / 2
     best = (
@@ -871,12 +879,38 @@ def _pairs_found(
         .sort("ent")["value"]
         .to_numpy()
     )
+    in_name = _linked_in_names(rows, per_name.indices, local, mine, name_tokens)
     ent = entities.to_numpy()[rows]
     count = np.floor(parts + 1e-9)
-    matched = np.minimum(parts * best[rows], side.total[ent])
+    # (Forward sums the same values in another order: a relative hair of slack.)
+    bound = np.minimum(parts * best[rows], parts / 2 * in_name * (1 + 1e-9))
+    matched = np.minimum(bound, side.total[ent])
     usable, parts_ok, _ = _conditions(side, index, ent, columns[per_name.indices], count, matched)
     keep = usable & parts_ok  # two parts or more: a pair hit never needs the fallback
     return _hits(ent[keep], per_name.indices[keep])
+
+
+def _linked_in_names(
+    rows: np.ndarray,
+    names: np.ndarray,
+    local: pl.DataFrame,
+    mine: pl.DataFrame,
+    name_tokens: pl.DataFrame,
+) -> np.ndarray:
+    """Per (row, name) hit: the sum of the entity's link values to the name's tokens (local:
+    row, ent; mine: ent, token_id, value; name_tokens: name, token_id)."""
+    values = local.select("row", "ent").unique().join(mine, on="ent").drop("ent")
+    summed = (
+        pl.DataFrame({"row": rows.astype(np.int64), "name": names.astype(np.int64)})
+        .with_row_index("hit")
+        .join(name_tokens, on="name")
+        .join(values, on=["row", "token_id"])
+        .group_by("hit")
+        .agg(pl.col("value").sum())
+    )
+    in_name = np.zeros(rows.size)
+    in_name[summed["hit"].to_numpy()] = summed["value"].to_numpy()
+    return in_name
 
 
 def _weighted_links(side: _BookSide, linked: pl.DataFrame, n_vocab: int) -> sparse.csr_matrix:

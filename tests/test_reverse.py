@@ -340,6 +340,43 @@ def test_a_name_takes_the_links_of_its_own_script_whoever_else_holds_its_words(
     assert beside.size - alone.positions.size >= alone.positions.size + 10
 
 
+def test_a_pair_of_common_words_finds_a_name_by_their_weight_alone(
+    index, changed: pl.DataFrame
+) -> None:
+    """Forward blocking values a name found through a pair of common words at what the two
+    words weigh: the rare words of the customer's that no changed name holds add nothing to
+    it. Reverse blocking bounds the hit by what the customer links to in the name, so few
+    such customers are candidates beyond forward's (a bound by their best linked word took
+    most of them)."""
+    common = set(index.vocab.filter(~pl.col("blocking"))["token"].to_list())
+    listed_pairs = set(index.pair_ids["pair"].to_list())
+    names = index.names.filter(pl.col("entity_id").is_in(changed["entity_id"].implode()))
+    pairs = sorted(
+        {
+            f"{a} {b}"
+            for tokens in names["tokens"].to_list()
+            for a in tokens
+            for b in tokens
+            if a < b and {a, b} <= common and f"{a} {b}" in listed_pairs
+        }
+    )
+    assert len(pairs) >= 5, pairs
+    in_changed = names["tokens"].explode().implode()
+    rare = index.vocab.filter(
+        pl.col("blocking"), pl.col("token").str.len_chars() >= 6, ~pl.col("token").is_in(in_changed)
+    )["token"].to_list()
+    full_names = [f"{pair} {' '.join(rare[3 * n : 3 * n + 3])}" for n, pair in enumerate(pairs)]
+    rows = book_entries(pl.DataFrame({"full_name": full_names}))
+    customers = BookIndex(
+        rows.with_columns(pl.lit(None, pl.List(pl.Utf8)).alias("lists")),
+        book_token_keys(rows["tokens"].explode()),
+    )
+    forward = set(_forward_blocked(customers, index, changed)["qid"].to_list())
+    found = set(reverse_candidates(customers, index, changed["entity_id"]).positions.tolist())
+    assert forward <= found
+    assert len(found - forward) <= len(pairs) // 4, (len(pairs), len(forward), len(found))
+
+
 def test_screening_only_the_reverse_entities_gives_the_full_screens_matches(
     book: pl.DataFrame, book_index: BookIndex, index, changed: pl.DataFrame
 ) -> None:
