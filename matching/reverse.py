@@ -879,14 +879,19 @@ def _pairs_found(
         .sort("ent")["value"]
         .to_numpy()
     )
-    in_name = _linked_in_names(rows, per_name.indices, local, mine, name_tokens)
     ent = entities.to_numpy()[rows]
+    name = per_name.indices
     count = np.floor(parts + 1e-9)
-    # (Forward sums the same values in another order: a relative hair of slack.)
-    bound = np.minimum(parts * best[rows], parts / 2 * in_name * (1 + 1e-9))
-    matched = np.minimum(bound, side.total[ent])
-    usable, parts_ok, _ = _conditions(side, index, ent, columns[per_name.indices], count, matched)
+    matched = np.minimum(parts * best[rows], side.total[ent])
+    usable, parts_ok, _ = _conditions(side, index, ent, columns[name], count, matched)
     keep = usable & parts_ok  # two parts or more: a pair hit never needs the fallback
+    # The hits that the best link's bound keeps, bounded by the links into the name too.
+    # (Forward sums the same values in another order: a relative hair of slack.)
+    at = np.flatnonzero(keep)
+    in_name = _linked_in_names(rows[at], name[at], local, mine, name_tokens)
+    matched = np.minimum(matched[at], parts[at] / 2 * in_name * (1 + 1e-9))
+    usable, parts_ok, _ = _conditions(side, index, ent[at], columns[name[at]], count[at], matched)
+    keep[at] = usable & parts_ok
     return _hits(ent[keep], per_name.indices[keep])
 
 
