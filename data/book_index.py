@@ -7,7 +7,7 @@ only on the entity and the engine, never on a snapshot. So it is built once per 
 version and kept in a folder of that version::
 
     books/<tenant>/index/<engine version>/segments/<time>-<random>.parquet
-        entity_id, source_job_id, tokens, transliterated, id_values
+        entity_id, source_job_id and matching.reverse.BOOK_ENTRY_SCHEMA (tokens, scripts...)
     books/<tenant>/index/<engine version>/keys/<same name>.parquet
         token, key: the keys of the tokens of that segment
 

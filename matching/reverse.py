@@ -775,12 +775,12 @@ def _found_hits(
 
 
 def _blocks_by_script(script: np.ndarray, size: int) -> Iterator[tuple[int, np.ndarray]]:
-    """(script, positions): the entities of each block of ``size`` whose names are written
-    in that script (ANY_SCRIPT, ABJAD, WHOLLY_ABJAD), block by block."""
-    for start in range(0, script.size, size):
-        block = script[start : start + size]
-        for each in np.unique(block).tolist():
-            yield each, start + np.flatnonzero(block == each)
+    """(script, positions): the entities whose names are written in each script (ANY_SCRIPT,
+    ABJAD, WHOLLY_ABJAD), a block of at most ``size`` at a time."""
+    for each in np.unique(script).tolist():
+        positions = np.flatnonzero(script == each)
+        for start in range(0, positions.size, size):
+            yield each, positions[start : start + size]
 
 
 def _in_names(index: WatchlistIndex, names: pl.DataFrame) -> sparse.csr_matrix:
