@@ -22,7 +22,6 @@ the job completes they are all recorded as screened against the new snapshot.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -138,5 +137,11 @@ def _known_matches(rows: pl.DataFrame, options: PlanOptions) -> pl.Series:
 
 
 def _most_common(rows: pl.DataFrame) -> str | None:
-    counts = Counter(rows["screened_version"].to_list())
-    return counts.most_common(1)[0][0] if counts else None
+    """The snapshot most rows were last screened against (None: no rows; a tie: the first
+    version by name)."""
+    counts = (
+        rows["screened_version"]
+        .value_counts()
+        .sort(["count", "screened_version"], descending=[True, False], nulls_last=True)
+    )
+    return counts["screened_version"][0] if counts.height else None
