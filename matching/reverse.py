@@ -22,7 +22,10 @@ into one that lets more through:
   snapshot's token weights), so the found share and the distinguishing parts of a pair are
   forward blocking's own numbers, from one sparse product over the entries' names only;
 - token pairs (names found through two linked tokens, one too common to block on): bounded
-  from above by the number of pairs hit and the best linked weight;
+  from above by the number of pairs hit and what the entity links to in the name;
+- the links only an abjad's reading makes (its long vowel letters, the short vowels it
+  leaves out, its letters' other readings): taken, as forward takes them, only by names
+  written in an abjad (wholly, for the short vowels), which the book index records;
 - names with exactly the entity's parts, names of the same syllables in another
   romanisation (syllable keys, kept in the book index), and identifier values, as forward;
 - two neighbouring parts that together are a list word: every entity holding both;
