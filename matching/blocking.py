@@ -39,7 +39,7 @@ from matching.index import WatchlistIndex, blocking_keys, name_key
 from matching.lookup import join_sorted, sorted_by
 from matching.normalize import (
     LEGAL_PHRASES,
-    abjad_reading,
+    abjad_readings,
     consonants,
     matres_key,
     short_vowel_key,
@@ -210,7 +210,8 @@ class VowelTables:
         for token_id, token in vocab.select("token_id", "token").iter_rows():
             if (key := short_vowel_key(token)) is not None:
                 by_vowels.setdefault(key, []).append((token_id, token))
-            for read in {abjad_reading(token)[0], abjad_reading(token, z_as_d=True)[0]}:
+            key, _, z_as_d, _ = abjad_readings(token)
+            for read in {key, z_as_d}:
                 by_reading.setdefault(read, []).append((token_id, token))
         return cls(by_vowels, by_reading)
 
@@ -272,10 +273,10 @@ def short_vowel_frame(
 def reading_keys(token: str) -> set[str]:
     """A query token's abjad_reading keys (its th read th and s), as VowelTables keys list
     tokens; none where read_alike cannot hold (too few consonants, an e or o)."""
-    key, count = abjad_reading(token)
+    key, th_as_s, _, count = abjad_readings(token)
     if count < config.MIN_MATRES_CONSONANTS or "e" in token or "o" in token:
         return set()
-    return {key, abjad_reading(token, th_as_s=True)[0]}
+    return {key, th_as_s}
 
 
 def _abjad(queries: pl.DataFrame) -> pl.Expr:
@@ -327,15 +328,18 @@ def found_in_names(
     found = ((q_encoded @ t_firm) @ index.token_names).tocsr()
     if t_weak.nnz == 0:
         return found
-    return _added_weak_links(found, ((q_encoded @ t_weak) @ index.token_names).tocsr())
+    return with_weak_links(found, ((q_encoded @ t_weak) @ index.token_names).tocsr())
 
 
-def _added_weak_links(found: sparse.csr_matrix, weak_found: sparse.csr_matrix) -> sparse.csr_matrix:
-    """with_weak_links' sum as a set of values, written into found's own values: what a
-    weak link adds lands only where the firm links found something, a few thousand of the
-    millions of values, so found is not copied whole (with_weak_links' masks and sum wrote
-    arrays of the products' size, a tenth of a chunk's blocking on new entities). The values
-    are the same, f + w; their order in a row is found's (select_candidates sorts them)."""
+def with_weak_links(found: sparse.csr_matrix, weak_found: sparse.csr_matrix) -> sparse.csr_matrix:
+    """found_in_names' sum: what the firm links found, plus what the weak links found
+    where the firm ones found WEAK_LINK_MIN_REST of weight, written into found's own values
+    (found is changed and returned). A weak link adds only where the firm links found
+    something, a few thousand of the millions of values, so found is not copied whole (a
+    masked sum wrote arrays of the products' size, a tenth of a chunk's blocking on new
+    entities); the values are f + w, their order in a row found's (select_candidates sorts
+    them). Public: reverse screening sums its own products of the book alike
+    (reverse._found_hits)."""
     both = found.multiply(weak_found).tocsr()  # where the two found something (no zeros)
     if both.nnz == 0:
         return found
@@ -361,21 +365,6 @@ def _added_weak_links(found: sparse.csr_matrix, weak_found: sparse.csr_matrix) -
     rest = (firm - np.floor(firm / PARTS_UNIT) * PARTS_UNIT) >= config.WEAK_LINK_MIN_REST
     found.data[at[rest]] = firm[rest] + weak.data[rest]
     return found
-
-
-def with_weak_links(found: sparse.csr_matrix, weak_found: sparse.csr_matrix) -> sparse.csr_matrix:
-    """found_in_names' sum: what the firm links found, plus what the weak links found
-    where the firm ones found WEAK_LINK_MIN_REST of weight. Public: reverse screening sums
-    its own products of the book alike (reverse._found_hits)."""
-    # The firm weight is read only where a weak link found something (a few of the
-    # product's millions of values): the firm values there, then 1 where they reach
-    # WEAK_LINK_MIN_REST. (A zero product is no entry, so the sum below is the same.)
-    where_weak = weak_found.copy()
-    where_weak.data = np.ones_like(where_weak.data)
-    rest = found.multiply(where_weak).tocsr()
-    weight = rest.data - np.floor(rest.data / PARTS_UNIT) * PARTS_UNIT
-    rest.data = (weight >= config.WEAK_LINK_MIN_REST).astype(np.float64)
-    return (found + weak_found.multiply(rest)).tocsr()
 
 
 def _split_words(

@@ -33,7 +33,6 @@ from matching.normalize import (
     NAME_PARTICLES,
     NICKNAME_PAIRS,
     SPELLINGS,
-    abjad_reading,
     abjad_readings,
     bare_consonants,
     consonants,
@@ -395,12 +394,10 @@ def read_alike_one(q_token: str, c_token: str) -> bool:
     query token's th read th or s, the list token's z read z or as ض ذ's),
     MIN_MATRES_CONSONANTS+ consonants, the query token
     spelt with a, i, u only and with no more vowels than the list token."""
-    q_key, count = abjad_reading(q_token)
-    q_keys = {q_key, abjad_reading(q_token, th_as_s=True)[0]}
-    z_read = count >= config.MIN_READ_Z_CONSONANTS
-    c_keys = {abjad_reading(c_token)[0]} | (
-        {abjad_reading(c_token, z_as_d=True)[0]} if z_read else set()
-    )
+    q_key, q_th_as_s, _, count = abjad_readings(q_token)
+    c_key, _, c_z_as_d, _ = abjad_readings(c_token)
+    q_keys = {q_key, q_th_as_s}
+    c_keys = {c_key, c_z_as_d} if count >= config.MIN_READ_Z_CONSONANTS else {c_key}
     return (
         not q_keys.isdisjoint(c_keys)
         and count >= config.MIN_MATRES_CONSONANTS
