@@ -327,6 +327,18 @@ GENERIC_TOKEN_WEIGHT = 0.2
 # "Abdul Rahman") replaces the token score when it is higher and at least this much.
 MIN_JOINED_SIM = 0.92
 
+# Two names of as many parts, each part equal or a typing error that keeps its first letter,
+# at most TYPED_NAME_MAX_EDITS errors in all (Damerau) in a name of MIN_TYPED_NAME_LEN letters
+# or more, score 1 - errors / letters (typed_name) at least: two typos in a long name are
+# still that name ("Ibrhwaim Mohammed Hassan"), whatever the parts' own rules say of one
+# part two letters off. Not against a contradiction, a changed short part beside a common
+# rest (Tim / Tom Cook), or a query not typed in Latin letters (a transliteration's
+# letters are no typing). 12 letters: 1 - 2 / 12 = 0.83, above the default threshold;
+# shorter names two letters apart are another name too often ("Igor Sechin" / "Igor
+# Sechev" is ten letters).
+MIN_TYPED_NAME_LEN = 12
+TYPED_NAME_MAX_EDITS = 2
+
 # Two names that are the same Korean or Chinese syllables in another romanisation ("KIM
 # Jong Un" / "Gim Jeong Eun" / 김정은, "Xi Jinping" / "Hsi Chin-ping") score this at least:
 # a match, a little below an exact one.
@@ -494,9 +506,11 @@ JOINED_NAME_BEST_SIM = 0.85
 # other parts already found it, and scoring's RETYPED rule decides (matching/
 # retyped_links.py). Four letters: two errors in a five-letter word (MIN_RETYPED_LEN, the
 # longer, as scoring asks) may leave four ("Wkrd" / "World"). A word with more than
-# MAX_RETYPED_LINKS such neighbours says too little to link (most words have none or one).
+# MAX_RETYPED_LINKS such neighbours says too little to link (most words have none or one;
+# a five-letter word of a common first letter has dozens, "Arhel" 45 with "Aurel", and
+# its weak links add only to the names its other parts found: 30 lost such given names).
 MIN_RETYPED_LINK_LEN = 4
-MAX_RETYPED_LINKS = 30
+MAX_RETYPED_LINKS = 100
 RETYPED_LINK_SIM = 0.7
 
 # Token pairs found in more list names than this are not blocking keys either.

@@ -65,7 +65,13 @@ from matching.normalize import (
     wholly_in_abjad_script_one,
 )
 from matching.retyped_links import index_table, retyped_links
-from matching.score import joined_one, match_type_one, syllable_name_one, weak_one
+from matching.score import (
+    joined_one,
+    match_type_one,
+    syllable_name_one,
+    typed_name_one,
+    weak_one,
+)
 from matching.screen import search_type_allows_one
 from matching.segmentation import resegmented_one
 from matching.version import ENGINE_VERSION
@@ -590,9 +596,21 @@ def _score(
             own.name_repeated[name_id],
         )
     )
-    uses_joined = max(joined, syllables) > token_score
+    typed = (
+        0.0
+        if contradicted
+        else typed_name_one(
+            tokens,
+            c_tokens,
+            token_score,
+            q_transliterated,
+            parts["changed_short_part"],
+            own.token_weight,
+        )
+    )
+    uses_joined = max(joined, syllables, typed) > token_score
     weak = weak_one(pair)
-    name_score = max(token_score, joined, syllables)
+    name_score = max(token_score, joined, syllables, typed)
     if weak and not uses_joined:
         name_score = min(name_score, config.WEAK_EVIDENCE_CAP)
     if name_score < min(config.QUALIFIER_MIN_NAME_SCORE, min_score):
@@ -603,12 +621,22 @@ def _score(
     score = round(min(max(name_score + (qualifier_sum if applies else 0.0), 0.0), 1.0), 4)
     if score < min_score:
         return None
+    stand_in = (
+        None
+        if not uses_joined
+        else "joined"
+        if joined >= max(syllables, typed)
+        else "syllable_name"
+        if syllables >= typed
+        else "typed_name"
+    )
     details = {
         "base": 1.0,
         **{name: _unsigned_zero(round(value, 4)) for name, value in parts.items()},
         "token_score": round(token_score, 4),
-        "joined_name": round(joined, 4) if uses_joined and joined >= syllables else None,
-        "syllable_name": syllables if uses_joined and syllables > joined else None,
+        "joined_name": round(joined, 4) if stand_in == "joined" else None,
+        "syllable_name": syllables if stand_in == "syllable_name" else None,
+        "typed_name": round(typed, 4) if stand_in == "typed_name" else None,
         "weak_evidence_cap": config.WEAK_EVIDENCE_CAP if weak else None,
         "name_score": round(name_score, 4),
         **{

@@ -7,6 +7,8 @@ contribution, so the score can be re-added by hand). See algorithm.py for the fo
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 import numpy as np
 import polars as pl
 from rapidfuzz.distance import Levenshtein
@@ -25,7 +27,13 @@ from matching.compare.entities import (
     names_of_people_one,
     person_one,
 )
-from matching.compare.names import Alignment, align_parts, joined_similarity
+from matching.compare.names import (
+    Alignment,
+    align_parts,
+    joined_similarity,
+    typed_similarity,
+    typed_similarity_one,
+)
 from matching.compare.syllables import same_syllables, same_syllables_one
 from matching.normalize import LEGAL_FORMS, NAME_PARTICLES
 
@@ -73,12 +81,16 @@ def score_pairs(
         token_score.clip(0.0, 1.0).alias("token_score"),
         *[(value * 1.0).alias(f"_part_{name}") for name, value in parts.items()],
     )
-    aligned = _with_syllables(_with_joined(aligned))
-    # The names written together, or as the same syllables in another romanisation: each
-    # may stand in for the part by part score.
-    joined = pl.max_horizontal(
-        pl.when(pl.col("joined") >= config.MIN_JOINED_SIM).then(pl.col("joined")).otherwise(0.0),
-        "syllable_name",
+    aligned = _with_typed(_with_syllables(_with_joined(aligned)), weights)
+    # The names written together, as the same syllables in another romanisation, or with
+    # a few typing errors: each may stand in for the part by part score.
+    joined = pl.max_horizontal("joined", "syllable_name", "typed_name")
+    stand_in = (
+        pl.when(pl.col("joined") >= pl.max_horizontal("syllable_name", "typed_name"))
+        .then(pl.lit("joined"))
+        .when(pl.col("syllable_name") >= pl.col("typed_name"))
+        .then(pl.lit("syllable_name"))
+        .otherwise(pl.lit("typed_name"))
     )
     uses_joined = joined > pl.col("token_score")
     # Weak evidence: a single part in common while the names differ otherwise ("Ake
@@ -122,7 +134,10 @@ def score_pairs(
         .otherwise(name_score)
     )
     aligned = aligned.with_columns(
-        name_score.alias("name_score"), uses_joined.alias("uses_joined"), weak.alias("weak")
+        name_score.alias("name_score"),
+        uses_joined.alias("uses_joined"),
+        stand_in.alias("stand_in"),
+        weak.alias("weak"),
     )
     # A pair that cannot reach min_score whatever the qualifiers add is dropped below:
     # drop it before their work (_lowest_name_score).
@@ -254,14 +269,75 @@ def _with_joined(aligned: pl.DataFrame) -> pl.DataFrame:
     could_help = (
         (pl.col("token_score") < config.MIN_JOINED_SIM)
         & ((q_len - c_len).abs() <= (1 - config.MIN_JOINED_SIM) * pl.max_horizontal(q_len, c_len))
-        & (pl.sum_horizontal(pl.col(f"_part_{name}") for name in CONTRADICTIONS) == 0)
+        & _uncontradicted()
     )
     mask = aligned.select(could_help.fill_null(False)).to_series()
     joined = np.zeros(aligned.height)
     if mask.any():
         subset = aligned.select("q_tokens", "c_tokens").filter(mask)  # not every column
         joined[mask.to_numpy()] = joined_similarity(subset["q_tokens"], subset["c_tokens"])
+    joined[joined < config.MIN_JOINED_SIM] = 0.0  # too far to stand in for the token score
     return aligned.with_columns(pl.Series("joined", joined))
+
+
+def _uncontradicted() -> pl.Expr:
+    return pl.sum_horizontal(pl.col(f"_part_{name}") for name in CONTRADICTIONS) == 0
+
+
+def _typed_could_help() -> pl.Expr:
+    """Where typed_name may count (config.MIN_TYPED_NAME_LEN): names of as many parts and
+    enough letters, the token score below what the typing errors leave, the query typed in
+    Latin letters, no contradiction and no changed short part."""
+    # Signed: an unsigned difference would wrap round where the query is the shorter name.
+    q_len = pl.col("q_tokens").list.eval(pl.element().str.len_bytes()).list.sum().cast(pl.Int64)
+    c_len = pl.col("c_tokens").list.eval(pl.element().str.len_bytes()).list.sum().cast(pl.Int64)
+    letters = pl.max_horizontal(q_len, c_len)
+    return (
+        (pl.col("q_tokens").list.len() == pl.col("c_tokens").list.len())
+        & (letters >= config.MIN_TYPED_NAME_LEN)
+        & ((q_len - c_len).abs() <= config.TYPED_NAME_MAX_EDITS)
+        & (pl.col("token_score") < 1 - 1 / letters)
+        & ~pl.col("q_transliterated").fill_null(False)
+        & _uncontradicted()
+        & (pl.col("_part_changed_short_part") == 0)
+    )
+
+
+def _with_typed(aligned: pl.DataFrame, weights: pl.DataFrame | None) -> pl.DataFrame:
+    """typed_name: the names' similarity when they differ by a few typing errors
+    (typed_similarity; weights: the list tokens' weights, None: no list tokens), computed
+    only where it may count (_typed_could_help)."""
+    rows = aligned.select(_typed_could_help().fill_null(False)).to_series().arg_true()
+    value = pl.Series("typed_name", [0.0] * aligned.height, dtype=pl.Float64)
+    if not rows.is_empty():
+        subset = aligned.select("q_tokens", "c_tokens")[rows]  # not every column
+        listed = pl.Series([], dtype=pl.Utf8) if weights is None else weights["token"]
+        typed = typed_similarity(subset["q_tokens"], subset["c_tokens"], listed)
+        value = value.scatter(rows, pl.Series(typed, dtype=pl.Float64))
+    return aligned.with_columns(value)
+
+
+def typed_name_one(
+    tokens: list[str],
+    c_tokens: list[str],
+    token_score: float,
+    q_transliterated: bool,
+    changed_short_part: float,
+    listed: Container[str],
+) -> float:
+    """_with_typed for one pair (the caller leaves out contradicted pairs; listed: the list
+    tokens)."""
+    q_len, c_len = sum(map(len, tokens)), sum(map(len, c_tokens))
+    letters = max(q_len, c_len)
+    could_help = (
+        len(tokens) == len(c_tokens)
+        and letters >= config.MIN_TYPED_NAME_LEN
+        and abs(q_len - c_len) <= config.TYPED_NAME_MAX_EDITS
+        and token_score < 1 - 1 / letters
+        and not q_transliterated
+        and changed_short_part == 0
+    )
+    return typed_similarity_one(tokens, c_tokens, listed) if could_help else 0.0
 
 
 def _with_syllables(aligned: pl.DataFrame) -> pl.DataFrame:
@@ -278,9 +354,7 @@ def _with_syllables(aligned: pl.DataFrame) -> pl.DataFrame:
     )
     rare_enough = latin_parts | (pl.col("c_weight") >= config.SYLLABLE_NAME_MIN_WEIGHT)
     could_help = (
-        (pl.col("token_score") < config.SYLLABLE_NAME_SIM)
-        & rare_enough
-        & (pl.sum_horizontal(pl.col(f"_part_{name}") for name in CONTRADICTIONS) == 0)
+        (pl.col("token_score") < config.SYLLABLE_NAME_SIM) & rare_enough & _uncontradicted()
     )
     rows = aligned.select(could_help.fill_null(False)).to_series().arg_true()
     value = pl.Series("syllable_name", [0.0] * aligned.height, dtype=pl.Float64)
@@ -393,12 +467,15 @@ def _details(parts: list[str], qualifiers: list[str]) -> pl.Expr:
         pl.lit(1.0).alias("base"),
         *[_unsigned_zero(pl.col(f"_part_{p}").round(4)).alias(p) for p in parts],
         pl.col("token_score").round(4),
-        pl.when(pl.col("uses_joined") & (pl.col("joined") >= pl.col("syllable_name")))
+        pl.when(pl.col("uses_joined") & (pl.col("stand_in") == "joined"))
         .then(pl.col("joined").round(4))
         .alias("joined_name"),
-        pl.when(pl.col("uses_joined") & (pl.col("syllable_name") > pl.col("joined")))
+        pl.when(pl.col("uses_joined") & (pl.col("stand_in") == "syllable_name"))
         .then(pl.col("syllable_name"))
         .alias("syllable_name"),
+        pl.when(pl.col("uses_joined") & (pl.col("stand_in") == "typed_name"))
+        .then(pl.col("typed_name").round(4))
+        .alias("typed_name"),
         pl.when(pl.col("weak")).then(pl.lit(config.WEAK_EVIDENCE_CAP)).alias("weak_evidence_cap"),
         pl.col("name_score").round(4),
         *[

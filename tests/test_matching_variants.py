@@ -32,6 +32,8 @@ from matching.compare.names import (
     matres_one,
     pair_similarity,
     read_alike_one,
+    typed_similarity,
+    typed_similarity_one,
     vowels_dropped_one,
 )
 from matching.compare.syllables import (
@@ -162,6 +164,44 @@ def test_two_typing_errors_in_one_long_word_are_found(index):
     assert "NOVIKOMBANK JCSB" in found[1]
 
 
+def test_a_long_name_with_two_typing_errors_is_that_name(index):
+    # Part by part, the RETYPED and lone-part rules read a part two letters off as perhaps
+    # another name ("Ibrhwaim" is no "Ibrahim" to the canonical spellings); over the whole
+    # of a long name, two typos that keep each part's first letter are that name.
+    pairs = [
+        ("IBRHWAIM Mohammed Hassan", "IBRAHIM, Mohammed Hassan"),
+        ("SMOIL Anatoly", "SMOLIN, Anatoly"),
+        ("ZAUA BATTALION", "ZARYA BATTALION"),
+    ]
+    assert min(scores(index, pairs)) >= DEFAULT_THRESHOLD
+    found = details(index, *pairs[0])
+    assert found["typed_name"] == round(1 - 2 / len("ibrhwaimmuhammadhassan"), 4)  # the longer name
+    assert found["name_score"] == found["typed_name"] > found["token_score"]
+    names = [query for query, _ in pairs]
+    assert_single_checks_agree(index, names, screened(index, names))
+
+
+def test_what_is_no_typing_error_is_not_a_typed_name(index):
+    not_typos = [
+        ("Randy Morales", "Wendy Morales"),  # a first letter changed: another name
+        ("BWI Industries, Inc.", "BAE Industries, Inc."),  # two errors in a short part
+        ("Igor Sechev", "Igor Sechin"),  # under MIN_TYPED_NAME_LEN letters
+        ("Sea Leasing 3 Limited", "Sea Leasing 6 Limited"),  # another number
+        ("Omar Mohamed", "Mohamed Osman"),  # a listed word two letters off: another name
+    ]
+    for query, listed in not_typos:
+        assert details(index, query, listed).get("typed_name") is None, query
+    # The two implementations agree, pair by pair.
+    pairs = [*not_typos, ("Ibrhwaim Mohammed Hassan", "Ibrahim Mohammed Hassan"),
+             ("Hassan Mohammed Ibrhwaim", "Ibrahim Mohammed Hassan")]  # fmt: skip
+    q, c = [[tokens(pair[i]) for pair in pairs] for i in (0, 1)]
+    listed = index.token_weights["token"]
+    batch = typed_similarity(pl.Series(q), pl.Series(c), listed).tolist()
+    one = [typed_similarity_one(a, b, set(listed)) for a, b in zip(q, c, strict=True)]
+    assert batch == one
+    assert batch[-1] == batch[-2] > 0  # the parts in another order
+
+
 def test_a_word_two_typing_errors_off_that_no_key_reaches(index):
     # "Vwela" / "Varela", "Assxda" / "Assad": no deletion key links them (their keys meet
     # other list words one error off, "vela", "villa"), so the family name alone found the
@@ -181,6 +221,17 @@ def test_a_word_two_typing_errors_off_that_no_key_reaches(index):
     assert (links["sim"] <= config.WEAK_LINK_SIM).all()  # never a name alone
     # A weak link never finds a name alone.
     assert screened(index, ["Vwela"]) == [[]]
+
+
+def test_a_short_word_two_typing_errors_off_among_many_neighbours(index):
+    # "Arhel" is two errors from 45 list words of its first letter ("Aurel" among them):
+    # weak links all, they find only the names "Fratila" found.
+    assert retyped_links(["arhel"], index_table(index)).height > 30
+    names = ["Arhel FRATILA", "Khmai GADDAFI"]
+    found = screened(index, names)
+    assert "Aurel Fratila" in found[0]
+    assert "GADDAFI, Khamis" in found[1]
+    assert_single_checks_agree(index, names, found)
 
 
 def test_a_word_two_typing_errors_off_a_common_list_word_beside_a_rare_part(index):

@@ -9,13 +9,14 @@ skeleton, an initial.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 import polars as pl
 from rapidfuzz import process
-from rapidfuzz.distance import OSA, Levenshtein
+from rapidfuzz.distance import OSA, DamerauLevenshtein, Levenshtein
 
 from matching import config
 from matching.compare.entities import is_person
@@ -1447,3 +1448,82 @@ def joined_similarity(q_tokens: pl.Series, c_tokens: pl.Series) -> np.ndarray:
         q_sort, c_sort, scorer=Levenshtein.normalized_similarity, workers=-1, dtype=np.float64
     )
     return np.maximum(as_given, sorted_)
+
+
+def typed_similarity(q_tokens: pl.Series, c_tokens: pl.Series, listed: pl.Series) -> np.ndarray:
+    """Per pair of names of as many parts: 1 - typing errors / letters of the longer name,
+    where the parts pair one to one (as given, or both sorted), each pair equal or a typo
+    of a word without digits that keeps its first letter (people rarely mistype it;
+    "Randy" / "Wendy" are two names), two errors only in a part of MIN_RETYPED_LEN letters
+    ("BWI" / "BAE Industries" are two words) and a query part no list holds (listed: the
+    list tokens; "Omar Mohamed" / "Mohamed Osman" are two names), the errors (Damerau: a swap of two letters is one, even beside another error) at
+    most TYPED_NAME_MAX_EDITS in all; else 0. "Ibrhwaim Mohammed Hassan" / "Ibrahim
+    Mohammed Hassan": 1 - 2 / 22."""
+    rows = pl.DataFrame({"q": q_tokens, "c": c_tokens}).with_row_index("row")
+    letters = np.maximum(
+        q_tokens.list.eval(pl.element().str.len_bytes()).list.sum().to_numpy(),
+        c_tokens.list.eval(pl.element().str.len_bytes()).list.sum().to_numpy(),
+    )
+    edits = np.minimum(
+        _typing_errors(rows, listed),
+        _typing_errors(rows.with_columns(pl.col("q", "c").list.eval(pl.element().sort())), listed),
+    )
+    typed = (edits > 0) & (edits <= config.TYPED_NAME_MAX_EDITS)
+    return np.where(typed, 1.0 - edits / np.maximum(letters, 1), 0.0)
+
+
+def _typing_errors(rows: pl.DataFrame, listed: pl.Series) -> np.ndarray:
+    """Per row (q, c: lists of as many parts): the parts' typing errors summed, part by part
+    in the given order, or more than TYPED_NAME_MAX_EDITS where a pair of parts is no typo
+    of a word (typed_similarity)."""
+    parts = rows.explode("q", "c")
+    distance = process.cpdist(
+        parts["q"].to_list(), parts["c"].to_list(), scorer=DamerauLevenshtein.distance, workers=-1
+    )
+    changed = pl.col("q") != pl.col("c")
+    longer = pl.max_horizontal(pl.col("q").str.len_bytes(), pl.col("c").str.len_bytes())
+    no_typo = changed & (
+        (pl.col("q").str.slice(0, 1) != pl.col("c").str.slice(0, 1))
+        | pl.col("q").str.contains(r"\d")
+        | pl.col("c").str.contains(r"\d")
+        | ((pl.col("d") > 1) & (longer < config.MIN_RETYPED_LEN))
+        | pl.col("q").is_in(listed.implode())
+    )
+    too_many = config.TYPED_NAME_MAX_EDITS + 1
+    per_row = (
+        parts.with_columns(pl.Series("d", distance, dtype=pl.Int64))
+        .with_columns(pl.when(no_typo).then(too_many).otherwise("d").alias("d"))
+        .group_by("row", maintain_order=True)
+        .agg(pl.col("d").sum())
+    )
+    return per_row["d"].to_numpy()
+
+
+def typed_similarity_one(tokens: list[str], c_tokens: list[str], listed: Container[str]) -> float:
+    """typed_similarity for one pair of names (as many parts)."""
+    if len(tokens) != len(c_tokens):
+        return 0.0
+    edits = min(
+        _typing_errors_one(tokens, c_tokens, listed),
+        _typing_errors_one(sorted(tokens), sorted(c_tokens), listed),
+    )
+    letters = max(sum(map(len, tokens)), sum(map(len, c_tokens)), 1)
+    return 1.0 - edits / letters if 0 < edits <= config.TYPED_NAME_MAX_EDITS else 0.0
+
+
+def _typing_errors_one(tokens: list[str], c_tokens: list[str], listed: Container[str]) -> int:
+    edits = 0
+    for token, c_token in zip(tokens, c_tokens, strict=True):
+        if token == c_token:
+            continue
+        distance = DamerauLevenshtein.distance(token, c_token)
+        if (
+            token[:1] != c_token[:1]
+            or _has_digit(token)
+            or _has_digit(c_token)
+            or (distance > 1 and max(len(token), len(c_token)) < config.MIN_RETYPED_LEN)
+            or token in listed
+        ):
+            return config.TYPED_NAME_MAX_EDITS + 1
+        edits += distance
+    return edits
