@@ -335,7 +335,10 @@ MIN_JOINED_SIM = 0.92
 # rest (Tim / Tom Cook), or a query not typed in Latin letters (a transliteration's
 # letters are no typing). 12 letters: 1 - 2 / 12 = 0.83, above the default threshold;
 # shorter names two letters apart are another name too often ("Igor Sechin" / "Igor
-# Sechev" is ten letters).
+# Sechev" is ten letters; at ten, a company's one word beside a legal form alerts:
+# "Walker Group" / "WAGNER GROUP", "Poirier SARL" / "POINTER LLC"). A part typed is no
+# list word ("Omar Mohamed" / "Mohamed Osman" are two names); a canonical list part is
+# typed as any of its spellings ("Mhoammed" / "Mohammed", written "muhammad").
 MIN_TYPED_NAME_LEN = 12
 TYPED_NAME_MAX_EDITS = 2
 

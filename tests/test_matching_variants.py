@@ -172,6 +172,8 @@ def test_a_long_name_with_two_typing_errors_is_that_name(index):
         ("IBRHWAIM Mohammed Hassan", "IBRAHIM, Mohammed Hassan"),
         ("SMOIL Anatoly", "SMOLIN, Anatoly"),
         ("ZAUA BATTALION", "ZARYA BATTALION"),
+        # A typo of a spelling the canonical part stands for ("mohammad" for "muhammad").
+        ("Hisham Mohakmmxd Mamdouth AL-SHA'AR", "Hisham Mohammad Mamdouth AL-SHA'AR"),
     ]
     assert min(scores(index, pairs)) >= DEFAULT_THRESHOLD
     found = details(index, *pairs[0])
@@ -192,7 +194,8 @@ def test_what_is_no_typing_error_is_not_a_typed_name(index):
     for query, listed in not_typos:
         assert details(index, query, listed).get("typed_name") is None, query
     # The two implementations agree, pair by pair.
-    pairs = [*not_typos, ("Ibrhwaim Mohammed Hassan", "Ibrahim Mohammed Hassan"),
+    pairs = [*not_typos, ("Hisham Mohakmmxd Mamdouth", "Hisham Mohammad Mamdouth"),
+             ("Ibrhwaim Mohammed Hassan", "Ibrahim Mohammed Hassan"),
              ("Hassan Mohammed Ibrhwaim", "Ibrahim Mohammed Hassan")]  # fmt: skip
     q, c = [[tokens(pair[i]) for pair in pairs] for i in (0, 1)]
     listed = index.token_weights["token"]

@@ -1475,28 +1475,47 @@ def typed_similarity(q_tokens: pl.Series, c_tokens: pl.Series, listed: pl.Series
 def _typing_errors(rows: pl.DataFrame, listed: pl.Series) -> np.ndarray:
     """Per row (q, c: lists of as many parts): the parts' typing errors summed, part by part
     in the given order, or more than TYPED_NAME_MAX_EDITS where a pair of parts is no typo
-    of a word (typed_similarity)."""
-    parts = rows.explode("q", "c")
-    distance = process.cpdist(
-        parts["q"].to_list(), parts["c"].to_list(), scorer=DamerauLevenshtein.distance, workers=-1
+    of a word (typed_similarity). A canonical list part is typed as any of its spellings
+    ("Mhoammed" is one swap from "Mohammed", which normalisation writes "muhammad")."""
+    parts = (
+        rows.explode("q", "c")
+        .with_row_index("part")
+        .join(_SPELLING_PAIRS, on="c", how="left")
+        .with_columns(pl.col("spelling").fill_null(pl.col("c")))
+        .sort("part")
     )
-    changed = pl.col("q") != pl.col("c")
-    longer = pl.max_horizontal(pl.col("q").str.len_bytes(), pl.col("c").str.len_bytes())
-    no_typo = changed & (
-        (pl.col("q").str.slice(0, 1) != pl.col("c").str.slice(0, 1))
-        | pl.col("q").str.contains(r"\d")
-        | pl.col("c").str.contains(r"\d")
+    distance = process.cpdist(
+        parts["q"].to_list(),
+        parts["spelling"].to_list(),
+        scorer=DamerauLevenshtein.distance,
+        workers=-1,
+    )
+    q, spelling = pl.col("q"), pl.col("spelling")
+    longer = pl.max_horizontal(q.str.len_bytes(), spelling.str.len_bytes())
+    no_typo = (
+        (q.str.slice(0, 1) != spelling.str.slice(0, 1))
+        | q.str.contains(r"\d")
+        | spelling.str.contains(r"\d")
         | ((pl.col("d") > 1) & (longer < config.MIN_RETYPED_LEN))
-        | pl.col("q").is_in(listed.implode())
+        | q.is_in(listed.implode())
     )
     too_many = config.TYPED_NAME_MAX_EDITS + 1
-    per_row = (
+    errors = pl.when(q == pl.col("c")).then(0).when(no_typo).then(too_many).otherwise("d")
+    per_part = (
         parts.with_columns(pl.Series("d", distance, dtype=pl.Int64))
-        .with_columns(pl.when(no_typo).then(too_many).otherwise("d").alias("d"))
-        .group_by("row", maintain_order=True)
-        .agg(pl.col("d").sum())
+        .with_columns(errors.alias("d"))
+        .group_by("part", maintain_order=True)
+        .agg(pl.col("row").first(), pl.col("d").min())
     )
-    return per_row["d"].to_numpy()
+    return per_part.group_by("row", maintain_order=True).agg(pl.col("d").sum())["d"].to_numpy()
+
+
+# Each canonical name part and its spellings (itself among them), for _typing_errors.
+_SPELLING_PAIRS = pl.DataFrame(
+    [(canonical, spelling) for canonical, spellings in SPELLINGS.items() for spelling in spellings],
+    schema={"c": pl.Utf8, "spelling": pl.Utf8},
+    orient="row",
+)
 
 
 def typed_similarity_one(tokens: list[str], c_tokens: list[str], listed: Container[str]) -> float:
@@ -1514,16 +1533,22 @@ def typed_similarity_one(tokens: list[str], c_tokens: list[str], listed: Contain
 def _typing_errors_one(tokens: list[str], c_tokens: list[str], listed: Container[str]) -> int:
     edits = 0
     for token, c_token in zip(tokens, c_tokens, strict=True):
-        if token == c_token:
-            continue
-        distance = DamerauLevenshtein.distance(token, c_token)
-        if (
-            token[:1] != c_token[:1]
-            or _has_digit(token)
-            or _has_digit(c_token)
-            or (distance > 1 and max(len(token), len(c_token)) < config.MIN_RETYPED_LEN)
-            or token in listed
-        ):
-            return config.TYPED_NAME_MAX_EDITS + 1
-        edits += distance
+        if token != c_token:
+            edits += min(
+                _part_errors_one(token, spelling, listed)
+                for spelling in SPELLINGS.get(c_token, (c_token,))
+            )
     return edits
+
+
+def _part_errors_one(token: str, spelling: str, listed: Container[str]) -> int:
+    distance = DamerauLevenshtein.distance(token, spelling)
+    if (
+        token[:1] != spelling[:1]
+        or _has_digit(token)
+        or _has_digit(spelling)
+        or (distance > 1 and max(len(token), len(spelling)) < config.MIN_RETYPED_LEN)
+        or token in listed
+    ):
+        return config.TYPED_NAME_MAX_EDITS + 1
+    return distance
