@@ -42,6 +42,7 @@ from matching.normalize import (
     TOKEN_VARIANTS,
     normalize_one,
 )
+from matching.retyped_links import index_table, retyped_links
 
 # Short words a name run together often holds: links of names and of company names, and
 # the legal "co". (Other list words shorter than MIN_RESEGMENT_WORD_LEN would cut most long
@@ -128,6 +129,8 @@ def resegmented(
     )
     readings = {token: reading_of(token, index) for token in long.to_list()}
     readings = _far_from_list_tokens({t: words for t, words in readings.items() if words}, index)
+    retyped = _retyped_list_words(list(readings), index)
+    readings = {token: words for token, words in readings.items() if token not in retyped}
     if not readings:
         return tokens
     read = pl.DataFrame(
@@ -176,6 +179,13 @@ def _far_from_list_tokens(
     )
     near_tokens = set(near["token"].to_list())
     return {token: words for token, words in readings.items() if token not in near_tokens}
+
+
+def _retyped_list_words(tokens: list[str], index: WatchlistIndex) -> set[str]:
+    """The tokens two typing errors or fewer from a list token, its first letter kept
+    (retyped_links): "Grihsanovidch" is "Grishanovich" typed twice, not "g rihs a novi dch"
+    run together."""
+    return set(retyped_links(tokens, index_table(index))["token"].to_list())
 
 
 def _legal_last_words(
@@ -328,7 +338,9 @@ def resegmented_one(
             if len(token) >= config.MIN_RESEGMENT_LEN and _unlisted(token, index)
             else []
         )
-        if words and closest(token) >= config.JOINED_NAME_BEST_SIM:
+        if words and (
+            closest(token) >= config.JOINED_NAME_BEST_SIM or _retyped_list_words([token], index)
+        ):
             words = []
         out += [word for word in (words or [token]) if word not in out]
     return out

@@ -1054,6 +1054,23 @@ def test_a_typo_of_a_list_word_is_not_cut_into_words(index):
     ]
 
 
+def test_a_word_two_typing_errors_from_a_list_word_is_not_cut_into_words(index):
+    # "grihsanovidch" reads "rihs" and "novi" run together (8 of its 13 letters), but it is
+    # "grishanovich" typed twice: its first letter kept, two errors, no closer neighbour.
+    names = ["Pavel GRIHSANOVIDCH", "TRANSMRLPORT LLC"]
+    assert resegmented(pl.Series([["pavel", "grihsanovidch"]]), index).to_list() == [
+        ["pavel", "grihsanovidch"]
+    ]
+    found = screened(index, names)
+    assert "Pavel Grishanovich" in found[0]
+    assert "TRANSMORPORT OOO" in found[1]
+    assert_single_checks_agree(index, names, found)
+    # Words run together that are no list word typed twice are still read as words.
+    assert resegmented(pl.Series([["vtbregistrarclosed"]]), index).to_list() == [
+        ["vtb", "registrar", "closed"]
+    ]
+
+
 def test_a_space_inside_a_word_whose_halves_are_list_words(index):
     # "mor" and "disco" are list words too: the two parts written together still are the
     # listed "mordisco".
