@@ -1452,13 +1452,14 @@ def joined_similarity(q_tokens: pl.Series, c_tokens: pl.Series) -> np.ndarray:
 
 def typed_similarity(q_tokens: pl.Series, c_tokens: pl.Series, listed: pl.Series) -> np.ndarray:
     """Per pair of names of as many parts: 1 - typing errors / letters of the longer name,
-    where the parts pair one to one (as given, or both sorted), each pair equal or a typo
-    of a word without digits that keeps its first letter (people rarely mistype it;
-    "Randy" / "Wendy" are two names), two errors only in a part of MIN_RETYPED_LEN letters
-    ("BWI" / "BAE Industries" are two words) and a query part no list holds (listed: the
-    list tokens; "Omar Mohamed" / "Mohamed Osman" are two names), the errors (Damerau: a swap of two letters is one, even beside another error) at
-    most TYPED_NAME_MAX_EDITS in all; else 0. "Ibrhwaim Mohammed Hassan" / "Ibrahim
-    Mohammed Hassan": 1 - 2 / 22."""
+    where the parts pair one to one (as given, or both sorted) and the errors (Damerau: a
+    swap of two letters is one, even beside another error) are at most TYPED_NAME_MAX_EDITS
+    in all; else 0. "Ibrhwaim Mohammed Hassan" / "Ibrahim Mohammed Hassan": 1 - 2 / 22.
+    A pair of parts is equal or a typo of a word: without digits, its first letter kept
+    (people rarely mistype it; "Randy" / "Wendy" are two names), two errors only in a part
+    of MIN_RETYPED_LEN letters ("BWI" / "BAE Industries" are two words), and the query's
+    part no list word (listed: the list tokens; "Omar Mohamed" / "Mohamed Osman" are two
+    names)."""
     rows = pl.DataFrame({"q": q_tokens, "c": c_tokens}).with_row_index("row")
     letters = np.maximum(
         q_tokens.list.eval(pl.element().str.len_bytes()).list.sum().to_numpy(),
