@@ -68,6 +68,7 @@ from matching.retyped_links import index_table, retyped_links
 from matching.score import (
     joined_one,
     match_type_one,
+    stand_in_one,
     syllable_name_one,
     typed_name_one,
     weak_one,
@@ -621,15 +622,7 @@ def _score(
     score = round(min(max(name_score + (qualifier_sum if applies else 0.0), 0.0), 1.0), 4)
     if score < min_score:
         return None
-    stand_in = (
-        None
-        if not uses_joined
-        else "joined"
-        if joined >= max(syllables, typed)
-        else "syllable_name"
-        if syllables >= typed
-        else "typed_name"
-    )
+    stand_in = stand_in_one(joined, syllables, typed) if uses_joined else None
     details = {
         "base": 1.0,
         **{name: _unsigned_zero(round(value, 4)) for name, value in parts.items()},

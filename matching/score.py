@@ -85,13 +85,6 @@ def score_pairs(
     # The names written together, as the same syllables in another romanisation, or with
     # a few typing errors: each may stand in for the part by part score.
     joined = pl.max_horizontal("joined", "syllable_name", "typed_name")
-    stand_in = (
-        pl.when(pl.col("joined") >= pl.max_horizontal("syllable_name", "typed_name"))
-        .then(pl.lit("joined"))
-        .when(pl.col("syllable_name") >= pl.col("typed_name"))
-        .then(pl.lit("syllable_name"))
-        .otherwise(pl.lit("typed_name"))
-    )
     uses_joined = joined > pl.col("token_score")
     # Weak evidence: a single part in common while the names differ otherwise ("Ake
     # Karlsson" / "AKI"). Exception: the whole query is one rare part found (nearly)
@@ -136,7 +129,7 @@ def score_pairs(
     aligned = aligned.with_columns(
         name_score.alias("name_score"),
         uses_joined.alias("uses_joined"),
-        stand_in.alias("stand_in"),
+        _stand_in().alias("stand_in"),
         weak.alias("weak"),
     )
     # A pair that cannot reach min_score whatever the qualifiers add is dropped below:
@@ -278,6 +271,25 @@ def _with_joined(aligned: pl.DataFrame) -> pl.DataFrame:
         joined[mask.to_numpy()] = joined_similarity(subset["q_tokens"], subset["c_tokens"])
     joined[joined < config.MIN_JOINED_SIM] = 0.0  # too far to stand in for the token score
     return aligned.with_columns(pl.Series("joined", joined))
+
+
+def _stand_in() -> pl.Expr:
+    """Which whole-name similarity stands in for the token score where one does (the
+    highest; on a tie, joined before syllable_name before typed_name)."""
+    return (
+        pl.when(pl.col("joined") >= pl.max_horizontal("syllable_name", "typed_name"))
+        .then(pl.lit("joined"))
+        .when(pl.col("syllable_name") >= pl.col("typed_name"))
+        .then(pl.lit("syllable_name"))
+        .otherwise(pl.lit("typed_name"))
+    )
+
+
+def stand_in_one(joined: float, syllables: float, typed: float) -> str:
+    """_stand_in for one pair."""
+    if joined >= max(syllables, typed):
+        return "joined"
+    return "syllable_name" if syllables >= typed else "typed_name"
 
 
 def _uncontradicted() -> pl.Expr:

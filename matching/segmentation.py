@@ -9,8 +9,9 @@ spelling of a canonical name part, "mohamed"; a legal word, "joint", "stock", "c
 by side, list words of one to three letters ("vtb", "vi"). The cut is normalised as a
 written name would be ("mohamed" -> "muhammad", "joint stock company" -> "jsc", "imam"
 dropped). Where every word then is a list token, and the token itself has no close list
-token (JOINED_NAME_BEST_SIM through the first blocking keys: then it is a typo or another
-spelling of that token, "Wladimirowitsch", not words run together), the query holds those
+token (JOINED_NAME_BEST_SIM through the first blocking keys, or two typing errors with its
+first letter kept, retyped_links: then it is a typo or another spelling of that token,
+"Wladimirowitsch", "Grihsanovidch", not words run together), the query holds those
 words in place of the run-together one, for blocking and scoring alike: a space left out
 is a normalisation matter, as "VladimirPutin" and "SiemensAG" are.
 

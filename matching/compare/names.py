@@ -1481,9 +1481,8 @@ def _typing_errors(rows: pl.DataFrame, listed: pl.Series) -> np.ndarray:
     parts = (
         rows.explode("q", "c")
         .with_row_index("part")
-        .join(_SPELLING_PAIRS, on="c", how="left")
+        .join(_SPELLING_PAIRS, on="c", how="left", maintain_order="left")
         .with_columns(pl.col("spelling").fill_null(pl.col("c")))
-        .sort("part")
     )
     distance = process.cpdist(
         parts["q"].to_list(),
